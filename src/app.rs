@@ -1,0 +1,65 @@
+//! The server's lifetime: open the database, serve until told to stop, finish in-flight
+//! requests, close. `kassa serve` and the integration tests start kassa through the same
+//! [`serve`] function.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::store::Db;
+
+/// Connects to the configured database and brings its schema up to date.
+pub async fn open_database(database_url: &str) -> anyhow::Result<Db> {
+    let db = Db::connect(database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then lets in-flight
+/// requests finish and returns.
+pub async fn serve(
+    db: Db,
+    clock: SharedClock,
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = crate::http::app(db.clone(), clock, Arc::new(config));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    db.close().await;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,158 @@
+//! Server configuration. Each setting comes from, in order of precedence: a command-line flag,
+//! a `KASSA_*` environment variable, the optional TOML config file, the built-in default.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:4242";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./kassa-data/kassa.db";
+
+/// The settings a config file may hold; every key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub addr: Option<String>,
+    pub public_url: Option<String>,
+    pub database_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl ConfigFile {
+    pub fn read(path: &Path) -> anyhow::Result<ConfigFile> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
+    }
+
+    /// Settings given on the command line or in the environment win over this file's.
+    pub fn overridden_by(self, over: ConfigFile) -> ConfigFile {
+        ConfigFile {
+            addr: over.addr.or(self.addr),
+            public_url: over.public_url.or(self.public_url),
+            database_url: over.database_url.or(self.database_url),
+            log_format: over.log_format.or(self.log_format),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The resolved configuration of a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// Base of the URLs kassa gives out (hosted pages, payment links), without a trailing slash.
+    pub public_url: String,
+    pub database_url: String,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn resolve(settings: ConfigFile) -> anyhow::Result<Config> {
+        let addr_text = settings.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
+        let addr: SocketAddr = addr_text.parse().map_err(|e| {
+            anyhow::anyhow!("invalid address '{addr_text}': {e} (expected e.g. 127.0.0.1:4242)")
+        })?;
+        let public_url = match settings.public_url {
+            Some(url) => validate_public_url(&url)?,
+            None => format!("http://{addr}"),
+        };
+        Ok(Config {
+            addr,
+            public_url,
+            database_url: settings
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            log_format: settings.log_format.unwrap_or_default(),
+        })
+    }
+
+    /// A configuration for a server on `addr` with the given database, defaults otherwise.
+    pub fn for_database(addr: SocketAddr, database_url: impl Into<String>) -> Config {
+        Config {
+            addr,
+            public_url: format!("http://{addr}"),
+            database_url: database_url.into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+fn validate_public_url(url: &str) -> anyhow::Result<String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("invalid public URL '{url}': it must start with http:// or https://")
+        })?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        anyhow::bail!("invalid public URL '{url}': it needs a host");
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = Config::resolve(ConfigFile::default()).unwrap();
+        assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(config.public_url, "http://127.0.0.1:4242");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file() {
+        let file: ConfigFile = toml::from_str(
+            "addr = \"0.0.0.0:9000\"\npublic_url = \"https://pay.example.com/\"\ndatabase_url = \"sqlite://f.db\"",
+        )
+        .unwrap();
+        let over = ConfigFile {
+            addr: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let config = Config::resolve(file.overridden_by(over)).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:1");
+        assert_eq!(config.public_url, "https://pay.example.com");
+        assert_eq!(config.database_url, "sqlite://f.db");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let bad_addr = ConfigFile {
+            addr: Some("nowhere".into()),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(bad_addr)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid address")
+        );
+        let bad_url = ConfigFile {
+            public_url: Some("pay.example.com".into()),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(bad_url)
+                .unwrap_err()
+                .to_string()
+                .contains("http://")
+        );
+        assert!(toml::from_str::<ConfigFile>("port = 1").is_err());
+    }
+}

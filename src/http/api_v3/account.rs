@@ -1,0 +1,95 @@
+//! `GET /api/v3/account` and `POST /api/v3/account`: the account of the key in use.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::accounts::{self, Account, Caller};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::JsonBody;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(retrieve_account, update_account))
+}
+
+/// The account object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountObject {
+    /// `acct_...`
+    id: String,
+    /// Always `account`.
+    #[schema(example = "account")]
+    object: &'static str,
+    /// The merchant's name, shown to customers on hosted pages.
+    name: String,
+    /// Whether the key in use is a live key.
+    livemode: bool,
+    /// When the account was created, unix seconds.
+    created: i64,
+}
+
+impl AccountObject {
+    fn new(account: Account, caller: &Caller) -> Self {
+        AccountObject {
+            id: account.id,
+            object: "account",
+            name: account.name,
+            livemode: caller.mode.is_live(),
+            created: account.created,
+        }
+    }
+}
+
+/// The account the API key belongs to, in the key's mode.
+#[utoipa::path(
+    get,
+    path = "/api/v3/account",
+    tag = "Account",
+    security(("secret_key" = [])),
+    responses(
+        (status = 200, body = AccountObject),
+        (status = 401, description = "Missing, unknown or revoked key."),
+    )
+)]
+pub async fn retrieve_account(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AccountObject>, ApiError> {
+    let account = accounts::get_account(&state.db, &caller.account_id).await?;
+    Ok(Json(AccountObject::new(account, &caller)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateAccount {
+    /// The merchant's name, 1 to 100 characters.
+    name: Option<String>,
+}
+
+/// Updates the account's name.
+#[utoipa::path(
+    post,
+    path = "/api/v3/account",
+    tag = "Account",
+    security(("secret_key" = [])),
+    request_body = UpdateAccount,
+    responses(
+        (status = 200, body = AccountObject),
+        (status = 400, description = "A parameter is invalid; `error.param` names it."),
+        (status = 401, description = "Missing, unknown or revoked key."),
+    )
+)]
+pub async fn update_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(update): JsonBody<UpdateAccount>,
+) -> Result<Json<AccountObject>, ApiError> {
+    let account = match update.name {
+        Some(name) => accounts::rename_account(&state.db, &caller.account_id, &name).await?,
+        None => accounts::get_account(&state.db, &caller.account_id).await?,
+    };
+    Ok(Json(AccountObject::new(account, &caller)))
+}

@@ -1,0 +1,208 @@
+//! The HTTP layer: surfaces, the request frame every response passes through, and routing.
+
+pub mod api_v3;
+pub mod error;
+pub mod extract;
+pub mod ops;
+pub mod surface;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use self::error::{ApiError, RenderError};
+use self::surface::Surface;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::domain::ids;
+use crate::store::Db;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+    /// The OpenAPI document, serialized once at start.
+    pub openapi_json: Bytes,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kassa",
+        description = "A self-hostable payments checkout server. It speaks the Loops checkout API \
+                       (`/api/v1`, `/api/v2`, `/api/v3`) and the Stripe API (`/v1`).",
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "Account", description = "The account of the API key in use."),
+        (name = "Operations", description = "Health and documentation."),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "secret_key",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A secret key, `sk_test_...` or `sk_live_...`, as a Bearer token or as the \
+                         user name of HTTP Basic authentication.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route with its OpenAPI description. Routes are only ever added here, through
+/// `routes!`, so none can be served without being documented.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(api_v3::routes())
+}
+
+/// The OpenAPI document of every route kassa serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().split_for_parts().1
+}
+
+/// The complete application: routes, their documentation, and the frame around them.
+pub fn app(db: Db, clock: SharedClock, config: Arc<Config>) -> Router {
+    let (routes, doc) = documented_routes().split_for_parts();
+    let openapi_json = Bytes::from(
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serializes"),
+    );
+    let state = AppState {
+        db,
+        clock,
+        config,
+        openapi_json,
+    };
+    routes
+        .route_layer(middleware::from_fn(record_route))
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(frame))
+        .with_state(state)
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::unknown_route(method.as_str(), uri.path())
+}
+
+/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span.
+async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", route.as_str());
+    }
+    next.run(request).await
+}
+
+/// The frame around every request: a `Request-Id`, one log line with the request id, method,
+/// route, status and latency, and every error rendered in the shape of the request's surface.
+/// Headers (which carry keys) and bodies (which may carry card data) are never logged.
+async fn frame(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = format!("{}{}", ids::prefix::REQUEST, ids::random_base62(16));
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let surface = Surface::of_path(&path);
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %method,
+        route = tracing::field::Empty,
+    );
+
+    let mut response = next.run(request).instrument(span.clone()).await;
+
+    let error = match response.extensions_mut().remove::<RenderError>() {
+        Some(RenderError(error)) => Some(error),
+        None if is_bare_error(&response) => Some(Arc::new(ApiError::from_bare_status(
+            response.status(),
+            method.as_str(),
+            &path,
+        ))),
+        None => None,
+    };
+    if let Some(error) = error {
+        if let Some(detail) = &error.internal {
+            span.in_scope(|| tracing::error!(detail = %detail, "internal error"));
+        }
+        let original_headers = std::mem::take(response.headers_mut());
+        response = match surface {
+            Surface::Pages => error_page(&error),
+            _ => error.render(surface),
+        };
+        for (name, value) in &original_headers {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                response.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+    }
+
+    response.headers_mut().insert(
+        "request-id",
+        HeaderValue::from_str(&request_id).expect("request ids are ASCII"),
+    );
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status, latency_ms, "request"));
+    response
+}
+
+/// An error status that did not come from an `ApiError`: produced by the router or a layer
+/// (405, 413, a caught panic), so it still needs a body in the surface's shape.
+fn is_bare_error(response: &Response) -> bool {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    (status.is_client_error() || status.is_server_error()) && !is_json
+}
+
+/// A plain HTML page for errors on the page surface.
+fn error_page(error: &ApiError) -> Response {
+    let title = error.status.canonical_reason().unwrap_or("Error");
+    let message = if error.status == StatusCode::NOT_FOUND {
+        "This page does not exist."
+    } else if error.status.is_server_error() {
+        "Something went wrong on our side. Please try again in a moment."
+    } else {
+        "This request could not be handled."
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title></head><body><main><h1>{title}</h1><p>{message}</p></main></body></html>"
+    );
+    (error.status, Html(body)).into_response()
+}

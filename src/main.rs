@@ -1,0 +1,268 @@
+//! The `kassa` command: the server and its administration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use kassa::clock::{Clock, SystemClock};
+use kassa::config::{Config, ConfigFile, LogFormat};
+use kassa::domain::Mode;
+use kassa::domain::accounts::{self, CreatedAccount, CreatedUser};
+use kassa::store::redact_url;
+
+#[derive(Parser)]
+#[command(
+    name = "kassa",
+    version,
+    about = "A self-hostable payments checkout server speaking the Loops checkout API and the Stripe API",
+    long_about = "A self-hostable payments checkout server. Merchants create products and checkout \
+                  sessions through the Loops API (/api/v1, /api/v2, /api/v3) or the Stripe API (/v1); \
+                  customers pay on kassa's hosted page; merchants hear about it through signed webhooks.\n\n\
+                  Settings come from flags, then KASSA_* environment variables, then the config file, \
+                  then the defaults."
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings shared by every command.
+#[derive(Args)]
+struct Settings {
+    /// TOML config file with any of: addr, public_url, database_url, log_format.
+    #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    /// [default: sqlite://./kassa-data/kassa.db]
+    #[arg(long, env = "KASSA_DATABASE_URL", global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Log format. [default: text]
+    #[arg(long, env = "KASSA_LOG_FORMAT", global = true, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates the database first). On an empty database, creates a
+    /// default account and prints its keys and dashboard sign-in once.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage secret API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on. [default: 127.0.0.1:4242]
+    #[arg(long, env = "KASSA_ADDR", value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// Public base URL for the links kassa hands out (hosted checkout pages, payment links).
+    /// [default: http://<addr>]
+    #[arg(long, env = "KASSA_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account with a test key and a live key, printed once.
+    Create {
+        /// The merchant's name, shown to customers.
+        #[arg(long)]
+        name: String,
+        /// Print one JSON object: {account_id, test_secret_key, live_secret_key}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a secret key for an account; the key is printed once.
+    Create {
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: String,
+        #[arg(long, value_parser = ["test", "live"])]
+        mode: String,
+    },
+    /// List an account's keys (redacted).
+    List {
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: String,
+    },
+    /// Revoke a key; requests with it are refused from then on, in every process.
+    Revoke {
+        #[arg(value_name = "KEY_ID")]
+        key_id: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let file = match &cli.settings.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let (addr, public_url) = match &cli.command {
+        Command::Serve(args) => (args.addr.clone(), args.public_url.clone()),
+        _ => (None, None),
+    };
+    let given = ConfigFile {
+        addr,
+        public_url,
+        database_url: cli.settings.database_url.clone(),
+        log_format: cli.settings.log_format,
+    };
+    let config = Config::resolve(file.overridden_by(given))?;
+    init_logging(config.log_format);
+    let clock = SystemClock;
+
+    match cli.command {
+        Command::Serve(_) => serve(config).await,
+        Command::Migrate => {
+            kassa::app::open_database(&config.database_url).await?;
+            println!(
+                "The database at {} is up to date.",
+                redact_url(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create { name, json }) => {
+            let db = kassa::app::open_database(&config.database_url).await?;
+            let created = accounts::create_account(&db, &name, clock.now()).await?;
+            if json {
+                let object = serde_json::json!({
+                    "account_id": created.account.id,
+                    "test_secret_key": created.test_key.secret,
+                    "live_secret_key": created.live_key.secret,
+                });
+                println!("{object}");
+            } else {
+                println!(
+                    "Created account {} ({}).",
+                    created.account.id, created.account.name
+                );
+                println!("  test key  {}", created.test_key.secret);
+                println!("  live key  {}", created.live_key.secret);
+                println!("The keys are shown only this once; store them now.");
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Create { account, mode }) => {
+            let db = kassa::app::open_database(&config.database_url).await?;
+            let mode: Mode = mode.parse().map_err(anyhow::Error::msg)?;
+            let created = accounts::create_key(&db, &account, mode, clock.now()).await?;
+            println!("Created {} key {} for {account}:", mode, created.key.id);
+            println!("  {}", created.secret);
+            println!("The key is shown only this once; store it now.");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List { account }) => {
+            let db = kassa::app::open_database(&config.database_url).await?;
+            let keys = accounts::list_keys(&db, &account).await?;
+            println!(
+                "{:<36} {:<5} {:<18} {:<20} {:<20} STATUS",
+                "ID", "MODE", "KEY", "CREATED", "LAST USED"
+            );
+            for key in keys {
+                let status = match key.revoked {
+                    Some(at) => format!("revoked {}", format_time(at)),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{:<36} {:<5} {:<18} {:<20} {:<20} {status}",
+                    key.id,
+                    key.mode,
+                    key.redacted,
+                    format_time(key.created),
+                    key.last_used
+                        .map(format_time)
+                        .unwrap_or_else(|| "never".into()),
+                );
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Revoke { key_id }) => {
+            let db = kassa::app::open_database(&config.database_url).await?;
+            let key = accounts::revoke_key(&db, &key_id, clock.now()).await?;
+            println!("Revoked {} ({}).", key.id, key.redacted);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = kassa::app::open_database(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                redact_url(&config.database_url)
+            )
+        })?;
+    let clock = Arc::new(SystemClock);
+    let first_start = accounts::bootstrap(&db, clock.now()).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let local = listener.local_addr()?;
+    println!("kassa is listening on http://{local}");
+    println!("  public URL  {}", config.public_url);
+    println!("  database    {}", redact_url(&config.database_url));
+    if let Some((created, user)) = first_start {
+        print_first_start(&config, &created, &user);
+    }
+    tracing::info!(addr = %local, "listening");
+    kassa::app::serve(db, clock, config, listener, kassa::app::shutdown_signal()).await
+}
+
+fn print_first_start(config: &Config, created: &CreatedAccount, user: &CreatedUser) {
+    let base = &config.public_url;
+    println!();
+    println!("This is a new installation: a default account was created.");
+    println!("These secrets are shown only this once; store them now.");
+    println!();
+    println!("  account        {}", created.account.id);
+    println!("  test key       {}", created.test_key.secret);
+    println!("  live key       {}", created.live_key.secret);
+    println!("  dashboard      {base}/dashboard");
+    println!("    email        {}", user.email);
+    println!("    password     {}", user.password);
+    println!();
+    println!("Try it:");
+    println!(
+        "  curl -H \"Authorization: Bearer {}\" {base}/api/v3/account",
+        created.test_key.secret
+    );
+    println!();
+}
+
+fn format_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KASSA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
