@@ -1,0 +1,155 @@
+//! The administration commands: accounts and keys.
+
+use reqwest::Method;
+
+use crate::harness::{
+    Engine, TestDatabase, TestServer, json_with_status, kassa_command, on_both_engines,
+};
+
+on_both_engines!(
+    account_create_prints_json_with_working_keys,
+    keys_are_created_listed_and_revoked
+);
+
+async fn account_create_prints_json_with_working_keys(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let (code, stdout, stderr) = kassa_command(&[
+        "account",
+        "create",
+        "--name",
+        "Shop",
+        "--json",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let object: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let keys: Vec<&String> = object.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["account_id", "test_secret_key", "live_secret_key"]);
+
+    let server = TestServer::start_on(database).await;
+    for (key, livemode) in [("test_secret_key", false), ("live_secret_key", true)] {
+        let secret = object[key].as_str().unwrap();
+        let response = server
+            .with_key(Method::GET, "/api/v3/account", secret)
+            .send()
+            .await
+            .unwrap();
+        let body = json_with_status(response, 200).await;
+        assert_eq!(body["id"], object["account_id"]);
+        assert_eq!(body["name"], "Shop");
+        assert_eq!(body["livemode"], livemode);
+    }
+
+    let (code, _, stderr) = kassa_command(&[
+        "account",
+        "create",
+        "--name",
+        " ",
+        "--database-url",
+        &server.database.url,
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(stderr.contains("name"), "{stderr}");
+}
+
+async fn keys_are_created_listed_and_revoked(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let url = server.database.url.clone();
+    let account = server.account("Acme").await;
+
+    let (code, stdout, stderr) = kassa_command(&[
+        "keys",
+        "create",
+        "--account",
+        &account.id,
+        "--mode",
+        "live",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let secret = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("sk_live_"))
+        .expect("the new key")
+        .to_string();
+    let key_id = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .expect("the key id")
+        .to_string();
+    let response = server
+        .with_key(Method::GET, "/api/v3/account", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(response, 200).await["livemode"], true);
+
+    let (code, listing, _) = kassa_command(&[
+        "keys",
+        "list",
+        "--account",
+        &account.id,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        listing.lines().filter(|l| l.starts_with("key_")).count(),
+        3,
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(&secret),
+        "listing shows only redacted keys"
+    );
+    assert!(listing.contains(&secret[secret.len() - 4..]));
+
+    let (code, _, stderr) =
+        kassa_command(&["keys", "revoke", &key_id, "--database-url", &url]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let response = server
+        .with_key(Method::GET, "/api/v3/account", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let (_, listing, _) = kassa_command(&[
+        "keys",
+        "list",
+        "--account",
+        &account.id,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with(&key_id) && l.contains("revoked")),
+        "{listing}"
+    );
+
+    let (code, _, stderr) = kassa_command(&[
+        "keys",
+        "create",
+        "--account",
+        "acct_nope",
+        "--mode",
+        "test",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(stderr.contains("acct_nope"), "{stderr}");
+    let (code, _, stderr) =
+        kassa_command(&["keys", "revoke", "key_nope", "--database-url", &url]).await;
+    assert_ne!(code, 0);
+    assert!(stderr.contains("key_nope"), "{stderr}");
+}

@@ -1,0 +1,320 @@
+//! The HTTP frame: JSON errors in each surface's shape, body limits, request ids, health and
+//! the OpenAPI document.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Engine, TestServer, json_with_status, on_both_engines};
+
+on_both_engines!(
+    unknown_routes_answer_json_in_the_surface_shape,
+    wrong_methods_answer_json_405,
+    malformed_bodies_name_the_problem,
+    bodies_over_one_mebibyte_get_413,
+    every_response_has_a_unique_request_id,
+    health_checks_the_database,
+    every_documented_route_is_served,
+);
+
+async fn unknown_routes_answer_json_in_the_surface_shape(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    for version in ["v1", "v2"] {
+        let path = format!("/api/{version}/no/such/thing");
+        let response = server.request(Method::GET, &path).send().await.unwrap();
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body = json_with_status(response, 404).await;
+        assert_eq!(
+            body,
+            json!({"statusCode": 404, "error": "Not Found", "message": format!("Route GET:{path} not found")})
+        );
+    }
+    for path in [
+        "/api/v3/no/such/thing",
+        "/v1/no/such/thing",
+        "/nothing-here",
+    ] {
+        let response = server.request(Method::POST, path).send().await.unwrap();
+        let body = json_with_status(response, 404).await;
+        assert_eq!(
+            body,
+            json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL (POST: {path}).")}}),
+            "{path}"
+        );
+    }
+    // /api/v1 and /v1 are different surfaces.
+    let loops = server
+        .request(Method::GET, "/api/v1/account")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        json_with_status(loops, 404)
+            .await
+            .get("statusCode")
+            .is_some()
+    );
+    let stripe = server
+        .request(Method::GET, "/v1/account")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        json_with_status(stripe, 404)
+            .await
+            .get("error")
+            .unwrap()
+            .is_object()
+    );
+}
+
+async fn wrong_methods_answer_json_405(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let response = server
+        .request(Method::DELETE, "/api/v3/account")
+        .send()
+        .await
+        .unwrap();
+    let allow = response.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let body = json_with_status(response, 405).await;
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE")
+    );
+}
+
+async fn malformed_bodies_name_the_problem(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let post = |body: &'static str, content_type: &'static str| {
+        server
+            .with_key(Method::POST, "/api/v3/account", &account.test_key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let broken = json_with_status(post("{\"name\":", "application/json").await.unwrap(), 400).await;
+    assert_eq!(broken["error"]["code"], "body_invalid_json");
+    assert!(
+        broken["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+
+    let wrong_type = json_with_status(
+        post("{\"name\": 5}", "application/json").await.unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(wrong_type["error"]["param"], "name");
+    assert_eq!(wrong_type["error"]["code"], "parameter_invalid");
+
+    let empty_name = json_with_status(
+        post("{\"name\": \"  \"}", "application/json")
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(empty_name["error"]["param"], "name");
+    assert_eq!(
+        empty_name["error"]["message"],
+        "Invalid name: must not be empty."
+    );
+
+    let long_name = format!("{{\"name\": \"{}\"}}", "x".repeat(101));
+    let response = server
+        .with_key(Method::POST, "/api/v3/account", &account.test_key)
+        .header("content-type", "application/json")
+        .body(long_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 400).await["error"]["param"],
+        "name"
+    );
+
+    let not_json = json_with_status(post("name=x", "text/plain").await.unwrap(), 415).await;
+    assert_eq!(not_json["error"]["code"], "unsupported_media_type");
+
+    // An empty body is an empty object: nothing changes.
+    let unchanged = json_with_status(post("", "application/json").await.unwrap(), 200).await;
+    assert_eq!(unchanged["name"], "Acme");
+}
+
+async fn bodies_over_one_mebibyte_get_413(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024));
+    let response = server
+        .with_key(Method::POST, "/api/v3/account", &account.test_key)
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    let body = json_with_status(response, 413).await;
+    assert_eq!(body["error"]["code"], "request_too_large");
+
+    // The same without a Content-Length (chunked), so the limit is met while reading.
+    let stream = futures_util::stream::iter(
+        big.into_bytes()
+            .chunks(64 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let response = server
+        .with_key(Method::POST, "/api/v3/account", &account.test_key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 413).await["error"]["code"],
+        "request_too_large"
+    );
+
+    // Just under the limit is accepted (and rejected only for the name's length).
+    let fits = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 - 20));
+    let response = server
+        .with_key(Method::POST, "/api/v3/account", &account.test_key)
+        .header("content-type", "application/json")
+        .body(fits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 400).await["error"]["param"],
+        "name"
+    );
+}
+
+async fn every_response_has_a_unique_request_id(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let mut seen = HashSet::new();
+    let requests = [
+        server.with_key(Method::GET, "/api/v3/account", &account.test_key),
+        server.request(Method::GET, "/api/v3/account"),
+        server.request(Method::GET, "/api/v2/unknown"),
+        server.request(Method::PUT, "/api/v3/account"),
+        server.request(Method::GET, "/healthz"),
+        server.request(Method::GET, "/openapi.json"),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let id = response.headers()["request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(id.starts_with("req_") && id.len() >= 20, "{id}");
+        assert!(seen.insert(id.clone()), "request id {id} repeated");
+    }
+}
+
+async fn health_checks_the_database(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let response = server
+        .request(Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 200).await,
+        json!({"status": "ok", "database": "ok"})
+    );
+
+    // With the database gone, the check says so.
+    server.db.close().await;
+    let response = server
+        .request(Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 503).await["status"],
+        "unavailable"
+    );
+}
+
+async fn every_documented_route_is_served(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let response = server
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap();
+    let document = json_with_status(response, 200).await;
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(document["components"]["securitySchemes"]["secret_key"].is_object());
+
+    let paths = document["paths"].as_object().unwrap();
+    for required in ["/healthz", "/openapi.json", "/api/v3/account"] {
+        assert!(
+            paths.contains_key(required),
+            "{required} is missing from /openapi.json"
+        );
+    }
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let concrete = path.replace('{', "x_").replace('}', "");
+            let response = server
+                .request(method.clone(), &concrete)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let unrecognized = body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Unrecognized"))
+                || body["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("Route "));
+            assert!(
+                !unrecognized && status != 405,
+                "{method} {path} is documented but not served"
+            );
+        }
+    }
+}
+
+/// Routes are added only through utoipa-axum's `routes!`, which documents them; a plain
+/// axum `.route(` call would serve a route that /openapi.json does not describe.
+#[test]
+fn routes_are_only_added_with_their_documentation() {
+    fn visit(dir: &std::path::Path, offenders: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                visit(&path, offenders);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    if line.contains(".route(") || line.contains(".nest(") {
+                        offenders.push(format!("{}:{}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut offenders = Vec::new();
+    visit(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut offenders,
+    );
+    assert!(
+        offenders.is_empty(),
+        "undocumented routes added at {offenders:?}"
+    );
+}

@@ -1,0 +1,11 @@
+//! kassa's integration tests: each starts the real server on 127.0.0.1:0 with a fresh
+//! database and talks HTTP to it. Every test runs on SQLite, and on PostgreSQL when
+//! KASSA_TEST_POSTGRES_URL is set.
+
+mod harness;
+
+mod auth;
+mod cli;
+mod frame;
+mod process;
+mod storage;
