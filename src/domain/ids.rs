@@ -60,6 +60,10 @@ pub mod prefix {
     pub const API_KEY: &str = "key_";
     pub const USER: &str = "usr_";
     pub const REQUEST: &str = "req_";
+    pub const PRODUCT: &str = "prod_";
+    pub const PRICE: &str = "price_";
+    pub const PAYMENT_LINK: &str = "pl_";
+    pub const LINE_ITEM: &str = "li_";
 }
 
 #[cfg(test)]

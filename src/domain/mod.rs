@@ -1,9 +1,14 @@
 //! The checkout domain: objects, rules and operations, independent of HTTP and of the SQL engine.
 
 pub mod accounts;
+pub mod catalog;
 pub mod error;
 pub mod ids;
+pub mod list;
+pub mod metadata;
 pub mod mode;
+pub mod money;
+pub mod validate;
 
 pub use error::DomainError;
 pub use mode::Mode;

@@ -3,6 +3,7 @@
 pub mod api_v3;
 pub mod error;
 pub mod extract;
+pub mod form;
 pub mod ops;
 pub mod surface;
 

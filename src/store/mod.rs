@@ -10,6 +10,8 @@
 //! `synchronous=FULL`, so an acknowledged write survives `kill -9` and power loss.
 
 pub mod accounts;
+pub mod catalog;
+pub mod query;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -36,6 +38,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL '{url}': {reason}")]
     Url { url: String, reason: String },
+    #[error("stored data is unreadable: {what}: {reason}")]
+    Corrupt { what: String, reason: String },
     #[error("could not create the database folder {path}: {source}")]
     Folder {
         path: String,

@@ -1,0 +1,121 @@
+//! Paging through lists: every list is newest first, by offset (the Loops way) or by cursor
+//! (the Stripe way). Ids sort by creation time, so a cursor is just an id.
+
+use super::DomainError;
+
+pub const MAX_LIMIT: u32 = 100;
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStart {
+    /// Skip this many of the newest objects.
+    Offset(u64),
+    /// The objects older than this id (`starting_after`, V3 `cursor`).
+    After(String),
+    /// The objects newer than this id (`ending_before`).
+    Before(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub start: PageStart,
+}
+
+impl PageRequest {
+    /// Builds a page request from list parameters, checking them; `default_limit` differs by
+    /// surface (50 on `/api/*`, 10 on `/v1`).
+    pub fn new(
+        limit: Option<i64>,
+        default_limit: u32,
+        offset: Option<i64>,
+        starting_after: Option<String>,
+        ending_before: Option<String>,
+    ) -> Result<PageRequest, DomainError> {
+        let limit = match limit {
+            None => default_limit,
+            Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => n as u32,
+            Some(_) => {
+                return Err(DomainError::invalid(
+                    "limit",
+                    format!("must be between 1 and {MAX_LIMIT}"),
+                ));
+            }
+        };
+        let starting_after = starting_after.filter(|s| !s.is_empty());
+        let ending_before = ending_before.filter(|s| !s.is_empty());
+        let start = match (offset, starting_after, ending_before) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "offset",
+                    "cannot be combined with a cursor",
+                ));
+            }
+            (_, Some(_), Some(_)) => {
+                return Err(DomainError::invalid(
+                    "ending_before",
+                    "cannot be combined with starting_after (or cursor)",
+                ));
+            }
+            (Some(n), None, None) if n < 0 => {
+                return Err(DomainError::invalid("offset", "must be 0 or more"));
+            }
+            (Some(n), None, None) => PageStart::Offset(n as u64),
+            (None, Some(after), None) => PageStart::After(after),
+            (None, None, Some(before)) => PageStart::Before(before),
+            (None, None, None) => PageStart::Offset(0),
+        };
+        Ok(PageRequest { limit, start })
+    }
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Whether more objects follow in the direction of travel.
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_more: self.has_more,
+        }
+    }
+}
+
+/// Bounds on `created` (`created[gte]=...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreatedRange {
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_parameters_are_checked() {
+        assert_eq!(
+            PageRequest::new(None, 50, None, None, None).unwrap().limit,
+            50
+        );
+        assert!(PageRequest::new(Some(0), 50, None, None, None).is_err());
+        assert!(PageRequest::new(Some(101), 50, None, None, None).is_err());
+        assert!(PageRequest::new(None, 10, Some(-1), None, None).is_err());
+        assert!(PageRequest::new(None, 10, None, Some("a".into()), Some("b".into())).is_err());
+        assert!(PageRequest::new(None, 10, Some(3), Some("a".into()), None).is_err());
+        assert_eq!(
+            PageRequest::new(Some(5), 10, None, None, Some("x".into())).unwrap(),
+            PageRequest {
+                limit: 5,
+                start: PageStart::Before("x".into())
+            }
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Money: integer minor units with a lowercase ISO 4217 currency. Never floats.
+//!
+//! The Loops V1/V2 surfaces and Loops product fields speak major units (`29.99`); they are
+//! converted here, exactly: more decimals than the currency has is an error, not a rounding.
+
+use super::DomainError;
+
+/// ISO 4217 codes kassa accepts, lowercase.
+const CURRENCIES: &str = "aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd \
+    btn bwp byn bzd cad cdf chf clp cny cop crc cve czk djf dkk dop dzd egp etb eur fjd fkp gbp gel gip gmd \
+    gnf gtq gyd hkd hnl htg huf idr ils inr iqd isk jmd jod jpy kes kgs khr kmf krw kwd kyd kzt lak lbp lkr \
+    lrd lsl lyd mad mdl mga mkd mmk mnt mop mru mur mvr mwk mxn myr mzn nad ngn nio nok npr nzd omr pab pen \
+    pgk php pkr pln pyg qar ron rsd rub rwf sar sbd scr sek sgd shp sle sos srd std stn szl thb tjs tnd top \
+    try ttd twd tzs uah ugx usd uyu uzs vnd vuv wst xaf xcd xof xpf yer zar zmw";
+
+const ZERO_DECIMAL: &[&str] = &[
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+    "xaf", "xof", "xpf",
+];
+const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
+
+/// Largest amount kassa accepts, in minor units (Stripe's limit for most currencies is
+/// 99,999,999.99 in major units; this leaves room and keeps every sum inside i64).
+pub const MAX_AMOUNT: i64 = 99_999_999_999;
+
+/// A currency code, lowercase, known to ISO 4217.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Currency(String);
+
+impl Currency {
+    /// Parses a code in any case; `param` names the field in the error.
+    pub fn parse(code: &str, param: &str) -> Result<Currency, DomainError> {
+        let lower = code.trim().to_ascii_lowercase();
+        if lower.len() == 3 && CURRENCIES.split_whitespace().any(|c| c == lower) {
+            Ok(Currency(lower))
+        } else {
+            Err(DomainError::invalid(
+                param,
+                format!("'{code}' is not a supported ISO 4217 currency code"),
+            ))
+        }
+    }
+
+    /// A code read back from the database, already validated when written.
+    pub fn from_stored(code: String) -> Currency {
+        Currency(code)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn upper(&self) -> String {
+        self.0.to_ascii_uppercase()
+    }
+
+    /// Digits after the decimal point in major units.
+    pub fn exponent(&self) -> u32 {
+        if ZERO_DECIMAL.contains(&self.0.as_str()) {
+            0
+        } else if THREE_DECIMAL.contains(&self.0.as_str()) {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// Parses a decimal amount in major units (`"29.99"`) into minor units (2999), exactly.
+    pub fn parse_major(&self, text: &str, param: &str) -> Result<i64, DomainError> {
+        parse_decimal(text, self.exponent(), param)
+    }
+
+    /// Formats minor units as a major-unit decimal string: 2999 → `"29.99"`, 500 JPY → `"500"`.
+    pub fn format_major(&self, minor: i64) -> String {
+        format_decimal(minor, self.exponent())
+    }
+
+    /// Minor units as a JSON number in major units (29.99), for the Loops V1/V2 `amount`.
+    pub fn major_number(&self, minor: i64) -> serde_json::Number {
+        let text = self.format_major(minor);
+        text.parse::<serde_json::Number>()
+            .unwrap_or_else(|_| serde_json::Number::from(minor))
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses a non-negative decimal with at most `scale` fraction digits into an integer scaled by
+/// 10^scale. `"29.9"` at scale 2 is 2990; `"29.999"` at scale 2 is an error.
+pub fn parse_decimal(text: &str, scale: u32, param: &str) -> Result<i64, DomainError> {
+    let text = text.trim();
+    let invalid = |why: &str| DomainError::invalid(param, format!("'{text}' {why}"));
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (text, ""),
+    };
+    if whole.is_empty() && fraction.is_empty() {
+        return Err(invalid("is not an amount"));
+    }
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("is not a non-negative decimal amount"));
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > scale as usize {
+        return Err(invalid(&format!(
+            "has more than {scale} decimal place{} for this currency",
+            if scale == 1 { "" } else { "s" }
+        )));
+    }
+    let mut value: i128 = 0;
+    for digit in whole.bytes().chain(fraction.bytes()) {
+        value = value * 10 + i128::from(digit - b'0');
+        if value > i128::from(i64::MAX) {
+            return Err(invalid("is too large"));
+        }
+    }
+    value *= 10i128.pow(scale - fraction.len() as u32);
+    i64::try_from(value).map_err(|_| invalid("is too large"))
+}
+
+/// Formats an integer scaled by 10^scale as a decimal: (2990, 2) → `"29.90"`.
+pub fn format_decimal(value: i64, scale: u32) -> String {
+    if scale == 0 {
+        return value.to_string();
+    }
+    let sign = if value < 0 { "-" } else { "" };
+    let magnitude = value.unsigned_abs();
+    let unit = 10u64.pow(scale);
+    format!(
+        "{sign}{}.{:0width$}",
+        magnitude / unit,
+        magnitude % unit,
+        width = scale as usize
+    )
+}
+
+/// An amount as a client sent it in major units: a JSON number or a decimal string. JSON numbers
+/// are read through their shortest exact decimal form, so `29.99` stays `29.99`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MajorAmount(pub String);
+
+impl<'de> serde::Deserialize<'de> for MajorAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = MajorAmount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an amount as a number or a decimal string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MajorAmount, E> {
+                Ok(MajorAmount(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<MajorAmount, E> {
+                Ok(MajorAmount(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MajorAmount, E> {
+                Ok(MajorAmount(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<MajorAmount, E> {
+                if !v.is_finite() {
+                    return Err(E::custom("the amount is not a finite number"));
+                }
+                // Rust prints the shortest decimal that reads back as the same f64, which is the
+                // literal the client wrote for any amount with up to 15 significant digits.
+                Ok(MajorAmount(format!("{v}")))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl utoipa::PartialSchema for MajorAmount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "An amount in major units, as a number or a decimal string (\"29.99\").",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MajorAmount {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn currency(code: &str) -> Currency {
+        Currency::parse(code, "currency").unwrap()
+    }
+
+    #[test]
+    fn currencies_are_checked_and_lowercased() {
+        assert_eq!(currency("USD").as_str(), "usd");
+        assert!(Currency::parse("xyz", "currency").is_err());
+        assert!(Currency::parse("us", "currency").is_err());
+        assert_eq!(currency("jpy").exponent(), 0);
+        assert_eq!(currency("kwd").exponent(), 3);
+        assert_eq!(currency("eur").exponent(), 2);
+    }
+
+    #[test]
+    fn major_units_convert_exactly_both_ways() {
+        let usd = currency("usd");
+        assert_eq!(usd.parse_major("29.99", "p").unwrap(), 2999);
+        assert_eq!(usd.parse_major("29.9", "p").unwrap(), 2990);
+        assert_eq!(usd.parse_major("29", "p").unwrap(), 2900);
+        assert_eq!(usd.parse_major("0.50", "p").unwrap(), 50);
+        assert_eq!(usd.parse_major(".5", "p").unwrap(), 50);
+        assert_eq!(usd.parse_major("29.990", "p").unwrap(), 2999);
+        assert!(usd.parse_major("29.999", "p").is_err());
+        assert!(usd.parse_major("-1", "p").is_err());
+        assert!(usd.parse_major("1e3", "p").is_err());
+        assert!(usd.parse_major("", "p").is_err());
+        assert!(usd.parse_major("99999999999999999999", "p").is_err());
+        assert_eq!(usd.format_major(2999), "29.99");
+        assert_eq!(usd.format_major(5), "0.05");
+
+        let jpy = currency("jpy");
+        assert_eq!(jpy.parse_major("500", "p").unwrap(), 500);
+        assert!(jpy.parse_major("500.5", "p").is_err());
+        assert_eq!(jpy.format_major(500), "500");
+
+        let kwd = currency("kwd");
+        assert_eq!(kwd.parse_major("1.234", "p").unwrap(), 1234);
+        assert_eq!(kwd.format_major(1234), "1.234");
+        assert_eq!(kwd.format_major(50), "0.050");
+    }
+
+    #[test]
+    fn json_numbers_keep_their_written_digits() {
+        for (json, expected) in [
+            ("29.99", "29.99"),
+            ("0.1", "0.1"),
+            ("100", "100"),
+            ("\"12.30\"", "12.30"),
+        ] {
+            let amount: MajorAmount = serde_json::from_str(json).unwrap();
+            assert_eq!(amount.0, expected);
+        }
+        let usd = currency("usd");
+        let amount: MajorAmount = serde_json::from_str("19.99").unwrap();
+        assert_eq!(usd.parse_major(&amount.0, "p").unwrap(), 1999);
+        assert_eq!(usd.major_number(1999).to_string(), "19.99");
+    }
+}

@@ -1,0 +1,714 @@
+//! Products, prices and payment links.
+
+use sqlx::FromRow;
+
+use super::query::{Arg, Select, finish_page};
+use super::{Db, StoreError, StoreResult, on_reader, on_writer};
+use crate::bind_args;
+use crate::domain::accounts::Caller;
+use crate::domain::catalog::{
+    CustomUnitAmount, Interval, LinkItem, PaymentLink, PaymentLinkFilter, Price, PriceFilter,
+    PriceTerms, Product, ProductFilter, ProductStatus, Recurring,
+};
+use crate::domain::list::{Page, PageRequest};
+use crate::domain::metadata::Metadata;
+use crate::domain::money::Currency;
+
+// ----- Rows --------------------------------------------------------------------------------------
+
+/// Price columns; `p.` for a price table aliased `p`.
+macro_rules! price_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id AS price_id, ",
+            $p,
+            "livemode AS price_livemode, ",
+            $p,
+            "product_id AS price_product_id, ",
+            $p,
+            "active AS price_active, ",
+            $p,
+            "currency AS price_currency, ",
+            $p,
+            "unit_amount AS price_unit_amount, ",
+            $p,
+            "custom_enabled AS price_custom_enabled, ",
+            $p,
+            "custom_minimum AS price_custom_minimum, ",
+            $p,
+            "custom_maximum AS price_custom_maximum, ",
+            $p,
+            "custom_preset AS price_custom_preset, ",
+            $p,
+            "recurring_interval AS price_recurring_interval, ",
+            $p,
+            "recurring_interval_count AS price_recurring_interval_count, ",
+            $p,
+            "lookup_key AS price_lookup_key, ",
+            $p,
+            "nickname AS price_nickname, ",
+            $p,
+            "tax_behavior AS price_tax_behavior, ",
+            $p,
+            "metadata AS price_metadata, ",
+            $p,
+            "created AS price_created"
+        )
+    };
+}
+
+/// Product columns joined with the default price's (`pr.`), for a product table aliased `p`.
+macro_rules! product_select {
+    () => {
+        concat!(
+            "p.id, p.livemode, p.name, p.description, p.status, p.images, p.thumbnail_url, ",
+            "p.statement_descriptor, p.tax_code, p.unit_label, p.url, p.shippable, p.type, p.metadata, ",
+            "p.created, p.updated, ",
+            price_columns!("pr.")
+        )
+    };
+}
+
+const PRODUCT_FROM: &str = "products p LEFT JOIN prices pr ON pr.id = p.default_price_id";
+
+/// A price's columns, possibly all NULL (a product without a default price).
+#[derive(FromRow)]
+struct PriceRow {
+    price_id: Option<String>,
+    price_livemode: Option<bool>,
+    price_product_id: Option<String>,
+    price_active: Option<bool>,
+    price_currency: Option<String>,
+    price_unit_amount: Option<i64>,
+    price_custom_enabled: Option<bool>,
+    price_custom_minimum: Option<i64>,
+    price_custom_maximum: Option<i64>,
+    price_custom_preset: Option<i64>,
+    price_recurring_interval: Option<String>,
+    price_recurring_interval_count: Option<i64>,
+    price_lookup_key: Option<String>,
+    price_nickname: Option<String>,
+    price_tax_behavior: Option<String>,
+    price_metadata: Option<String>,
+    price_created: Option<i64>,
+}
+
+impl PriceRow {
+    fn into_price(self) -> Option<Price> {
+        let id = self.price_id?;
+        let recurring = self.price_recurring_interval.map(|interval| Recurring {
+            interval: Interval::parse(&interval, "").unwrap_or(Interval::Month),
+            interval_count: self.price_recurring_interval_count.unwrap_or(1),
+        });
+        let custom = self
+            .price_custom_enabled
+            .unwrap_or(false)
+            .then_some(CustomUnitAmount {
+                minimum: self.price_custom_minimum,
+                maximum: self.price_custom_maximum,
+                preset: self.price_custom_preset,
+            });
+        Some(Price {
+            id,
+            livemode: self.price_livemode.unwrap_or(false),
+            product_id: self.price_product_id.unwrap_or_default(),
+            active: self.price_active.unwrap_or(false),
+            terms: PriceTerms {
+                currency: Currency::from_stored(self.price_currency.unwrap_or_default()),
+                unit_amount: self.price_unit_amount,
+                custom,
+                recurring,
+            },
+            lookup_key: self.price_lookup_key,
+            nickname: self.price_nickname,
+            tax_behavior: self
+                .price_tax_behavior
+                .unwrap_or_else(|| "unspecified".into()),
+            metadata: Metadata::from_json(self.price_metadata.as_deref().unwrap_or("{}")),
+            created: self.price_created.unwrap_or(0),
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct ProductRow {
+    id: String,
+    livemode: bool,
+    name: String,
+    description: Option<String>,
+    status: String,
+    images: String,
+    thumbnail_url: Option<String>,
+    statement_descriptor: Option<String>,
+    tax_code: Option<String>,
+    unit_label: Option<String>,
+    url: Option<String>,
+    shippable: Option<bool>,
+    r#type: String,
+    metadata: String,
+    created: i64,
+    updated: i64,
+    #[sqlx(flatten)]
+    price: PriceRow,
+}
+
+impl From<ProductRow> for Product {
+    fn from(r: ProductRow) -> Self {
+        Product {
+            id: r.id,
+            livemode: r.livemode,
+            name: r.name,
+            description: r.description,
+            status: ProductStatus::parse(&r.status, "").unwrap_or(ProductStatus::Inactive),
+            images: serde_json::from_str(&r.images).unwrap_or_default(),
+            thumbnail_url: r.thumbnail_url,
+            statement_descriptor: r.statement_descriptor,
+            tax_code: r.tax_code,
+            unit_label: r.unit_label,
+            url: r.url,
+            shippable: r.shippable,
+            kind: r.r#type,
+            metadata: Metadata::from_json(&r.metadata),
+            default_price: r.price.into_price(),
+            created: r.created,
+            updated: r.updated,
+        }
+    }
+}
+
+// ----- Products ----------------------------------------------------------------------------------
+
+const INSERT_PRODUCT: &str = "INSERT INTO products (id, account_id, livemode, name, description, status, \
+     amount_type, default_price_id, images, thumbnail_url, statement_descriptor, tax_code, unit_label, url, \
+     shippable, type, metadata, deleted, created, updated) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, FALSE, $18, $19)";
+
+const UPDATE_PRODUCT: &str = "UPDATE products SET name = $1, description = $2, status = $3, amount_type = $4, \
+     default_price_id = $5, images = $6, thumbnail_url = $7, statement_descriptor = $8, tax_code = $9, \
+     unit_label = $10, url = $11, shippable = $12, type = $13, metadata = $14, updated = $15 \
+     WHERE id = $16 AND account_id = $17 AND livemode = $18";
+
+const INSERT_PRICE: &str = "INSERT INTO prices (id, account_id, livemode, product_id, active, currency, \
+     unit_amount, custom_enabled, custom_minimum, custom_maximum, custom_preset, recurring_interval, \
+     recurring_interval_count, lookup_key, nickname, tax_behavior, metadata, created) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+/// Binds a product's columns in the order of [`INSERT_PRODUCT`] (after the account).
+macro_rules! bind_product_fields {
+    ($query:expr, $product:expr) => {
+        $query
+            .bind($product.name.clone())
+            .bind($product.description.clone())
+            .bind($product.status.as_str())
+            .bind($product.amount_type().map(|t| t.as_str()))
+            .bind($product.default_price.as_ref().map(|p| p.id.clone()))
+            .bind(serde_json::to_string(&$product.images).expect("images serialize"))
+            .bind($product.thumbnail_url.clone())
+            .bind($product.statement_descriptor.clone())
+            .bind($product.tax_code.clone())
+            .bind($product.unit_label.clone())
+            .bind($product.url.clone())
+            .bind($product.shippable)
+            .bind($product.kind.clone())
+            .bind($product.metadata.to_json())
+    };
+}
+
+macro_rules! insert_price {
+    ($executor:expr, $caller:expr, $price:expr) => {{
+        let custom = $price.terms.custom.unwrap_or_default();
+        sqlx::query(INSERT_PRICE)
+            .bind($price.id.clone())
+            .bind($caller.account_id.clone())
+            .bind($price.livemode)
+            .bind($price.product_id.clone())
+            .bind($price.active)
+            .bind($price.terms.currency.as_str().to_string())
+            .bind($price.terms.unit_amount)
+            .bind($price.terms.custom.is_some())
+            .bind(custom.minimum)
+            .bind(custom.maximum)
+            .bind(custom.preset)
+            .bind($price.terms.recurring.map(|r| r.interval.as_str()))
+            .bind($price.terms.recurring.map(|r| r.interval_count))
+            .bind($price.lookup_key.clone())
+            .bind($price.nickname.clone())
+            .bind($price.tax_behavior.clone())
+            .bind($price.metadata.to_json())
+            .bind($price.created)
+            .execute($executor)
+    }};
+}
+
+/// Inserts the product and, when it has one, its default price, in one transaction.
+pub async fn insert_product(db: &Db, caller: &Caller, product: &Product) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let query = sqlx::query(INSERT_PRODUCT)
+            .bind(product.id.clone())
+            .bind(caller.account_id.clone())
+            .bind(product.livemode);
+        bind_product_fields!(query, product)
+            .bind(product.created)
+            .bind(product.updated)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(price) = &product.default_price {
+            insert_price!(&mut *tx, caller, price).await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Saves a product's fields; when the default price changed, inserts the new price and
+/// deactivates the one it replaces, all in one transaction.
+pub async fn update_product(
+    db: &Db,
+    caller: &Caller,
+    product: &Product,
+    new_price: Option<&Price>,
+    retired_price: Option<&str>,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        if let Some(price) = new_price {
+            insert_price!(&mut *tx, caller, price).await?;
+        }
+        if let Some(retired) = retired_price {
+            sqlx::query("UPDATE prices SET active = FALSE WHERE id = $1 AND account_id = $2")
+                .bind(retired)
+                .bind(&caller.account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        bind_product_fields!(sqlx::query(UPDATE_PRODUCT), product)
+            .bind(product.updated)
+            .bind(product.id.clone())
+            .bind(caller.account_id.clone())
+            .bind(caller.mode.is_live())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+pub async fn delete_product(db: &Db, caller: &Caller, id: &str) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        sqlx::query("UPDATE products SET deleted = TRUE WHERE id = $1 AND account_id = $2 AND livemode = $3")
+            .bind(id)
+            .bind(&caller.account_id)
+            .bind(caller.mode.is_live())
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn product_has_prices(db: &Db, product_id: &str) -> StoreResult<bool> {
+    let found: Option<String> = on_reader!(db, |pool| {
+        sqlx::query_scalar("SELECT id FROM prices WHERE product_id = $1 LIMIT 1")
+            .bind(product_id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(found.is_some())
+}
+
+pub async fn get_product(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Product>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        product_select!(),
+        " FROM products p LEFT JOIN prices pr ON pr.id = p.default_price_id ",
+        "WHERE p.id = $1 AND p.account_id = $2 AND p.livemode = $3 AND p.deleted = FALSE"
+    );
+    let row: Option<ProductRow> = on_reader!(db, |pool| {
+        sqlx::query_as(SQL)
+            .bind(id)
+            .bind(&caller.account_id)
+            .bind(caller.mode.is_live())
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.map(Product::from))
+}
+
+fn product_filters(caller: &Caller, filter: &ProductFilter) -> Select {
+    let mut select = Select::new(product_select!(), PRODUCT_FROM);
+    select.scope("p.", &caller.account_id, caller.mode.is_live());
+    select.filter("p.deleted = ?", Arg::Bool(false));
+    select.filter_text("p.status = ?", filter.status.map(|s| s.as_str()));
+    if let Some(active) = filter.active {
+        let condition = if active {
+            "p.status = ?"
+        } else {
+            "p.status <> ?"
+        };
+        select.filter(condition, Arg::Text(ProductStatus::Active.as_str().into()));
+    }
+    select.filter_text("p.amount_type = ?", filter.amount_type.map(|t| t.as_str()));
+    select.filter_bool("p.shippable = ?", filter.shippable);
+    select.filter_text("p.url = ?", filter.url.as_deref());
+    if let Some(ids) = &filter.ids {
+        select.filter_in("p.id", ids);
+    }
+    select.created("p.created", &filter.created);
+    select
+}
+
+pub async fn list_products(
+    db: &Db,
+    caller: &Caller,
+    filter: &ProductFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Product>> {
+    let (sql, args) = product_filters(caller, filter).page_sql("p.id", page);
+    let rows: Vec<ProductRow> = on_reader!(db, |pool| {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(pool)
+            .await
+    })?;
+    let (rows, has_more) = finish_page(rows, page);
+    Ok(Page {
+        items: rows.into_iter().map(Product::from).collect(),
+        has_more,
+    })
+}
+
+pub async fn count_products(db: &Db, caller: &Caller, filter: &ProductFilter) -> StoreResult<u64> {
+    let select = product_filters(caller, filter);
+    let sql = select.count_sql();
+    let count: i64 = on_reader!(db, |pool| {
+        bind_args!(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
+            &select.args
+        )
+        .fetch_one(pool)
+        .await
+    })?;
+    Ok(count as u64)
+}
+
+// ----- Prices ------------------------------------------------------------------------------------
+
+/// Inserts a price. With `transfer_lookup_key`, first takes its lookup key away from any other
+/// price of the account and mode (Stripe's `transfer_lookup_key`).
+pub async fn insert_price(
+    db: &Db,
+    caller: &Caller,
+    price: &Price,
+    transfer_lookup_key: bool,
+) -> StoreResult<()> {
+    insert_price_and_product(db, caller, None, price, transfer_lookup_key).await
+}
+
+/// Inserts a new product (without a default price) and a price for it, in one transaction.
+pub async fn insert_product_with_price(
+    db: &Db,
+    caller: &Caller,
+    product: &Product,
+    price: &Price,
+    transfer_lookup_key: bool,
+) -> StoreResult<()> {
+    insert_price_and_product(db, caller, Some(product), price, transfer_lookup_key).await
+}
+
+async fn insert_price_and_product(
+    db: &Db,
+    caller: &Caller,
+    product: Option<&Product>,
+    price: &Price,
+    transfer_lookup_key: bool,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        if let Some(product) = product {
+            let query = sqlx::query(INSERT_PRODUCT)
+                .bind(product.id.clone())
+                .bind(caller.account_id.clone())
+                .bind(product.livemode);
+            bind_product_fields!(query, product)
+                .bind(product.created)
+                .bind(product.updated)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if transfer_lookup_key && let Some(key) = &price.lookup_key {
+            sqlx::query("UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3")
+                .bind(&caller.account_id)
+                .bind(price.livemode)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_price!(&mut *tx, caller, price).await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+pub async fn update_price(
+    db: &Db,
+    caller: &Caller,
+    price: &Price,
+    transfer_lookup_key: bool,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        if transfer_lookup_key && let Some(key) = &price.lookup_key {
+            sqlx::query(
+                "UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3 AND id <> $4",
+            )
+            .bind(&caller.account_id)
+            .bind(price.livemode)
+            .bind(key)
+            .bind(&price.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE prices SET active = $1, lookup_key = $2, nickname = $3, tax_behavior = $4, metadata = $5 \
+             WHERE id = $6 AND account_id = $7 AND livemode = $8",
+        )
+        .bind(price.active)
+        .bind(price.lookup_key.clone())
+        .bind(price.nickname.clone())
+        .bind(price.tax_behavior.clone())
+        .bind(price.metadata.to_json())
+        .bind(&price.id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+pub async fn get_price(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Price>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        price_columns!("pr."),
+        " FROM prices pr WHERE pr.id = $1 AND pr.account_id = $2 AND pr.livemode = $3"
+    );
+    let row: Option<PriceRow> = on_reader!(db, |pool| {
+        sqlx::query_as(SQL)
+            .bind(id)
+            .bind(&caller.account_id)
+            .bind(caller.mode.is_live())
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.and_then(PriceRow::into_price))
+}
+
+pub async fn list_prices(
+    db: &Db,
+    caller: &Caller,
+    filter: &PriceFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Price>> {
+    let mut select = Select::new(price_columns!("pr."), "prices pr");
+    select.scope("pr.", &caller.account_id, caller.mode.is_live());
+    select.filter_bool("pr.active = ?", filter.active);
+    select.filter_text(
+        "pr.currency = ?",
+        filter.currency.as_ref().map(|c| c.as_str()),
+    );
+    select.filter_text("pr.product_id = ?", filter.product.as_deref());
+    match filter.recurring {
+        Some(true) => select.condition("pr.recurring_interval IS NOT NULL"),
+        Some(false) => select.condition("pr.recurring_interval IS NULL"),
+        None => &mut select,
+    };
+    select.filter_text(
+        "pr.recurring_interval = ?",
+        filter.interval.map(|i| i.as_str()),
+    );
+    if let Some(keys) = &filter.lookup_keys {
+        select.filter_in("pr.lookup_key", keys);
+    }
+    select.created("pr.created", &filter.created);
+    let (sql, args) = select.page_sql("pr.id", page);
+    let rows: Vec<PriceRow> = on_reader!(db, |pool| {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(pool)
+            .await
+    })?;
+    let (rows, has_more) = finish_page(rows, page);
+    Ok(Page {
+        items: rows.into_iter().filter_map(PriceRow::into_price).collect(),
+        has_more,
+    })
+}
+
+// ----- Payment links -----------------------------------------------------------------------------
+
+#[derive(FromRow)]
+struct PaymentLinkRow {
+    id: String,
+    livemode: bool,
+    active: bool,
+    label: Option<String>,
+    line_items: String,
+    currency: String,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+    confirmation_message: Option<String>,
+    allow_promotion_codes: bool,
+    settings: String,
+    metadata: String,
+    created: i64,
+    updated: i64,
+}
+
+const LINK_COLUMNS: &str = "id, livemode, active, label, line_items, currency, success_url, cancel_url, \
+     confirmation_message, allow_promotion_codes, settings, metadata, created, updated";
+
+/// Completes link rows with their items' prices.
+async fn links_with_prices(
+    db: &Db,
+    caller: &Caller,
+    rows: Vec<PaymentLinkRow>,
+) -> StoreResult<Vec<PaymentLink>> {
+    let mut links = Vec::with_capacity(rows.len());
+    for row in rows {
+        let items: Vec<LinkItem> =
+            serde_json::from_str(&row.line_items).map_err(|e| StoreError::Corrupt {
+                what: format!("line items of {}", row.id),
+                reason: e.to_string(),
+            })?;
+        let mut prices = Vec::with_capacity(items.len());
+        for item in &items {
+            let price =
+                get_price(db, caller, &item.price)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        what: format!("payment link {}", row.id),
+                        reason: format!("its price {} is missing", item.price),
+                    })?;
+            prices.push(price);
+        }
+        links.push(PaymentLink {
+            id: row.id,
+            livemode: row.livemode,
+            active: row.active,
+            label: row.label,
+            items,
+            prices,
+            currency: Currency::from_stored(row.currency),
+            success_url: row.success_url,
+            cancel_url: row.cancel_url,
+            confirmation_message: row.confirmation_message,
+            allow_promotion_codes: row.allow_promotion_codes,
+            settings: serde_json::from_str(&row.settings).unwrap_or_default(),
+            metadata: Metadata::from_json(&row.metadata),
+            created: row.created,
+            updated: row.updated,
+        });
+    }
+    Ok(links)
+}
+
+pub async fn insert_payment_link(db: &Db, caller: &Caller, link: &PaymentLink) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO payment_links (id, account_id, livemode, active, label, line_items, currency, success_url, \
+             cancel_url, confirmation_message, allow_promotion_codes, settings, metadata, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&link.id)
+        .bind(&caller.account_id)
+        .bind(link.livemode)
+        .bind(link.active)
+        .bind(link.label.clone())
+        .bind(serde_json::to_string(&link.items).expect("items serialize"))
+        .bind(link.currency.as_str())
+        .bind(link.success_url.clone())
+        .bind(link.cancel_url.clone())
+        .bind(link.confirmation_message.clone())
+        .bind(link.allow_promotion_codes)
+        .bind(serde_json::Value::Object(link.settings.clone()).to_string())
+        .bind(link.metadata.to_json())
+        .bind(link.created)
+        .bind(link.updated)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn update_payment_link(db: &Db, caller: &Caller, link: &PaymentLink) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        sqlx::query(
+            "UPDATE payment_links SET active = $1, label = $2, line_items = $3, currency = $4, success_url = $5, \
+             cancel_url = $6, confirmation_message = $7, allow_promotion_codes = $8, settings = $9, metadata = $10, \
+             updated = $11 WHERE id = $12 AND account_id = $13 AND livemode = $14",
+        )
+        .bind(link.active)
+        .bind(link.label.clone())
+        .bind(serde_json::to_string(&link.items).expect("items serialize"))
+        .bind(link.currency.as_str())
+        .bind(link.success_url.clone())
+        .bind(link.cancel_url.clone())
+        .bind(link.confirmation_message.clone())
+        .bind(link.allow_promotion_codes)
+        .bind(serde_json::Value::Object(link.settings.clone()).to_string())
+        .bind(link.metadata.to_json())
+        .bind(link.updated)
+        .bind(&link.id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn get_payment_link(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> StoreResult<Option<PaymentLink>> {
+    const SQL: &str = "SELECT id, livemode, active, label, line_items, currency, success_url, cancel_url, \
+         confirmation_message, allow_promotion_codes, settings, metadata, created, updated \
+         FROM payment_links WHERE id = $1 AND account_id = $2 AND livemode = $3";
+    let row: Option<PaymentLinkRow> = on_reader!(db, |pool| {
+        sqlx::query_as(SQL)
+            .bind(id)
+            .bind(&caller.account_id)
+            .bind(caller.mode.is_live())
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(links_with_prices(db, caller, row.into_iter().collect())
+        .await?
+        .pop())
+}
+
+pub async fn list_payment_links(
+    db: &Db,
+    caller: &Caller,
+    filter: &PaymentLinkFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<PaymentLink>> {
+    let mut select = Select::new(LINK_COLUMNS, "payment_links");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    select.filter_bool("active = ?", filter.active);
+    let (sql, args) = select.page_sql("id", page);
+    let rows: Vec<PaymentLinkRow> = on_reader!(db, |pool| {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(pool)
+            .await
+    })?;
+    let (rows, has_more) = finish_page(rows, page);
+    Ok(Page {
+        items: links_with_prices(db, caller, rows).await?,
+        has_more,
+    })
+}

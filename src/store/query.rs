@@ -1,0 +1,196 @@
+//! A small builder for queries whose WHERE clause depends on the filters given (lists).
+//! The SQL text is assembled only from fixed fragments; every value is a bound parameter.
+
+use crate::domain::list::{CreatedRange, PageRequest, PageStart};
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// A SELECT under construction: `conditions` are ANDed; `$N` placeholders are numbered as
+/// arguments are pushed.
+#[derive(Debug, Clone)]
+pub struct Select {
+    columns: &'static str,
+    from: &'static str,
+    conditions: Vec<String>,
+    pub args: Vec<Arg>,
+}
+
+impl Select {
+    pub fn new(columns: &'static str, from: &'static str) -> Select {
+        Select {
+            columns,
+            from,
+            conditions: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds an argument and returns its placeholder.
+    pub fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Adds `condition`, in which `?` stands for the placeholder of `arg`.
+    pub fn filter(&mut self, condition: &str, arg: Arg) -> &mut Self {
+        let placeholder = self.arg(arg);
+        self.conditions
+            .push(condition.replacen('?', &placeholder, 1));
+        self
+    }
+
+    pub fn filter_text(&mut self, condition: &str, value: Option<&str>) -> &mut Self {
+        if let Some(value) = value {
+            self.filter(condition, Arg::Text(value.to_string()));
+        }
+        self
+    }
+
+    pub fn filter_bool(&mut self, condition: &str, value: Option<bool>) -> &mut Self {
+        if let Some(value) = value {
+            self.filter(condition, Arg::Bool(value));
+        }
+        self
+    }
+
+    /// Adds a condition without arguments.
+    pub fn condition(&mut self, condition: &'static str) -> &mut Self {
+        self.conditions.push(condition.to_string());
+        self
+    }
+
+    /// `column IN (...)` over `values`; an empty list matches nothing.
+    pub fn filter_in(&mut self, column: &str, values: &[String]) -> &mut Self {
+        if values.is_empty() {
+            self.conditions.push("1 = 0".to_string());
+            return self;
+        }
+        let placeholders: Vec<String> = values
+            .iter()
+            .map(|v| self.arg(Arg::Text(v.clone())))
+            .collect();
+        self.conditions
+            .push(format!("{column} IN ({})", placeholders.join(", ")));
+        self
+    }
+
+    /// Restricts to one account and mode: every listing query starts with this.
+    pub fn scope(&mut self, prefix: &str, account_id: &str, livemode: bool) -> &mut Self {
+        self.filter(
+            &format!("{prefix}account_id = ?"),
+            Arg::Text(account_id.to_string()),
+        );
+        self.filter(&format!("{prefix}livemode = ?"), Arg::Bool(livemode));
+        self
+    }
+
+    pub fn created(&mut self, column: &str, range: &CreatedRange) -> &mut Self {
+        for (op, bound) in [
+            (">", range.gt),
+            (">=", range.gte),
+            ("<", range.lt),
+            ("<=", range.lte),
+        ] {
+            if let Some(bound) = bound {
+                self.filter(&format!("{column} {op} ?"), Arg::Int(bound));
+            }
+        }
+        self
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    /// `SELECT COUNT(*)` over the same filters.
+    pub fn count_sql(&self) -> String {
+        format!("SELECT COUNT(*) FROM {}{}", self.from, self.where_clause())
+    }
+
+    /// The page's SQL, newest first by `id_column`, fetching one row more than the limit so the
+    /// caller can tell whether more follow. For `Before` the rows come oldest first and the
+    /// caller reverses them.
+    pub fn page_sql(mut self, id_column: &str, page: &PageRequest) -> (String, Vec<Arg>) {
+        let fetch = i64::from(page.limit) + 1;
+        let (order, offset) = match &page.start {
+            PageStart::Offset(offset) => ("DESC", *offset),
+            PageStart::After(id) => {
+                self.filter(&format!("{id_column} < ?"), Arg::Text(id.clone()));
+                ("DESC", 0)
+            }
+            PageStart::Before(id) => {
+                self.filter(&format!("{id_column} > ?"), Arg::Text(id.clone()));
+                ("ASC", 0)
+            }
+        };
+        let limit = self.arg(Arg::Int(fetch));
+        let offset = self.arg(Arg::Int(offset as i64));
+        let sql = format!(
+            "SELECT {} FROM {}{} ORDER BY {id_column} {order} LIMIT {limit} OFFSET {offset}",
+            self.columns,
+            self.from,
+            self.where_clause()
+        );
+        (sql, self.args)
+    }
+}
+
+/// Binds `args` to a query, whichever the engine.
+#[macro_export]
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::store::query::Arg::Text(v) => query.bind(v.clone()),
+                $crate::store::query::Arg::Int(v) => query.bind(*v),
+                $crate::store::query::Arg::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+/// Trims the extra row fetched by [`Select::page_sql`] and puts rows newest first.
+pub fn finish_page<T>(mut rows: Vec<T>, page: &PageRequest) -> (Vec<T>, bool) {
+    let has_more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    if matches!(page.start, PageStart::Before(_)) {
+        rows.reverse();
+    }
+    (rows, has_more)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_arguments() {
+        let mut select = Select::new("id", "products");
+        select
+            .scope("", "acct_1", false)
+            .filter_text("status = ?", Some("ACTIVE"))
+            .filter_text("x = ?", None);
+        let page = PageRequest {
+            limit: 10,
+            start: PageStart::After("prod_9".into()),
+        };
+        let (sql, args) = select.page_sql("id", &page);
+        assert_eq!(
+            sql,
+            "SELECT id FROM products WHERE account_id = $1 AND livemode = $2 AND status = $3 AND id < $4 \
+             ORDER BY id DESC LIMIT $5 OFFSET $6"
+        );
+        assert_eq!(args.len(), 6);
+    }
+}
