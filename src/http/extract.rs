@@ -205,3 +205,65 @@ mod tests {
         assert_eq!(presented_key(&parts_with("Bearer ")), None);
     }
 }
+
+/// Query parameters decoded like Stripe form bodies (`created[gte]=...`, `expand[]=...`),
+/// whatever the surface.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        super::form::decode(query.as_bytes()).map(Query)
+    }
+}
+
+/// A `/v1` request body: form-encoded (what the Stripe SDKs send) or JSON.
+pub struct StripeBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for StripeBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            });
+        let bytes = read_body(request, state).await?;
+        if is_json && !bytes.iter().all(u8::is_ascii_whitespace) {
+            decode_json(&bytes).map(StripeBody)
+        } else {
+            super::form::decode(&bytes).map(StripeBody)
+        }
+    }
+}
+
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::payload_too_large(super::BODY_LIMIT_BYTES)
+            }
+            _ => ApiError::invalid_param(
+                "body",
+                format!("Could not read the request body: {rejection}"),
+            ),
+        })
+}

@@ -1,10 +1,13 @@
 //! The HTTP layer: surfaces, the request frame every response passes through, and routing.
 
+pub mod api_v2;
 pub mod api_v3;
 pub mod error;
 pub mod extract;
 pub mod form;
 pub mod ops;
+pub mod params;
+pub mod stripe;
 pub mod surface;
 
 use std::sync::Arc;
@@ -52,6 +55,9 @@ pub struct AppState {
     modifiers(&SecuritySchemes),
     tags(
         (name = "Account", description = "The account of the API key in use."),
+        (name = "Products", description = "Loops products (V2, V3): the catalog sessions draw from."),
+        (name = "Payment links", description = "Reusable links that start a checkout session per visit."),
+        (name = "Stripe", description = "The Stripe API at `/v1`, for the official Stripe SDKs."),
         (name = "Operations", description = "Health and documentation."),
     )
 )]
@@ -83,7 +89,9 @@ impl utoipa::Modify for SecuritySchemes {
 fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
+        .merge(api_v2::routes())
         .merge(api_v3::routes())
+        .merge(stripe::routes())
 }
 
 /// The OpenAPI document of every route kassa serves.

@@ -1,11 +1,16 @@
 //! Loops V3: the Stripe-flavoured Loops API under `/api/v3`, with Stripe-shaped errors.
 
 pub mod account;
+pub mod payment_links;
+pub mod products;
 
 use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(account::routes())
+    OpenApiRouter::new()
+        .merge(account::routes())
+        .merge(products::routes())
+        .merge(payment_links::routes())
 }

@@ -1,0 +1,149 @@
+//! `/api/v2/products`: Loops V2 products, camelCase with ISO-8601 times.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::accounts::Caller;
+use crate::domain::catalog::{self, AmountType, PriceInput, Product};
+use crate::domain::list::PageStart;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, Query};
+use crate::http::params::{LoopsProductBody, LoopsProductFilter, Paging};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_product, list_products))
+        .routes(routes!(retrieve_product, update_product))
+}
+
+/// Unix seconds as ISO-8601 (`2026-11-23T12:00:00Z`).
+pub fn iso8601(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The V2 product object.
+pub fn product_object(product: &Product, caller: &Caller) -> Value {
+    let terms = product.default_price.as_ref().map(|p| &p.terms);
+    let major = |amount: Option<i64>| match (terms, amount) {
+        (Some(t), Some(a)) => Value::String(t.currency.format_major(a)),
+        _ => Value::Null,
+    };
+    let custom = terms.and_then(|t| t.custom);
+    let amount_type = product.amount_type();
+    json!({
+        "id": product.id,
+        "name": product.name,
+        "description": product.description,
+        "amountType": amount_type.map(AmountType::as_str),
+        "priceAmount": if amount_type == Some(AmountType::Fixed) { major(terms.and_then(|t| t.unit_amount)) } else { Value::Null },
+        "minimumAmount": major(custom.and_then(|c| c.minimum)),
+        "presetAmount": major(custom.and_then(|c| c.preset)),
+        "priceCurrency": terms.map(|t| t.currency.upper()),
+        "recurringInterval": terms.and_then(|t| t.recurring).map(|r| r.interval.as_str()),
+        "status": product.status.as_str(),
+        "thumbnailUrl": product.thumbnail_url,
+        "images": product.images,
+        "metadata": product.metadata,
+        "merchantId": caller.account_id,
+        "livemode": product.livemode,
+        "createdAt": iso8601(product.created),
+        "updatedAt": iso8601(product.updated),
+    })
+}
+
+/// Creates a product.
+#[utoipa::path(post, path = "/api/v2/products", tag = "Products", security(("secret_key" = [])),
+    request_body = LoopsProductBody,
+    responses((status = 200, description = "The V2 product object."), (status = 400, description = "A parameter is invalid.")))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<LoopsProductBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (input, pricing) = body.into_parts()?;
+    let price = if pricing.is_empty() {
+        None
+    } else {
+        Some(PriceInput::with_terms(pricing.terms(None)?))
+    };
+    let product =
+        catalog::create_product(&state.db, &caller, input, price, state.clock.now()).await?;
+    Ok(Json(product_object(&product, &caller)))
+}
+
+/// Lists products, newest first: `{products, total, limit, offset}`.
+#[utoipa::path(get, path = "/api/v2/products", tag = "Products", security(("secret_key" = [])),
+    params(LoopsProductFilter, Paging),
+    responses((status = 200, description = "`{products, total, limit, offset}`")))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<LoopsProductFilter>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = filter.filter()?;
+    let page = paging.page(50)?;
+    let offset = match page.start {
+        PageStart::Offset(offset) => offset,
+        _ => 0,
+    };
+    let (listed, total) = tokio::try_join!(
+        catalog::list_products(&state.db, &caller, &filter, &page),
+        catalog::count_products(&state.db, &caller, &filter),
+    )?;
+    let products: Vec<Value> = listed
+        .items
+        .iter()
+        .map(|p| product_object(p, &caller))
+        .collect();
+    Ok(Json(
+        json!({"products": products, "total": total, "limit": page.limit, "offset": offset}),
+    ))
+}
+
+/// Retrieves a product.
+#[utoipa::path(get, path = "/api/v2/products/{id}", tag = "Products", security(("secret_key" = [])),
+    params(("id" = String, Path, description = "`prod_...`")),
+    responses((status = 200, description = "The V2 product object."), (status = 404, description = "Product not found.")))]
+pub async fn retrieve_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let product = catalog::get_product(&state.db, &caller, &id).await?;
+    Ok(Json(product_object(&product, &caller)))
+}
+
+/// Updates a product; a changed amount creates a new default price.
+#[utoipa::path(put, path = "/api/v2/products/{id}", tag = "Products", security(("secret_key" = [])),
+    params(("id" = String, Path, description = "`prod_...`")), request_body = LoopsProductBody,
+    responses((status = 200, description = "The V2 product object."), (status = 404, description = "Product not found.")))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<LoopsProductBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (input, pricing) = body.into_parts()?;
+    let product = catalog::update_product(
+        &state.db,
+        &caller,
+        &id,
+        input,
+        Some(pricing),
+        None,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(product_object(&product, &caller)))
+}

@@ -1,0 +1,109 @@
+//! `/api/v3/payment-links`: reusable links; each visit starts a checkout session.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::accounts::Caller;
+use crate::domain::catalog::{self, PaymentLink, PaymentLinkFilter};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, Query};
+use crate::http::params::{Paging, PaymentLinkBody};
+use crate::objects;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_payment_link, list_payment_links))
+        .routes(routes!(retrieve_payment_link, update_payment_link))
+}
+
+/// The payment link object, as `/api/v3` and `/v1` show it.
+pub fn link_object(state: &AppState, link: &PaymentLink) -> Value {
+    let items_url = format!("/v1/payment_links/{}/line_items", link.id);
+    objects::payment_link(link, &state.config.public_url, &items_url)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkFilter {
+    /// Only active (or inactive) links.
+    pub active: Option<bool>,
+}
+
+/// Creates a payment link from `line_items` (prices) or `productIds`.
+#[utoipa::path(post, path = "/api/v3/payment-links", tag = "Payment links", security(("secret_key" = [])),
+    request_body = PaymentLinkBody,
+    responses((status = 200, description = "The payment link object."), (status = 400, description = "A parameter is invalid.")))]
+pub async fn create_payment_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<PaymentLinkBody>,
+) -> Result<Json<Value>, ApiError> {
+    let link = catalog::create_payment_link(
+        &state.db,
+        &caller,
+        body.into_input(true)?,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(link_object(&state, &link)))
+}
+
+/// Lists payment links, newest first.
+#[utoipa::path(get, path = "/api/v3/payment-links", tag = "Payment links", security(("secret_key" = [])),
+    params(LinkFilter, Paging), responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+pub async fn list_payment_links(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<LinkFilter>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = PaymentLinkFilter {
+        active: filter.active,
+    };
+    let page = catalog::list_payment_links(&state.db, &caller, &filter, &paging.page(50)?).await?;
+    let data = page.items.iter().map(|l| link_object(&state, l)).collect();
+    Ok(Json(objects::list(
+        data,
+        page.has_more,
+        "/api/v3/payment-links",
+    )))
+}
+
+/// Retrieves a payment link.
+#[utoipa::path(get, path = "/api/v3/payment-links/{id}", tag = "Payment links", security(("secret_key" = [])),
+    params(("id" = String, Path, description = "`pl_...`")),
+    responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
+pub async fn retrieve_payment_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
+    Ok(Json(link_object(&state, &link)))
+}
+
+/// Updates a payment link (`label`, `productIds`, `successUrl`, `cancelUrl`, `metadata`, `active`...).
+#[utoipa::path(put, path = "/api/v3/payment-links/{id}", tag = "Payment links", security(("secret_key" = [])),
+    params(("id" = String, Path, description = "`pl_...`")), request_body = PaymentLinkBody,
+    responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
+pub async fn update_payment_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PaymentLinkBody>,
+) -> Result<Json<Value>, ApiError> {
+    let link = catalog::update_payment_link(
+        &state.db,
+        &caller,
+        &id,
+        body.into_input(true)?,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(link_object(&state, &link)))
+}

@@ -1,0 +1,173 @@
+//! The Stripe API at `/v1`: form-encoded (or JSON) requests, Stripe objects and errors, so the
+//! official Stripe SDKs work against kassa.
+
+pub mod payment_links;
+pub mod prices;
+pub mod products;
+
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+use super::params::Created;
+use crate::domain::DomainError;
+use crate::domain::catalog::{CustomUnitAmount, Interval, PriceTerms, Recurring};
+use crate::domain::money::{self, Currency};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(products::routes())
+        .merge(prices::routes())
+        .merge(payment_links::routes())
+}
+
+/// Stripe's list parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StripeList {
+    /// 1 to 100; 10 by default.
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+    /// `created=T` or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
+    /// Fields to expand, such as `data.default_price`.
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+impl StripeList {
+    pub fn page(&self) -> Result<crate::domain::list::PageRequest, super::error::ApiError> {
+        Ok(crate::domain::list::PageRequest::new(
+            self.limit,
+            10,
+            None,
+            self.starting_after.clone(),
+            self.ending_before.clone(),
+        )?)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringParams {
+    /// `day`, `week`, `month` or `year`.
+    pub interval: String,
+    pub interval_count: Option<i64>,
+    pub usage_type: Option<String>,
+    pub trial_period_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomUnitAmountParams {
+    pub enabled: bool,
+    pub minimum: Option<i64>,
+    pub maximum: Option<i64>,
+    pub preset: Option<i64>,
+}
+
+/// The terms of a price from Stripe's parameters; `param` prefixes error names
+/// (`default_price_data`, or empty at the top level).
+pub fn price_terms(
+    param: &str,
+    currency: &str,
+    unit_amount: Option<i64>,
+    unit_amount_decimal: Option<&str>,
+    custom: Option<&CustomUnitAmountParams>,
+    recurring: Option<&RecurringParams>,
+) -> Result<PriceTerms, DomainError> {
+    let name = |field: &str| {
+        if param.is_empty() {
+            field.to_string()
+        } else {
+            format!("{param}[{field}]")
+        }
+    };
+    let currency = Currency::parse(currency, &name("currency"))?;
+    let decimal = unit_amount_decimal
+        .map(|text| {
+            // kassa charges whole minor units, so the decimal must be one.
+            money::parse_decimal(text, 0, &name("unit_amount_decimal")).map_err(|_| {
+                DomainError::invalid(
+                    name("unit_amount_decimal"),
+                    format!("'{text}' must be a whole number of minor units"),
+                )
+            })
+        })
+        .transpose()?;
+    let unit_amount = match (unit_amount, decimal) {
+        (Some(_), Some(_)) => {
+            return Err(DomainError::invalid(
+                name("unit_amount"),
+                "give unit_amount or unit_amount_decimal, not both",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    let custom = match custom {
+        Some(c) if c.enabled => {
+            if unit_amount.is_some() {
+                return Err(DomainError::invalid(
+                    name("custom_unit_amount"),
+                    "cannot be combined with unit_amount",
+                ));
+            }
+            for (value, field) in [
+                (c.minimum, "minimum"),
+                (c.maximum, "maximum"),
+                (c.preset, "preset"),
+            ] {
+                if value.is_some_and(|v| v < 0) {
+                    return Err(DomainError::invalid(
+                        name(&format!("custom_unit_amount][{field}")),
+                        "must be 0 or more",
+                    ));
+                }
+            }
+            if let (Some(min), Some(max)) = (c.minimum, c.maximum)
+                && max < min
+            {
+                return Err(DomainError::invalid(
+                    name("custom_unit_amount][maximum"),
+                    "must not be less than minimum",
+                ));
+            }
+            Some(CustomUnitAmount {
+                minimum: c.minimum,
+                maximum: c.maximum,
+                preset: c.preset,
+            })
+        }
+        _ => None,
+    };
+    if unit_amount.is_none() && custom.is_none() {
+        return Err(DomainError::invalid(
+            name("unit_amount"),
+            "is required (or unit_amount_decimal, or custom_unit_amount)",
+        ));
+    }
+    let recurring = recurring
+        .map(|r| {
+            if let Some(usage) = &r.usage_type
+                && usage != "licensed"
+            {
+                return Err(DomainError::invalid(
+                    name("recurring][usage_type"),
+                    "only licensed is supported",
+                ));
+            }
+            Ok(Recurring {
+                interval: Interval::parse(&r.interval, &name("recurring][interval"))?,
+                interval_count: r.interval_count.unwrap_or(1),
+            })
+        })
+        .transpose()?;
+    Ok(PriceTerms {
+        currency,
+        unit_amount,
+        custom,
+        recurring,
+    })
+}

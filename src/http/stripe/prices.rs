@@ -1,0 +1,268 @@
+//! `/v1/prices`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::products::ExpandQuery;
+use super::{CustomUnitAmountParams, RecurringParams, StripeList, price_terms};
+use crate::domain::accounts::Caller;
+use crate::domain::catalog::{
+    self, Interval, Price, PriceFilter, PriceInput, PriceProduct, PriceUpdate, ProductInput,
+};
+use crate::domain::money::Currency;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Query, StripeBody};
+use crate::http::params::clearable;
+use crate::objects::{self, Expand};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_price, list_prices))
+        .routes(routes!(retrieve_price, update_price))
+}
+
+/// A price, with its product expanded when asked (`expand[]=product`).
+async fn price_object(
+    state: &AppState,
+    caller: &Caller,
+    price: &Price,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    let mut object = objects::price(price);
+    if expand.has("product") {
+        let product = catalog::get_product(&state.db, caller, &price.product_id).await?;
+        object["product"] = objects::product(&product, caller, &Expand::default());
+    }
+    Ok(object)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductData {
+    pub name: String,
+    pub active: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub statement_descriptor: Option<String>,
+    pub tax_code: Option<String>,
+    pub unit_label: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePriceParams {
+    pub currency: String,
+    /// An existing product (`prod_...`), or `product_data` for a new one.
+    pub product: Option<String>,
+    pub product_data: Option<ProductData>,
+    /// Minor units.
+    pub unit_amount: Option<i64>,
+    /// Minor units as a decimal string; must be whole.
+    pub unit_amount_decimal: Option<String>,
+    pub custom_unit_amount: Option<CustomUnitAmountParams>,
+    pub recurring: Option<RecurringParams>,
+    pub active: Option<bool>,
+    pub lookup_key: Option<String>,
+    pub transfer_lookup_key: Option<bool>,
+    pub nickname: Option<String>,
+    pub tax_behavior: Option<String>,
+    /// Only `per_unit`.
+    pub billing_scheme: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+/// Creates a price for a product.
+#[utoipa::path(post, path = "/v1/prices", tag = "Stripe", security(("secret_key" = [])),
+    request_body(content = CreatePriceParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The price object."), (status = 400, description = "A parameter is invalid.")))]
+pub async fn create_price(
+    State(state): State<AppState>,
+    caller: Caller,
+    StripeBody(params): StripeBody<CreatePriceParams>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(scheme) = &params.billing_scheme
+        && scheme != "per_unit"
+    {
+        return Err(ApiError::invalid_param(
+            "billing_scheme",
+            "Invalid billing_scheme: kassa supports per_unit prices only.",
+        ));
+    }
+    let product = match (params.product, params.product_data) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_param(
+                "product_data",
+                "Invalid product_data: give product or product_data, not both.",
+            ));
+        }
+        (Some(id), None) => PriceProduct::Existing(id),
+        (None, Some(data)) => PriceProduct::New(Box::new(ProductInput {
+            name: Some(data.name),
+            active: data.active,
+            metadata: data.metadata,
+            statement_descriptor: data.statement_descriptor.map(Some),
+            tax_code: data.tax_code.map(Some),
+            unit_label: data.unit_label.map(Some),
+            ..Default::default()
+        })),
+        (None, None) => return Err(ApiError::missing_param("product")),
+    };
+    let terms = price_terms(
+        "",
+        &params.currency,
+        params.unit_amount,
+        params.unit_amount_decimal.as_deref(),
+        params.custom_unit_amount.as_ref(),
+        params.recurring.as_ref(),
+    )?;
+    let input = PriceInput {
+        terms,
+        active: params.active,
+        lookup_key: params.lookup_key,
+        transfer_lookup_key: params.transfer_lookup_key.unwrap_or(false),
+        nickname: params.nickname,
+        tax_behavior: params.tax_behavior,
+        metadata: params.metadata.unwrap_or_default(),
+    };
+    let price =
+        catalog::create_price(&state.db, &caller, product, input, state.clock.now()).await?;
+    Ok(Json(
+        price_object(&state, &caller, &price, &Expand(params.expand)).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PriceListFilter {
+    pub active: Option<bool>,
+    pub currency: Option<String>,
+    pub product: Option<String>,
+    /// `one_time` or `recurring`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    pub lookup_keys: Option<Vec<String>>,
+    /// `recurring[interval]=month`.
+    #[param(value_type = Option<Object>)]
+    pub recurring: Option<RecurringFilter>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RecurringFilter {
+    pub interval: Option<String>,
+}
+
+/// Lists prices, newest first.
+#[utoipa::path(get, path = "/v1/prices", tag = "Stripe", security(("secret_key" = [])),
+    params(PriceListFilter, StripeList), responses((status = 200, description = "A list of prices.")))]
+pub async fn list_prices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<PriceListFilter>,
+    Query(list): Query<StripeList>,
+) -> Result<Json<Value>, ApiError> {
+    let recurring = match filter.kind.as_deref() {
+        None => None,
+        Some("recurring") => Some(true),
+        Some("one_time") => Some(false),
+        Some(other) => {
+            return Err(ApiError::invalid_param(
+                "type",
+                format!("Invalid type: '{other}' is not one of one_time, recurring."),
+            ));
+        }
+    };
+    let filter = PriceFilter {
+        active: filter.active,
+        currency: filter
+            .currency
+            .map(|c| Currency::parse(&c, "currency"))
+            .transpose()?,
+        product: filter.product,
+        recurring,
+        interval: filter
+            .recurring
+            .and_then(|r| r.interval)
+            .map(|i| Interval::parse(&i, "recurring[interval]"))
+            .transpose()?,
+        lookup_keys: filter.lookup_keys,
+        created: list.created.clone().unwrap_or_default().0,
+    };
+    let page = catalog::list_prices(&state.db, &caller, &filter, &list.page()?).await?;
+    let expand = Expand(list.expand).under("data");
+    let mut data = Vec::with_capacity(page.items.len());
+    for price in &page.items {
+        data.push(price_object(&state, &caller, price, &expand).await?);
+    }
+    Ok(Json(objects::list(data, page.has_more, "/v1/prices")))
+}
+
+/// Retrieves a price.
+#[utoipa::path(get, path = "/v1/prices/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path), ExpandQuery),
+    responses((status = 200, description = "The price object."), (status = 404, description = "No such price.")))]
+pub async fn retrieve_price(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(expand): Query<ExpandQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let price = catalog::get_price(&state.db, &caller, &id).await?;
+    Ok(Json(
+        price_object(&state, &caller, &price, &Expand(expand.expand)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePriceParams {
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub lookup_key: Option<Option<String>>,
+    pub transfer_lookup_key: Option<bool>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub nickname: Option<Option<String>>,
+    pub tax_behavior: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+/// Updates a price's `active`, `lookup_key`, `nickname`, `tax_behavior` or `metadata`; what it
+/// charges never changes.
+#[utoipa::path(post, path = "/v1/prices/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    request_body(content = UpdatePriceParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The price object."), (status = 404, description = "No such price.")))]
+pub async fn update_price(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StripeBody(params): StripeBody<UpdatePriceParams>,
+) -> Result<Json<Value>, ApiError> {
+    let update = PriceUpdate {
+        active: params.active,
+        lookup_key: params.lookup_key,
+        transfer_lookup_key: params.transfer_lookup_key.unwrap_or(false),
+        nickname: params.nickname,
+        tax_behavior: params.tax_behavior,
+        metadata: params.metadata,
+    };
+    let price = catalog::update_price(&state.db, &caller, &id, update).await?;
+    Ok(Json(
+        price_object(&state, &caller, &price, &Expand(params.expand)).await?,
+    ))
+}

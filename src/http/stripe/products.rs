@@ -1,0 +1,259 @@
+//! `/v1/products`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{CustomUnitAmountParams, RecurringParams, StripeList, price_terms};
+use crate::domain::accounts::Caller;
+use crate::domain::catalog::{self, PriceInput, ProductFilter, ProductInput};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Query, StripeBody};
+use crate::http::params::clearable;
+use crate::objects::{self, Expand};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_product, list_products))
+        .routes(routes!(retrieve_product, update_product, delete_product))
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultPriceData {
+    pub currency: String,
+    pub unit_amount: Option<i64>,
+    pub unit_amount_decimal: Option<String>,
+    pub custom_unit_amount: Option<CustomUnitAmountParams>,
+    pub recurring: Option<RecurringParams>,
+    pub tax_behavior: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Parameters of `POST /v1/products` and `POST /v1/products/{id}`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductParams {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub images: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub shippable: Option<bool>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub statement_descriptor: Option<Option<String>>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub tax_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub unit_label: Option<Option<String>>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub url: Option<Option<String>>,
+    /// `good` or `service` (create only).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Create only: a default price made with the product.
+    pub default_price_data: Option<DefaultPriceData>,
+    /// Update only: an existing price of the product to make the default.
+    pub default_price: Option<String>,
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+impl ProductParams {
+    fn input(&mut self) -> ProductInput {
+        ProductInput {
+            name: self.name.take(),
+            description: self.description.take(),
+            status: None,
+            active: self.active,
+            images: self.images.take(),
+            thumbnail_url: None,
+            statement_descriptor: self.statement_descriptor.take(),
+            tax_code: self.tax_code.take(),
+            unit_label: self.unit_label.take(),
+            url: self.url.take(),
+            shippable: self.shippable.map(Some),
+            kind: self.kind.take(),
+            metadata: self.metadata.take(),
+            replace_metadata: false,
+        }
+    }
+}
+
+/// Creates a product.
+#[utoipa::path(post, path = "/v1/products", tag = "Stripe", security(("secret_key" = [])),
+    request_body(content = ProductParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The product object."), (status = 400, description = "A parameter is invalid.")))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    StripeBody(mut params): StripeBody<ProductParams>,
+) -> Result<Json<Value>, ApiError> {
+    if params.name.is_none() {
+        return Err(ApiError::missing_param("name"));
+    }
+    if params.default_price.is_some() {
+        return Err(ApiError::invalid_param(
+            "default_price",
+            "Invalid default_price: set it when updating a product; on create use default_price_data.",
+        ));
+    }
+    let price = params
+        .default_price_data
+        .take()
+        .map(|data| -> Result<PriceInput, ApiError> {
+            let terms = price_terms(
+                "default_price_data",
+                &data.currency,
+                data.unit_amount,
+                data.unit_amount_decimal.as_deref(),
+                data.custom_unit_amount.as_ref(),
+                data.recurring.as_ref(),
+            )?;
+            let mut input = PriceInput::with_terms(terms);
+            input.tax_behavior = data.tax_behavior;
+            input.metadata = data.metadata.unwrap_or_default();
+            Ok(input)
+        })
+        .transpose()?;
+    let product =
+        catalog::create_product(&state.db, &caller, params.input(), price, state.clock.now())
+            .await?;
+    Ok(Json(objects::product(
+        &product,
+        &caller,
+        &Expand(params.expand),
+    )))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductListFilter {
+    pub active: Option<bool>,
+    pub shippable: Option<bool>,
+    pub url: Option<String>,
+    /// Only these product ids.
+    pub ids: Option<Vec<String>>,
+}
+
+/// Lists products, newest first.
+#[utoipa::path(get, path = "/v1/products", tag = "Stripe", security(("secret_key" = [])),
+    params(ProductListFilter, StripeList), responses((status = 200, description = "A list of products.")))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<ProductListFilter>,
+    Query(list): Query<StripeList>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = ProductFilter {
+        active: filter.active,
+        shippable: filter.shippable,
+        url: filter.url,
+        ids: filter.ids,
+        created: list.created.clone().unwrap_or_default().0,
+        ..Default::default()
+    };
+    let page = catalog::list_products(&state.db, &caller, &filter, &list.page()?).await?;
+    let expand = Expand(list.expand).under("data");
+    let data = page
+        .items
+        .iter()
+        .map(|p| objects::product(p, &caller, &expand))
+        .collect();
+    Ok(Json(objects::list(data, page.has_more, "/v1/products")))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpandQuery {
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+/// Retrieves a product.
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path), ExpandQuery),
+    responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
+pub async fn retrieve_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(expand): Query<ExpandQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let product = catalog::get_product(&state.db, &caller, &id).await?;
+    Ok(Json(objects::product(
+        &product,
+        &caller,
+        &Expand(expand.expand),
+    )))
+}
+
+/// Updates a product; an empty value clears a field, and `metadata[key]=` removes a key.
+#[utoipa::path(post, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    request_body(content = ProductParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StripeBody(mut params): StripeBody<ProductParams>,
+) -> Result<Json<Value>, ApiError> {
+    if params.default_price_data.is_some() {
+        return Err(ApiError::invalid_param(
+            "default_price_data",
+            "Invalid default_price_data: it applies when creating a product; create a price and pass default_price.",
+        ));
+    }
+    if params.kind.is_some() {
+        return Err(ApiError::invalid_param(
+            "type",
+            "Invalid type: a product's type cannot change.",
+        ));
+    }
+    let default_price = params.default_price.take();
+    let product = catalog::update_product(
+        &state.db,
+        &caller,
+        &id,
+        params.input(),
+        None,
+        default_price,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(objects::product(
+        &product,
+        &caller,
+        &Expand(params.expand),
+    )))
+}
+
+/// Deletes a product that has no prices; a product with prices can only be archived.
+#[utoipa::path(delete, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "`{id, object: \"product\", deleted: true}`"), (status = 404, description = "No such product.")))]
+pub async fn delete_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    catalog::delete_product(&state.db, &caller, &id).await?;
+    Ok(Json(
+        json!({"id": id, "object": "product", "deleted": true}),
+    ))
+}
