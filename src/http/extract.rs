@@ -149,63 +149,6 @@ impl ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(serde::Deserialize, Debug)]
-    #[allow(dead_code)]
-    struct Item {
-        quantity: u32,
-    }
-
-    #[derive(serde::Deserialize, Debug)]
-    #[allow(dead_code)]
-    struct Body {
-        name: String,
-        #[serde(default)]
-        items: Vec<Item>,
-    }
-
-    #[test]
-    fn errors_name_the_parameter() {
-        let missing = decode_json::<Body>(b"{}").unwrap_err();
-        assert_eq!(missing.param.as_deref(), Some("name"));
-        assert_eq!(missing.code, Some("parameter_missing"));
-
-        let wrong =
-            decode_json::<Body>(br#"{"name":"x","items":[{"quantity":"two"}]}"#).unwrap_err();
-        assert_eq!(wrong.param.as_deref(), Some("items[0].quantity"));
-        assert!(!wrong.message.contains("line"), "{}", wrong.message);
-
-        let broken = decode_json::<Body>(b"{\"name\":").unwrap_err();
-        assert_eq!(broken.code, Some("body_invalid_json"));
-    }
-
-    fn parts_with(auth: &str) -> Parts {
-        let request = axum::http::Request::builder()
-            .header("authorization", auth)
-            .body(())
-            .unwrap();
-        request.into_parts().0
-    }
-
-    #[test]
-    fn keys_come_from_bearer_or_basic() {
-        assert_eq!(
-            presented_key(&parts_with("Bearer sk_test_abc")).as_deref(),
-            Some("sk_test_abc")
-        );
-        let basic = base64::engine::general_purpose::STANDARD.encode("sk_test_abc:");
-        assert_eq!(
-            presented_key(&parts_with(&format!("Basic {basic}"))).as_deref(),
-            Some("sk_test_abc")
-        );
-        assert_eq!(presented_key(&parts_with("Token sk_test_abc")), None);
-        assert_eq!(presented_key(&parts_with("Bearer ")), None);
-    }
-}
-
 /// Query parameters decoded like Stripe form bodies (`created[gte]=...`, `expand[]=...`),
 /// whatever the surface.
 pub struct Query<T>(pub T);
@@ -266,4 +209,61 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
                 format!("Could not read the request body: {rejection}"),
             ),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Item {
+        quantity: u32,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let missing = decode_json::<Body>(b"{}").unwrap_err();
+        assert_eq!(missing.param.as_deref(), Some("name"));
+        assert_eq!(missing.code, Some("parameter_missing"));
+
+        let wrong =
+            decode_json::<Body>(br#"{"name":"x","items":[{"quantity":"two"}]}"#).unwrap_err();
+        assert_eq!(wrong.param.as_deref(), Some("items[0].quantity"));
+        assert!(!wrong.message.contains("line"), "{}", wrong.message);
+
+        let broken = decode_json::<Body>(b"{\"name\":").unwrap_err();
+        assert_eq!(broken.code, Some("body_invalid_json"));
+    }
+
+    fn parts_with(auth: &str) -> Parts {
+        let request = axum::http::Request::builder()
+            .header("authorization", auth)
+            .body(())
+            .unwrap();
+        request.into_parts().0
+    }
+
+    #[test]
+    fn keys_come_from_bearer_or_basic() {
+        assert_eq!(
+            presented_key(&parts_with("Bearer sk_test_abc")).as_deref(),
+            Some("sk_test_abc")
+        );
+        let basic = base64::engine::general_purpose::STANDARD.encode("sk_test_abc:");
+        assert_eq!(
+            presented_key(&parts_with(&format!("Basic {basic}"))).as_deref(),
+            Some("sk_test_abc")
+        );
+        assert_eq!(presented_key(&parts_with("Token sk_test_abc")), None);
+        assert_eq!(presented_key(&parts_with("Bearer ")), None);
+    }
 }
