@@ -1039,6 +1039,8 @@ async fn resolve_link_items(
     caller: &Caller,
     input: &PaymentLinkInput,
 ) -> Result<Option<(Vec<LinkItem>, Vec<Price>)>, DomainError> {
+    // Each line with the parameter its price came from: `line_items[0][price]`, or
+    // `productIds[0]` for a product's default price; quantities exist only on line items.
     let requested: Vec<(LinkItemInput, String)> = match (&input.line_items, &input.product_ids) {
         (Some(_), Some(_)) => {
             return Err(DomainError::invalid(
@@ -1049,7 +1051,7 @@ async fn resolve_link_items(
         (Some(items), None) => items
             .iter()
             .enumerate()
-            .map(|(i, item)| (item.clone(), format!("line_items[{i}]")))
+            .map(|(i, item)| (item.clone(), format!("line_items[{i}][price]")))
             .collect(),
         (None, Some(product_ids)) => {
             let mut items = Vec::new();
@@ -1096,26 +1098,30 @@ async fn resolve_link_items(
     }
     let mut items = Vec::new();
     let mut prices: Vec<Price> = Vec::new();
-    for (item, param) in requested {
+    for (item, price_param) in requested {
+        let line = price_param
+            .strip_suffix("[price]")
+            .unwrap_or(&price_param)
+            .to_string();
         let price = get_price(db, caller, &item.price)
             .await
             .map_err(|e| match e {
                 DomainError::NotFound { .. } => DomainError::invalid(
-                    format!("{param}[price]"),
+                    price_param.clone(),
                     format!("no such price: '{}'", item.price),
                 ),
                 other => other,
             })?;
         if !price.active {
             return Err(DomainError::invalid(
-                format!("{param}[price]"),
+                price_param,
                 format!("price '{}' is not active", price.id),
             ));
         }
         let product = get_product(db, caller, &price.product_id).await?;
         if !product.active() {
             return Err(DomainError::invalid(
-                format!("{param}[price]"),
+                price_param,
                 format!("product '{}' is not active", product.id),
             ));
         }
@@ -1123,20 +1129,20 @@ async fn resolve_link_items(
             && first.terms.currency != price.terms.currency
         {
             return Err(DomainError::invalid(
-                format!("{param}[price]"),
+                price_param,
                 "all items must share one currency",
             ));
         }
         let quantity = item.quantity.unwrap_or(1);
         if !(1..=MAX_QUANTITY).contains(&quantity) {
             return Err(DomainError::invalid(
-                format!("{param}[quantity]"),
+                format!("{line}[quantity]"),
                 format!("must be between 1 and {MAX_QUANTITY}"),
             ));
         }
         let adjustable_quantity = item
             .adjustable_quantity
-            .map(|a| a.validate(&format!("{param}[adjustable_quantity]")))
+            .map(|a| a.validate(&format!("{line}[adjustable_quantity]")))
             .transpose()?;
         items.push(LinkItem {
             id: ids::new_id(prefix::LINE_ITEM, ids::now_ms()),

@@ -78,20 +78,28 @@ pub fn price_terms(
     custom: Option<&CustomUnitAmountParams>,
     recurring: Option<&RecurringParams>,
 ) -> Result<PriceTerms, DomainError> {
-    let name = |field: &str| {
-        if param.is_empty() {
-            field.to_string()
-        } else {
-            format!("{param}[{field}]")
+    // `["recurring", "interval"]` names `recurring[interval]`, or
+    // `default_price_data[recurring][interval]` under a prefix.
+    let name = |path: &[&str]| {
+        let mut full = param.to_string();
+        for segment in path {
+            if full.is_empty() {
+                full.push_str(segment);
+            } else {
+                full.push('[');
+                full.push_str(segment);
+                full.push(']');
+            }
         }
+        full
     };
-    let currency = Currency::parse(currency, &name("currency"))?;
+    let currency = Currency::parse(currency, &name(&["currency"]))?;
     let decimal = unit_amount_decimal
         .map(|text| {
             // kassa charges whole minor units, so the decimal must be one.
-            money::parse_decimal(text, 0, &name("unit_amount_decimal")).map_err(|_| {
+            money::parse_decimal(text, 0, &name(&["unit_amount_decimal"])).map_err(|_| {
                 DomainError::invalid(
-                    name("unit_amount_decimal"),
+                    name(&["unit_amount_decimal"]),
                     format!("'{text}' must be a whole number of minor units"),
                 )
             })
@@ -100,17 +108,25 @@ pub fn price_terms(
     let unit_amount = match (unit_amount, decimal) {
         (Some(_), Some(_)) => {
             return Err(DomainError::invalid(
-                name("unit_amount"),
+                name(&["unit_amount"]),
                 "give unit_amount or unit_amount_decimal, not both",
             ));
         }
         (a, b) => a.or(b),
     };
+    if let Some(amount) = unit_amount
+        && !(0..=money::MAX_AMOUNT).contains(&amount)
+    {
+        return Err(DomainError::invalid(
+            name(&["unit_amount"]),
+            format!("must be between 0 and {}", money::MAX_AMOUNT),
+        ));
+    }
     let custom = match custom {
         Some(c) if c.enabled => {
             if unit_amount.is_some() {
                 return Err(DomainError::invalid(
-                    name("custom_unit_amount"),
+                    name(&["custom_unit_amount"]),
                     "cannot be combined with unit_amount",
                 ));
             }
@@ -121,7 +137,7 @@ pub fn price_terms(
             ] {
                 if value.is_some_and(|v| v < 0) {
                     return Err(DomainError::invalid(
-                        name(&format!("custom_unit_amount][{field}")),
+                        name(&["custom_unit_amount", field]),
                         "must be 0 or more",
                     ));
                 }
@@ -130,7 +146,7 @@ pub fn price_terms(
                 && max < min
             {
                 return Err(DomainError::invalid(
-                    name("custom_unit_amount][maximum"),
+                    name(&["custom_unit_amount", "maximum"]),
                     "must not be less than minimum",
                 ));
             }
@@ -144,7 +160,7 @@ pub fn price_terms(
     };
     if unit_amount.is_none() && custom.is_none() {
         return Err(DomainError::invalid(
-            name("unit_amount"),
+            name(&["unit_amount"]),
             "is required (or unit_amount_decimal, or custom_unit_amount)",
         ));
     }
@@ -154,13 +170,20 @@ pub fn price_terms(
                 && usage != "licensed"
             {
                 return Err(DomainError::invalid(
-                    name("recurring][usage_type"),
+                    name(&["recurring", "usage_type"]),
                     "only licensed is supported",
                 ));
             }
+            let interval_count = r.interval_count.unwrap_or(1);
+            if !(1..=365).contains(&interval_count) {
+                return Err(DomainError::invalid(
+                    name(&["recurring", "interval_count"]),
+                    "must be between 1 and 365",
+                ));
+            }
             Ok(Recurring {
-                interval: Interval::parse(&r.interval, &name("recurring][interval"))?,
-                interval_count: r.interval_count.unwrap_or(1),
+                interval: Interval::parse(&r.interval, &name(&["recurring", "interval"]))?,
+                interval_count,
             })
         })
         .transpose()?;
