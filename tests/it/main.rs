@@ -5,6 +5,7 @@
 mod harness;
 
 mod auth;
+mod catalog;
 mod cli;
 mod frame;
 mod process;
