@@ -604,6 +604,30 @@ fn blank_product(caller: &Caller, now: i64) -> Product {
     }
 }
 
+/// A product described inline (`price_data[product_data]`), checked but not yet stored.
+pub fn new_inline_product(
+    caller: &Caller,
+    input: ProductInput,
+    now: i64,
+) -> Result<Product, DomainError> {
+    if input.name.is_none() {
+        return Err(DomainError::invalid("name", "is required"));
+    }
+    let mut product = blank_product(caller, now);
+    apply_product_input(&mut product, input)?;
+    Ok(product)
+}
+
+/// A price described inline (`price_data`), checked but not yet stored.
+pub fn new_inline_price(
+    caller: &Caller,
+    product_id: &str,
+    input: PriceInput,
+    now: i64,
+) -> Result<Price, DomainError> {
+    new_price(caller, product_id, input, now)
+}
+
 // ----- Product operations ------------------------------------------------------------------------
 
 /// Creates a product, with a default price when `price` is given.

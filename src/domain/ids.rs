@@ -64,6 +64,9 @@ pub mod prefix {
     pub const PRICE: &str = "price_";
     pub const PAYMENT_LINK: &str = "pl_";
     pub const LINE_ITEM: &str = "li_";
+    pub const SESSION_TEST: &str = "cs_test_";
+    pub const SESSION_LIVE: &str = "cs_live_";
+    pub const EVENT: &str = "evt_";
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod checkout;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod list;
 pub mod metadata;

@@ -250,7 +250,7 @@ impl From<DomainError> for ApiError {
                 let text = format!("Invalid {param}: {message}.");
                 ApiError::invalid_param(param, text)
             }
-            DomainError::Conflict { message } => ApiError::conflict("invalid_state", message),
+            DomainError::Conflict { code, message } => ApiError::conflict(code, message),
             DomainError::Store(e) => ApiError::internal(e.to_string()),
         }
     }

@@ -56,6 +56,7 @@ pub struct AppState {
     tags(
         (name = "Account", description = "The account of the API key in use."),
         (name = "Products", description = "Loops products (V2, V3): the catalog sessions draw from."),
+        (name = "Checkout sessions", description = "One purchase each: create, send the customer to `url`, read the outcome."),
         (name = "Payment links", description = "Reusable links that start a checkout session per visit."),
         (name = "Stripe", description = "The Stripe API at `/v1`, for the official Stripe SDKs."),
         (name = "Operations", description = "Health and documentation."),

@@ -179,7 +179,7 @@ impl From<ProductRow> for Product {
 
 // ----- Products ----------------------------------------------------------------------------------
 
-const INSERT_PRODUCT: &str = "INSERT INTO products (id, account_id, livemode, name, description, status, \
+pub(crate) const INSERT_PRODUCT: &str = "INSERT INTO products (id, account_id, livemode, name, description, status, \
      amount_type, default_price_id, images, thumbnail_url, statement_descriptor, tax_code, unit_label, url, \
      shippable, type, metadata, deleted, created, updated) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, FALSE, $18, $19)";
@@ -189,7 +189,7 @@ const UPDATE_PRODUCT: &str = "UPDATE products SET name = $1, description = $2, s
      unit_label = $10, url = $11, shippable = $12, type = $13, metadata = $14, updated = $15 \
      WHERE id = $16 AND account_id = $17 AND livemode = $18";
 
-const INSERT_PRICE: &str = "INSERT INTO prices (id, account_id, livemode, product_id, active, currency, \
+pub(crate) const INSERT_PRICE: &str = "INSERT INTO prices (id, account_id, livemode, product_id, active, currency, \
      unit_amount, custom_enabled, custom_minimum, custom_maximum, custom_preset, recurring_interval, \
      recurring_interval_count, lookup_key, nickname, tax_behavior, metadata, created) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
@@ -215,10 +215,28 @@ macro_rules! bind_product_fields {
     };
 }
 
-macro_rules! insert_price {
+pub(crate) use bind_product_fields;
+
+/// Inserts a product (without its default price) through `$executor`.
+macro_rules! insert_product_row {
+    ($executor:expr, $caller:expr, $product:expr) => {{
+        let query = sqlx::query($crate::store::catalog::INSERT_PRODUCT)
+            .bind($product.id.clone())
+            .bind($caller.account_id.clone())
+            .bind($product.livemode);
+        bind_product_fields!(query, $product)
+            .bind($product.created)
+            .bind($product.updated)
+            .execute($executor)
+    }};
+}
+pub(crate) use insert_product_row;
+
+/// Inserts a price through `$executor`.
+macro_rules! insert_price_row {
     ($executor:expr, $caller:expr, $price:expr) => {{
         let custom = $price.terms.custom.unwrap_or_default();
-        sqlx::query(INSERT_PRICE)
+        sqlx::query($crate::store::catalog::INSERT_PRICE)
             .bind($price.id.clone())
             .bind($caller.account_id.clone())
             .bind($price.livemode)
@@ -240,22 +258,15 @@ macro_rules! insert_price {
             .execute($executor)
     }};
 }
+pub(crate) use insert_price_row;
 
 /// Inserts the product and, when it has one, its default price, in one transaction.
 pub async fn insert_product(db: &Db, caller: &Caller, product: &Product) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let query = sqlx::query(INSERT_PRODUCT)
-            .bind(product.id.clone())
-            .bind(caller.account_id.clone())
-            .bind(product.livemode);
-        bind_product_fields!(query, product)
-            .bind(product.created)
-            .bind(product.updated)
-            .execute(&mut *tx)
-            .await?;
+        insert_product_row!(&mut *tx, caller, product).await?;
         if let Some(price) = &product.default_price {
-            insert_price!(&mut *tx, caller, price).await?;
+            insert_price_row!(&mut *tx, caller, price).await?;
         }
         tx.commit().await
     })?;
@@ -274,7 +285,7 @@ pub async fn update_product(
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
         if let Some(price) = new_price {
-            insert_price!(&mut *tx, caller, price).await?;
+            insert_price_row!(&mut *tx, caller, price).await?;
         }
         if let Some(retired) = retired_price {
             sqlx::query("UPDATE prices SET active = FALSE WHERE id = $1 AND account_id = $2")
@@ -426,15 +437,7 @@ async fn insert_price_and_product(
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
         if let Some(product) = product {
-            let query = sqlx::query(INSERT_PRODUCT)
-                .bind(product.id.clone())
-                .bind(caller.account_id.clone())
-                .bind(product.livemode);
-            bind_product_fields!(query, product)
-                .bind(product.created)
-                .bind(product.updated)
-                .execute(&mut *tx)
-                .await?;
+            insert_product_row!(&mut *tx, caller, product).await?;
         }
         if transfer_lookup_key && let Some(key) = &price.lookup_key {
             sqlx::query("UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3")
@@ -444,7 +447,7 @@ async fn insert_price_and_product(
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_price!(&mut *tx, caller, price).await?;
+        insert_price_row!(&mut *tx, caller, price).await?;
         tx.commit().await
     })?;
     Ok(())

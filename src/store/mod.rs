@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod checkout;
 pub mod query;
 
 use std::path::Path;

@@ -144,6 +144,20 @@ impl Select {
     }
 }
 
+impl Select {
+    /// The first `limit` rows by `column`, ascending (oldest deadlines first).
+    pub fn oldest_first_sql(mut self, column: &str, limit: i64) -> (String, Vec<Arg>) {
+        let limit = self.arg(Arg::Int(limit));
+        let sql = format!(
+            "SELECT {} FROM {}{} ORDER BY {column} LIMIT {limit}",
+            self.columns,
+            self.from,
+            self.where_clause()
+        );
+        (sql, self.args)
+    }
+}
+
 /// Binds `args` to a query, whichever the engine.
 #[macro_export]
 macro_rules! bind_args {

@@ -8,4 +8,5 @@ mod auth;
 mod cli;
 mod frame;
 mod process;
+mod sessions;
 mod storage;

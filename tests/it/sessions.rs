@@ -1,0 +1,653 @@
+//! Checkout sessions on the Loops V3 surface: creation rules, amounts, lifecycle and lists.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Engine, TestAccount, TestServer, json_with_status, on_both_engines};
+
+on_both_engines!(
+    the_seed_example_returns_every_seed_field,
+    product_sessions_compute_amounts_and_names,
+    session_rules_name_the_parameter,
+    overdue_sessions_expire_on_read_with_one_event,
+    expire_works_from_open_only,
+    concurrent_sweeps_expire_each_session_once,
+    lists_filter_by_status_in_every_vocabulary_and_page_by_cursor,
+    sessions_of_other_accounts_and_modes_are_not_found,
+);
+
+async fn product(server: &TestServer, key: &str, body: Value) -> Value {
+    let response = server
+        .with_key(Method::POST, "/api/v3/products", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    json_with_status(response, 200).await
+}
+
+async fn create(server: &TestServer, key: &str, body: Value) -> reqwest::Response {
+    server
+        .with_key(Method::POST, "/api/v3/checkout/sessions", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn pro(server: &TestServer, account: &TestAccount) -> Value {
+    product(
+        server,
+        &account.test_key,
+        json!({"name": "Pro", "priceAmount": 29.99, "priceCurrency": "usd", "amountType": "FIXED"}),
+    )
+    .await
+}
+
+async fn the_seed_example_returns_every_seed_field(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let body = json!({
+        "line_items": [{"price": pro["default_price"], "quantity": 2, "adjustable_quantity": {"enabled": true, "minimum": 2, "maximum": 5}}],
+        "mode": "payment",
+        "success_url": "https://shop.example/success?session={CHECKOUT_SESSION_ID}",
+        "cancel_url": "https://shop.example/cancel",
+        "payment_method_types": ["card"],
+        "customer": "cus_123",
+        "customer_email": "jsmith@example.com",
+        "client_reference_id": "order-42",
+        "metadata": {"order": "42"},
+        "externalCustomerId": "user-7",
+    });
+    let session = json_with_status(create(&server, &account.test_key, body).await, 200).await;
+    let id = session["id"].as_str().unwrap();
+    assert!(id.starts_with("cs_test_") && id.len() >= 8 + 30, "{id}");
+    let expected_types = [
+        ("object", "string"),
+        ("amount_subtotal", "integer"),
+        ("amount_total", "integer"),
+        ("automatic_tax", "object"),
+        ("cancel_url", "string"),
+        ("client_reference_id", "string"),
+        ("currency", "string"),
+        ("customer", "string"),
+        ("customer_email", "string"),
+        ("expires_at", "integer"),
+        ("livemode", "boolean"),
+        ("metadata", "object"),
+        ("mode", "string"),
+        ("payment_method_types", "array"),
+        ("payment_status", "string"),
+        ("success_url", "string"),
+        ("total_details", "object"),
+        ("url", "string"),
+        ("productName", "string"),
+        ("externalCustomerId", "string"),
+        ("status", "string"),
+        ("created", "integer"),
+    ];
+    for (field, kind) in expected_types {
+        let value = &session[field];
+        let actual = match value {
+            Value::String(_) => "string",
+            Value::Number(n) if n.is_i64() => "integer",
+            Value::Object(_) => "object",
+            Value::Array(_) => "array",
+            Value::Bool(_) => "boolean",
+            _ => "other",
+        };
+        assert_eq!(actual, kind, "{field} = {value}");
+    }
+    for field in [
+        "billing_address_collection",
+        "locale",
+        "payment_intent",
+        "setup_intent",
+        "shipping",
+        "submit_type",
+    ] {
+        assert!(
+            session.as_object().unwrap().contains_key(field),
+            "{field} is missing"
+        );
+    }
+    assert_eq!(session["object"], "checkout.session");
+    assert_eq!(session["amount_subtotal"], 5998);
+    assert_eq!(session["amount_total"], 5998);
+    assert_eq!(session["currency"], "usd");
+    assert_eq!(session["payment_status"], "unpaid");
+    assert_eq!(session["status"], "open");
+    assert_eq!(session["productName"], "Pro");
+    assert_eq!(session["url"], format!("{}/checkout/{id}", server.base));
+    assert_eq!(
+        session["total_details"],
+        json!({"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0})
+    );
+    let created = session["created"].as_i64().unwrap();
+    assert_eq!(
+        session["expires_at"].as_i64().unwrap(),
+        created + 3600,
+        "one hour by default"
+    );
+
+    let items = server
+        .with_key(
+            Method::GET,
+            &format!("/api/v3/checkout/sessions/{id}/line_items"),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let items = json_with_status(items, 200).await;
+    assert_eq!(items["data"][0]["quantity"], 2);
+    assert_eq!(items["data"][0]["price"]["unit_amount"], 2999);
+    assert_eq!(
+        items["data"][0]["adjustable_quantity"],
+        json!({"enabled": true, "maximum": 5, "minimum": 2})
+    );
+
+    let expanded = server
+        .with_key(
+            Method::GET,
+            &format!("/api/v3/checkout/sessions/{id}?expand[]=line_items"),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(expanded, 200).await["line_items"]["data"][0]["amount_total"],
+        5998
+    );
+}
+
+async fn product_sessions_compute_amounts_and_names(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let session = create(
+        &server,
+        &account.test_key,
+        json!({"productId": pro["id"], "quantity": 3}),
+    )
+    .await;
+    let session = json_with_status(session, 200).await;
+    assert_eq!(session["amount_total"], 8997);
+    assert_eq!(session["mode"], "payment");
+
+    let yen = product(
+        &server,
+        &account.test_key,
+        json!({"name": "Tea", "priceAmount": "500", "priceCurrency": "jpy"}),
+    )
+    .await;
+    let session = json_with_status(
+        create(&server, &account.test_key, json!({"productId": yen["id"]})).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            session["amount_total"].as_i64(),
+            session["currency"].as_str()
+        ),
+        (Some(500), Some("jpy"))
+    );
+
+    let free = product(
+        &server,
+        &account.test_key,
+        json!({"name": "Sample", "amountType": "FREE"}),
+    )
+    .await;
+    let session = json_with_status(
+        create(&server, &account.test_key, json!({"productId": free["id"]})).await,
+        200,
+    )
+    .await;
+    assert_eq!(session["payment_status"], "no_payment_required");
+    assert_eq!(session["amount_total"], 0);
+
+    let monthly = product(
+        &server,
+        &account.test_key,
+        json!({"name": "Club", "priceAmount": 9, "recurringInterval": "month"}),
+    )
+    .await;
+    let session = json_with_status(
+        create(
+            &server,
+            &account.test_key,
+            json!({"productId": monthly["id"]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(session["mode"], "subscription");
+
+    let both =
+        json!({"line_items": [{"price": pro["default_price"]}, {"price": yen["default_price"]}]});
+    let mixed = json_with_status(create(&server, &account.test_key, both).await, 400).await;
+    assert_eq!(mixed["error"]["param"], "line_items[1][price]");
+
+    let two = json!({"line_items": [{"price": pro["default_price"]}, {"price": pro["default_price"], "quantity": 2}]});
+    let session = json_with_status(create(&server, &account.test_key, two).await, 200).await;
+    assert_eq!(session["productName"], "Pro and 1 more");
+    assert_eq!(session["amount_total"], 8997);
+
+    let setup = json_with_status(
+        create(&server, &account.test_key, json!({"mode": "setup"})).await,
+        200,
+    )
+    .await;
+    assert_eq!(setup["payment_status"], "no_payment_required");
+}
+
+async fn session_rules_name_the_parameter(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let monthly = product(
+        &server,
+        &account.test_key,
+        json!({"name": "Club", "priceAmount": 9, "recurringInterval": "month"}),
+    )
+    .await;
+    let archived = product(
+        &server,
+        &account.test_key,
+        json!({"name": "Old", "priceAmount": 5}),
+    )
+    .await;
+    let archive = server
+        .with_key(
+            Method::DELETE,
+            &format!("/api/v3/products/{}", archived["id"].as_str().unwrap()),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archive.status(), 200);
+    let now = kassa::clock::Clock::now(&server.clock);
+    let price = pro["default_price"].clone();
+    let cases = [
+        (json!({}), "line_items"),
+        (
+            json!({"productId": pro["id"], "line_items": [{"price": price}]}),
+            "productId",
+        ),
+        (json!({"productId": pro["id"], "quantity": 0}), "quantity"),
+        (
+            json!({"productId": pro["id"], "quantity": 1001}),
+            "quantity",
+        ),
+        (
+            json!({"line_items": [{"price": price, "quantity": 1001}]}),
+            "line_items[0][quantity]",
+        ),
+        (
+            json!({"line_items": [{"price": price, "quantity": 1, "adjustable_quantity": {"enabled": true, "minimum": 0}}]}),
+            "line_items[0][adjustable_quantity][minimum]",
+        ),
+        (
+            json!({"line_items": [{"price": price, "adjustable_quantity": {"enabled": true, "minimum": 2, "maximum": 1}}]}),
+            "line_items[0][adjustable_quantity][maximum]",
+        ),
+        (
+            json!({"line_items": [{"price": "price_nope"}]}),
+            "line_items[0][price]",
+        ),
+        (
+            json!({"line_items": [{"price": monthly["default_price"]}], "mode": "payment"}),
+            "line_items[0][price]",
+        ),
+        (
+            json!({"line_items": [{"price": price}], "mode": "subscription"}),
+            "mode",
+        ),
+        (
+            json!({"line_items": [{"price": price}], "mode": "donate"}),
+            "mode",
+        ),
+        (json!({"productId": archived["id"]}), "productId"),
+        (
+            json!({"productId": pro["id"], "success_url": "/relative"}),
+            "success_url",
+        ),
+        (
+            json!({"productId": pro["id"], "cancel_url": "ftp://x.example"}),
+            "cancel_url",
+        ),
+        (
+            json!({"productId": pro["id"], "customer_email": "not-an-email"}),
+            "customer_email",
+        ),
+        (
+            json!({"productId": pro["id"], "expires_at": now + 60}),
+            "expires_at",
+        ),
+        (
+            json!({"productId": pro["id"], "expires_at": now + 25 * 3600}),
+            "expires_at",
+        ),
+        (
+            json!({"productId": pro["id"], "payment_method_types": ["bitcoin"]}),
+            "payment_method_types",
+        ),
+        (
+            json!({"productId": pro["id"], "metadata": {"k": "v".repeat(501)}}),
+            "metadata[k]",
+        ),
+    ];
+    for (body, param) in cases {
+        let response = create(&server, &account.test_key, body.clone()).await;
+        let error = json_with_status(response, 400).await;
+        assert_eq!(error["error"]["param"], param, "{body}: {error}");
+    }
+    let unknown_product = create(
+        &server,
+        &account.test_key,
+        json!({"productId": "prod_nope"}),
+    )
+    .await;
+    assert_eq!(
+        json_with_status(unknown_product, 404).await["error"]["code"],
+        "resource_missing"
+    );
+    let chosen = create(
+        &server,
+        &account.test_key,
+        json!({"productId": pro["id"], "expires_at": now + 7200}),
+    )
+    .await;
+    assert_eq!(
+        json_with_status(chosen, 200).await["expires_at"],
+        now + 7200
+    );
+}
+
+async fn overdue_sessions_expire_on_read_with_one_event(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let session = json_with_status(
+        create(&server, &account.test_key, json!({"productId": pro["id"]})).await,
+        200,
+    )
+    .await;
+    let id = session["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v3/checkout/sessions/{id}");
+
+    server.clock.advance(3599);
+    let read = json_with_status(
+        server
+            .with_key(Method::GET, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(read["status"], "open");
+
+    server.clock.advance(1);
+    for _ in 0..3 {
+        let read = json_with_status(
+            server
+                .with_key(Method::GET, &path, &account.test_key)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        assert_eq!(read["status"], "expired");
+        assert_eq!(read["url"], Value::Null);
+    }
+    let caller = caller(&account, false);
+    let events = kassa::store::checkout::events_for_object(&server.db, &caller, &id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "one transition, one event");
+    assert_eq!(events[0].kind, "checkout.session.expired");
+    assert_eq!(events[0].object["status"], "expired");
+    assert_eq!(events[0].envelope()["data"]["object"]["id"], id.as_str());
+}
+
+fn caller(account: &TestAccount, live: bool) -> kassa::domain::accounts::Caller {
+    kassa::domain::accounts::Caller {
+        account_id: account.id.clone(),
+        mode: kassa::domain::Mode::from_livemode(live),
+        key_id: String::new(),
+    }
+}
+
+async fn expire_works_from_open_only(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let session = json_with_status(
+        create(&server, &account.test_key, json!({"productId": pro["id"]})).await,
+        200,
+    )
+    .await;
+    let path = format!(
+        "/api/v3/checkout/sessions/{}/expire",
+        session["id"].as_str().unwrap()
+    );
+    let expired = json_with_status(
+        server
+            .with_key(Method::POST, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(expired["status"], "expired");
+    let again = json_with_status(
+        server
+            .with_key(Method::POST, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+    assert_eq!(again["error"]["code"], "checkout_session_not_open");
+    let missing = server
+        .with_key(
+            Method::POST,
+            "/api/v3/checkout/sessions/cs_test_nope/expire",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(missing, 404).await["error"]["message"],
+        "No such checkout.session: 'cs_test_nope'"
+    );
+}
+
+async fn concurrent_sweeps_expire_each_session_once(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let session = json_with_status(
+            create(&server, &account.test_key, json!({"productId": pro["id"]})).await,
+            200,
+        )
+        .await;
+        ids.push(session["id"].as_str().unwrap().to_string());
+    }
+    let later = kassa::clock::Clock::now(&server.clock) + 3601;
+    let sweep = || {
+        kassa::domain::checkout::expire_overdue(&server.db, None, later, "http://kassa.test", 500)
+    };
+    let (a, b, c) = tokio::join!(sweep(), sweep(), sweep());
+    assert_eq!(
+        a.unwrap() + b.unwrap() + c.unwrap(),
+        20,
+        "each session expired by exactly one sweep"
+    );
+    let caller = caller(&account, false);
+    for id in ids {
+        let events = kassa::store::checkout::events_for_object(&server.db, &caller, &id)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{id}");
+    }
+}
+
+async fn lists_filter_by_status_in_every_vocabulary_and_page_by_cursor(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let customer = if i % 2 == 0 { "even" } else { "odd" };
+        let body = json!({"productId": pro["id"], "externalCustomerId": customer});
+        let session = json_with_status(create(&server, &account.test_key, body).await, 200).await;
+        ids.push(session["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids[..3] {
+        let path = format!("/api/v3/checkout/sessions/{id}/expire");
+        assert_eq!(
+            server
+                .with_key(Method::POST, &path, &account.test_key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let list = |query: String| {
+        let request = server.with_key(
+            Method::GET,
+            &format!("/api/v3/checkout/sessions?{query}"),
+            &account.test_key,
+        );
+        async move { json_with_status(request.send().await.unwrap(), 200).await }
+    };
+    for word in ["open", "PENDING", "pending", "Open"] {
+        assert_eq!(
+            list(format!("status={word}&limit=100")).await["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            9,
+            "{word}"
+        );
+    }
+    for word in ["expired", "EXPIRED"] {
+        assert_eq!(
+            list(format!("status={word}")).await["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3,
+            "{word}"
+        );
+    }
+    for word in ["complete", "COMPLETED", "cancelled", "CANCELED", "failed"] {
+        assert_eq!(
+            list(format!("status={word}")).await["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0,
+            "{word}"
+        );
+    }
+    let bad = server
+        .with_key(
+            Method::GET,
+            "/api/v3/checkout/sessions?status=paid",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(bad, 400).await["error"]["param"], "status");
+    let evens = list("externalCustomerId=even".into()).await;
+    assert_eq!(evens["data"].as_array().unwrap().len(), 6);
+
+    // Cursor paging, newest first, while new sessions keep arriving.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("limit=5&cursor={c}"),
+            None => "limit=5".to_string(),
+        };
+        let page = list(query).await;
+        let data = page["data"].as_array().unwrap();
+        seen.extend(data.iter().map(|s| s["id"].as_str().unwrap().to_string()));
+        json_with_status(
+            create(&server, &account.test_key, json!({"productId": pro["id"]})).await,
+            200,
+        )
+        .await;
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+        cursor = seen.last().cloned();
+    }
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "every session exactly once, newest first");
+    assert_eq!(
+        list("limit=1".into()).await["url"],
+        "/api/v3/checkout/sessions"
+    );
+}
+
+async fn sessions_of_other_accounts_and_modes_are_not_found(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let acme = server.account("Acme").await;
+    let globex = server.account("Globex").await;
+    let pro = pro(&server, &acme).await;
+    let session = json_with_status(
+        create(&server, &acme.test_key, json!({"productId": pro["id"]})).await,
+        200,
+    )
+    .await;
+    let path = format!(
+        "/api/v3/checkout/sessions/{}",
+        session["id"].as_str().unwrap()
+    );
+    for key in [&globex.test_key, &acme.live_key] {
+        let response = server
+            .with_key(Method::GET, &path, key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            json_with_status(response, 404).await["error"]["code"],
+            "resource_missing"
+        );
+        let expire = server
+            .with_key(Method::POST, &format!("{path}/expire"), key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(expire.status(), 404);
+        let listed = server
+            .with_key(Method::GET, "/api/v3/checkout/sessions", key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_with_status(listed, 200).await["data"], json!([]));
+    }
+    // Another account's product cannot be sold either.
+    let response = create(&server, &globex.test_key, json!({"productId": pro["id"]})).await;
+    assert_eq!(response.status(), 404);
+}
