@@ -1011,3 +1011,145 @@ mod tests {
         assert!(validate_email("@example.com", "e").is_err());
     }
 }
+
+// ----- Updating (Loops V2 PUT) ---------------------------------------------------------------------
+
+/// Changes to an open session. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SessionUpdate {
+    /// A new amount in major units (`amount`), in `currency` or the session's.
+    pub amount: Option<super::money::MajorAmount>,
+    pub currency: Option<String>,
+    pub product_name: Option<String>,
+    pub product_description: Option<Option<String>>,
+    /// `ONE_TIME` or `RECURRING`; must match what the session sells.
+    pub pricing_type: Option<String>,
+    pub payment_method_types: Option<Vec<String>>,
+    pub success_url: Option<Option<String>>,
+    pub cancel_url: Option<Option<String>>,
+    pub external_customer_id: Option<Option<String>>,
+    pub expires_at: Option<i64>,
+    /// Replaces the metadata.
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Updates an open session (Loops V2 `PUT`); a session in any other state is a conflict.
+pub async fn update_session(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    update: SessionUpdate,
+    now: i64,
+    public_url: &str,
+) -> Result<Session, DomainError> {
+    let mut session = get_session(db, caller, id, now, public_url).await?;
+    if session.state != SessionState::Open {
+        return Err(not_open(id, session.state));
+    }
+    let mut items = None;
+    if update.amount.is_some() || update.currency.is_some() {
+        let currency = match &update.currency {
+            Some(code) => Currency::parse(code, "currency")?,
+            None => session.currency.clone(),
+        };
+        let amount_text = update.amount.as_ref().ok_or_else(|| {
+            DomainError::invalid("amount", "is required when the currency changes")
+        })?;
+        let amount = currency.parse_major(&amount_text.0, "amount")?;
+        if !(1..=MAX_AMOUNT).contains(&amount) {
+            return Err(DomainError::invalid(
+                "amount",
+                "must be at least 0.01 and at most the largest amount kassa accepts",
+            ));
+        }
+        let mut lines = line_items(db, caller, id).await?;
+        if lines.len() != 1 {
+            return Err(DomainError::invalid(
+                "amount",
+                "can only be set on a session with a single line item",
+            ));
+        }
+        let line = &mut lines[0];
+        line.unit_amount = amount;
+        line.quantity = 1;
+        line.amount_subtotal = amount;
+        line.amount_total = amount;
+        session.currency = currency;
+        session.amount_subtotal = amount;
+        session.amount_total = amount;
+        if session.payment_status == PaymentStatus::NoPaymentRequired
+            && session.mode != CheckoutMode::Setup
+        {
+            session.payment_status = PaymentStatus::Unpaid;
+        }
+        items = Some(lines);
+    }
+    if let Some(name) = update.product_name {
+        session.product_name = validate::text(&name, "productName", 200, true)?;
+    }
+    if let Some(description) = update.product_description {
+        session.product_description =
+            validate::optional_text(description, "productDescription", 1000)?;
+    }
+    if let Some(pricing_type) = update.pricing_type {
+        let recurring = match pricing_type.as_str() {
+            "ONE_TIME" => false,
+            "RECURRING" => true,
+            other => {
+                return Err(DomainError::invalid(
+                    "pricingType",
+                    format!("'{other}' is not one of ONE_TIME, RECURRING"),
+                ));
+            }
+        };
+        if recurring != (session.mode == CheckoutMode::Subscription) {
+            return Err(DomainError::invalid(
+                "pricingType",
+                "cannot change what the session sells; create a new session with a recurring or one-time price",
+            ));
+        }
+    }
+    if let Some(types) = update.payment_method_types {
+        if types.is_empty() || types.iter().any(|t| t != "card") {
+            return Err(DomainError::invalid(
+                "allowedPaymentMethods",
+                "kassa accepts card",
+            ));
+        }
+        session
+            .settings
+            .insert("payment_method_types".into(), serde_json::json!(types));
+    }
+    if let Some(url) = update.success_url {
+        session.success_url = url
+            .map(|u| validate::url(&u, "successUrl", true))
+            .transpose()?;
+    }
+    if let Some(url) = update.cancel_url {
+        session.cancel_url = url
+            .map(|u| validate::url(&u, "cancelUrl", true))
+            .transpose()?;
+    }
+    if let Some(external) = update.external_customer_id {
+        session.external_customer_id =
+            validate::optional_text(external, "externalCustomerId", 200)?;
+    }
+    if let Some(at) = update.expires_at {
+        if at < now + MIN_LIFETIME || at > session.created + MAX_LIFETIME {
+            return Err(DomainError::invalid(
+                "expiresAt",
+                "must be at least 30 minutes from now and at most 24 hours after the session was created",
+            ));
+        }
+        session.expires_at = at;
+    }
+    if let Some(metadata) = update.metadata {
+        session.metadata = Metadata::validate(metadata, "metadata")?;
+    }
+    session.updated = now;
+    if !store::checkout::update_open_session(db, &session, items.as_deref()).await? {
+        let current = get_session(db, caller, id, now, public_url).await?;
+        return Err(not_open(id, current.state));
+    }
+    Ok(session)
+}

@@ -69,6 +69,11 @@ impl ApiError {
         self
     }
 
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     pub fn with_type(mut self, kind: ErrorType) -> Self {
         self.kind = kind;
         self

@@ -1,5 +1,6 @@
 //! The HTTP layer: surfaces, the request frame every response passes through, and routing.
 
+pub mod api_v1;
 pub mod api_v2;
 pub mod api_v3;
 pub mod error;
@@ -90,6 +91,7 @@ impl utoipa::Modify for SecuritySchemes {
 fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
+        .merge(api_v1::routes())
         .merge(api_v2::routes())
         .merge(api_v3::routes())
         .merge(stripe::routes())

@@ -414,3 +414,57 @@ pub async fn events_for_object(
         })
         .collect())
 }
+
+/// Saves an open session's changed fields (and its line items, when given), only if it is
+/// still open. Returns whether it was.
+pub async fn update_open_session(
+    db: &Db,
+    session: &Session,
+    items: Option<&[LineItem]>,
+) -> StoreResult<bool> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout_sessions SET currency = $1, amount_subtotal = $2, amount_total = $3, product_name = $4, \
+             product_description = $5, success_url = $6, cancel_url = $7, external_customer_id = $8, expires_at = $9, \
+             metadata = $10, settings = $11, payment_status = $12, updated = $13 WHERE id = $14 AND state = 'open'",
+        )
+        .bind(session.currency.as_str())
+        .bind(session.amount_subtotal)
+        .bind(session.amount_total)
+        .bind(&session.product_name)
+        .bind(session.product_description.clone())
+        .bind(session.success_url.clone())
+        .bind(session.cancel_url.clone())
+        .bind(session.external_customer_id.clone())
+        .bind(session.expires_at)
+        .bind(session.metadata.to_json())
+        .bind(serde_json::Value::Object(session.settings.clone()).to_string())
+        .bind(session.payment_status.as_str())
+        .bind(session.updated)
+        .bind(&session.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        for item in items.unwrap_or_default() {
+            sqlx::query(
+                "UPDATE checkout_line_items SET currency = $1, unit_amount = $2, quantity = $3, amount_subtotal = $4, \
+                 amount_total = $5 WHERE id = $6",
+            )
+            .bind(session.currency.as_str())
+            .bind(item.unit_amount)
+            .bind(item.quantity)
+            .bind(item.amount_subtotal)
+            .bind(item.amount_total)
+            .bind(&item.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}

@@ -14,6 +14,9 @@ on_both_engines!(
     concurrent_sweeps_expire_each_session_once,
     lists_filter_by_status_in_every_vocabulary_and_page_by_cursor,
     sessions_of_other_accounts_and_modes_are_not_found,
+    v1_sessions_come_from_payment_links,
+    v2_sessions_create_update_and_list,
+    one_session_reads_the_same_on_every_surface,
 );
 
 async fn product(server: &TestServer, key: &str, body: Value) -> Value {
@@ -650,4 +653,338 @@ async fn sessions_of_other_accounts_and_modes_are_not_found(engine: Engine) {
     // Another account's product cannot be sold either.
     let response = create(&server, &globex.test_key, json!({"productId": pro["id"]})).await;
     assert_eq!(response.status(), 404);
+}
+
+async fn link(server: &TestServer, account: &TestAccount, body: Value) -> Value {
+    let response = server
+        .with_key(Method::POST, "/api/v3/payment-links", &account.test_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    json_with_status(response, 200).await
+}
+
+async fn v1_sessions_come_from_payment_links(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let link = link(
+        &server,
+        &account,
+        json!({"productIds": [pro["id"]], "successUrl": "https://shop.example/thanks", "metadata": {"campaign": "fall", "source": "link"}}),
+    )
+    .await;
+    let body = json!({"paymentLinkId": link["id"], "externalCustomerId": "user-1", "metadata": {"source": "api"}});
+    let response = server
+        .with_key(Method::POST, "/api/v1/checkout/sessions", &account.test_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let session = json_with_status(response, 200).await;
+    assert_eq!(session["status"], "PENDING");
+    assert_eq!(session["amount"], json!(29.99));
+    assert_eq!(session["currency"], "USD");
+    assert_eq!(session["productName"], "Pro");
+    assert_eq!(session["externalCustomerId"], "user-1");
+    assert_eq!(
+        session["metadata"],
+        json!({"campaign": "fall", "source": "api"})
+    );
+    assert_eq!(session["paymentLinkId"], link["id"]);
+    assert!(session["createdAt"].as_str().unwrap().ends_with('Z'));
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(session["url"], format!("{}/checkout/{id}", server.base));
+    // The link's redirect travels with the session.
+    let v3 = server
+        .with_key(
+            Method::GET,
+            &format!("/api/v3/checkout/sessions/{id}"),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let v3 = json_with_status(v3, 200).await;
+    assert_eq!(v3["success_url"], "https://shop.example/thanks");
+    assert_eq!(v3["payment_link"], link["id"]);
+
+    let unknown = json!({"paymentLinkId": "pl_nope"});
+    let response = server
+        .with_key(Method::POST, "/api/v1/checkout/sessions", &account.test_key)
+        .json(&unknown)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 404).await,
+        json!({"statusCode": 404, "error": "Not Found", "message": "Payment link not found", "code": "resource_missing", "param": "id"})
+    );
+    let response = server
+        .with_key(Method::POST, "/api/v1/checkout/sessions", &account.test_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let missing = json_with_status(response, 400).await;
+    assert_eq!(
+        (missing["statusCode"].as_i64(), missing["param"].as_str()),
+        (Some(400), Some("paymentLinkId"))
+    );
+    let by_product = json!({"productId": pro["id"]});
+    let response = server
+        .with_key(Method::POST, "/api/v1/checkout/sessions", &account.test_key)
+        .json(&by_product)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(response, 400).await["param"], "productId");
+
+    let deactivate = server
+        .with_key(
+            Method::PUT,
+            &format!("/api/v3/payment-links/{}", link["id"].as_str().unwrap()),
+            &account.test_key,
+        )
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivate.status(), 200);
+    let response = server
+        .with_key(Method::POST, "/api/v1/checkout/sessions", &account.test_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let inactive = json_with_status(response, 400).await;
+    assert_eq!(inactive["param"], "paymentLinkId");
+    assert!(
+        inactive["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer active"),
+        "{inactive}"
+    );
+
+    let listed = server
+        .with_key(
+            Method::GET,
+            "/api/v1/checkout/sessions?status=PENDING",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let listed = json_with_status(listed, 200).await;
+    assert_eq!(
+        (
+            listed["total"].as_i64(),
+            listed["limit"].as_i64(),
+            listed["offset"].as_i64()
+        ),
+        (Some(1), Some(50), Some(0))
+    );
+    assert_eq!(listed["sessions"][0]["id"], id);
+}
+
+async fn v2_sessions_create_update_and_list(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let now = kassa::clock::Clock::now(&server.clock);
+    let expires = time::OffsetDateTime::from_unix_timestamp(now + 7200).unwrap();
+    let expires = expires
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = json!({"productId": pro["id"], "quantity": 2, "successUrl": "https://shop.example/ok", "expiresAt": expires});
+    let response = server
+        .with_key(Method::POST, "/api/v2/checkout/sessions", &account.test_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let session = json_with_status(response, 200).await;
+    assert_eq!(session["amount"], json!(59.98));
+    assert_eq!(session["pricingType"], "ONE_TIME");
+    assert_eq!(session["successUrl"], "https://shop.example/ok");
+    assert_eq!(session["allowedPaymentMethods"], json!(["card"]));
+    assert_eq!(session["expiresAt"], expires);
+    let path = format!(
+        "/api/v2/checkout/sessions/{}",
+        session["id"].as_str().unwrap()
+    );
+
+    let both = json!({"productId": pro["id"], "paymentLinkId": "pl_x"});
+    let response = server
+        .with_key(Method::POST, "/api/v2/checkout/sessions", &account.test_key)
+        .json(&both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(response, 400).await["param"], "productId");
+    let bad_time = json!({"productId": pro["id"], "expiresAt": "tomorrow"});
+    let response = server
+        .with_key(Method::POST, "/api/v2/checkout/sessions", &account.test_key)
+        .json(&bad_time)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(response, 400).await["param"], "expiresAt");
+
+    let update = json!({"amount": 12.5, "productName": "Pro (discounted)", "metadata": {"note": "vip"}, "productDescription": "Yearly"});
+    let updated = server
+        .with_key(Method::PUT, &path, &account.test_key)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    let updated = json_with_status(updated, 200).await;
+    assert_eq!(updated["amount"], json!(12.5));
+    assert_eq!(updated["productName"], "Pro (discounted)");
+    assert_eq!(updated["productDescription"], "Yearly");
+    assert_eq!(updated["metadata"], json!({"note": "vip"}));
+    let v3 = server
+        .with_key(
+            Method::GET,
+            &format!(
+                "/api/v3/checkout/sessions/{}?expand[]=line_items",
+                updated["id"].as_str().unwrap()
+            ),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let v3 = json_with_status(v3, 200).await;
+    assert_eq!(v3["amount_total"], 1250);
+    assert_eq!(
+        v3["line_items"]["data"][0]["amount_total"], 1250,
+        "the lines agree with the total"
+    );
+
+    for (body, param) in [
+        (json!({"amount": 0}), "amount"),
+        (json!({"amount": 1.234}), "amount"),
+        (json!({"productName": "x".repeat(201)}), "productName"),
+        (json!({"pricingType": "RECURRING"}), "pricingType"),
+        (json!({"successUrl": "nope"}), "successUrl"),
+    ] {
+        let response = server
+            .with_key(Method::PUT, &path, &account.test_key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            json_with_status(response, 400).await["param"],
+            param,
+            "{body}"
+        );
+    }
+
+    let expire = server
+        .with_key(Method::POST, &format!("{path}/expire"), &account.test_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(expire, 200).await["status"], "EXPIRED");
+    let late = server
+        .with_key(Method::PUT, &path, &account.test_key)
+        .json(&json!({"productName": "Late"}))
+        .send()
+        .await
+        .unwrap();
+    let late = json_with_status(late, 409).await;
+    assert_eq!(
+        (late["statusCode"].as_i64(), late["code"].as_str()),
+        (Some(409), Some("checkout_session_not_open"))
+    );
+
+    for _ in 0..4 {
+        let response = server
+            .with_key(Method::POST, "/api/v2/checkout/sessions", &account.test_key)
+            .json(&json!({"productId": pro["id"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let page = server
+        .with_key(
+            Method::GET,
+            "/api/v2/checkout/sessions?limit=2&offset=1&status=pending",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let page = json_with_status(page, 200).await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["limit"].as_i64(),
+            page["offset"].as_i64()
+        ),
+        (Some(4), Some(2), Some(1))
+    );
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 2);
+    let expired = server
+        .with_key(
+            Method::GET,
+            "/api/v2/checkout/sessions?status=EXPIRED",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(expired, 200).await["total"], 1);
+}
+
+async fn one_session_reads_the_same_on_every_surface(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let created = json_with_status(
+        create(
+            &server,
+            &account.test_key,
+            json!({"productId": pro["id"], "metadata": {"a": "1"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    for version in ["v1", "v2"] {
+        let response = server
+            .with_key(
+                Method::GET,
+                &format!("/api/{version}/checkout/sessions/{id}"),
+                &account.test_key,
+            )
+            .send()
+            .await
+            .unwrap();
+        let session = json_with_status(response, 200).await;
+        assert_eq!(session["id"], id);
+        assert_eq!(session["amount"], json!(29.99));
+        assert_eq!(session["status"], "PENDING");
+        assert_eq!(session["metadata"], json!({"a": "1"}));
+        assert_eq!(session["url"], created["url"]);
+    }
+    let response = server
+        .with_key(
+            Method::GET,
+            "/api/v2/checkout/sessions/cs_test_nope",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(response, 404).await["message"],
+        "Checkout session not found"
+    );
 }
