@@ -15,7 +15,8 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Sessions expired per sweep step; the step repeats while it finds a full batch.
 const SWEEP_BATCH: i64 = 500;
 
-/// Expires open sessions past `expires_at` until `stop` is cancelled.
+/// Expires open sessions past `expires_at`, and forgets idempotency keys past retention,
+/// until `stop` is cancelled.
 pub async fn expiry_sweeper(
     db: Db,
     clock: SharedClock,
@@ -37,6 +38,9 @@ pub async fn expiry_sweeper(
                     break;
                 }
             }
+        }
+        if let Err(error) = crate::domain::idempotency::prune(&db, clock.now()).await {
+            tracing::warn!(%error, "pruning idempotency keys failed; will retry");
         }
         tokio::select! {
             () = stop.cancelled() => return,

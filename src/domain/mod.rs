@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod list;
 pub mod metadata;

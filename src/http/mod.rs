@@ -6,6 +6,7 @@ pub mod api_v3;
 pub mod error;
 pub mod extract;
 pub mod form;
+pub mod idempotency;
 pub mod ops;
 pub mod params;
 pub mod stripe;
@@ -116,6 +117,10 @@ pub fn app(db: Db, clock: SharedClock, config: Arc<Config>) -> Router {
         openapi_json,
     };
     routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .route_layer(middleware::from_fn(record_route))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod checkout;
+pub mod idempotency;
 pub mod query;
 
 use std::path::Path;

@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod cli;
 mod frame;
+mod idempotency;
 mod process;
 mod sessions;
 mod storage;
