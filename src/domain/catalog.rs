@@ -1290,6 +1290,17 @@ pub async fn list_payment_links(
     Ok(store::catalog::list_payment_links(db, caller, filter, page).await?)
 }
 
+/// The account and mode a payment link belongs to: a public visit acts as them.
+pub async fn payment_link_owner(db: &Db, id: &str) -> Result<Option<Caller>, DomainError> {
+    Ok(store::catalog::payment_link_owner(db, id)
+        .await?
+        .map(|(account_id, livemode)| Caller {
+            account_id,
+            mode: super::Mode::from_livemode(livemode),
+            key_id: String::new(),
+        }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

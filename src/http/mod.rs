@@ -8,6 +8,7 @@ pub mod extract;
 pub mod form;
 pub mod idempotency;
 pub mod ops;
+pub mod pages;
 pub mod params;
 pub mod stripe;
 pub mod surface;
@@ -60,6 +61,7 @@ pub struct AppState {
         (name = "Products", description = "Loops products (V2, V3): the catalog sessions draw from."),
         (name = "Checkout sessions", description = "One purchase each: create, send the customer to `url`, read the outcome."),
         (name = "Payment links", description = "Reusable links that start a checkout session per visit."),
+        (name = "Pages", description = "HTML pages for customers' browsers."),
         (name = "Stripe", description = "The Stripe API at `/v1`, for the official Stripe SDKs."),
         (name = "Operations", description = "Health and documentation."),
     )
@@ -96,6 +98,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(api_v2::routes())
         .merge(api_v3::routes())
         .merge(stripe::routes())
+        .merge(pages::routes())
 }
 
 /// The OpenAPI document of every route kassa serves.
@@ -195,15 +198,16 @@ async fn frame(request: Request, next: Next) -> Response {
     response
 }
 
-/// An error status that did not come from an `ApiError`: produced by the router or a layer
-/// (405, 413, a caught panic), so it still needs a body in the surface's shape.
+/// An error status that did not come from kassa's own code: produced by the router or a layer
+/// (405, 413, a caught panic) with no body or a plain-text one, so it still needs a body in the
+/// surface's shape. JSON errors and HTML pages are already complete.
 fn is_bare_error(response: &Response) -> bool {
     let status = response.status();
-    let is_json = response
+    let is_plain = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    (status.is_client_error() || status.is_server_error()) && !is_json
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    (status.is_client_error() || status.is_server_error()) && is_plain
 }
 
 /// A plain HTML page for errors on the page surface.

@@ -715,3 +715,14 @@ pub async fn list_payment_links(
         has_more,
     })
 }
+
+/// The account and mode of a payment link, found by id alone (public visits).
+pub async fn payment_link_owner(db: &Db, id: &str) -> StoreResult<Option<(String, bool)>> {
+    let row = on_reader!(db, |pool| {
+        sqlx::query_as("SELECT account_id, livemode FROM payment_links WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row)
+}

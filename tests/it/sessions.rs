@@ -17,6 +17,7 @@ on_both_engines!(
     v1_sessions_come_from_payment_links,
     v2_sessions_create_update_and_list,
     one_session_reads_the_same_on_every_surface,
+    each_payment_link_visit_starts_a_fresh_session,
 );
 
 async fn product(server: &TestServer, key: &str, body: Value) -> Value {
@@ -987,4 +988,77 @@ async fn one_session_reads_the_same_on_every_surface(engine: Engine) {
         json_with_status(response, 404).await["message"],
         "Checkout session not found"
     );
+}
+
+async fn each_payment_link_visit_starts_a_fresh_session(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let link = link(&server, &account, json!({"line_items": [{"price": pro["default_price"], "quantity": 2}], "metadata": {"via": "link"}})).await;
+    let link_id = link["id"].as_str().unwrap();
+    assert_eq!(link["url"], format!("{}/l/{link_id}", server.base));
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let visit = browser
+            .get(link["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(visit.status(), 303);
+        let location = visit.headers()["location"].to_str().unwrap().to_string();
+        let id = location.rsplit('/').next().unwrap().to_string();
+        assert_eq!(location, format!("{}/checkout/{id}", server.base));
+        let session = server
+            .with_key(
+                Method::GET,
+                &format!("/api/v3/checkout/sessions/{id}"),
+                &account.test_key,
+            )
+            .send()
+            .await
+            .unwrap();
+        let session = json_with_status(session, 200).await;
+        assert_eq!(session["payment_link"], link_id);
+        assert_eq!(session["amount_total"], 5998);
+        assert_eq!(session["metadata"], json!({"via": "link"}));
+        sessions.push(id);
+    }
+    assert_ne!(sessions[0], sessions[1], "every visit is a new session");
+
+    let off = server
+        .with_key(
+            Method::POST,
+            &format!("/v1/payment_links/{link_id}"),
+            &account.test_key,
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("active=false")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200);
+    let visit = browser
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visit.status(), 410);
+    assert!(
+        visit.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(visit.text().await.unwrap().contains("no longer available"));
+    let unknown = browser
+        .get(format!("{}/l/pl_nope", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("does not exist"));
 }
