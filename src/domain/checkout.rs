@@ -1153,3 +1153,98 @@ pub async fn update_session(
     }
     Ok(session)
 }
+
+// ----- Completing --------------------------------------------------------------------------------
+
+/// How a session ended when someone tried to complete it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// This call completed it; the payment, when one was due.
+    Completed {
+        session: Box<Session>,
+        payment: Option<Box<super::payments::PaymentIntent>>,
+    },
+    /// It had already left open (paid by another request, expired, canceled...): nothing changed.
+    AlreadyFinal(SessionState),
+}
+
+/// Completes an open session: paid with `card` when a payment is due, or without one when none
+/// is (free items, setup). In one transaction the session becomes completed, the PaymentIntent
+/// is written, and so are the events `checkout.session.completed` and, for a payment,
+/// `payment_intent.succeeded`. The update is conditional on the session being open, so of a
+/// payment racing an expiry, or two payments, exactly one wins.
+pub async fn complete_session(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+    card: Option<super::payments::CardSummary>,
+    email: Option<String>,
+    now: i64,
+    public_url: &str,
+) -> Result<Completion, DomainError> {
+    use super::payments::PaymentIntent;
+    let payment_due = session.payment_status == PaymentStatus::Unpaid;
+    if payment_due && card.is_none() {
+        return Err(DomainError::invalid(
+            "card",
+            "a payment is due for this session",
+        ));
+    }
+    let mut after = session.clone();
+    after.state = SessionState::Completed;
+    after.updated = now;
+    after.completed_at = Some(now);
+    let email = email.or_else(|| session.customer_email.clone());
+    after.customer_details = Some(serde_json::json!({
+        "address": null, "business_name": null, "email": email, "individual_name": null, "name": null,
+        "phone": null, "tax_exempt": "none", "tax_ids": [],
+    }));
+    let payment = if payment_due {
+        let payment = PaymentIntent {
+            id: ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms()),
+            livemode: session.livemode,
+            amount: session.amount_total,
+            currency: session.currency.as_str().to_string(),
+            status: "succeeded".into(),
+            checkout_session_id: Some(session.id.clone()),
+            customer_id: session.customer_id.clone(),
+            receipt_email: email.clone(),
+            card,
+            created: now,
+        };
+        after.payment_status = PaymentStatus::Paid;
+        after.payment_intent_id = Some(payment.id.clone());
+        Some(payment)
+    } else {
+        None
+    };
+    let mut events = vec![super::events::new_event(
+        account_id,
+        session.livemode,
+        "checkout.session.completed",
+        &session.id,
+        crate::objects::checkout_session(&after, public_url),
+        now,
+    )];
+    if let Some(payment) = &payment {
+        events.push(super::events::new_event(
+            account_id,
+            session.livemode,
+            "payment_intent.succeeded",
+            &payment.id,
+            payment.object(),
+            now,
+        ));
+    }
+    if store::checkout::complete(db, account_id, &after, payment.as_ref(), &events).await? {
+        Ok(Completion::Completed {
+            session: Box::new(after),
+            payment: payment.map(Box::new),
+        })
+    } else {
+        let state = store::checkout::state_of(db, &session.id)
+            .await?
+            .unwrap_or(SessionState::Failed);
+        Ok(Completion::AlreadyFinal(state))
+    }
+}

@@ -67,6 +67,7 @@ pub mod prefix {
     pub const SESSION_TEST: &str = "cs_test_";
     pub const SESSION_LIVE: &str = "cs_live_";
     pub const EVENT: &str = "evt_";
+    pub const PAYMENT_INTENT: &str = "pi_";
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod list;
 pub mod metadata;
 pub mod mode;
 pub mod money;
+pub mod payments;
 pub mod validate;
 
 pub use error::DomainError;

@@ -468,3 +468,72 @@ pub async fn update_open_session(
         Ok(true)
     })
 }
+
+/// Saves a completed session, its payment and its events, if the session is still open.
+pub async fn complete(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+    payment: Option<&crate::domain::payments::PaymentIntent>,
+    events: &[Event],
+) -> StoreResult<bool> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
+             customer_details = $3, completed_at = $4, updated = $4 WHERE id = $5 AND state = 'open'",
+        )
+        .bind(session.payment_status.as_str())
+        .bind(session.payment_intent_id.clone())
+        .bind(session.customer_details.as_ref().map(|d| d.to_string()))
+        .bind(session.completed_at)
+        .bind(&session.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        if let Some(payment) = payment {
+            let card = payment.card.as_ref();
+            sqlx::query(
+                "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
+                 customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}', $14)",
+            )
+            .bind(&payment.id)
+            .bind(account_id)
+            .bind(payment.livemode)
+            .bind(payment.amount)
+            .bind(&payment.currency)
+            .bind(&payment.status)
+            .bind(payment.checkout_session_id.clone())
+            .bind(payment.customer_id.clone())
+            .bind(payment.receipt_email.clone())
+            .bind(card.map(|c| c.brand.clone()))
+            .bind(card.map(|c| c.last4.clone()))
+            .bind(card.map(|c| c.exp_month))
+            .bind(card.map(|c| c.exp_year))
+            .bind(payment.created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// A session's current state, whoever owns it.
+pub async fn state_of(db: &Db, session_id: &str) -> StoreResult<Option<SessionState>> {
+    let state: Option<String> = on_writer!(db, |pool| {
+        sqlx::query_scalar("SELECT state FROM checkout_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(state.map(|s| SessionState::from_stored(&s)))
+}

@@ -18,6 +18,8 @@ on_both_engines!(
     v2_sessions_create_update_and_list,
     one_session_reads_the_same_on_every_surface,
     each_payment_link_visit_starts_a_fresh_session,
+    paying_and_expiring_race_and_exactly_one_wins,
+    two_payments_of_one_session_complete_it_once,
 );
 
 async fn product(server: &TestServer, key: &str, body: Value) -> Value {
@@ -1061,4 +1063,170 @@ async fn each_payment_link_visit_starts_a_fresh_session(engine: Engine) {
         .unwrap();
     assert_eq!(unknown.status(), 404);
     assert!(unknown.text().await.unwrap().contains("does not exist"));
+}
+
+fn card() -> kassa::domain::payments::CardSummary {
+    kassa::domain::payments::CardSummary {
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2030,
+    }
+}
+
+async fn open_session(
+    server: &TestServer,
+    account: &TestAccount,
+    product: &Value,
+) -> kassa::domain::checkout::Session {
+    let created = json_with_status(
+        create(
+            server,
+            &account.test_key,
+            json!({"productId": product["id"]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let caller = caller(account, false);
+    let now = kassa::clock::Clock::now(&server.clock);
+    kassa::domain::checkout::get_session(
+        &server.db,
+        &caller,
+        created["id"].as_str().unwrap(),
+        now,
+        &server.base,
+    )
+    .await
+    .unwrap()
+}
+
+async fn paying_and_expiring_race_and_exactly_one_wins(engine: Engine) {
+    use kassa::domain::checkout::{self, Completion, SessionState};
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let caller = caller(&account, false);
+    let now = kassa::clock::Clock::now(&server.clock);
+    for _ in 0..10 {
+        let session = open_session(&server, &account, &pro).await;
+        let pay = checkout::complete_session(
+            &server.db,
+            &account.id,
+            &session,
+            Some(card()),
+            None,
+            now,
+            &server.base,
+        );
+        let expire = checkout::expire_session(&server.db, &caller, &session.id, now, &server.base);
+        let (paid, expired) = tokio::join!(pay, expire);
+        let paid = matches!(paid.unwrap(), Completion::Completed { .. });
+        let expired = expired.is_ok();
+        assert!(
+            paid != expired,
+            "exactly one of the payment and the expiry wins"
+        );
+        let events = kassa::store::checkout::events_for_object(&server.db, &caller, &session.id)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        let final_state =
+            checkout::get_session(&server.db, &caller, &session.id, now, &server.base)
+                .await
+                .unwrap();
+        if paid {
+            assert_eq!(final_state.state, SessionState::Completed);
+            assert_eq!(events[0].kind, "checkout.session.completed");
+            assert!(final_state.payment_intent_id.is_some());
+        } else {
+            assert_eq!(final_state.state, SessionState::Expired);
+            assert_eq!(events[0].kind, "checkout.session.expired");
+            assert_eq!(final_state.payment_intent_id, None);
+        }
+    }
+}
+
+async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
+    use kassa::domain::checkout::{self, Completion, SessionState};
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let caller = caller(&account, false);
+    let now = kassa::clock::Clock::now(&server.clock);
+    let session = open_session(&server, &account, &pro).await;
+    let pay = || {
+        checkout::complete_session(
+            &server.db,
+            &account.id,
+            &session,
+            Some(card()),
+            Some("a@b.example".into()),
+            now,
+            &server.base,
+        )
+    };
+    let (first, second) = tokio::join!(pay(), pay());
+    let outcomes = [first.unwrap(), second.unwrap()];
+    let completed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o, Completion::Completed { .. }))
+        .collect();
+    assert_eq!(completed.len(), 1, "charged once");
+    assert!(outcomes.contains(&Completion::AlreadyFinal(SessionState::Completed)));
+    let read = server
+        .with_key(
+            Method::GET,
+            &format!("/api/v3/checkout/sessions/{}", session.id),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = json_with_status(read, 200).await;
+    assert_eq!(
+        (read["status"].as_str(), read["payment_status"].as_str()),
+        (Some("complete"), Some("paid"))
+    );
+    assert_eq!(read["customer_details"]["email"], "a@b.example");
+    let payment_intent = read["payment_intent"].as_str().unwrap().to_string();
+    assert!(payment_intent.starts_with("pi_"));
+    let kinds: Vec<String> =
+        kassa::store::checkout::events_for_object(&server.db, &caller, &session.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+    assert_eq!(kinds, ["checkout.session.completed"]);
+    let payment_events =
+        kassa::store::checkout::events_for_object(&server.db, &caller, &payment_intent)
+            .await
+            .unwrap();
+    assert_eq!(payment_events.len(), 1);
+    assert_eq!(payment_events[0].kind, "payment_intent.succeeded");
+    assert_eq!(payment_events[0].object["amount"], 2999);
+    // Completed is final: no expiry, no update.
+    let expire = server
+        .with_key(
+            Method::POST,
+            &format!("/api/v3/checkout/sessions/{}/expire", session.id),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expire.status(), 409);
+    server.clock.advance(7200);
+    let later = server
+        .with_key(
+            Method::GET,
+            &format!("/api/v2/checkout/sessions/{}", session.id),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(later, 200).await["status"], "COMPLETED");
 }
