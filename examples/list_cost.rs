@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
     let mut products = 0;
     for target in [100, 100_000] {
         seed_products(&db, &caller, products, target, now).await?;
+        kassa::store::counts::rebuild(&db).await?;
         products = target;
         for (label, path) in [
             (
@@ -100,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let mut sessions = 0;
     for target in [1_000, 1_000_000] {
         seed_sessions(&db, &caller, &price_id, sessions, target, now).await?;
+        kassa::store::counts::rebuild(&db).await?;
         sessions = target;
         for (label, path) in [
             (
@@ -168,8 +170,8 @@ async fn seed_products(
                 sqlx::query(
                     "INSERT INTO products (id, account_id, livemode, name, description, status, amount_type, \
                      default_price_id, images, thumbnail_url, statement_descriptor, tax_code, unit_label, url, \
-                     shippable, type, metadata, deleted, created, updated) VALUES ($1, $2, FALSE, $3, NULL, $4, \
-                     'FIXED', $5, '[]', NULL, NULL, NULL, NULL, NULL, NULL, 'service', '{}', FALSE, $6, $6)",
+                     shippable, type, metadata, created, updated) VALUES ($1, $2, FALSE, $3, NULL, $4, \
+                     'FIXED', $5, '[]', NULL, NULL, NULL, NULL, NULL, NULL, 'service', '{}', $6, $6)",
                 )
                 .bind(&product)
                 .bind(&caller.account_id)

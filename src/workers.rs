@@ -25,7 +25,7 @@ pub async fn expiry_sweeper(
 ) {
     loop {
         loop {
-            match checkout::expire_overdue(&db, None, clock.now(), &public_url, SWEEP_BATCH).await {
+            match checkout::expire_overdue(&db, clock.now(), &public_url, SWEEP_BATCH).await {
                 Ok(expired) if expired as i64 == SWEEP_BATCH => continue,
                 Ok(expired) => {
                     if expired > 0 {

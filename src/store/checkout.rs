@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::counts::{self, bump_count};
 use super::query::{Arg, Select, finish_page};
 use super::{Db, StoreResult, on_reader, on_writer};
 use crate::bind_args;
@@ -168,6 +169,15 @@ pub async fn insert_session(db: &Db, caller: &Caller, new: &NewSession) -> Store
             .execute(&mut *tx)
             .await?;
         }
+        bump_count!(
+            &mut *tx,
+            &caller.account_id,
+            s.livemode,
+            counts::SESSIONS,
+            "open",
+            1i64
+        )
+        .await?;
         tx.commit().await
     })?;
     Ok(())
@@ -282,9 +292,30 @@ pub async fn list_sessions(
     })
 }
 
+/// How many sessions match `filter`: from the running totals when only the state is filtered,
+/// else by counting the filter's own index range (one customer's or one link's sessions).
 pub async fn count_sessions(db: &Db, caller: &Caller, filter: &SessionFilter) -> StoreResult<u64> {
+    let only_states = SessionFilter {
+        states: filter.states.clone(),
+        ..Default::default()
+    };
+    if *filter == only_states {
+        let states = filter
+            .states
+            .clone()
+            .unwrap_or_else(|| SessionState::ALL.to_vec());
+        let keys: Vec<String> = states.iter().map(|s| s.as_str().to_string()).collect();
+        return counts::sum(
+            db,
+            &caller.account_id,
+            caller.mode.is_live(),
+            counts::SESSIONS,
+            &keys,
+        )
+        .await;
+    }
     let select = session_filters(caller, filter);
-    let sql = select.count_sql();
+    let sql = select.count_sql("checkout_sessions");
     let count: i64 = on_reader!(db, |pool| {
         bind_args!(
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
@@ -296,19 +327,15 @@ pub async fn count_sessions(db: &Db, caller: &Caller, filter: &SessionFilter) ->
     Ok(count as u64)
 }
 
-/// Open sessions past their deadline, with their account: all accounts, or one.
+/// Open sessions past their deadline, with their account, oldest deadline first.
 pub async fn overdue_sessions(
     db: &Db,
-    caller: Option<&Caller>,
     now: i64,
     limit: i64,
 ) -> StoreResult<Vec<(String, Session)>> {
     let mut select = Select::new(SESSION_COLUMNS, "checkout_sessions");
     select.condition("state = 'open'");
     select.filter("expires_at <= ?", Arg::Int(now));
-    if let Some(caller) = caller {
-        select.scope("", &caller.account_id, caller.mode.is_live());
-    }
     let (sql, args) = select.oldest_first_sql("expires_at", limit);
     let rows: Vec<SessionRow> = on_reader!(db, |pool| {
         bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
@@ -364,6 +391,24 @@ pub async fn transition(
             return Ok(false);
         }
         insert_event!(&mut *tx, event).await?;
+        bump_count!(
+            &mut *tx,
+            &event.account_id,
+            event.livemode,
+            counts::SESSIONS,
+            "open",
+            -1i64
+        )
+        .await?;
+        bump_count!(
+            &mut *tx,
+            &event.account_id,
+            event.livemode,
+            counts::SESSIONS,
+            to.as_str(),
+            1i64
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     })
@@ -519,6 +564,24 @@ pub async fn complete(
             .execute(&mut *tx)
             .await?;
         }
+        bump_count!(
+            &mut *tx,
+            account_id,
+            session.livemode,
+            counts::SESSIONS,
+            "open",
+            -1i64
+        )
+        .await?;
+        bump_count!(
+            &mut *tx,
+            account_id,
+            session.livemode,
+            counts::SESSIONS,
+            "completed",
+            1i64
+        )
+        .await?;
         for event in events {
             insert_event!(&mut *tx, event).await?;
         }

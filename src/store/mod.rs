@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod checkout;
+pub mod counts;
 pub mod idempotency;
 pub mod query;
 

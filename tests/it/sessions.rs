@@ -494,15 +494,28 @@ async fn concurrent_sweeps_expire_each_session_once(engine: Engine) {
         ids.push(session["id"].as_str().unwrap().to_string());
     }
     let later = kassa::clock::Clock::now(&server.clock) + 3601;
-    let sweep = || {
-        kassa::domain::checkout::expire_overdue(&server.db, None, later, "http://kassa.test", 500)
-    };
+    let sweep =
+        || kassa::domain::checkout::expire_overdue(&server.db, later, "http://kassa.test", 500);
     let (a, b, c) = tokio::join!(sweep(), sweep(), sweep());
     assert_eq!(
         a.unwrap() + b.unwrap() + c.unwrap(),
         20,
         "each session expired by exactly one sweep"
     );
+    // The running totals behind the Loops `total` moved with every transition, once.
+    for (status, total) in [("EXPIRED", 20), ("PENDING", 0), ("COMPLETED", 0)] {
+        let path = format!("/api/v1/checkout/sessions?status={status}");
+        let listed = server
+            .with_key(Method::GET, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            json_with_status(listed, 200).await["total"],
+            total,
+            "{status}"
+        );
+    }
     let caller = caller(&account, false);
     for id in ids {
         let events = kassa::store::checkout::events_for_object(&server.db, &caller, &id)
