@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -18,8 +19,8 @@ pub async fn open_database(database_url: &str) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Serves the application on `listener` until `shutdown` completes, then lets in-flight
-/// requests finish and returns.
+/// Serves the application on `listener`, with the background workers, until `shutdown`
+/// completes; then lets in-flight requests finish, stops the workers and returns.
 pub async fn serve(
     db: Db,
     clock: SharedClock,
@@ -27,11 +28,26 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let sweeper = tokio::spawn(crate::workers::expiry_sweeper(
+        db.clone(),
+        clock.clone(),
+        config.public_url.clone(),
+        stop.clone(),
+    ));
     let app = crate::http::app(db.clone(), clock, Arc::new(config));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        signal.cancel();
+    });
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .await;
+    stop.cancel();
+    let _ = sweeper.await;
     db.close().await;
+    served?;
     Ok(())
 }
 

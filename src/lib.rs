@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! kassa: a self-hostable payments checkout server.
 //!
 //! The crate is organised by layer:
@@ -13,3 +14,4 @@ pub mod domain;
 pub mod http;
 pub mod objects;
 pub mod store;
+pub mod workers;

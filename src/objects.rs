@@ -206,3 +206,97 @@ pub fn payment_link(link: &PaymentLink, public_url: &str, line_items_url: &str) 
 pub fn list(data: Vec<Value>, has_more: bool, url: &str) -> Value {
     json!({"object": "list", "data": data, "has_more": has_more, "url": url})
 }
+
+/// The checkout session: every field of Stripe's object (null, `[]` or `{}` where kassa has
+/// nothing) and the Loops V3 extras.
+pub fn checkout_session(session: &crate::domain::checkout::Session, public_url: &str) -> Value {
+    let setting = |key: &str| session.settings.get(key).cloned().unwrap_or(Value::Null);
+    let open = session.state == crate::domain::checkout::SessionState::Open;
+    json!({
+        "id": session.id,
+        "object": "checkout.session",
+        "adaptive_pricing": null,
+        "after_expiration": null,
+        "allow_promotion_codes": setting("allow_promotion_codes"),
+        "allowed_payment_method_types": session.payment_method_types(),
+        "amount_subtotal": session.amount_subtotal,
+        "amount_total": session.amount_total,
+        "automatic_tax": {"enabled": false, "liability": null, "provider": null, "status": null},
+        "billing_address_collection": setting("billing_address_collection"),
+        "cancel_url": session.cancel_url,
+        "client_reference_id": session.client_reference_id,
+        "client_secret": null,
+        "collected_information": null,
+        "consent": null,
+        "consent_collection": null,
+        "created": session.created,
+        "currency": session.currency,
+        "currency_conversion": null,
+        "custom_fields": [],
+        "custom_text": {"after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null},
+        "customer": session.customer_id,
+        "customer_account": null,
+        "customer_creation": setting("customer_creation"),
+        "customer_details": session.customer_details,
+        "customer_email": session.customer_email,
+        "discounts": [],
+        "expires_at": session.expires_at,
+        "integration_identifier": null,
+        "invoice": null,
+        "invoice_creation": null,
+        "livemode": session.livemode,
+        "locale": setting("locale"),
+        "metadata": session.metadata,
+        "mode": session.mode.as_str(),
+        "origin_context": null,
+        "payment_intent": session.payment_intent_id,
+        "payment_link": session.payment_link_id,
+        "payment_method_collection": "always",
+        "payment_method_configuration_details": null,
+        "payment_method_options": {},
+        "payment_method_types": session.payment_method_types(),
+        "payment_status": session.payment_status.as_str(),
+        "permissions": null,
+        "phone_number_collection": {"enabled": false},
+        "recovered_from": null,
+        "return_url": setting("return_url"),
+        "saved_payment_method_options": null,
+        "setup_intent": session.setup_intent_id,
+        "shipping": null,
+        "shipping_address_collection": null,
+        "shipping_cost": null,
+        "shipping_options": [],
+        "status": session.state.stripe_status(),
+        "submit_type": setting("submit_type"),
+        "subscription": null,
+        "success_url": session.success_url,
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": session.settings.get("ui_mode").cloned().unwrap_or_else(|| json!("hosted_page")),
+        "url": if open { Value::String(session.url(public_url)) } else { Value::Null },
+        "wallet_options": null,
+        "productName": session.product_name,
+        "externalCustomerId": session.external_customer_id,
+    })
+}
+
+/// A checkout session's line item (`object: "item"`).
+pub fn line_item(item: &crate::domain::checkout::LineItem) -> Value {
+    json!({
+        "id": item.id,
+        "object": "item",
+        "adjustable_quantity": item.adjustable_quantity.map(|a| json!({
+            "enabled": a.enabled,
+            "maximum": a.maximum,
+            "minimum": a.minimum,
+        })),
+        "amount_discount": 0,
+        "amount_subtotal": item.amount_subtotal,
+        "amount_tax": 0,
+        "amount_total": item.amount_total,
+        "currency": item.price.terms.currency,
+        "description": item.description,
+        "metadata": {},
+        "price": price(&item.price),
+        "quantity": item.quantity,
+    })
+}

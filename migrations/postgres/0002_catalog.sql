@@ -22,7 +22,6 @@ CREATE TABLE products (
     shippable            BOOLEAN,
     type                 TEXT NOT NULL,
     metadata             TEXT NOT NULL,
-    deleted              BOOLEAN NOT NULL,
     created              BIGINT NOT NULL,
     updated              BIGINT NOT NULL
 );

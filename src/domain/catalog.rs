@@ -196,6 +196,53 @@ impl Product {
     pub fn amount_type(&self) -> Option<AmountType> {
         self.default_price.as_ref().map(|p| p.terms.amount_type())
     }
+
+    /// The running total a product counts under: its status and amount type.
+    pub fn count_key(&self) -> String {
+        count_key(self.status, self.amount_type())
+    }
+
+    /// Every running-total key a Loops product filter matches.
+    pub fn count_keys_matching(
+        status: Option<ProductStatus>,
+        active: Option<bool>,
+        amount_type: Option<AmountType>,
+    ) -> Vec<String> {
+        let statuses = [
+            ProductStatus::Active,
+            ProductStatus::Inactive,
+            ProductStatus::Draft,
+        ];
+        let amount_types = [
+            Some(AmountType::Fixed),
+            Some(AmountType::Custom),
+            Some(AmountType::Free),
+            None,
+        ];
+        let mut keys = Vec::new();
+        for s in statuses {
+            if status.is_some_and(|wanted| wanted != s)
+                || active.is_some_and(|a| a != (s == ProductStatus::Active))
+            {
+                continue;
+            }
+            for t in amount_types {
+                if amount_type.is_some_and(|wanted| Some(wanted) != t) {
+                    continue;
+                }
+                keys.push(count_key(s, t));
+            }
+        }
+        keys
+    }
+}
+
+fn count_key(status: ProductStatus, amount_type: Option<AmountType>) -> String {
+    format!(
+        "{}/{}",
+        status.as_str(),
+        amount_type.map(AmountType::as_str).unwrap_or("")
+    )
 }
 
 // ----- Product input -----------------------------------------------------------------------------
@@ -604,6 +651,30 @@ fn blank_product(caller: &Caller, now: i64) -> Product {
     }
 }
 
+/// A product described inline (`price_data[product_data]`), checked but not yet stored.
+pub fn new_inline_product(
+    caller: &Caller,
+    input: ProductInput,
+    now: i64,
+) -> Result<Product, DomainError> {
+    if input.name.is_none() {
+        return Err(DomainError::invalid("name", "is required"));
+    }
+    let mut product = blank_product(caller, now);
+    apply_product_input(&mut product, input)?;
+    Ok(product)
+}
+
+/// A price described inline (`price_data`), checked but not yet stored.
+pub fn new_inline_price(
+    caller: &Caller,
+    product_id: &str,
+    input: PriceInput,
+    now: i64,
+) -> Result<Price, DomainError> {
+    new_price(caller, product_id, input, now)
+}
+
 // ----- Product operations ------------------------------------------------------------------------
 
 /// Creates a product, with a default price when `price` is given.
@@ -639,6 +710,7 @@ pub async fn update_product(
     now: i64,
 ) -> Result<Product, DomainError> {
     let mut product = get_product(db, caller, id).await?;
+    let previous_count_key = product.count_key();
     apply_product_input(&mut product, input)?;
     product.updated = now;
     let mut new_default = None;
@@ -680,6 +752,7 @@ pub async fn update_product(
         db,
         caller,
         &product,
+        &previous_count_key,
         new_default.as_ref(),
         retired.as_deref(),
     )
@@ -704,14 +777,14 @@ pub async fn archive_product(
 /// Deletes a product that has no prices (Stripe's `DELETE /v1/products/{id}`); from then on it
 /// is not found. A product with prices can only be archived.
 pub async fn delete_product(db: &Db, caller: &Caller, id: &str) -> Result<(), DomainError> {
-    get_product(db, caller, id).await?;
+    let product = get_product(db, caller, id).await?;
     if store::catalog::product_has_prices(db, id).await? {
         return Err(DomainError::invalid(
             "id",
             "this product cannot be deleted because it has one or more prices; archive it with active=false",
         ));
     }
-    store::catalog::delete_product(db, caller, id).await?;
+    store::catalog::delete_product(db, caller, &product).await?;
     Ok(())
 }
 
@@ -721,7 +794,7 @@ pub async fn get_product(db: &Db, caller: &Caller, id: &str) -> Result<Product, 
         .ok_or_else(|| DomainError::not_found("product", id))
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductFilter {
     pub status: Option<ProductStatus>,
     pub active: Option<bool>,
@@ -1270,6 +1343,17 @@ pub async fn list_payment_links(
 ) -> Result<Page<PaymentLink>, DomainError> {
     check_cursor(db, caller, page, "payment_link").await?;
     Ok(store::catalog::list_payment_links(db, caller, filter, page).await?)
+}
+
+/// The account and mode a payment link belongs to: a public visit acts as them.
+pub async fn payment_link_owner(db: &Db, id: &str) -> Result<Option<Caller>, DomainError> {
+    Ok(store::catalog::payment_link_owner(db, id)
+        .await?
+        .map(|(account_id, livemode)| Caller {
+            account_id,
+            mode: super::Mode::from_livemode(livemode),
+            key_id: String::new(),
+        }))
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ pub enum DomainError {
     #[error("invalid {param}: {message}")]
     Invalid { param: String, message: String },
 
-    /// The object's state forbids the action.
+    /// The object's state forbids the action; `code` says which rule.
     #[error("{message}")]
-    Conflict { message: String },
+    Conflict { code: &'static str, message: String },
 
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -78,6 +78,10 @@ pub mod prefix {
     pub const PRICE: &str = "price_";
     pub const PAYMENT_LINK: &str = "pl_";
     pub const LINE_ITEM: &str = "li_";
+    pub const SESSION_TEST: &str = "cs_test_";
+    pub const SESSION_LIVE: &str = "cs_live_";
+    pub const EVENT: &str = "evt_";
+    pub const PAYMENT_INTENT: &str = "pi_";
 }
 
 #[cfg(test)]

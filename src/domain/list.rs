@@ -87,7 +87,7 @@ impl<T> Page<T> {
 }
 
 /// Bounds on `created` (`created[gte]=...`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct CreatedRange {
     pub gt: Option<i64>,
     pub gte: Option<i64>,

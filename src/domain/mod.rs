@@ -2,12 +2,16 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod checkout;
 pub mod error;
+pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod list;
 pub mod metadata;
 pub mod mode;
 pub mod money;
+pub mod payments;
 pub mod validate;
 
 pub use error::DomainError;

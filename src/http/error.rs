@@ -69,6 +69,11 @@ impl ApiError {
         self
     }
 
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     pub fn with_type(mut self, kind: ErrorType) -> Self {
         self.kind = kind;
         self
@@ -250,7 +255,7 @@ impl From<DomainError> for ApiError {
                 let text = format!("Invalid {param}: {message}.");
                 ApiError::invalid_param(param, text)
             }
-            DomainError::Conflict { message } => ApiError::conflict("invalid_state", message),
+            DomainError::Conflict { code, message } => ApiError::conflict(code, message),
             DomainError::Store(e) => ApiError::internal(e.to_string()),
         }
     }

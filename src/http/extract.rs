@@ -21,6 +21,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Already authenticated by the idempotency layer.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let state = AppState::from_ref(state);
         let secret = presented_key(parts).ok_or(AuthError::Missing)?;
         Ok(accounts::authenticate(&state.db, &secret, state.clock.now()).await?)

@@ -1,11 +1,14 @@
 //! The HTTP layer: surfaces, the request frame every response passes through, and routing.
 
+pub mod api_v1;
 pub mod api_v2;
 pub mod api_v3;
 pub mod error;
 pub mod extract;
 pub mod form;
+pub mod idempotency;
 pub mod ops;
+pub mod pages;
 pub mod params;
 pub mod stripe;
 pub mod surface;
@@ -56,7 +59,9 @@ pub struct AppState {
     tags(
         (name = "Account", description = "The account of the API key in use."),
         (name = "Products", description = "Loops products (V2, V3): the catalog sessions draw from."),
+        (name = "Checkout sessions", description = "One purchase each: create, send the customer to `url`, read the outcome."),
         (name = "Payment links", description = "Reusable links that start a checkout session per visit."),
+        (name = "Pages", description = "HTML pages for customers' browsers."),
         (name = "Stripe", description = "The Stripe API at `/v1`, for the official Stripe SDKs."),
         (name = "Operations", description = "Health and documentation."),
     )
@@ -89,9 +94,11 @@ impl utoipa::Modify for SecuritySchemes {
 fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
+        .merge(api_v1::routes())
         .merge(api_v2::routes())
         .merge(api_v3::routes())
         .merge(stripe::routes())
+        .merge(pages::routes())
 }
 
 /// The OpenAPI document of every route kassa serves.
@@ -113,6 +120,10 @@ pub fn app(db: Db, clock: SharedClock, config: Arc<Config>) -> Router {
         openapi_json,
     };
     routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .route_layer(middleware::from_fn(record_route))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -187,15 +198,16 @@ async fn frame(request: Request, next: Next) -> Response {
     response
 }
 
-/// An error status that did not come from an `ApiError`: produced by the router or a layer
-/// (405, 413, a caught panic), so it still needs a body in the surface's shape.
+/// An error status that did not come from kassa's own code: produced by the router or a layer
+/// (405, 413, a caught panic) with no body or a plain-text one, so it still needs a body in the
+/// surface's shape. JSON errors and HTML pages are already complete.
 fn is_bare_error(response: &Response) -> bool {
     let status = response.status();
-    let is_json = response
+    let is_plain = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    (status.is_client_error() || status.is_server_error()) && !is_json
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    (status.is_client_error() || status.is_server_error()) && is_plain
 }
 
 /// A plain HTML page for errors on the page surface.

@@ -433,3 +433,208 @@ impl PaymentLinkBody {
         Ok(input)
     }
 }
+
+/// `price_data` of a session line item: a price described inline.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct PriceDataBody {
+    pub currency: String,
+    /// An existing product, or `product_data` for a new one.
+    pub product: Option<String>,
+    pub product_data: Option<ProductDataBody>,
+    pub unit_amount: Option<i64>,
+    pub unit_amount_decimal: Option<String>,
+    pub recurring: Option<crate::http::stripe::RecurringParams>,
+    pub tax_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ProductDataBody {
+    pub name: String,
+    pub description: Option<String>,
+    pub images: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub tax_code: Option<String>,
+    pub unit_label: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SessionLineItemBody {
+    /// A price id; or `price_data`.
+    pub price: Option<String>,
+    pub price_data: Option<PriceDataBody>,
+    /// 1 to 1000; 1 by default.
+    pub quantity: Option<i64>,
+    pub adjustable_quantity: Option<AdjustableQuantityBody>,
+}
+
+/// A checkout session to create: Stripe's parameters and the Loops V3 ones.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct SessionBody {
+    /// Stripe-style lines; or `productId`.
+    pub line_items: Option<Vec<SessionLineItemBody>>,
+    /// Loops: sell this product at its default price.
+    #[serde(rename = "productId")]
+    pub product_id: Option<String>,
+    /// With `productId`: 1 to 1000.
+    pub quantity: Option<i64>,
+    /// `payment`, `subscription` or `setup`; follows the prices when absent.
+    pub mode: Option<String>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub return_url: Option<String>,
+    pub payment_method_types: Option<Vec<String>>,
+    pub allowed_payment_method_types: Option<Vec<String>>,
+    /// An existing customer id.
+    pub customer: Option<String>,
+    pub customer_email: Option<String>,
+    pub client_reference_id: Option<String>,
+    #[serde(rename = "externalCustomerId")]
+    pub external_customer_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// Unix seconds, 30 minutes to 24 hours ahead; one hour by default.
+    pub expires_at: Option<i64>,
+    pub ui_mode: Option<String>,
+    pub locale: Option<String>,
+    pub submit_type: Option<String>,
+    pub billing_address_collection: Option<String>,
+    pub allow_promotion_codes: Option<bool>,
+    pub customer_creation: Option<String>,
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+impl SessionBody {
+    /// The domain input: exactly one of `line_items` and `productId`.
+    pub fn into_input(self) -> Result<crate::domain::checkout::SessionInput, ApiError> {
+        use crate::domain::catalog::{PriceInput, PriceProduct};
+        use crate::domain::checkout::{
+            CheckoutMode, LineRequest, PriceRef, SessionInput, SessionSource,
+        };
+        let source = match (self.line_items, self.product_id) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid_param(
+                    "productId",
+                    "Invalid productId: give line_items or productId, not both.",
+                ));
+            }
+            (Some(items), None) => {
+                let mut lines = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    let param = format!("line_items[{i}]");
+                    let price = match (item.price, item.price_data) {
+                        (Some(_), Some(_)) => {
+                            return Err(ApiError::invalid_param(
+                                format!("{param}[price_data]"),
+                                format!("Invalid {param}: give price or price_data, not both."),
+                            ));
+                        }
+                        (Some(price), None) => PriceRef::Existing(price),
+                        (None, Some(data)) => {
+                            let data_param = format!("{param}[price_data]");
+                            let terms = crate::http::stripe::price_terms(
+                                &data_param,
+                                &data.currency,
+                                data.unit_amount,
+                                data.unit_amount_decimal.as_deref(),
+                                None,
+                                data.recurring.as_ref(),
+                            )?;
+                            let product = match (data.product, data.product_data) {
+                                (Some(id), None) => PriceProduct::Existing(id),
+                                (None, Some(p)) => PriceProduct::New(Box::new(ProductInput {
+                                    name: Some(p.name),
+                                    description: p.description.map(Some),
+                                    images: p.images,
+                                    metadata: p.metadata,
+                                    tax_code: p.tax_code.map(Some),
+                                    unit_label: p.unit_label.map(Some),
+                                    ..Default::default()
+                                })),
+                                (Some(_), Some(_)) => {
+                                    return Err(ApiError::invalid_param(
+                                        format!("{data_param}[product_data]"),
+                                        format!(
+                                            "Invalid {data_param}: give product or product_data, not both."
+                                        ),
+                                    ));
+                                }
+                                (None, None) => {
+                                    return Err(ApiError::missing_param(format!(
+                                        "{data_param}[product]"
+                                    )));
+                                }
+                            };
+                            let mut input = PriceInput::with_terms(terms);
+                            input.tax_behavior = data.tax_behavior;
+                            PriceRef::Inline {
+                                product,
+                                input: Box::new(input),
+                            }
+                        }
+                        (None, None) => {
+                            return Err(ApiError::missing_param(format!("{param}[price]")));
+                        }
+                    };
+                    lines.push(LineRequest {
+                        price,
+                        quantity: item.quantity,
+                        adjustable_quantity: item.adjustable_quantity.map(Into::into),
+                    });
+                }
+                SessionSource::LineItems(lines)
+            }
+            (None, Some(product_id)) => SessionSource::Product {
+                product_id,
+                quantity: self.quantity,
+            },
+            (None, None) if self.mode.as_deref() == Some("setup") => SessionSource::Nothing,
+            (None, None) => return Err(ApiError::missing_param("line_items")),
+        };
+        let mut input = SessionInput::new(source);
+        input.mode = self
+            .mode
+            .map(|m| CheckoutMode::parse(&m, "mode"))
+            .transpose()?;
+        input.success_url = self.success_url.filter(|u| !u.is_empty());
+        input.cancel_url = self.cancel_url.filter(|u| !u.is_empty());
+        input.customer = self.customer;
+        input.customer_email = self.customer_email;
+        input.client_reference_id = self.client_reference_id;
+        input.external_customer_id = self.external_customer_id;
+        input.metadata = metadata_map(self.metadata)?.unwrap_or_default();
+        input.expires_at = self.expires_at;
+        input.payment_method_types = self
+            .allowed_payment_method_types
+            .or(self.payment_method_types);
+        let settings = [
+            ("ui_mode", self.ui_mode.map(serde_json::Value::String)),
+            ("locale", self.locale.map(serde_json::Value::String)),
+            (
+                "submit_type",
+                self.submit_type.map(serde_json::Value::String),
+            ),
+            (
+                "billing_address_collection",
+                self.billing_address_collection
+                    .map(serde_json::Value::String),
+            ),
+            (
+                "allow_promotion_codes",
+                self.allow_promotion_codes.map(serde_json::Value::Bool),
+            ),
+            (
+                "customer_creation",
+                self.customer_creation.map(serde_json::Value::String),
+            ),
+            ("return_url", self.return_url.map(serde_json::Value::String)),
+        ];
+        for (key, value) in settings {
+            if let Some(value) = value {
+                input.settings.insert(key.to_string(), value);
+            }
+        }
+        Ok(input)
+    }
+}

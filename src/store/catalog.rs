@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::counts::{self, bump_count};
 use super::query::{Arg, Select, finish_page};
 use super::{Db, StoreError, StoreResult, on_reader, on_writer};
 use crate::bind_args;
@@ -179,17 +180,17 @@ impl From<ProductRow> for Product {
 
 // ----- Products ----------------------------------------------------------------------------------
 
-const INSERT_PRODUCT: &str = "INSERT INTO products (id, account_id, livemode, name, description, status, \
+pub(crate) const INSERT_PRODUCT: &str = "INSERT INTO products (id, account_id, livemode, name, description, status, \
      amount_type, default_price_id, images, thumbnail_url, statement_descriptor, tax_code, unit_label, url, \
-     shippable, type, metadata, deleted, created, updated) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, FALSE, $18, $19)";
+     shippable, type, metadata, created, updated) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 
 const UPDATE_PRODUCT: &str = "UPDATE products SET name = $1, description = $2, status = $3, amount_type = $4, \
      default_price_id = $5, images = $6, thumbnail_url = $7, statement_descriptor = $8, tax_code = $9, \
      unit_label = $10, url = $11, shippable = $12, type = $13, metadata = $14, updated = $15 \
      WHERE id = $16 AND account_id = $17 AND livemode = $18";
 
-const INSERT_PRICE: &str = "INSERT INTO prices (id, account_id, livemode, product_id, active, currency, \
+pub(crate) const INSERT_PRICE: &str = "INSERT INTO prices (id, account_id, livemode, product_id, active, currency, \
      unit_amount, custom_enabled, custom_minimum, custom_maximum, custom_preset, recurring_interval, \
      recurring_interval_count, lookup_key, nickname, tax_behavior, metadata, created) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
@@ -215,10 +216,28 @@ macro_rules! bind_product_fields {
     };
 }
 
-macro_rules! insert_price {
+pub(crate) use bind_product_fields;
+
+/// Inserts a product (without its default price) through `$executor`.
+macro_rules! insert_product_row {
+    ($executor:expr, $caller:expr, $product:expr) => {{
+        let query = sqlx::query($crate::store::catalog::INSERT_PRODUCT)
+            .bind($product.id.clone())
+            .bind($caller.account_id.clone())
+            .bind($product.livemode);
+        bind_product_fields!(query, $product)
+            .bind($product.created)
+            .bind($product.updated)
+            .execute($executor)
+    }};
+}
+pub(crate) use insert_product_row;
+
+/// Inserts a price through `$executor`.
+macro_rules! insert_price_row {
     ($executor:expr, $caller:expr, $price:expr) => {{
         let custom = $price.terms.custom.unwrap_or_default();
-        sqlx::query(INSERT_PRICE)
+        sqlx::query($crate::store::catalog::INSERT_PRICE)
             .bind($price.id.clone())
             .bind($caller.account_id.clone())
             .bind($price.livemode)
@@ -240,23 +259,25 @@ macro_rules! insert_price {
             .execute($executor)
     }};
 }
+pub(crate) use insert_price_row;
 
 /// Inserts the product and, when it has one, its default price, in one transaction.
 pub async fn insert_product(db: &Db, caller: &Caller, product: &Product) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let query = sqlx::query(INSERT_PRODUCT)
-            .bind(product.id.clone())
-            .bind(caller.account_id.clone())
-            .bind(product.livemode);
-        bind_product_fields!(query, product)
-            .bind(product.created)
-            .bind(product.updated)
-            .execute(&mut *tx)
-            .await?;
+        insert_product_row!(&mut *tx, caller, product).await?;
         if let Some(price) = &product.default_price {
-            insert_price!(&mut *tx, caller, price).await?;
+            insert_price_row!(&mut *tx, caller, price).await?;
         }
+        bump_count!(
+            &mut *tx,
+            &caller.account_id,
+            product.livemode,
+            counts::PRODUCTS,
+            product.count_key(),
+            1i64
+        )
+        .await?;
         tx.commit().await
     })?;
     Ok(())
@@ -268,13 +289,35 @@ pub async fn update_product(
     db: &Db,
     caller: &Caller,
     product: &Product,
+    previous_count_key: &str,
     new_price: Option<&Price>,
     retired_price: Option<&str>,
 ) -> StoreResult<()> {
+    let count_key = product.count_key();
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
+        if count_key != previous_count_key {
+            bump_count!(
+                &mut *tx,
+                &caller.account_id,
+                product.livemode,
+                counts::PRODUCTS,
+                previous_count_key,
+                -1i64
+            )
+            .await?;
+            bump_count!(
+                &mut *tx,
+                &caller.account_id,
+                product.livemode,
+                counts::PRODUCTS,
+                &count_key,
+                1i64
+            )
+            .await?;
+        }
         if let Some(price) = new_price {
-            insert_price!(&mut *tx, caller, price).await?;
+            insert_price_row!(&mut *tx, caller, price).await?;
         }
         if let Some(retired) = retired_price {
             sqlx::query("UPDATE prices SET active = FALSE WHERE id = $1 AND account_id = $2")
@@ -295,15 +338,29 @@ pub async fn update_product(
     Ok(())
 }
 
-pub async fn delete_product(db: &Db, caller: &Caller, id: &str) -> StoreResult<()> {
+pub async fn delete_product(db: &Db, caller: &Caller, product: &Product) -> StoreResult<()> {
     on_writer!(db, |pool| {
-        sqlx::query("UPDATE products SET deleted = TRUE WHERE id = $1 AND account_id = $2 AND livemode = $3")
-            .bind(id)
-            .bind(&caller.account_id)
-            .bind(caller.mode.is_live())
-            .execute(pool)
-            .await
-            .map(|_| ())
+        let mut tx = pool.begin().await?;
+        let deleted =
+            sqlx::query("DELETE FROM products WHERE id = $1 AND account_id = $2 AND livemode = $3")
+                .bind(&product.id)
+                .bind(&caller.account_id)
+                .bind(caller.mode.is_live())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if deleted == 1 {
+            bump_count!(
+                &mut *tx,
+                &caller.account_id,
+                product.livemode,
+                counts::PRODUCTS,
+                product.count_key(),
+                -1i64
+            )
+            .await?;
+        }
+        tx.commit().await
     })?;
     Ok(())
 }
@@ -323,7 +380,7 @@ pub async fn get_product(db: &Db, caller: &Caller, id: &str) -> StoreResult<Opti
         "SELECT ",
         product_select!(),
         " FROM products p LEFT JOIN prices pr ON pr.id = p.default_price_id ",
-        "WHERE p.id = $1 AND p.account_id = $2 AND p.livemode = $3 AND p.deleted = FALSE"
+        "WHERE p.id = $1 AND p.account_id = $2 AND p.livemode = $3"
     );
     let row: Option<ProductRow> = on_reader!(db, |pool| {
         sqlx::query_as(SQL)
@@ -339,7 +396,6 @@ pub async fn get_product(db: &Db, caller: &Caller, id: &str) -> StoreResult<Opti
 fn product_filters(caller: &Caller, filter: &ProductFilter) -> Select {
     let mut select = Select::new(product_select!(), PRODUCT_FROM);
     select.scope("p.", &caller.account_id, caller.mode.is_live());
-    select.filter("p.deleted = ?", Arg::Bool(false));
     select.filter_text("p.status = ?", filter.status.map(|s| s.as_str()));
     if let Some(active) = filter.active {
         let condition = if active {
@@ -378,9 +434,28 @@ pub async fn list_products(
     })
 }
 
+/// How many products match `filter`: from the running totals when only status, `active` and
+/// amount type are filtered (the Loops V2 list), else by counting.
 pub async fn count_products(db: &Db, caller: &Caller, filter: &ProductFilter) -> StoreResult<u64> {
+    let totals_suffice = ProductFilter {
+        status: filter.status,
+        active: filter.active,
+        amount_type: filter.amount_type,
+        ..Default::default()
+    };
+    if *filter == totals_suffice {
+        let keys = Product::count_keys_matching(filter.status, filter.active, filter.amount_type);
+        return counts::sum(
+            db,
+            &caller.account_id,
+            caller.mode.is_live(),
+            counts::PRODUCTS,
+            &keys,
+        )
+        .await;
+    }
     let select = product_filters(caller, filter);
-    let sql = select.count_sql();
+    let sql = select.count_sql("products p");
     let count: i64 = on_reader!(db, |pool| {
         bind_args!(
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
@@ -426,15 +501,16 @@ async fn insert_price_and_product(
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
         if let Some(product) = product {
-            let query = sqlx::query(INSERT_PRODUCT)
-                .bind(product.id.clone())
-                .bind(caller.account_id.clone())
-                .bind(product.livemode);
-            bind_product_fields!(query, product)
-                .bind(product.created)
-                .bind(product.updated)
-                .execute(&mut *tx)
-                .await?;
+            insert_product_row!(&mut *tx, caller, product).await?;
+            bump_count!(
+                &mut *tx,
+                &caller.account_id,
+                product.livemode,
+                counts::PRODUCTS,
+                product.count_key(),
+                1i64
+            )
+            .await?;
         }
         if transfer_lookup_key && let Some(key) = &price.lookup_key {
             sqlx::query("UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3")
@@ -444,7 +520,7 @@ async fn insert_price_and_product(
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_price!(&mut *tx, caller, price).await?;
+        insert_price_row!(&mut *tx, caller, price).await?;
         tx.commit().await
     })?;
     Ok(())
@@ -711,4 +787,15 @@ pub async fn list_payment_links(
         items: links_with_prices(db, caller, rows).await?,
         has_more,
     })
+}
+
+/// The account and mode of a payment link, found by id alone (public visits).
+pub async fn payment_link_owner(db: &Db, id: &str) -> StoreResult<Option<(String, bool)>> {
+    let row = on_reader!(db, |pool| {
+        sqlx::query_as("SELECT account_id, livemode FROM payment_links WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row)
 }

@@ -11,6 +11,9 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod checkout;
+pub mod counts;
+pub mod idempotency;
 pub mod query;
 
 use std::path::Path;
@@ -67,6 +70,8 @@ pub enum Engine {
 pub struct SqliteDb {
     pub reader: SqlitePool,
     pub writer: SqlitePool,
+    /// The database file; migrations lock a file beside it.
+    pub path: std::path::PathBuf,
 }
 
 /// A connection to kassa's database. Cheap to clone.
@@ -164,7 +169,11 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db::Sqlite(SqliteDb { reader, writer }))
+        Ok(Db::Sqlite(SqliteDb {
+            reader,
+            writer,
+            path: path.into(),
+        }))
     }
 
     pub fn engine(&self) -> Engine {
@@ -178,7 +187,12 @@ impl Db {
     /// takes an advisory lock; SQLite serialises on its write lock).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.writer).await?,
+            Db::Sqlite(sqlite) => {
+                // sqlx does not serialise SQLite migrations across processes; a lock file does.
+                let lock = MigrationLock::acquire(&sqlite.path).await?;
+                SQLITE_MIGRATIONS.run(&sqlite.writer).await?;
+                drop(lock);
+            }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -201,6 +215,40 @@ impl Db {
             }
             Db::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// An exclusive lock on `<database>.migrate.lock`, held while one process migrates.
+struct MigrationLock(std::fs::File);
+
+impl MigrationLock {
+    async fn acquire(database: &Path) -> StoreResult<MigrationLock> {
+        let mut name = database.as_os_str().to_owned();
+        name.push(".migrate.lock");
+        let path = std::path::PathBuf::from(name);
+        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .expect("the lock task does not panic");
+        locked
+            .map(MigrationLock)
+            .map_err(|source| StoreError::Folder {
+                path: database.display().to_string(),
+                source,
+            })
+    }
+}
+
+impl Drop for MigrationLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 

@@ -64,11 +64,18 @@ impl Select {
         self
     }
 
-    /// `column IN (...)` over `values`; an empty list matches nothing.
+    /// `column IN (...)` over `values`; an empty list matches nothing. A single value is an
+    /// equality, which lets an index on `(…, column, id)` deliver rows already in order.
     pub fn filter_in(&mut self, column: &str, values: &[String]) -> &mut Self {
-        if values.is_empty() {
-            self.conditions.push("1 = 0".to_string());
-            return self;
+        match values {
+            [] => {
+                self.conditions.push("1 = 0".to_string());
+                return self;
+            }
+            [only] => {
+                return self.filter(&format!("{column} = ?"), Arg::Text(only.clone()));
+            }
+            _ => {}
         }
         let placeholders: Vec<String> = values
             .iter()
@@ -111,9 +118,10 @@ impl Select {
         }
     }
 
-    /// `SELECT COUNT(*)` over the same filters.
-    pub fn count_sql(&self) -> String {
-        format!("SELECT COUNT(*) FROM {}{}", self.from, self.where_clause())
+    /// `SELECT COUNT(*)` over the same filters, from `from` (the table without the joins the
+    /// page needs, so the count can be answered from an index alone).
+    pub fn count_sql(&self, from: &str) -> String {
+        format!("SELECT COUNT(*) FROM {from}{}", self.where_clause())
     }
 
     /// The page's SQL, newest first by `id_column`, fetching one row more than the limit so the
@@ -136,6 +144,20 @@ impl Select {
         let offset = self.arg(Arg::Int(offset as i64));
         let sql = format!(
             "SELECT {} FROM {}{} ORDER BY {id_column} {order} LIMIT {limit} OFFSET {offset}",
+            self.columns,
+            self.from,
+            self.where_clause()
+        );
+        (sql, self.args)
+    }
+}
+
+impl Select {
+    /// The first `limit` rows by `column`, ascending (oldest deadlines first).
+    pub fn oldest_first_sql(mut self, column: &str, limit: i64) -> (String, Vec<Arg>) {
+        let limit = self.arg(Arg::Int(limit));
+        let sql = format!(
+            "SELECT {} FROM {}{} ORDER BY {column} LIMIT {limit}",
             self.columns,
             self.from,
             self.where_clause()

@@ -91,6 +91,15 @@ impl TestDatabase {
         }
     }
 
+    /// The same database again, for a second server; only the original drops it.
+    pub fn reuse(other: &TestDatabase) -> TestDatabase {
+        TestDatabase {
+            url: other.url.clone(),
+            postgres: None,
+            _folder: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
     /// Connects and migrates, as `kassa serve` does.
     pub async fn open(&self) -> Db {
         kassa::app::open_database(&self.url)

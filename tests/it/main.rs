@@ -8,5 +8,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod frame;
+mod idempotency;
 mod process;
+mod sessions;
 mod storage;

@@ -1,6 +1,7 @@
 //! Loops V3: the Stripe-flavoured Loops API under `/api/v3`, with Stripe-shaped errors.
 
 pub mod account;
+pub mod checkout_sessions;
 pub mod payment_links;
 pub mod products;
 
@@ -13,4 +14,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(account::routes())
         .merge(products::routes())
         .merge(payment_links::routes())
+        .merge(checkout_sessions::routes())
 }

@@ -1,0 +1,1251 @@
+//! Checkout sessions: one purchase, from creation to a terminal state.
+//!
+//! A session has one internal [`SessionState`]; each surface words it its own way (Loops
+//! `PENDING`, Stripe `open`...). Every transition is a conditional update on the current
+//! state, in the same transaction as the event it writes, so two racing transitions (a payment
+//! and an expiry, two sweepers) cannot both happen, and none happens without its event.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::accounts::Caller;
+use super::catalog::{
+    self, AdjustableQuantity, MAX_QUANTITY, Price, PriceInput, PriceProduct, Product,
+};
+use super::ids::{self, prefix};
+use super::list::{CreatedRange, Page, PageRequest, PageStart};
+use super::metadata::Metadata;
+use super::money::{Currency, MAX_AMOUNT};
+use super::{DomainError, validate};
+use crate::store::{self, Db};
+
+/// Default lifetime of a session, and the bounds of a chosen one.
+pub const DEFAULT_LIFETIME: i64 = 3600;
+pub const MIN_LIFETIME: i64 = 30 * 60;
+pub const MAX_LIFETIME: i64 = 24 * 3600;
+/// Declined payment attempts after which a session fails (card-testing protection).
+pub const MAX_DECLINED_ATTEMPTS: i64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    Open,
+    Completed,
+    Expired,
+    Canceled,
+    Failed,
+}
+
+impl SessionState {
+    pub const ALL: [SessionState; 5] = [
+        SessionState::Open,
+        SessionState::Completed,
+        SessionState::Expired,
+        SessionState::Canceled,
+        SessionState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Open => "open",
+            SessionState::Completed => "completed",
+            SessionState::Expired => "expired",
+            SessionState::Canceled => "canceled",
+            SessionState::Failed => "failed",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> SessionState {
+        SessionState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .unwrap_or(SessionState::Failed)
+    }
+
+    /// The Loops V1/V2 `status`.
+    pub fn loops_status(self) -> &'static str {
+        match self {
+            SessionState::Open => "PENDING",
+            SessionState::Completed => "COMPLETED",
+            SessionState::Expired => "EXPIRED",
+            SessionState::Canceled => "CANCELLED",
+            SessionState::Failed => "FAILED",
+        }
+    }
+
+    /// Stripe's `status`: canceled and failed sessions are `expired` there.
+    pub fn stripe_status(self) -> &'static str {
+        match self {
+            SessionState::Open => "open",
+            SessionState::Completed => "complete",
+            _ => "expired",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != SessionState::Open
+    }
+
+    /// The states a status filter names, in any vocabulary and case. On the Stripe surfaces
+    /// (`stripe_words`) `expired` also covers canceled and failed sessions, as Stripe shows them.
+    pub fn parse_filter(text: &str, stripe_words: bool) -> Result<Vec<SessionState>, DomainError> {
+        let states = match text.trim().to_ascii_lowercase().as_str() {
+            "open" | "pending" => vec![SessionState::Open],
+            "complete" | "completed" => vec![SessionState::Completed],
+            "expired" if stripe_words => vec![
+                SessionState::Expired,
+                SessionState::Canceled,
+                SessionState::Failed,
+            ],
+            "expired" => vec![SessionState::Expired],
+            "canceled" | "cancelled" => vec![SessionState::Canceled],
+            "failed" => vec![SessionState::Failed],
+            _ => {
+                return Err(DomainError::invalid(
+                    "status",
+                    format!(
+                        "'{text}' is not a session status (open, completed, expired, canceled, failed)"
+                    ),
+                ));
+            }
+        };
+        Ok(states)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutMode {
+    Payment,
+    Subscription,
+    Setup,
+}
+
+impl CheckoutMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckoutMode::Payment => "payment",
+            CheckoutMode::Subscription => "subscription",
+            CheckoutMode::Setup => "setup",
+        }
+    }
+
+    pub fn parse(text: &str, param: &str) -> Result<CheckoutMode, DomainError> {
+        match text {
+            "payment" => Ok(CheckoutMode::Payment),
+            "subscription" => Ok(CheckoutMode::Subscription),
+            "setup" => Ok(CheckoutMode::Setup),
+            _ => Err(DomainError::invalid(
+                param,
+                format!("'{text}' is not one of payment, subscription, setup"),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Unpaid,
+    Paid,
+    NoPaymentRequired,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Unpaid => "unpaid",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::NoPaymentRequired => "no_payment_required",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> PaymentStatus {
+        match text {
+            "paid" => PaymentStatus::Paid,
+            "no_payment_required" => PaymentStatus::NoPaymentRequired,
+            _ => PaymentStatus::Unpaid,
+        }
+    }
+}
+
+/// A session as stored. Its line items are read separately, when needed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub livemode: bool,
+    pub state: SessionState,
+    pub mode: CheckoutMode,
+    pub payment_status: PaymentStatus,
+    pub currency: Currency,
+    pub amount_subtotal: i64,
+    pub amount_total: i64,
+    pub product_name: String,
+    pub product_description: Option<String>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub customer_id: Option<String>,
+    pub customer_email: Option<String>,
+    pub client_reference_id: Option<String>,
+    pub external_customer_id: Option<String>,
+    pub payment_link_id: Option<String>,
+    pub payment_intent_id: Option<String>,
+    pub setup_intent_id: Option<String>,
+    pub metadata: Metadata,
+    pub settings: Map<String, Value>,
+    pub customer_details: Option<Value>,
+    pub declined_attempts: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+impl Session {
+    /// The hosted page of the session.
+    pub fn url(&self, public_url: &str) -> String {
+        format!("{public_url}/checkout/{}", self.id)
+    }
+
+    pub fn payment_method_types(&self) -> Vec<String> {
+        self.settings
+            .get("payment_method_types")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_else(|| vec!["card".to_string()])
+    }
+}
+
+/// One line of a session: what was bought, at what unit amount, how many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineItem {
+    pub id: String,
+    pub price: Price,
+    pub description: String,
+    pub unit_amount: i64,
+    pub quantity: i64,
+    pub adjustable_quantity: Option<AdjustableQuantity>,
+    pub amount_subtotal: i64,
+    pub amount_total: i64,
+}
+
+// ----- Creating sessions -------------------------------------------------------------------------
+
+/// The price of a requested line: an existing price, or one described inline (`price_data`).
+#[derive(Debug, Clone)]
+pub enum PriceRef {
+    Existing(String),
+    Inline {
+        product: PriceProduct,
+        input: Box<PriceInput>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct LineRequest {
+    pub price: PriceRef,
+    pub quantity: Option<i64>,
+    pub adjustable_quantity: Option<AdjustableQuantity>,
+}
+
+/// What a session sells.
+#[derive(Debug, Clone)]
+pub enum SessionSource {
+    /// Stripe-style lines (V3 `line_items`, `/v1`).
+    LineItems(Vec<LineRequest>),
+    /// A Loops product at its default price (V2/V3 `productId`).
+    Product {
+        product_id: String,
+        quantity: Option<i64>,
+    },
+    /// A payment link's lines, redirects and metadata (V1/V2 `paymentLinkId`, `/l/{id}`).
+    PaymentLink(String),
+    /// Nothing: a setup session.
+    Nothing,
+}
+
+/// A session to create, as any surface describes it.
+#[derive(Debug, Clone)]
+pub struct SessionInput {
+    pub source: SessionSource,
+    pub mode: Option<CheckoutMode>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub customer: Option<String>,
+    pub customer_email: Option<String>,
+    pub client_reference_id: Option<String>,
+    pub external_customer_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub expires_at: Option<i64>,
+    pub payment_method_types: Option<Vec<String>>,
+    /// Options stored and echoed (ui_mode, locale, submit_type...).
+    pub settings: Map<String, Value>,
+}
+
+impl SessionInput {
+    pub fn new(source: SessionSource) -> SessionInput {
+        SessionInput {
+            source,
+            mode: None,
+            success_url: None,
+            cancel_url: None,
+            customer: None,
+            customer_email: None,
+            client_reference_id: None,
+            external_customer_id: None,
+            metadata: BTreeMap::new(),
+            expires_at: None,
+            payment_method_types: None,
+            settings: Map::new(),
+        }
+    }
+}
+
+/// Rows a new session adds: inline products and prices, the session, its lines.
+#[derive(Debug)]
+pub struct NewSession {
+    pub products: Vec<Product>,
+    pub prices: Vec<Price>,
+    pub session: Session,
+    pub items: Vec<LineItem>,
+}
+
+/// A resolved line before amounts: the price, its product, the param naming it.
+struct ResolvedLine {
+    price: Price,
+    product_name: String,
+    quantity: i64,
+    adjustable_quantity: Option<AdjustableQuantity>,
+    param: String,
+}
+
+fn not_found_as_invalid(param: String) -> impl FnOnce(DomainError) -> DomainError {
+    move |error| match error {
+        DomainError::NotFound { object, id } => {
+            DomainError::invalid(param, format!("no such {object}: '{id}'"))
+        }
+        other => other,
+    }
+}
+
+/// A product that can start a session: found, active.
+async fn sellable_product(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    param: &str,
+) -> Result<Product, DomainError> {
+    let product = catalog::get_product(db, caller, id).await?;
+    if !product.active() {
+        return Err(DomainError::invalid(
+            param,
+            format!("product '{id}' is not active and cannot start new sessions"),
+        ));
+    }
+    Ok(product)
+}
+
+fn check_quantity(
+    quantity: i64,
+    adjustable: Option<AdjustableQuantity>,
+    param: &str,
+) -> Result<(), DomainError> {
+    if !(1..=MAX_QUANTITY).contains(&quantity) {
+        return Err(DomainError::invalid(
+            param,
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        ));
+    }
+    if let Some(adjustable) = adjustable.filter(|a| a.enabled) {
+        let minimum = adjustable.minimum.unwrap_or(1);
+        let maximum = adjustable.maximum.unwrap_or(MAX_QUANTITY);
+        if quantity < minimum || quantity > maximum {
+            return Err(DomainError::invalid(
+                param,
+                format!("must be within adjustable_quantity's bounds ({minimum} to {maximum})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Builds a session and everything it adds, checking every rule; writes nothing.
+async fn build_session(
+    db: &Db,
+    caller: &Caller,
+    mut input: SessionInput,
+    now: i64,
+) -> Result<NewSession, DomainError> {
+    let mut new_products = Vec::new();
+    let mut new_prices = Vec::new();
+    let mut lines = Vec::new();
+    let mut link_id = None;
+    match std::mem::replace(&mut input.source, SessionSource::Nothing) {
+        SessionSource::Nothing => {}
+        SessionSource::Product {
+            product_id,
+            quantity,
+        } => {
+            let product = sellable_product(db, caller, &product_id, "productId").await?;
+            let price = product.default_price.clone().ok_or_else(|| {
+                DomainError::invalid(
+                    "productId",
+                    format!("product '{product_id}' has no price to sell"),
+                )
+            })?;
+            let quantity = quantity.unwrap_or(1);
+            check_quantity(quantity, None, "quantity")?;
+            lines.push(ResolvedLine {
+                price,
+                product_name: product.name,
+                quantity,
+                adjustable_quantity: None,
+                param: "productId".into(),
+            });
+        }
+        SessionSource::PaymentLink(id) => {
+            let link = catalog::get_payment_link(db, caller, &id).await?;
+            if !link.active {
+                return Err(DomainError::invalid(
+                    "paymentLinkId",
+                    format!("payment link '{id}' is no longer active"),
+                ));
+            }
+            for (i, (item, price)) in link.items.iter().zip(&link.prices).enumerate() {
+                let param = format!("paymentLinkId.line_items[{i}]");
+                let product = sellable_product(db, caller, &price.product_id, &param).await?;
+                if !price.active {
+                    return Err(DomainError::invalid(
+                        param,
+                        format!("price '{}' is not active", price.id),
+                    ));
+                }
+                lines.push(ResolvedLine {
+                    price: price.clone(),
+                    product_name: product.name,
+                    quantity: item.quantity,
+                    adjustable_quantity: item.adjustable_quantity,
+                    param,
+                });
+            }
+            input.success_url = input.success_url.or(link.success_url.clone());
+            input.cancel_url = input.cancel_url.or(link.cancel_url.clone());
+            let mut metadata = link.metadata.0.clone();
+            metadata.extend(std::mem::take(&mut input.metadata));
+            input.metadata = metadata;
+            if let Some(message) = &link.confirmation_message {
+                input.settings.insert(
+                    "confirmation_message".into(),
+                    Value::String(message.clone()),
+                );
+            }
+            link_id = Some(link.id);
+        }
+        SessionSource::LineItems(requests) => {
+            if requests.is_empty() {
+                return Err(DomainError::invalid(
+                    "line_items",
+                    "must contain at least one item",
+                ));
+            }
+            if requests.len() > 100 {
+                return Err(DomainError::invalid(
+                    "line_items",
+                    "may contain at most 100 items",
+                ));
+            }
+            for (i, request) in requests.into_iter().enumerate() {
+                let param = format!("line_items[{i}]");
+                let (price, product_name) = match request.price {
+                    PriceRef::Existing(price_id) => {
+                        let price = catalog::get_price(db, caller, &price_id)
+                            .await
+                            .map_err(not_found_as_invalid(format!("{param}[price]")))?;
+                        if !price.active {
+                            return Err(DomainError::invalid(
+                                format!("{param}[price]"),
+                                format!(
+                                    "price '{price_id}' is not active and cannot start new sessions"
+                                ),
+                            ));
+                        }
+                        let product = sellable_product(
+                            db,
+                            caller,
+                            &price.product_id,
+                            &format!("{param}[price]"),
+                        )
+                        .await?;
+                        (price, product.name)
+                    }
+                    PriceRef::Inline {
+                        product,
+                        input: price_input,
+                    } => {
+                        let data_param = format!("{param}[price_data]");
+                        let (product_id, product_name) = match product {
+                            PriceProduct::Existing(id) => {
+                                let product = sellable_product(
+                                    db,
+                                    caller,
+                                    &id,
+                                    &format!("{data_param}[product]"),
+                                )
+                                .await
+                                .map_err(not_found_as_invalid(format!("{data_param}[product]")))?;
+                                (product.id, product.name)
+                            }
+                            PriceProduct::New(product_input) => {
+                                let product =
+                                    catalog::new_inline_product(caller, *product_input, now)
+                                        .map_err(|e| {
+                                            prefix_param(e, &format!("{data_param}[product_data]"))
+                                        })?;
+                                let made = (product.id.clone(), product.name.clone());
+                                new_products.push(product);
+                                made
+                            }
+                        };
+                        let mut price_input = *price_input;
+                        // Inline prices exist only for this session, as in Stripe.
+                        price_input.active = Some(false);
+                        let price =
+                            catalog::new_inline_price(caller, &product_id, price_input, now)
+                                .map_err(|e| prefix_param(e, &data_param))?;
+                        new_prices.push(price.clone());
+                        (price, product_name)
+                    }
+                };
+                let adjustable = request
+                    .adjustable_quantity
+                    .map(|a| a.validate(&format!("{param}[adjustable_quantity]")))
+                    .transpose()?;
+                let quantity = request.quantity.unwrap_or(1);
+                check_quantity(quantity, adjustable, &format!("{param}[quantity]"))?;
+                lines.push(ResolvedLine {
+                    price,
+                    product_name,
+                    quantity,
+                    adjustable_quantity: adjustable,
+                    param,
+                });
+            }
+        }
+    }
+
+    // One currency for all lines.
+    let currency = match lines.first() {
+        Some(first) => first.price.terms.currency.clone(),
+        None => Currency::from_stored("usd".into()),
+    };
+    for line in &lines {
+        if line.price.terms.currency != currency {
+            return Err(DomainError::invalid(
+                format!("{}[price]", line.param),
+                format!(
+                    "all line items must share one currency ({currency}), not {}",
+                    line.price.terms.currency
+                ),
+            ));
+        }
+    }
+
+    // The mode follows the prices unless given; a given mode must fit them.
+    let any_recurring = lines.iter().any(|l| l.price.is_recurring());
+    let mode = input.mode.unwrap_or(if any_recurring {
+        CheckoutMode::Subscription
+    } else {
+        CheckoutMode::Payment
+    });
+    match mode {
+        CheckoutMode::Payment => {
+            if let Some(line) = lines.iter().find(|l| l.price.is_recurring()) {
+                return Err(DomainError::invalid(
+                    format!("{}[price]", line.param),
+                    "is a recurring price; use mode=subscription for recurring prices",
+                ));
+            }
+        }
+        CheckoutMode::Subscription => {
+            if !any_recurring {
+                return Err(DomainError::invalid(
+                    "mode",
+                    "subscription needs at least one recurring price",
+                ));
+            }
+        }
+        CheckoutMode::Setup => {}
+    }
+    if lines.is_empty() && mode != CheckoutMode::Setup {
+        return Err(DomainError::invalid(
+            "line_items",
+            "is required (or productId) unless mode is setup",
+        ));
+    }
+
+    // Amounts. A customer-chosen amount starts at its preset (or minimum) until paid.
+    let mut items = Vec::with_capacity(lines.len());
+    let mut subtotal: i64 = 0;
+    let mut customer_chooses = false;
+    for line in &lines {
+        let terms = &line.price.terms;
+        let unit_amount = match (terms.unit_amount, terms.custom) {
+            (Some(amount), _) => amount,
+            (None, custom) => {
+                customer_chooses = true;
+                let custom = custom.unwrap_or_default();
+                custom.preset.or(custom.minimum).unwrap_or(0)
+            }
+        };
+        let amount = unit_amount
+            .checked_mul(line.quantity)
+            .filter(|a| *a <= MAX_AMOUNT)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    format!("{}[quantity]", line.param),
+                    "makes the amount too large",
+                )
+            })?;
+        subtotal = subtotal
+            .checked_add(amount)
+            .filter(|a| *a <= MAX_AMOUNT)
+            .ok_or_else(|| {
+                DomainError::invalid("line_items", "the total is larger than kassa accepts")
+            })?;
+        items.push(LineItem {
+            id: ids::new_id(prefix::LINE_ITEM, ids::now_ms()),
+            price: line.price.clone(),
+            description: line.product_name.clone(),
+            unit_amount,
+            quantity: line.quantity,
+            adjustable_quantity: line.adjustable_quantity,
+            amount_subtotal: amount,
+            amount_total: amount,
+        });
+    }
+    let payment_status = if mode == CheckoutMode::Setup || (subtotal == 0 && !customer_chooses) {
+        PaymentStatus::NoPaymentRequired
+    } else {
+        PaymentStatus::Unpaid
+    };
+    let product_name = match items.as_slice() {
+        [] => "Save a payment method".to_string(),
+        [only] => only.description.clone(),
+        [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
+    };
+
+    let expires_at = match input.expires_at {
+        None => now + DEFAULT_LIFETIME,
+        Some(at) if at < now + MIN_LIFETIME || at > now + MAX_LIFETIME => {
+            return Err(DomainError::invalid(
+                "expires_at",
+                "must be between 30 minutes and 24 hours after the session is created",
+            ));
+        }
+        Some(at) => at,
+    };
+    let success_url = input
+        .success_url
+        .map(|u| validate::url(&u, "success_url", true))
+        .transpose()?;
+    let cancel_url = input
+        .cancel_url
+        .map(|u| validate::url(&u, "cancel_url", true))
+        .transpose()?;
+    let customer_email = input
+        .customer_email
+        .map(|e| validate_email(&e, "customer_email"))
+        .transpose()?;
+    let client_reference_id =
+        validate::optional_text(input.client_reference_id, "client_reference_id", 200)?;
+    let external_customer_id =
+        validate::optional_text(input.external_customer_id, "externalCustomerId", 200)?;
+    let customer_id = validate::optional_text(input.customer, "customer", 200)?;
+    let metadata = Metadata::validate(input.metadata, "metadata")?;
+    let mut settings = input.settings;
+    if let Some(types) = input.payment_method_types {
+        if types.is_empty() {
+            return Err(DomainError::invalid(
+                "payment_method_types",
+                "must name at least one type",
+            ));
+        }
+        if let Some(other) = types.iter().find(|t| t.as_str() != "card") {
+            return Err(DomainError::invalid(
+                "payment_method_types",
+                format!("'{other}' is not supported; kassa accepts card"),
+            ));
+        }
+        settings.insert("payment_method_types".into(), serde_json::json!(types));
+    }
+
+    let session_prefix = if caller.mode.is_live() {
+        prefix::SESSION_LIVE
+    } else {
+        prefix::SESSION_TEST
+    };
+    let session = Session {
+        id: ids::new_id(session_prefix, ids::now_ms()),
+        livemode: caller.mode.is_live(),
+        state: SessionState::Open,
+        mode,
+        payment_status,
+        currency,
+        amount_subtotal: subtotal,
+        amount_total: subtotal,
+        product_name,
+        product_description: None,
+        success_url,
+        cancel_url,
+        customer_id,
+        customer_email,
+        client_reference_id,
+        external_customer_id,
+        payment_link_id: link_id,
+        payment_intent_id: None,
+        setup_intent_id: None,
+        metadata,
+        settings,
+        customer_details: None,
+        declined_attempts: 0,
+        created: now,
+        updated: now,
+        expires_at,
+        completed_at: None,
+    };
+    Ok(NewSession {
+        products: new_products,
+        prices: new_prices,
+        session,
+        items,
+    })
+}
+
+/// Names an inline object's parameters under their place in the request.
+fn prefix_param(error: DomainError, prefix: &str) -> DomainError {
+    match error {
+        DomainError::Invalid { param, message } => {
+            let (head, tail) = param
+                .split_once('[')
+                .map_or((param.as_str(), ""), |(h, t)| (h, t));
+            let tail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!("[{tail}")
+            };
+            DomainError::Invalid {
+                param: format!("{prefix}[{head}]{tail}"),
+                message,
+            }
+        }
+        other => other,
+    }
+}
+
+/// A plausible email address: something@domain.tld, no spaces, at most 320 characters.
+pub fn validate_email(email: &str, param: &str) -> Result<String, DomainError> {
+    let email = email.trim();
+    let valid = email.len() <= 320
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(email.to_string())
+    } else {
+        Err(DomainError::invalid(
+            param,
+            format!("'{email}' is not a valid email address"),
+        ))
+    }
+}
+
+/// Creates a session in one short transaction.
+pub async fn create_session(
+    db: &Db,
+    caller: &Caller,
+    input: SessionInput,
+    now: i64,
+) -> Result<Session, DomainError> {
+    let new = build_session(db, caller, input, now).await?;
+    store::checkout::insert_session(db, caller, &new).await?;
+    Ok(new.session)
+}
+
+// ----- Reading -----------------------------------------------------------------------------------
+
+/// A session by id. An open session past its deadline is expired first (with its event), so no
+/// reader ever sees a session open after `expires_at`.
+pub async fn get_session(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+    public_url: &str,
+) -> Result<Session, DomainError> {
+    let session = store::checkout::get_session(db, caller, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("checkout.session", id))?;
+    if session.state == SessionState::Open && session.expires_at <= now {
+        expire_due(db, caller, &session, now, public_url).await?;
+        return store::checkout::get_session(db, caller, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("checkout.session", id));
+    }
+    Ok(session)
+}
+
+pub async fn line_items(
+    db: &Db,
+    caller: &Caller,
+    session_id: &str,
+) -> Result<Vec<LineItem>, DomainError> {
+    Ok(store::checkout::line_items(db, caller, session_id).await?)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub states: Option<Vec<SessionState>>,
+    pub external_customer_id: Option<String>,
+    pub customer: Option<String>,
+    pub customer_email: Option<String>,
+    pub payment_link: Option<String>,
+    pub payment_intent: Option<String>,
+    pub created: CreatedRange,
+}
+
+/// A page of sessions, newest first. Sessions past their deadline are expired before the page
+/// is read, so status filters see them as they are.
+pub async fn list_sessions(
+    db: &Db,
+    caller: &Caller,
+    filter: &SessionFilter,
+    page: &PageRequest,
+    now: i64,
+    public_url: &str,
+) -> Result<Page<Session>, DomainError> {
+    let cursor = match &page.start {
+        PageStart::After(id) => Some((id, "starting_after")),
+        PageStart::Before(id) => Some((id, "ending_before")),
+        PageStart::Offset(_) => None,
+    };
+    if let Some((id, param)) = cursor
+        && store::checkout::get_session(db, caller, id)
+            .await?
+            .is_none()
+    {
+        return Err(DomainError::invalid(
+            param,
+            format!("no such checkout.session: '{id}'"),
+        ));
+    }
+    // Expire what is overdue first (for every account: the query then runs on the index of open
+    // sessions by deadline, and costs what is overdue, not what is stored).
+    expire_overdue(db, now, public_url, 1000).await?;
+    Ok(store::checkout::list_sessions(db, caller, filter, page).await?)
+}
+
+/// How many sessions match `filter` (the Loops V1/V2 `total`).
+pub async fn count_sessions(
+    db: &Db,
+    caller: &Caller,
+    filter: &SessionFilter,
+) -> Result<u64, DomainError> {
+    Ok(store::checkout::count_sessions(db, caller, filter).await?)
+}
+
+// ----- Transitions -------------------------------------------------------------------------------
+
+/// Why a transition did not happen.
+fn not_open(session_id: &str, state: SessionState) -> DomainError {
+    DomainError::Conflict {
+        code: "checkout_session_not_open",
+        message: format!(
+            "checkout session '{session_id}' is {} and can no longer change; only open sessions can",
+            state.as_str()
+        ),
+    }
+}
+
+/// Expires an open session on request (the merchant's `expire`). Only from open.
+pub async fn expire_session(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+    public_url: &str,
+) -> Result<Session, DomainError> {
+    let session = get_session(db, caller, id, now, public_url).await?;
+    if session.state != SessionState::Open {
+        return Err(not_open(id, session.state));
+    }
+    let changed = transition(
+        db,
+        &caller.account_id,
+        &session,
+        SessionState::Expired,
+        now,
+        public_url,
+    )
+    .await?;
+    if !changed {
+        let current = get_session(db, caller, id, now, public_url).await?;
+        return Err(not_open(id, current.state));
+    }
+    get_session(db, caller, id, now, public_url).await
+}
+
+/// Expires one overdue session; harmless if another process got there first.
+async fn expire_due(
+    db: &Db,
+    caller: &Caller,
+    session: &Session,
+    now: i64,
+    public_url: &str,
+) -> Result<(), DomainError> {
+    transition(
+        db,
+        &caller.account_id,
+        session,
+        SessionState::Expired,
+        now,
+        public_url,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves an open session to `to`, writing its event in the same transaction. Returns false,
+/// having changed nothing, when the session was no longer open.
+async fn transition(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+    to: SessionState,
+    now: i64,
+    public_url: &str,
+) -> Result<bool, DomainError> {
+    let mut after = session.clone();
+    after.state = to;
+    after.updated = now;
+    let event_type = match to {
+        SessionState::Expired => "checkout.session.expired",
+        SessionState::Canceled => "checkout.session.canceled",
+        SessionState::Failed => "checkout.session.async_payment_failed",
+        SessionState::Completed => "checkout.session.completed",
+        SessionState::Open => unreachable!("no transition leads back to open"),
+    };
+    let object = crate::objects::checkout_session(&after, public_url);
+    let event = super::events::new_event(
+        account_id,
+        after.livemode,
+        event_type,
+        &after.id,
+        object,
+        now,
+    );
+    Ok(store::checkout::transition(db, &session.id, to, now, &event).await?)
+}
+
+/// Expires open sessions whose deadline has passed, at most `limit` of them, oldest deadline
+/// first. Each expiry is its own conditional update, so several processes sweeping at once
+/// expire each session exactly once.
+pub async fn expire_overdue(
+    db: &Db,
+    now: i64,
+    public_url: &str,
+    limit: i64,
+) -> Result<usize, DomainError> {
+    let due = store::checkout::overdue_sessions(db, now, limit).await?;
+    let mut expired = 0;
+    for (account_id, session) in due {
+        if transition(
+            db,
+            &account_id,
+            &session,
+            SessionState::Expired,
+            now,
+            public_url,
+        )
+        .await?
+        {
+            expired += 1;
+        }
+    }
+    Ok(expired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vocabulary_filters() {
+        for (word, state) in [
+            ("open", SessionState::Open),
+            ("PENDING", SessionState::Open),
+            ("complete", SessionState::Completed),
+            ("COMPLETED", SessionState::Completed),
+            ("cancelled", SessionState::Canceled),
+            ("CANCELED", SessionState::Canceled),
+            ("failed", SessionState::Failed),
+            ("EXPIRED", SessionState::Expired),
+        ] {
+            assert_eq!(
+                SessionState::parse_filter(word, false).unwrap(),
+                vec![state],
+                "{word}"
+            );
+        }
+        assert_eq!(
+            SessionState::parse_filter("expired", true).unwrap().len(),
+            3
+        );
+        assert!(SessionState::parse_filter("paid", false).is_err());
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        assert!(validate_email("jsmith@example.com", "e").is_ok());
+        assert!(validate_email("jsmith@example", "e").is_err());
+        assert!(validate_email("j smith@example.com", "e").is_err());
+        assert!(validate_email("@example.com", "e").is_err());
+    }
+}
+
+// ----- Updating (Loops V2 PUT) ---------------------------------------------------------------------
+
+/// Changes to an open session. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SessionUpdate {
+    /// A new amount in major units (`amount`), in `currency` or the session's.
+    pub amount: Option<super::money::MajorAmount>,
+    pub currency: Option<String>,
+    pub product_name: Option<String>,
+    pub product_description: Option<Option<String>>,
+    /// `ONE_TIME` or `RECURRING`; must match what the session sells.
+    pub pricing_type: Option<String>,
+    pub payment_method_types: Option<Vec<String>>,
+    pub success_url: Option<Option<String>>,
+    pub cancel_url: Option<Option<String>>,
+    pub external_customer_id: Option<Option<String>>,
+    pub expires_at: Option<i64>,
+    /// Replaces the metadata.
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Updates an open session (Loops V2 `PUT`); a session in any other state is a conflict.
+pub async fn update_session(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    update: SessionUpdate,
+    now: i64,
+    public_url: &str,
+) -> Result<Session, DomainError> {
+    let mut session = get_session(db, caller, id, now, public_url).await?;
+    if session.state != SessionState::Open {
+        return Err(not_open(id, session.state));
+    }
+    let mut items = None;
+    if update.amount.is_some() || update.currency.is_some() {
+        let currency = match &update.currency {
+            Some(code) => Currency::parse(code, "currency")?,
+            None => session.currency.clone(),
+        };
+        let amount_text = update.amount.as_ref().ok_or_else(|| {
+            DomainError::invalid("amount", "is required when the currency changes")
+        })?;
+        let amount = currency.parse_major(&amount_text.0, "amount")?;
+        if !(1..=MAX_AMOUNT).contains(&amount) {
+            return Err(DomainError::invalid(
+                "amount",
+                "must be at least 0.01 and at most the largest amount kassa accepts",
+            ));
+        }
+        let mut lines = line_items(db, caller, id).await?;
+        if lines.len() != 1 {
+            return Err(DomainError::invalid(
+                "amount",
+                "can only be set on a session with a single line item",
+            ));
+        }
+        let line = &mut lines[0];
+        line.unit_amount = amount;
+        line.quantity = 1;
+        line.amount_subtotal = amount;
+        line.amount_total = amount;
+        session.currency = currency;
+        session.amount_subtotal = amount;
+        session.amount_total = amount;
+        if session.payment_status == PaymentStatus::NoPaymentRequired
+            && session.mode != CheckoutMode::Setup
+        {
+            session.payment_status = PaymentStatus::Unpaid;
+        }
+        items = Some(lines);
+    }
+    if let Some(name) = update.product_name {
+        session.product_name = validate::text(&name, "productName", 200, true)?;
+    }
+    if let Some(description) = update.product_description {
+        session.product_description =
+            validate::optional_text(description, "productDescription", 1000)?;
+    }
+    if let Some(pricing_type) = update.pricing_type {
+        let recurring = match pricing_type.as_str() {
+            "ONE_TIME" => false,
+            "RECURRING" => true,
+            other => {
+                return Err(DomainError::invalid(
+                    "pricingType",
+                    format!("'{other}' is not one of ONE_TIME, RECURRING"),
+                ));
+            }
+        };
+        if recurring != (session.mode == CheckoutMode::Subscription) {
+            return Err(DomainError::invalid(
+                "pricingType",
+                "cannot change what the session sells; create a new session with a recurring or one-time price",
+            ));
+        }
+    }
+    if let Some(types) = update.payment_method_types {
+        if types.is_empty() || types.iter().any(|t| t != "card") {
+            return Err(DomainError::invalid(
+                "allowedPaymentMethods",
+                "kassa accepts card",
+            ));
+        }
+        session
+            .settings
+            .insert("payment_method_types".into(), serde_json::json!(types));
+    }
+    if let Some(url) = update.success_url {
+        session.success_url = url
+            .map(|u| validate::url(&u, "successUrl", true))
+            .transpose()?;
+    }
+    if let Some(url) = update.cancel_url {
+        session.cancel_url = url
+            .map(|u| validate::url(&u, "cancelUrl", true))
+            .transpose()?;
+    }
+    if let Some(external) = update.external_customer_id {
+        session.external_customer_id =
+            validate::optional_text(external, "externalCustomerId", 200)?;
+    }
+    if let Some(at) = update.expires_at {
+        if at < now + MIN_LIFETIME || at > session.created + MAX_LIFETIME {
+            return Err(DomainError::invalid(
+                "expiresAt",
+                "must be at least 30 minutes from now and at most 24 hours after the session was created",
+            ));
+        }
+        session.expires_at = at;
+    }
+    if let Some(metadata) = update.metadata {
+        session.metadata = Metadata::validate(metadata, "metadata")?;
+    }
+    session.updated = now;
+    if !store::checkout::update_open_session(db, &session, items.as_deref()).await? {
+        let current = get_session(db, caller, id, now, public_url).await?;
+        return Err(not_open(id, current.state));
+    }
+    Ok(session)
+}
+
+// ----- Completing --------------------------------------------------------------------------------
+
+/// How a session ended when someone tried to complete it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// This call completed it; the payment, when one was due.
+    Completed {
+        session: Box<Session>,
+        payment: Option<Box<super::payments::PaymentIntent>>,
+    },
+    /// It had already left open (paid by another request, expired, canceled...): nothing changed.
+    AlreadyFinal(SessionState),
+}
+
+/// Completes an open session: paid with `card` when a payment is due, or without one when none
+/// is (free items, setup). In one transaction the session becomes completed, the PaymentIntent
+/// is written, and so are the events `checkout.session.completed` and, for a payment,
+/// `payment_intent.succeeded`. The update is conditional on the session being open, so of a
+/// payment racing an expiry, or two payments, exactly one wins.
+pub async fn complete_session(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+    card: Option<super::payments::CardSummary>,
+    email: Option<String>,
+    now: i64,
+    public_url: &str,
+) -> Result<Completion, DomainError> {
+    use super::payments::PaymentIntent;
+    let payment_due = session.payment_status == PaymentStatus::Unpaid;
+    if payment_due && card.is_none() {
+        return Err(DomainError::invalid(
+            "card",
+            "a payment is due for this session",
+        ));
+    }
+    let mut after = session.clone();
+    after.state = SessionState::Completed;
+    after.updated = now;
+    after.completed_at = Some(now);
+    let email = email.or_else(|| session.customer_email.clone());
+    after.customer_details = Some(serde_json::json!({
+        "address": null, "business_name": null, "email": email, "individual_name": null, "name": null,
+        "phone": null, "tax_exempt": "none", "tax_ids": [],
+    }));
+    let payment = if payment_due {
+        let payment = PaymentIntent {
+            id: ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms()),
+            livemode: session.livemode,
+            amount: session.amount_total,
+            currency: session.currency.as_str().to_string(),
+            status: "succeeded".into(),
+            checkout_session_id: Some(session.id.clone()),
+            customer_id: session.customer_id.clone(),
+            receipt_email: email.clone(),
+            card,
+            created: now,
+        };
+        after.payment_status = PaymentStatus::Paid;
+        after.payment_intent_id = Some(payment.id.clone());
+        Some(payment)
+    } else {
+        None
+    };
+    let mut events = vec![super::events::new_event(
+        account_id,
+        session.livemode,
+        "checkout.session.completed",
+        &session.id,
+        crate::objects::checkout_session(&after, public_url),
+        now,
+    )];
+    if let Some(payment) = &payment {
+        events.push(super::events::new_event(
+            account_id,
+            session.livemode,
+            "payment_intent.succeeded",
+            &payment.id,
+            payment.object(),
+            now,
+        ));
+    }
+    if store::checkout::complete(db, account_id, &after, payment.as_ref(), &events).await? {
+        Ok(Completion::Completed {
+            session: Box::new(after),
+            payment: payment.map(Box::new),
+        })
+    } else {
+        let state = store::checkout::state_of(db, &session.id)
+            .await?
+            .unwrap_or(SessionState::Failed);
+        Ok(Completion::AlreadyFinal(state))
+    }
+}

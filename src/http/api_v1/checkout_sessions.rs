@@ -1,0 +1,107 @@
+//! `/api/v1/checkout/sessions`: sessions from a payment link.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::accounts::Caller;
+use crate::domain::checkout;
+use crate::http::AppState;
+use crate::http::api_v2::checkout_sessions::{
+    CreateSessionBody, LoopsSessionFilter, loops_list, loops_param, loops_session,
+};
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, Query};
+use crate::http::params::Paging;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session, list_sessions))
+        .routes(routes!(retrieve_session))
+        .routes(routes!(expire_session))
+}
+
+/// Creates a session from a payment link (`paymentLinkId`, `externalCustomerId`, `metadata`).
+#[utoipa::path(post, path = "/api/v1/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
+    request_body = CreateSessionBody,
+    responses((status = 200, description = "The V1 session; send the customer to its `url`."),
+              (status = 400, description = "A parameter is invalid."), (status = 404, description = "Payment link not found.")))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateSessionBody>,
+) -> Result<Json<Value>, ApiError> {
+    let session = checkout::create_session(
+        &state.db,
+        &caller,
+        body.into_input(false)?,
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| loops_param(e.into()))?;
+    Ok(Json(loops_session(
+        &session,
+        &state.config.public_url,
+        false,
+    )))
+}
+
+/// Lists sessions, newest first: `{sessions, total, limit, offset}`.
+#[utoipa::path(get, path = "/api/v1/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`")))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<LoopsSessionFilter>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        loops_list(&state, &caller, filter, paging, false).await?,
+    ))
+}
+
+/// Retrieves a session.
+#[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The V1 session."), (status = 404, description = "Checkout session not found.")))]
+pub async fn retrieve_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let session = checkout::get_session(
+        &state.db,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
+    Ok(Json(loops_session(
+        &session,
+        &state.config.public_url,
+        false,
+    )))
+}
+
+/// Expires an open session; 409 if it is not open.
+#[utoipa::path(post, path = "/api/v1/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The expired session."), (status = 404, description = "Checkout session not found."),
+              (status = 409, description = "The session is not open.")))]
+pub async fn expire_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let now = state.clock.now();
+    let session =
+        checkout::expire_session(&state.db, &caller, &id, now, &state.config.public_url).await?;
+    Ok(Json(loops_session(
+        &session,
+        &state.config.public_url,
+        false,
+    )))
+}

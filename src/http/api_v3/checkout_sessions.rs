@@ -1,0 +1,215 @@
+//! `/api/v3/checkout/sessions`: Loops V3 sessions, in Stripe's shape with the Loops extras.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::accounts::Caller;
+use crate::domain::checkout::{self, Session, SessionFilter, SessionState};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, Query};
+use crate::http::params::{Created, Paging, SessionBody};
+use crate::objects::{self, Expand};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session, list_sessions))
+        .routes(routes!(retrieve_session))
+        .routes(routes!(expire_session))
+        .routes(routes!(list_line_items))
+}
+
+/// The session object, with `line_items` and `payment_link` expanded when asked.
+pub async fn session_object(
+    state: &AppState,
+    caller: &Caller,
+    session: &Session,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    let mut object = objects::checkout_session(session, &state.config.public_url);
+    if expand.has("line_items") {
+        let items = checkout::line_items(&state.db, caller, &session.id).await?;
+        let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
+        object["line_items"] =
+            objects::list(items.iter().map(objects::line_item).collect(), false, &url);
+    }
+    if expand.has("payment_link")
+        && let Some(link_id) = &session.payment_link_id
+    {
+        let link = crate::domain::catalog::get_payment_link(&state.db, caller, link_id).await?;
+        object["payment_link"] = super::payment_links::link_object(state, &link);
+    }
+    Ok(object)
+}
+
+/// Creates a checkout session from `line_items` or a Loops `productId`.
+#[utoipa::path(post, path = "/api/v3/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
+    request_body = SessionBody,
+    responses((status = 200, description = "The checkout session; send the customer to its `url`."),
+              (status = 400, description = "A parameter is invalid; `error.param` names it.")))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<SessionBody>,
+) -> Result<Json<Value>, ApiError> {
+    let expand = Expand(body.expand.clone());
+    let session =
+        checkout::create_session(&state.db, &caller, body.into_input()?, state.clock.now()).await?;
+    Ok(Json(
+        session_object(&state, &caller, &session, &expand).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionListFilter {
+    /// In any vocabulary and case: `open`/`PENDING`, `complete`/`COMPLETED`, `expired`,
+    /// `canceled`/`CANCELLED`, `failed`.
+    pub status: Option<String>,
+    #[serde(rename = "externalCustomerId")]
+    #[param(rename = "externalCustomerId")]
+    pub external_customer_id: Option<String>,
+    pub customer: Option<String>,
+    pub payment_link: Option<String>,
+    pub payment_intent: Option<String>,
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+impl SessionListFilter {
+    /// The domain filter; `stripe_words` makes `expired` cover canceled and failed too.
+    pub fn filter(&self, stripe_words: bool) -> Result<SessionFilter, ApiError> {
+        Ok(SessionFilter {
+            states: self
+                .status
+                .as_deref()
+                .map(|s| SessionState::parse_filter(s, stripe_words))
+                .transpose()?,
+            external_customer_id: self.external_customer_id.clone(),
+            customer: self.customer.clone(),
+            customer_email: None,
+            payment_link: self.payment_link.clone(),
+            payment_intent: self.payment_intent.clone(),
+            created: self.created.clone().unwrap_or_default().0,
+        })
+    }
+}
+
+/// Lists sessions, newest first, by cursor (`cursor`, `starting_after`, `ending_before`).
+#[utoipa::path(get, path = "/api/v3/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(SessionListFilter, Paging),
+    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<SessionListFilter>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    let domain_filter = filter.filter(false)?;
+    let now = state.clock.now();
+    let page = checkout::list_sessions(
+        &state.db,
+        &caller,
+        &domain_filter,
+        &paging.page(50)?,
+        now,
+        &state.config.public_url,
+    )
+    .await?;
+    let expand = Expand(filter.expand).under("data");
+    let mut data = Vec::with_capacity(page.items.len());
+    for session in &page.items {
+        data.push(session_object(&state, &caller, session, &expand).await?);
+    }
+    Ok(Json(objects::list(
+        data,
+        page.has_more,
+        "/api/v3/checkout/sessions",
+    )))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpandParams {
+    /// `line_items`, `payment_link`.
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+/// Retrieves a session. An open session past `expires_at` is expired on read.
+#[utoipa::path(get, path = "/api/v3/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(("id" = String, Path, description = "`cs_test_...` or `cs_live_...`"), ExpandParams),
+    responses((status = 200, description = "The checkout session."), (status = 404, description = "No such session.")))]
+pub async fn retrieve_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(expand): Query<ExpandParams>,
+) -> Result<Json<Value>, ApiError> {
+    let session = checkout::get_session(
+        &state.db,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
+    Ok(Json(
+        session_object(&state, &caller, &session, &Expand(expand.expand)).await?,
+    ))
+}
+
+/// Expires an open session; the customer can no longer pay it. 409 if it is not open.
+#[utoipa::path(post, path = "/api/v3/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The expired session."), (status = 404, description = "No such session."),
+              (status = 409, description = "The session is not open.")))]
+pub async fn expire_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let session = checkout::expire_session(
+        &state.db,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
+    Ok(Json(
+        session_object(&state, &caller, &session, &Expand::default()).await?,
+    ))
+}
+
+/// The session's line items.
+#[utoipa::path(get, path = "/api/v3/checkout/sessions/{id}/line_items", tag = "Checkout sessions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A list of line items."), (status = 404, description = "No such session.")))]
+pub async fn list_line_items(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let session = checkout::get_session(
+        &state.db,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
+    let items = checkout::line_items(&state.db, &caller, &session.id).await?;
+    let url = format!("/api/v3/checkout/sessions/{}/line_items", session.id);
+    Ok(Json(objects::list(
+        items.iter().map(objects::line_item).collect(),
+        false,
+        &url,
+    )))
+}

@@ -1,0 +1,602 @@
+//! Checkout sessions, their line items, and events.
+
+use sqlx::FromRow;
+
+use super::counts::{self, bump_count};
+use super::query::{Arg, Select, finish_page};
+use super::{Db, StoreResult, on_reader, on_writer};
+use crate::bind_args;
+use crate::domain::accounts::Caller;
+use crate::domain::catalog::AdjustableQuantity;
+use crate::domain::checkout::{
+    CheckoutMode, LineItem, NewSession, PaymentStatus, Session, SessionFilter, SessionState,
+};
+use crate::domain::events::Event;
+use crate::domain::list::{Page, PageRequest};
+use crate::domain::metadata::Metadata;
+use crate::domain::money::Currency;
+use crate::store::catalog::bind_product_fields;
+
+const SESSION_COLUMNS: &str = "id, account_id, livemode, state, mode, payment_status, currency, amount_subtotal, \
+     amount_total, product_name, product_description, success_url, cancel_url, customer_id, customer_email, \
+     client_reference_id, external_customer_id, payment_link_id, payment_intent_id, setup_intent_id, metadata, \
+     settings, customer_details, declined_attempts, created, updated, expires_at, completed_at";
+
+#[derive(FromRow)]
+struct SessionRow {
+    id: String,
+    account_id: String,
+    livemode: bool,
+    state: String,
+    mode: String,
+    payment_status: String,
+    currency: String,
+    amount_subtotal: i64,
+    amount_total: i64,
+    product_name: String,
+    product_description: Option<String>,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+    customer_id: Option<String>,
+    customer_email: Option<String>,
+    client_reference_id: Option<String>,
+    external_customer_id: Option<String>,
+    payment_link_id: Option<String>,
+    payment_intent_id: Option<String>,
+    setup_intent_id: Option<String>,
+    metadata: String,
+    settings: String,
+    customer_details: Option<String>,
+    declined_attempts: i64,
+    created: i64,
+    updated: i64,
+    expires_at: i64,
+    completed_at: Option<i64>,
+}
+
+impl SessionRow {
+    fn into_session(self) -> (String, Session) {
+        let session = Session {
+            id: self.id,
+            livemode: self.livemode,
+            state: SessionState::from_stored(&self.state),
+            mode: CheckoutMode::parse(&self.mode, "").unwrap_or(CheckoutMode::Payment),
+            payment_status: PaymentStatus::from_stored(&self.payment_status),
+            currency: Currency::from_stored(self.currency),
+            amount_subtotal: self.amount_subtotal,
+            amount_total: self.amount_total,
+            product_name: self.product_name,
+            product_description: self.product_description,
+            success_url: self.success_url,
+            cancel_url: self.cancel_url,
+            customer_id: self.customer_id,
+            customer_email: self.customer_email,
+            client_reference_id: self.client_reference_id,
+            external_customer_id: self.external_customer_id,
+            payment_link_id: self.payment_link_id,
+            payment_intent_id: self.payment_intent_id,
+            setup_intent_id: self.setup_intent_id,
+            metadata: Metadata::from_json(&self.metadata),
+            settings: serde_json::from_str(&self.settings).unwrap_or_default(),
+            customer_details: self
+                .customer_details
+                .and_then(|d| serde_json::from_str(&d).ok()),
+            declined_attempts: self.declined_attempts,
+            created: self.created,
+            updated: self.updated,
+            expires_at: self.expires_at,
+            completed_at: self.completed_at,
+        };
+        (self.account_id, session)
+    }
+}
+
+/// Inserts everything a new session adds in one short transaction.
+pub async fn insert_session(db: &Db, caller: &Caller, new: &NewSession) -> StoreResult<()> {
+    for product in &new.products {
+        debug_assert!(
+            product.default_price.is_none(),
+            "inline products have no default price"
+        );
+    }
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for product in &new.products {
+            super::catalog::insert_product_row!(&mut *tx, caller, product).await?;
+        }
+        for price in &new.prices {
+            super::catalog::insert_price_row!(&mut *tx, caller, price).await?;
+        }
+        let s = &new.session;
+        sqlx::query(
+            "INSERT INTO checkout_sessions (id, account_id, livemode, state, mode, payment_status, currency, \
+             amount_subtotal, amount_total, product_name, product_description, success_url, cancel_url, customer_id, \
+             customer_email, client_reference_id, external_customer_id, payment_link_id, payment_intent_id, \
+             setup_intent_id, metadata, settings, customer_details, declined_attempts, created, updated, expires_at, \
+             completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+        )
+        .bind(&s.id)
+        .bind(&caller.account_id)
+        .bind(s.livemode)
+        .bind(s.state.as_str())
+        .bind(s.mode.as_str())
+        .bind(s.payment_status.as_str())
+        .bind(s.currency.as_str())
+        .bind(s.amount_subtotal)
+        .bind(s.amount_total)
+        .bind(&s.product_name)
+        .bind(s.product_description.clone())
+        .bind(s.success_url.clone())
+        .bind(s.cancel_url.clone())
+        .bind(s.customer_id.clone())
+        .bind(s.customer_email.clone())
+        .bind(s.client_reference_id.clone())
+        .bind(s.external_customer_id.clone())
+        .bind(s.payment_link_id.clone())
+        .bind(s.payment_intent_id.clone())
+        .bind(s.setup_intent_id.clone())
+        .bind(s.metadata.to_json())
+        .bind(serde_json::Value::Object(s.settings.clone()).to_string())
+        .bind(s.customer_details.as_ref().map(|d| d.to_string()))
+        .bind(s.declined_attempts)
+        .bind(s.created)
+        .bind(s.updated)
+        .bind(s.expires_at)
+        .bind(s.completed_at)
+        .execute(&mut *tx)
+        .await?;
+        for (position, item) in new.items.iter().enumerate() {
+            let adjustable = item.adjustable_quantity.filter(|a| a.enabled);
+            sqlx::query(
+                "INSERT INTO checkout_line_items (id, session_id, position, price_id, description, currency, \
+                 unit_amount, quantity, adjustable_enabled, adjustable_minimum, adjustable_maximum, amount_subtotal, \
+                 amount_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&item.id)
+            .bind(&s.id)
+            .bind(position as i64)
+            .bind(&item.price.id)
+            .bind(&item.description)
+            .bind(item.price.terms.currency.as_str())
+            .bind(item.unit_amount)
+            .bind(item.quantity)
+            .bind(adjustable.is_some())
+            .bind(adjustable.and_then(|a| a.minimum))
+            .bind(adjustable.and_then(|a| a.maximum))
+            .bind(item.amount_subtotal)
+            .bind(item.amount_total)
+            .execute(&mut *tx)
+            .await?;
+        }
+        bump_count!(
+            &mut *tx,
+            &caller.account_id,
+            s.livemode,
+            counts::SESSIONS,
+            "open",
+            1i64
+        )
+        .await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+pub async fn get_session(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Session>> {
+    const SQL: &str = "SELECT id, account_id, livemode, state, mode, payment_status, currency, amount_subtotal, \
+         amount_total, product_name, product_description, success_url, cancel_url, customer_id, customer_email, \
+         client_reference_id, external_customer_id, payment_link_id, payment_intent_id, setup_intent_id, metadata, \
+         settings, customer_details, declined_attempts, created, updated, expires_at, completed_at \
+         FROM checkout_sessions WHERE id = $1 AND account_id = $2 AND livemode = $3";
+    let row: Option<SessionRow> = on_reader!(db, |pool| {
+        sqlx::query_as(SQL)
+            .bind(id)
+            .bind(&caller.account_id)
+            .bind(caller.mode.is_live())
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.map(|r| r.into_session().1))
+}
+
+#[derive(FromRow)]
+struct LineItemRow {
+    id: String,
+    price_id: String,
+    description: String,
+    unit_amount: i64,
+    quantity: i64,
+    adjustable_enabled: bool,
+    adjustable_minimum: Option<i64>,
+    adjustable_maximum: Option<i64>,
+    amount_subtotal: i64,
+    amount_total: i64,
+}
+
+pub async fn line_items(db: &Db, caller: &Caller, session_id: &str) -> StoreResult<Vec<LineItem>> {
+    let rows: Vec<LineItemRow> = on_reader!(db, |pool| {
+        sqlx::query_as(
+            "SELECT li.id, li.price_id, li.description, li.unit_amount, li.quantity, li.adjustable_enabled, \
+             li.adjustable_minimum, li.adjustable_maximum, li.amount_subtotal, li.amount_total \
+             FROM checkout_line_items li JOIN checkout_sessions s ON s.id = li.session_id \
+             WHERE li.session_id = $1 AND s.account_id = $2 AND s.livemode = $3 ORDER BY li.position",
+        )
+        .bind(session_id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_all(pool)
+        .await
+    })?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let price = super::catalog::get_price(db, caller, &row.price_id)
+            .await?
+            .ok_or_else(|| super::StoreError::Corrupt {
+                what: format!("line item {}", row.id),
+                reason: "its price is missing".into(),
+            })?;
+        items.push(LineItem {
+            id: row.id,
+            price,
+            description: row.description,
+            unit_amount: row.unit_amount,
+            quantity: row.quantity,
+            adjustable_quantity: row.adjustable_enabled.then_some(AdjustableQuantity {
+                enabled: true,
+                minimum: row.adjustable_minimum,
+                maximum: row.adjustable_maximum,
+            }),
+            amount_subtotal: row.amount_subtotal,
+            amount_total: row.amount_total,
+        });
+    }
+    Ok(items)
+}
+
+fn session_filters(caller: &Caller, filter: &SessionFilter) -> Select {
+    let mut select = Select::new(SESSION_COLUMNS, "checkout_sessions");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    if let Some(states) = &filter.states {
+        let states: Vec<String> = states.iter().map(|s| s.as_str().to_string()).collect();
+        select.filter_in("state", &states);
+    }
+    select.filter_text(
+        "external_customer_id = ?",
+        filter.external_customer_id.as_deref(),
+    );
+    select.filter_text("customer_id = ?", filter.customer.as_deref());
+    select.filter_text("customer_email = ?", filter.customer_email.as_deref());
+    select.filter_text("payment_link_id = ?", filter.payment_link.as_deref());
+    select.filter_text("payment_intent_id = ?", filter.payment_intent.as_deref());
+    select.created("created", &filter.created);
+    select
+}
+
+pub async fn list_sessions(
+    db: &Db,
+    caller: &Caller,
+    filter: &SessionFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Session>> {
+    let (sql, args) = session_filters(caller, filter).page_sql("id", page);
+    let rows: Vec<SessionRow> = on_reader!(db, |pool| {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(pool)
+            .await
+    })?;
+    let (rows, has_more) = finish_page(rows, page);
+    Ok(Page {
+        items: rows.into_iter().map(|r| r.into_session().1).collect(),
+        has_more,
+    })
+}
+
+/// How many sessions match `filter`: from the running totals when only the state is filtered,
+/// else by counting the filter's own index range (one customer's or one link's sessions).
+pub async fn count_sessions(db: &Db, caller: &Caller, filter: &SessionFilter) -> StoreResult<u64> {
+    let only_states = SessionFilter {
+        states: filter.states.clone(),
+        ..Default::default()
+    };
+    if *filter == only_states {
+        let states = filter
+            .states
+            .clone()
+            .unwrap_or_else(|| SessionState::ALL.to_vec());
+        let keys: Vec<String> = states.iter().map(|s| s.as_str().to_string()).collect();
+        return counts::sum(
+            db,
+            &caller.account_id,
+            caller.mode.is_live(),
+            counts::SESSIONS,
+            &keys,
+        )
+        .await;
+    }
+    let select = session_filters(caller, filter);
+    let sql = select.count_sql("checkout_sessions");
+    let count: i64 = on_reader!(db, |pool| {
+        bind_args!(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
+            &select.args
+        )
+        .fetch_one(pool)
+        .await
+    })?;
+    Ok(count as u64)
+}
+
+/// Open sessions past their deadline, with their account, oldest deadline first.
+pub async fn overdue_sessions(
+    db: &Db,
+    now: i64,
+    limit: i64,
+) -> StoreResult<Vec<(String, Session)>> {
+    let mut select = Select::new(SESSION_COLUMNS, "checkout_sessions");
+    select.condition("state = 'open'");
+    select.filter("expires_at <= ?", Arg::Int(now));
+    let (sql, args) = select.oldest_first_sql("expires_at", limit);
+    let rows: Vec<SessionRow> = on_reader!(db, |pool| {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(pool)
+            .await
+    })?;
+    Ok(rows.into_iter().map(SessionRow::into_session).collect())
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (id, account_id, livemode, type, object_id, data, request_id, \
+     idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Inserts an event through `$executor` (inside the transaction of its change).
+macro_rules! insert_event {
+    ($executor:expr, $event:expr) => {
+        sqlx::query(INSERT_EVENT)
+            .bind(&$event.id)
+            .bind(&$event.account_id)
+            .bind($event.livemode)
+            .bind(&$event.kind)
+            .bind(&$event.object_id)
+            .bind($event.object.to_string())
+            .bind($event.request_id.clone())
+            .bind($event.idempotency_key.clone())
+            .bind($event.created)
+            .execute($executor)
+    };
+}
+
+/// Moves an open session to `to` and records `event`, in one transaction. Returns false, having
+/// written nothing, when the session was not open any more: the update is conditional on the
+/// state, so of two racing transitions exactly one happens.
+pub async fn transition(
+    db: &Db,
+    session_id: &str,
+    to: SessionState,
+    now: i64,
+    event: &Event,
+) -> StoreResult<bool> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout_sessions SET state = $1, updated = $2 WHERE id = $3 AND state = 'open'",
+        )
+        .bind(to.as_str())
+        .bind(now)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        insert_event!(&mut *tx, event).await?;
+        bump_count!(
+            &mut *tx,
+            &event.account_id,
+            event.livemode,
+            counts::SESSIONS,
+            "open",
+            -1i64
+        )
+        .await?;
+        bump_count!(
+            &mut *tx,
+            &event.account_id,
+            event.livemode,
+            counts::SESSIONS,
+            to.as_str(),
+            1i64
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    id: String,
+    account_id: String,
+    livemode: bool,
+    r#type: String,
+    object_id: String,
+    data: String,
+    request_id: Option<String>,
+    idempotency_key: Option<String>,
+    created: i64,
+}
+
+/// The events about one object, oldest first.
+pub async fn events_for_object(
+    db: &Db,
+    caller: &Caller,
+    object_id: &str,
+) -> StoreResult<Vec<Event>> {
+    let rows: Vec<EventRow> = on_reader!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, account_id, livemode, type, object_id, data, request_id, idempotency_key, created \
+             FROM events WHERE object_id = $1 AND account_id = $2 AND livemode = $3 ORDER BY id",
+        )
+        .bind(object_id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Event {
+            id: r.id,
+            account_id: r.account_id,
+            livemode: r.livemode,
+            kind: r.r#type,
+            object_id: r.object_id,
+            object: serde_json::from_str(&r.data).unwrap_or_default(),
+            request_id: r.request_id,
+            idempotency_key: r.idempotency_key,
+            created: r.created,
+        })
+        .collect())
+}
+
+/// Saves an open session's changed fields (and its line items, when given), only if it is
+/// still open. Returns whether it was.
+pub async fn update_open_session(
+    db: &Db,
+    session: &Session,
+    items: Option<&[LineItem]>,
+) -> StoreResult<bool> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout_sessions SET currency = $1, amount_subtotal = $2, amount_total = $3, product_name = $4, \
+             product_description = $5, success_url = $6, cancel_url = $7, external_customer_id = $8, expires_at = $9, \
+             metadata = $10, settings = $11, payment_status = $12, updated = $13 WHERE id = $14 AND state = 'open'",
+        )
+        .bind(session.currency.as_str())
+        .bind(session.amount_subtotal)
+        .bind(session.amount_total)
+        .bind(&session.product_name)
+        .bind(session.product_description.clone())
+        .bind(session.success_url.clone())
+        .bind(session.cancel_url.clone())
+        .bind(session.external_customer_id.clone())
+        .bind(session.expires_at)
+        .bind(session.metadata.to_json())
+        .bind(serde_json::Value::Object(session.settings.clone()).to_string())
+        .bind(session.payment_status.as_str())
+        .bind(session.updated)
+        .bind(&session.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        for item in items.unwrap_or_default() {
+            sqlx::query(
+                "UPDATE checkout_line_items SET currency = $1, unit_amount = $2, quantity = $3, amount_subtotal = $4, \
+                 amount_total = $5 WHERE id = $6",
+            )
+            .bind(session.currency.as_str())
+            .bind(item.unit_amount)
+            .bind(item.quantity)
+            .bind(item.amount_subtotal)
+            .bind(item.amount_total)
+            .bind(&item.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// Saves a completed session, its payment and its events, if the session is still open.
+pub async fn complete(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+    payment: Option<&crate::domain::payments::PaymentIntent>,
+    events: &[Event],
+) -> StoreResult<bool> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
+             customer_details = $3, completed_at = $4, updated = $4 WHERE id = $5 AND state = 'open'",
+        )
+        .bind(session.payment_status.as_str())
+        .bind(session.payment_intent_id.clone())
+        .bind(session.customer_details.as_ref().map(|d| d.to_string()))
+        .bind(session.completed_at)
+        .bind(&session.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        if let Some(payment) = payment {
+            let card = payment.card.as_ref();
+            sqlx::query(
+                "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
+                 customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}', $14)",
+            )
+            .bind(&payment.id)
+            .bind(account_id)
+            .bind(payment.livemode)
+            .bind(payment.amount)
+            .bind(&payment.currency)
+            .bind(&payment.status)
+            .bind(payment.checkout_session_id.clone())
+            .bind(payment.customer_id.clone())
+            .bind(payment.receipt_email.clone())
+            .bind(card.map(|c| c.brand.clone()))
+            .bind(card.map(|c| c.last4.clone()))
+            .bind(card.map(|c| c.exp_month))
+            .bind(card.map(|c| c.exp_year))
+            .bind(payment.created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        bump_count!(
+            &mut *tx,
+            account_id,
+            session.livemode,
+            counts::SESSIONS,
+            "open",
+            -1i64
+        )
+        .await?;
+        bump_count!(
+            &mut *tx,
+            account_id,
+            session.livemode,
+            counts::SESSIONS,
+            "completed",
+            1i64
+        )
+        .await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// A session's current state, whoever owns it.
+pub async fn state_of(db: &Db, session_id: &str) -> StoreResult<Option<SessionState>> {
+    let state: Option<String> = on_writer!(db, |pool| {
+        sqlx::query_scalar("SELECT state FROM checkout_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(state.map(|s| SessionState::from_stored(&s)))
+}

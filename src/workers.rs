@@ -1,0 +1,50 @@
+//! Background work inside `kassa serve`. Everything a worker needs to coordinate with other
+//! processes lives in the database, so any number of servers can run these at once.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::SharedClock;
+use crate::domain::checkout;
+use crate::store::Db;
+
+/// How often the sweeper looks for sessions past their deadline. Reads expire overdue sessions
+/// on their own, so this only bounds how late the `checkout.session.expired` event can be.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Sessions expired per sweep step; the step repeats while it finds a full batch.
+const SWEEP_BATCH: i64 = 500;
+
+/// Expires open sessions past `expires_at`, and forgets idempotency keys past retention,
+/// until `stop` is cancelled.
+pub async fn expiry_sweeper(
+    db: Db,
+    clock: SharedClock,
+    public_url: String,
+    stop: CancellationToken,
+) {
+    loop {
+        loop {
+            match checkout::expire_overdue(&db, clock.now(), &public_url, SWEEP_BATCH).await {
+                Ok(expired) if expired as i64 == SWEEP_BATCH => continue,
+                Ok(expired) => {
+                    if expired > 0 {
+                        tracing::info!(expired, "expired overdue checkout sessions");
+                    }
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "expiry sweep failed; will retry");
+                    break;
+                }
+            }
+        }
+        if let Err(error) = crate::domain::idempotency::prune(&db, clock.now()).await {
+            tracing::warn!(%error, "pruning idempotency keys failed; will retry");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+        }
+    }
+}
