@@ -159,6 +159,7 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let setup = SetupLock::acquire(Path::new(path)).await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -169,6 +170,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
+        drop(setup);
         Ok(Db::Sqlite(SqliteDb {
             reader,
             writer,
@@ -189,7 +191,7 @@ impl Db {
         match self {
             Db::Sqlite(sqlite) => {
                 // sqlx does not serialise SQLite migrations across processes; a lock file does.
-                let lock = MigrationLock::acquire(&sqlite.path).await?;
+                let lock = SetupLock::acquire(&sqlite.path).await?;
                 SQLITE_MIGRATIONS.run(&sqlite.writer).await?;
                 drop(lock);
             }
@@ -218,13 +220,15 @@ impl Db {
     }
 }
 
-/// An exclusive lock on `<database>.migrate.lock`, held while one process migrates.
-struct MigrationLock(std::fs::File);
+/// An exclusive lock on `<database>.setup.lock`, held while one process opens a new database
+/// (switching it to WAL) or migrates it: SQLite answers "database is locked" at once, rather than
+/// waiting, to a second process doing either at the same moment.
+struct SetupLock(std::fs::File);
 
-impl MigrationLock {
-    async fn acquire(database: &Path) -> StoreResult<MigrationLock> {
+impl SetupLock {
+    async fn acquire(database: &Path) -> StoreResult<SetupLock> {
         let mut name = database.as_os_str().to_owned();
-        name.push(".migrate.lock");
+        name.push(".setup.lock");
         let path = std::path::PathBuf::from(name);
         let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
             let file = std::fs::OpenOptions::new()
@@ -237,16 +241,14 @@ impl MigrationLock {
         })
         .await
         .expect("the lock task does not panic");
-        locked
-            .map(MigrationLock)
-            .map_err(|source| StoreError::Folder {
-                path: database.display().to_string(),
-                source,
-            })
+        locked.map(SetupLock).map_err(|source| StoreError::Folder {
+            path: database.display().to_string(),
+            source,
+        })
     }
 }
 
-impl Drop for MigrationLock {
+impl Drop for SetupLock {
     fn drop(&mut self) {
         let _ = self.0.unlock();
     }
