@@ -20,6 +20,7 @@ on_both_engines!(
     each_payment_link_visit_starts_a_fresh_session,
     paying_and_expiring_race_and_exactly_one_wins,
     two_payments_of_one_session_complete_it_once,
+    offset_and_backward_paging_see_every_session_once,
 );
 
 async fn product(server: &TestServer, key: &str, body: Value) -> Value {
@@ -1242,4 +1243,81 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(json_with_status(later, 200).await["status"], "COMPLETED");
+}
+
+async fn offset_and_backward_paging_see_every_session_once(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let pro = pro(&server, &account).await;
+    let mut created = Vec::new();
+    for _ in 0..17 {
+        let session = json_with_status(
+            create(&server, &account.test_key, json!({"productId": pro["id"]})).await,
+            200,
+        )
+        .await;
+        created.push(session["id"].as_str().unwrap().to_string());
+    }
+    created.reverse();
+    let get = |path: String| {
+        let request = server.with_key(Method::GET, &path, &account.test_key);
+        async move { json_with_status(request.send().await.unwrap(), 200).await }
+    };
+    // By offset on V1 and V2.
+    for version in ["v1", "v2"] {
+        let mut seen = Vec::new();
+        for offset in (0..17).step_by(5) {
+            let page = get(format!(
+                "/api/{version}/checkout/sessions?limit=5&offset={offset}"
+            ))
+            .await;
+            assert_eq!(page["total"], 17);
+            seen.extend(
+                page["sessions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["id"].as_str().unwrap().to_string()),
+            );
+        }
+        assert_eq!(seen, created, "{version}");
+    }
+    // Backwards from the oldest with ending_before, on V3.
+    let mut seen: Vec<String> = Vec::new();
+    let mut before = created.last().cloned().unwrap();
+    seen.push(before.clone());
+    loop {
+        let page = get(format!(
+            "/api/v3/checkout/sessions?limit=4&ending_before={before}"
+        ))
+        .await;
+        let ids: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        for id in ids.iter().rev() {
+            seen.push(id.clone());
+        }
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+        before = ids.first().unwrap().clone();
+    }
+    seen.reverse();
+    assert_eq!(seen, created);
+    let unknown = server
+        .with_key(
+            Method::GET,
+            "/api/v3/checkout/sessions?starting_after=cs_test_nope",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(unknown, 400).await["error"]["param"],
+        "starting_after"
+    );
 }
