@@ -1249,3 +1249,20 @@ pub async fn complete_session(
         Ok(Completion::AlreadyFinal(state))
     }
 }
+
+/// Applies a Stripe metadata update (an empty value removes a key), in any state: metadata is
+/// the merchant's own and does not touch the lifecycle.
+pub async fn update_metadata(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    update: BTreeMap<String, String>,
+    now: i64,
+    public_url: &str,
+) -> Result<Session, DomainError> {
+    let mut session = get_session(db, caller, id, now, public_url).await?;
+    session.metadata = session.metadata.merged(update, "metadata")?;
+    session.updated = now;
+    store::checkout::update_metadata(db, &session).await?;
+    Ok(session)
+}

@@ -600,3 +600,16 @@ pub async fn state_of(db: &Db, session_id: &str) -> StoreResult<Option<SessionSt
     })?;
     Ok(state.map(|s| SessionState::from_stored(&s)))
 }
+
+pub async fn update_metadata(db: &Db, session: &Session) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        sqlx::query("UPDATE checkout_sessions SET metadata = $1, updated = $2 WHERE id = $3")
+            .bind(session.metadata.to_json())
+            .bind(session.updated)
+            .bind(&session.id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}

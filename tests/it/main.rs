@@ -12,3 +12,4 @@ mod idempotency;
 mod process;
 mod sessions;
 mod storage;
+mod stripe_sessions;

@@ -1,6 +1,7 @@
 //! The Stripe API at `/v1`: form-encoded (or JSON) requests, Stripe objects and errors, so the
 //! official Stripe SDKs work against kassa.
 
+pub mod checkout_sessions;
 pub mod payment_links;
 pub mod prices;
 pub mod products;
@@ -19,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(prices::routes())
         .merge(payment_links::routes())
+        .merge(checkout_sessions::routes())
 }
 
 /// Stripe's list parameters.
