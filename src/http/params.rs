@@ -628,7 +628,14 @@ impl SessionBody {
                 "customer_creation",
                 self.customer_creation.map(serde_json::Value::String),
             ),
-            ("return_url", self.return_url.map(serde_json::Value::String)),
+            (
+                "return_url",
+                self.return_url
+                    .filter(|u| !u.is_empty())
+                    .map(|u| crate::domain::validate::url(&u, "return_url", true))
+                    .transpose()?
+                    .map(serde_json::Value::String),
+            ),
         ];
         for (key, value) in settings {
             if let Some(value) = value {

@@ -285,6 +285,11 @@ async fn stripe_errors_name_the_parameter(engine: Engine) {
             "parameter_invalid",
             "success_url",
         ),
+        (
+            &*format!("line_items[0][price]={price}&return_url=ftp%3A%2F%2Fx"),
+            "parameter_invalid",
+            "return_url",
+        ),
     ];
     for (body, code, param) in cases {
         let response = form(
