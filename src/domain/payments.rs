@@ -57,3 +57,28 @@ impl PaymentIntent {
         })
     }
 }
+
+pub async fn get_payment_intent(
+    db: &crate::store::Db,
+    caller: &super::accounts::Caller,
+    id: &str,
+) -> Result<PaymentIntent, super::DomainError> {
+    crate::store::checkout::get_payment_intent(db, caller, id)
+        .await?
+        .ok_or_else(|| super::DomainError::not_found("payment_intent", id))
+}
+
+pub async fn list_payment_intents(
+    db: &crate::store::Db,
+    caller: &super::accounts::Caller,
+    customer: Option<&str>,
+    created: &super::list::CreatedRange,
+    page: &super::list::PageRequest,
+) -> Result<super::list::Page<PaymentIntent>, super::DomainError> {
+    if let super::list::PageStart::After(id) | super::list::PageStart::Before(id) = &page.start {
+        get_payment_intent(db, caller, id).await.map_err(|_| {
+            super::DomainError::invalid("starting_after", format!("no such payment_intent: '{id}'"))
+        })?;
+    }
+    Ok(crate::store::checkout::list_payment_intents(db, caller, customer, created, page).await?)
+}

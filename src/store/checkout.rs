@@ -613,3 +613,93 @@ pub async fn update_metadata(db: &Db, session: &Session) -> StoreResult<()> {
     })?;
     Ok(())
 }
+
+#[derive(FromRow)]
+struct PaymentIntentRow {
+    id: String,
+    livemode: bool,
+    amount: i64,
+    currency: String,
+    status: String,
+    checkout_session_id: Option<String>,
+    customer_id: Option<String>,
+    receipt_email: Option<String>,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    card_exp_month: Option<i64>,
+    card_exp_year: Option<i64>,
+    created: i64,
+}
+
+impl From<PaymentIntentRow> for crate::domain::payments::PaymentIntent {
+    fn from(r: PaymentIntentRow) -> Self {
+        let card = match (r.card_brand, r.card_last4) {
+            (Some(brand), Some(last4)) => Some(crate::domain::payments::CardSummary {
+                brand,
+                last4,
+                exp_month: r.card_exp_month.unwrap_or(0),
+                exp_year: r.card_exp_year.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        crate::domain::payments::PaymentIntent {
+            id: r.id,
+            livemode: r.livemode,
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+            checkout_session_id: r.checkout_session_id,
+            customer_id: r.customer_id,
+            receipt_email: r.receipt_email,
+            card,
+            created: r.created,
+        }
+    }
+}
+
+const PAYMENT_INTENT_COLUMNS: &str = "id, livemode, amount, currency, status, checkout_session_id, customer_id, \
+     receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, created";
+
+pub async fn get_payment_intent(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> StoreResult<Option<crate::domain::payments::PaymentIntent>> {
+    let row: Option<PaymentIntentRow> = on_reader!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, livemode, amount, currency, status, checkout_session_id, customer_id, receipt_email, \
+             card_brand, card_last4, card_exp_month, card_exp_year, created FROM payment_intents \
+             WHERE id = $1 AND account_id = $2 AND livemode = $3",
+        )
+        .bind(id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn list_payment_intents(
+    db: &Db,
+    caller: &Caller,
+    customer: Option<&str>,
+    created: &crate::domain::list::CreatedRange,
+    page: &PageRequest,
+) -> StoreResult<Page<crate::domain::payments::PaymentIntent>> {
+    let mut select = Select::new(PAYMENT_INTENT_COLUMNS, "payment_intents");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    select.filter_text("customer_id = ?", customer);
+    select.created("created", created);
+    let (sql, args) = select.page_sql("id", page);
+    let rows: Vec<PaymentIntentRow> = on_reader!(db, |pool| {
+        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(pool)
+            .await
+    })?;
+    let (rows, has_more) = finish_page(rows, page);
+    Ok(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        has_more,
+    })
+}

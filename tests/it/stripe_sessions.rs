@@ -9,6 +9,7 @@ on_both_engines!(
     form_encoded_sessions_with_price_and_price_data,
     sessions_list_update_expire_and_line_items_the_stripe_way,
     stripe_errors_name_the_parameter,
+    paid_sessions_show_their_payment_intent,
 );
 
 async fn form(
@@ -331,4 +332,126 @@ async fn stripe_errors_name_the_parameter(engine: Engine) {
         json_with_status(unknown, 400).await["error"]["code"],
         "parameter_unknown"
     );
+}
+
+async fn paid_sessions_show_their_payment_intent(engine: Engine) {
+    use kassa::domain::checkout::{self, Completion};
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let other = server.account("Globex").await;
+    let price = price(&server, &account).await;
+    let body = format!("line_items[0][price]={price}&customer_email=buyer%40shop.example");
+    let created = json_with_status(
+        form(
+            &server,
+            &account,
+            Method::POST,
+            "/v1/checkout/sessions",
+            &body,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let caller = kassa::domain::accounts::Caller {
+        account_id: account.id.clone(),
+        mode: kassa::domain::Mode::Test,
+        key_id: String::new(),
+    };
+    let now = kassa::clock::Clock::now(&server.clock);
+    let session = checkout::get_session(
+        &server.db,
+        &caller,
+        created["id"].as_str().unwrap(),
+        now,
+        &server.base,
+    )
+    .await
+    .unwrap();
+    let card = kassa::domain::payments::CardSummary {
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2030,
+    };
+    let completion = checkout::complete_session(
+        &server.db,
+        &account.id,
+        &session,
+        Some(card),
+        None,
+        now,
+        &server.base,
+    )
+    .await;
+    assert!(matches!(completion.unwrap(), Completion::Completed { .. }));
+
+    let path = format!(
+        "/v1/checkout/sessions/{}?expand[]=payment_intent",
+        session.id
+    );
+    let read = json_with_status(
+        server
+            .with_key(Method::GET, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let intent = &read["payment_intent"];
+    assert_eq!(intent["object"], "payment_intent");
+    assert_eq!(
+        (intent["amount"].as_i64(), intent["status"].as_str()),
+        (Some(2000), Some("succeeded"))
+    );
+    assert_eq!(intent["payment_method_details"]["card"]["last4"], "4242");
+    assert_eq!(intent["receipt_email"], "buyer@shop.example");
+    let id = intent["id"].as_str().unwrap();
+    let direct = server
+        .with_key(
+            Method::GET,
+            &format!("/v1/payment_intents/{id}"),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&json_with_status(direct, 200).await, intent);
+    let listed = server
+        .with_key(
+            Method::GET,
+            "/v1/payment_intents?limit=10",
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    let listed = json_with_status(listed, 200).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["url"], "/v1/payment_intents");
+    let filtered = server
+        .with_key(
+            Method::GET,
+            &format!("/v1/checkout/sessions?payment_intent={id}"),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(filtered, 200).await["data"][0]["id"],
+        session.id.as_str()
+    );
+    for key in [&other.test_key, &account.live_key] {
+        let hidden = server
+            .with_key(Method::GET, &format!("/v1/payment_intents/{id}"), key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            json_with_status(hidden, 404).await["error"]["message"],
+            format!("No such payment_intent: '{id}'")
+        );
+    }
 }

@@ -37,6 +37,13 @@ pub async fn session_object(
         object["line_items"] =
             objects::list(items.iter().map(objects::line_item).collect(), false, &url);
     }
+    if expand.has("payment_intent")
+        && let Some(intent_id) = &session.payment_intent_id
+    {
+        let intent =
+            crate::domain::payments::get_payment_intent(&state.db, caller, intent_id).await?;
+        object["payment_intent"] = intent.object();
+    }
     if expand.has("payment_link")
         && let Some(link_id) = &session.payment_link_id
     {

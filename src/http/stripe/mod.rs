@@ -2,6 +2,7 @@
 //! official Stripe SDKs work against kassa.
 
 pub mod checkout_sessions;
+pub mod payment_intents;
 pub mod payment_links;
 pub mod prices;
 pub mod products;
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(prices::routes())
         .merge(payment_links::routes())
         .merge(checkout_sessions::routes())
+        .merge(payment_intents::routes())
 }
 
 /// Stripe's list parameters.
