@@ -3,9 +3,8 @@
 use sqlx::FromRow;
 
 use super::counts::{self, bump_count};
-use super::query::{Arg, Select, finish_page};
+use super::query::{Arg, Select};
 use super::{Db, StoreError, StoreResult, on_reader, on_writer};
-use crate::bind_args;
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{
     CustomUnitAmount, Interval, LinkItem, PaymentLink, PaymentLinkFilter, Price, PriceFilter,
@@ -421,17 +420,10 @@ pub async fn list_products(
     filter: &ProductFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<Product>> {
-    let (sql, args) = product_filters(caller, filter).page_sql("p.id", page);
-    let rows: Vec<ProductRow> = on_reader!(db, |pool| {
-        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-            .fetch_all(pool)
-            .await
-    })?;
-    let (rows, has_more) = finish_page(rows, page);
-    Ok(Page {
-        items: rows.into_iter().map(Product::from).collect(),
-        has_more,
-    })
+    let rows: Page<ProductRow> = product_filters(caller, filter)
+        .fetch_page(db, "p.id", page)
+        .await?;
+    Ok(rows.map(Product::from))
 }
 
 /// How many products match `filter`: from the running totals when only status, `active` and
@@ -455,16 +447,7 @@ pub async fn count_products(db: &Db, caller: &Caller, filter: &ProductFilter) ->
         .await;
     }
     let select = product_filters(caller, filter);
-    let sql = select.count_sql("products p");
-    let count: i64 = on_reader!(db, |pool| {
-        bind_args!(
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
-            &select.args
-        )
-        .fetch_one(pool)
-        .await
-    })?;
-    Ok(count as u64)
+    select.count(db, "products p").await
 }
 
 // ----- Prices ------------------------------------------------------------------------------------
@@ -608,16 +591,14 @@ pub async fn list_prices(
         select.filter_in("pr.lookup_key", keys);
     }
     select.created("pr.created", &filter.created);
-    let (sql, args) = select.page_sql("pr.id", page);
-    let rows: Vec<PriceRow> = on_reader!(db, |pool| {
-        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-            .fetch_all(pool)
-            .await
-    })?;
-    let (rows, has_more) = finish_page(rows, page);
+    let rows: Page<PriceRow> = select.fetch_page(db, "pr.id", page).await?;
     Ok(Page {
-        items: rows.into_iter().filter_map(PriceRow::into_price).collect(),
-        has_more,
+        items: rows
+            .items
+            .into_iter()
+            .filter_map(PriceRow::into_price)
+            .collect(),
+        has_more: rows.has_more,
     })
 }
 
@@ -776,16 +757,10 @@ pub async fn list_payment_links(
     let mut select = Select::new(LINK_COLUMNS, "payment_links");
     select.scope("", &caller.account_id, caller.mode.is_live());
     select.filter_bool("active = ?", filter.active);
-    let (sql, args) = select.page_sql("id", page);
-    let rows: Vec<PaymentLinkRow> = on_reader!(db, |pool| {
-        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-            .fetch_all(pool)
-            .await
-    })?;
-    let (rows, has_more) = finish_page(rows, page);
+    let rows: Page<PaymentLinkRow> = select.fetch_page(db, "id", page).await?;
     Ok(Page {
-        items: links_with_prices(db, caller, rows).await?,
-        has_more,
+        items: links_with_prices(db, caller, rows.items).await?,
+        has_more: rows.has_more,
     })
 }
 

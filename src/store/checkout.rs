@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::counts::{self, bump_count};
-use super::query::{Arg, Select, finish_page};
+use super::query::{Arg, Select};
 use super::{Db, StoreResult, on_reader, on_writer};
 use crate::bind_args;
 use crate::domain::accounts::Caller;
@@ -279,17 +279,10 @@ pub async fn list_sessions(
     filter: &SessionFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<Session>> {
-    let (sql, args) = session_filters(caller, filter).page_sql("id", page);
-    let rows: Vec<SessionRow> = on_reader!(db, |pool| {
-        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-            .fetch_all(pool)
-            .await
-    })?;
-    let (rows, has_more) = finish_page(rows, page);
-    Ok(Page {
-        items: rows.into_iter().map(|r| r.into_session().1).collect(),
-        has_more,
-    })
+    let rows: Page<SessionRow> = session_filters(caller, filter)
+        .fetch_page(db, "id", page)
+        .await?;
+    Ok(rows.map(|r| r.into_session().1))
 }
 
 /// How many sessions match `filter`: from the running totals when only the state is filtered,
@@ -315,16 +308,7 @@ pub async fn count_sessions(db: &Db, caller: &Caller, filter: &SessionFilter) ->
         .await;
     }
     let select = session_filters(caller, filter);
-    let sql = select.count_sql("checkout_sessions");
-    let count: i64 = on_reader!(db, |pool| {
-        bind_args!(
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
-            &select.args
-        )
-        .fetch_one(pool)
-        .await
-    })?;
-    Ok(count as u64)
+    select.count(db, "checkout_sessions").await
 }
 
 /// Open sessions past their deadline, with their account, oldest deadline first.
@@ -691,15 +675,6 @@ pub async fn list_payment_intents(
     select.scope("", &caller.account_id, caller.mode.is_live());
     select.filter_text("customer_id = ?", customer);
     select.created("created", created);
-    let (sql, args) = select.page_sql("id", page);
-    let rows: Vec<PaymentIntentRow> = on_reader!(db, |pool| {
-        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-            .fetch_all(pool)
-            .await
-    })?;
-    let (rows, has_more) = finish_page(rows, page);
-    Ok(Page {
-        items: rows.into_iter().map(Into::into).collect(),
-        has_more,
-    })
+    let rows: Page<PaymentIntentRow> = select.fetch_page(db, "id", page).await?;
+    Ok(rows.map(Into::into))
 }

@@ -1,7 +1,8 @@
 //! A small builder for queries whose WHERE clause depends on the filters given (lists).
 //! The SQL text is assembled only from fixed fragments; every value is a bound parameter.
 
-use crate::domain::list::{CreatedRange, PageRequest, PageStart};
+use super::{Db, StoreResult, on_reader};
+use crate::domain::list::{CreatedRange, Page, PageRequest, PageStart};
 
 #[derive(Debug, Clone)]
 pub enum Arg {
@@ -163,6 +164,45 @@ impl Select {
             self.where_clause()
         );
         (sql, self.args)
+    }
+}
+
+impl Select {
+    /// Reads one page of rows, newest first (see [`Select::page_sql`]).
+    pub async fn fetch_page<R>(
+        self,
+        db: &Db,
+        id_column: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let (sql, args) = self.page_sql(id_column, page);
+        let rows: Vec<R> = on_reader!(db, |pool| {
+            crate::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
+                .fetch_all(pool)
+                .await
+        })?;
+        let (items, has_more) = finish_page(rows, page);
+        Ok(Page { items, has_more })
+    }
+
+    /// Counts the rows matching the filters, from `from` (see [`Select::count_sql`]).
+    pub async fn count(&self, db: &Db, from: &str) -> StoreResult<u64> {
+        let sql = self.count_sql(from);
+        let count: i64 = on_reader!(db, |pool| {
+            crate::bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
+                &self.args
+            )
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(count as u64)
     }
 }
 
