@@ -17,7 +17,7 @@ use kassa::store::redact_url;
     version,
     about = "A self-hostable payments checkout server speaking the Loops checkout API and the Stripe API",
     long_about = "A self-hostable payments checkout server. Merchants create products and checkout \
-                  sessions through the Loops API (/api/v1, /api/v2, /api/v3) or the Stripe API (/v1); \
+                  sessions through the Loops API (/api/v1, /api/v2, /api/v3) or the Stripe API (/v1) \
                   and send each customer to the session's URL.\n\n\
                   Settings come from flags, then KASSA_* environment variables, then the config file, \
                   then the defaults."
