@@ -78,6 +78,21 @@ impl Config {
         })
     }
 
+    /// Once the listener is bound: a public URL that was left to its default points at the
+    /// address actually bound (`--addr 127.0.0.1:0` picks a port; `0.0.0.0` is reached as
+    /// `127.0.0.1`).
+    pub fn bound_to(mut self, local: SocketAddr) -> Config {
+        if self.public_url == format!("http://{}", self.addr) {
+            let mut reachable = local;
+            if reachable.ip().is_unspecified() {
+                reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            self.public_url = format!("http://{reachable}");
+        }
+        self.addr = local;
+        self
+    }
+
     /// A configuration for a server on `addr` with the given database, defaults otherwise.
     pub fn for_database(addr: SocketAddr, database_url: impl Into<String>) -> Config {
         Config {

@@ -214,6 +214,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let local = listener.local_addr()?;
+    let config = config.bound_to(local);
     println!("kassa is listening on http://{local}");
     println!("  public URL  {}", config.public_url);
     println!("  database    {}", redact_url(&config.database_url));

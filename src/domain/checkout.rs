@@ -269,6 +269,9 @@ pub struct SessionInput {
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
     pub customer: Option<String>,
+    /// Whether `customer` is the merchant's own reference, kept as given (Loops V3, which has
+    /// no customers API), rather than the id of a kassa Customer that must exist (Stripe).
+    pub customer_is_reference: bool,
     pub customer_email: Option<String>,
     pub client_reference_id: Option<String>,
     pub external_customer_id: Option<String>,
@@ -287,6 +290,7 @@ impl SessionInput {
             success_url: None,
             cancel_url: None,
             customer: None,
+            customer_is_reference: false,
             customer_email: None,
             client_reference_id: None,
             external_customer_id: None,
@@ -657,9 +661,45 @@ async fn build_session(
         validate::optional_text(input.client_reference_id, "client_reference_id", 200)?;
     let external_customer_id =
         validate::optional_text(input.external_customer_id, "externalCustomerId", 200)?;
-    let customer_id = validate::optional_text(input.customer, "customer", 200)?;
+    let customer_id = match input.customer.filter(|c| !c.is_empty()) {
+        Some(reference) if input.customer_is_reference => {
+            validate::optional_text(Some(reference), "customer", 200)?
+        }
+        Some(id) => Some(
+            super::customers::live_customer(db, caller, &id, "customer")
+                .await?
+                .id,
+        ),
+        None => None,
+    };
     let metadata = Metadata::validate(input.metadata, "metadata")?;
     let mut settings = input.settings;
+    if let Some(creation) = settings.get("customer_creation") {
+        if !matches!(creation.as_str(), Some("always" | "if_required")) {
+            return Err(DomainError::invalid(
+                "customer_creation",
+                "must be one of always, if_required",
+            ));
+        }
+        if customer_id.is_some() {
+            return Err(DomainError::invalid(
+                "customer_creation",
+                "cannot be combined with customer: that session already has its customer",
+            ));
+        }
+        if mode == CheckoutMode::Subscription {
+            return Err(DomainError::invalid(
+                "customer_creation",
+                "can only be used in payment and setup mode; a subscription always creates a customer",
+            ));
+        }
+    }
+    if customer_id.is_some() && customer_email.is_some() && !input.customer_is_reference {
+        return Err(DomainError::invalid(
+            "customer_email",
+            "cannot be combined with customer; the customer's own email is used",
+        ));
+    }
     if let Some(types) = input.payment_method_types {
         if types.is_empty() {
             return Err(DomainError::invalid(

@@ -82,6 +82,8 @@ pub mod prefix {
     pub const SESSION_LIVE: &str = "cs_live_";
     pub const EVENT: &str = "evt_";
     pub const PAYMENT_INTENT: &str = "pi_";
+    pub const CUSTOMER: &str = "cus_";
+    pub const SETUP_INTENT: &str = "seti_";
 }
 
 #[cfg(test)]

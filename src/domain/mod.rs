@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod checkout;
+pub mod customers;
 pub mod error;
 pub mod events;
 pub mod idempotency;
@@ -12,6 +13,7 @@ pub mod metadata;
 pub mod mode;
 pub mod money;
 pub mod payments;
+pub mod processor;
 pub mod validate;
 
 pub use error::DomainError;

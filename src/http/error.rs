@@ -214,12 +214,33 @@ impl ApiError {
     /// The complete response for `surface`.
     pub fn render(&self, surface: Surface) -> Response {
         let body = serde_json::to_vec(&self.body(surface)).expect("error bodies serialize");
-        let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
+        let mut response = (self.status_for(surface), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        // The Stripe SDKs retry every 409 unless told not to; only a key in use is worth it.
+        if self.status == StatusCode::CONFLICT {
+            let retry = self.code == Some("idempotency_key_in_use");
+            headers.insert(
+                "stripe-should-retry",
+                HeaderValue::from_static(if retry { "true" } else { "false" }),
+            );
+        }
         response
+    }
+
+    /// A state that forbids the action is 409 on the Loops surfaces, but 400 on `/v1`, as in
+    /// Stripe, where the SDKs choose the exception class by status (400: InvalidRequestError).
+    fn status_for(&self, surface: Surface) -> StatusCode {
+        let state_conflict =
+            self.status == StatusCode::CONFLICT && self.code != Some("idempotency_key_in_use");
+        if surface == Surface::Stripe && state_conflict {
+            StatusCode::BAD_REQUEST
+        } else {
+            self.status
+        }
     }
 }
 

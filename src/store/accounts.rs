@@ -105,7 +105,8 @@ pub async fn is_bootstrapped(db: &Db) -> StoreResult<bool> {
 }
 
 /// Claims the first start and creates the first account, its keys and its dashboard user, all
-/// in one transaction. Returns false, having written nothing, when another process claimed it.
+/// in one transaction. Returns false, having created nothing, when another process claimed it
+/// or accounts already exist.
 pub async fn insert_first_account(
     db: &Db,
     created: &CreatedAccount,
@@ -125,6 +126,15 @@ pub async fn insert_first_account(
         .rows_affected()
             == 1;
         if !claimed {
+            return Ok(false);
+        }
+        // Accounts made with `kassa account create` before the first start: the installation
+        // is not empty, so no default account is added.
+        let has_accounts: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if has_accounts {
+            tx.commit().await?;
             return Ok(false);
         }
         sqlx::query(INSERT_ACCOUNT)

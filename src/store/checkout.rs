@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::counts::{self, bump_count};
+use super::events::insert_event;
 use super::query::{Arg, Select};
 use super::{Db, StoreResult, on_reader, on_writer};
 use crate::bind_args;
@@ -329,26 +330,6 @@ pub async fn overdue_sessions(
     Ok(rows.into_iter().map(SessionRow::into_session).collect())
 }
 
-const INSERT_EVENT: &str = "INSERT INTO events (id, account_id, livemode, type, object_id, data, request_id, \
-     idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-/// Inserts an event through `$executor` (inside the transaction of its change).
-macro_rules! insert_event {
-    ($executor:expr, $event:expr) => {
-        sqlx::query(INSERT_EVENT)
-            .bind(&$event.id)
-            .bind(&$event.account_id)
-            .bind($event.livemode)
-            .bind(&$event.kind)
-            .bind(&$event.object_id)
-            .bind($event.object.to_string())
-            .bind($event.request_id.clone())
-            .bind($event.idempotency_key.clone())
-            .bind($event.created)
-            .execute($executor)
-    };
-}
-
 /// Moves an open session to `to` and records `event`, in one transaction. Returns false, having
 /// written nothing, when the session was not open any more: the update is conditional on the
 /// state, so of two racing transitions exactly one happens.
@@ -396,52 +377,6 @@ pub async fn transition(
         tx.commit().await?;
         Ok(true)
     })
-}
-
-#[derive(FromRow)]
-struct EventRow {
-    id: String,
-    account_id: String,
-    livemode: bool,
-    r#type: String,
-    object_id: String,
-    data: String,
-    request_id: Option<String>,
-    idempotency_key: Option<String>,
-    created: i64,
-}
-
-/// The events about one object, oldest first.
-pub async fn events_for_object(
-    db: &Db,
-    caller: &Caller,
-    object_id: &str,
-) -> StoreResult<Vec<Event>> {
-    let rows: Vec<EventRow> = on_reader!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id, account_id, livemode, type, object_id, data, request_id, idempotency_key, created \
-             FROM events WHERE object_id = $1 AND account_id = $2 AND livemode = $3 ORDER BY id",
-        )
-        .bind(object_id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_all(pool)
-        .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Event {
-            id: r.id,
-            account_id: r.account_id,
-            livemode: r.livemode,
-            kind: r.r#type,
-            object_id: r.object_id,
-            object: serde_json::from_str(&r.data).unwrap_or_default(),
-            request_id: r.request_id,
-            idempotency_key: r.idempotency_key,
-            created: r.created,
-        })
-        .collect())
 }
 
 /// Saves an open session's changed fields (and its line items, when given), only if it is

@@ -13,6 +13,8 @@ pub mod accounts;
 pub mod catalog;
 pub mod checkout;
 pub mod counts;
+pub mod customers;
+pub mod events;
 pub mod idempotency;
 pub mod query;
 

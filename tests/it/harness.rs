@@ -154,6 +154,17 @@ pub struct TestAccount {
     pub live_key: String,
 }
 
+impl TestAccount {
+    /// The account as the domain sees a caller in test mode (or live mode).
+    pub fn caller(&self, live: bool) -> kassa::domain::accounts::Caller {
+        kassa::domain::accounts::Caller {
+            account_id: self.id.clone(),
+            mode: kassa::domain::Mode::from_livemode(live),
+            key_id: String::new(),
+        }
+    }
+}
+
 /// A kassa server running inside the test process on 127.0.0.1:0.
 pub struct TestServer {
     pub base: String,
@@ -217,6 +228,22 @@ impl TestServer {
     /// A request authenticated with `key` as a Bearer token.
     pub fn with_key(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
         self.request(method, path).bearer_auth(key)
+    }
+
+    /// Sends a form-encoded body (as the Stripe SDKs do) with the account's test key.
+    pub async fn form(
+        &self,
+        account: &TestAccount,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        self.with_key(method, path, &account.test_key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
     }
 }
 

@@ -9,6 +9,7 @@ use crate::harness::{Engine, KassaProcess, TestDatabase, on_both_engines};
 
 on_both_engines!(
     first_start_prints_keys_once,
+    accounts_created_before_the_first_start_are_the_installation,
     simultaneous_first_starts_make_one_account,
     sigterm_lets_in_flight_requests_finish_then_exits_0,
     acknowledged_writes_survive_kill_9,
@@ -71,6 +72,12 @@ async fn first_start_prints_keys_once(engine: Engine) {
         first.stderr()
     );
 
+    // Started on port 0, it gives out URLs with the port it got.
+    assert_eq!(
+        first.banner_value("public URL").await.as_deref(),
+        Some(first.base.as_str())
+    );
+
     first.signal("TERM");
     assert_eq!(first.wait().await, Some(0));
     let second = KassaProcess::start(&database.url).await;
@@ -79,6 +86,32 @@ async fn first_start_prints_keys_once(engine: Engine) {
         None,
         "keys are printed only once"
     );
+}
+
+async fn accounts_created_before_the_first_start_are_the_installation(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let (status, out, err) = crate::harness::kassa_command(&[
+        "account",
+        "create",
+        "--name",
+        "Scripted",
+        "--json",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(status, 0, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let server = KassaProcess::start(&database.url).await;
+    assert_eq!(server.banner_value("test key").await, None);
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v3/account", server.base))
+        .bearer_auth(created["test_secret_key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let account: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(account["name"], "Scripted");
 }
 
 async fn simultaneous_first_starts_make_one_account(engine: Engine) {

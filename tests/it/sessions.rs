@@ -415,22 +415,14 @@ async fn overdue_sessions_expire_on_read_with_one_event(engine: Engine) {
         assert_eq!(read["status"], "expired");
         assert_eq!(read["url"], Value::Null);
     }
-    let caller = caller(&account, false);
-    let events = kassa::store::checkout::events_for_object(&server.db, &caller, &id)
+    let caller = account.caller(false);
+    let events = kassa::store::events::events_for_object(&server.db, &caller, &id)
         .await
         .unwrap();
     assert_eq!(events.len(), 1, "one transition, one event");
     assert_eq!(events[0].kind, "checkout.session.expired");
     assert_eq!(events[0].object["status"], "expired");
     assert_eq!(events[0].envelope()["data"]["object"]["id"], id.as_str());
-}
-
-fn caller(account: &TestAccount, live: bool) -> kassa::domain::accounts::Caller {
-    kassa::domain::accounts::Caller {
-        account_id: account.id.clone(),
-        mode: kassa::domain::Mode::from_livemode(live),
-        key_id: String::new(),
-    }
 }
 
 async fn expire_works_from_open_only(engine: Engine) {
@@ -517,9 +509,9 @@ async fn concurrent_sweeps_expire_each_session_once(engine: Engine) {
             "{status}"
         );
     }
-    let caller = caller(&account, false);
+    let caller = account.caller(false);
     for id in ids {
-        let events = kassa::store::checkout::events_for_object(&server.db, &caller, &id)
+        let events = kassa::store::events::events_for_object(&server.db, &caller, &id)
             .await
             .unwrap();
         assert_eq!(events.len(), 1, "{id}");
@@ -1103,7 +1095,7 @@ async fn open_session(
         200,
     )
     .await;
-    let caller = caller(account, false);
+    let caller = account.caller(false);
     let now = kassa::clock::Clock::now(&server.clock);
     kassa::domain::checkout::get_session(
         &server.db,
@@ -1121,7 +1113,7 @@ async fn paying_and_expiring_race_and_exactly_one_wins(engine: Engine) {
     let server = TestServer::start(engine).await;
     let account = server.account("Acme").await;
     let pro = pro(&server, &account).await;
-    let caller = caller(&account, false);
+    let caller = account.caller(false);
     let now = kassa::clock::Clock::now(&server.clock);
     for _ in 0..10 {
         let session = open_session(&server, &account, &pro).await;
@@ -1142,7 +1134,7 @@ async fn paying_and_expiring_race_and_exactly_one_wins(engine: Engine) {
             paid != expired,
             "exactly one of the payment and the expiry wins"
         );
-        let events = kassa::store::checkout::events_for_object(&server.db, &caller, &session.id)
+        let events = kassa::store::events::events_for_object(&server.db, &caller, &session.id)
             .await
             .unwrap();
         assert_eq!(events.len(), 1);
@@ -1167,7 +1159,7 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
     let server = TestServer::start(engine).await;
     let account = server.account("Acme").await;
     let pro = pro(&server, &account).await;
-    let caller = caller(&account, false);
+    let caller = account.caller(false);
     let now = kassa::clock::Clock::now(&server.clock);
     let session = open_session(&server, &account, &pro).await;
     let pay = || {
@@ -1207,7 +1199,7 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
     let payment_intent = read["payment_intent"].as_str().unwrap().to_string();
     assert!(payment_intent.starts_with("pi_"));
     let kinds: Vec<String> =
-        kassa::store::checkout::events_for_object(&server.db, &caller, &session.id)
+        kassa::store::events::events_for_object(&server.db, &caller, &session.id)
             .await
             .unwrap()
             .into_iter()
@@ -1215,7 +1207,7 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
             .collect();
     assert_eq!(kinds, ["checkout.session.completed"]);
     let payment_events =
-        kassa::store::checkout::events_for_object(&server.db, &caller, &payment_intent)
+        kassa::store::events::events_for_object(&server.db, &caller, &payment_intent)
             .await
             .unwrap();
     assert_eq!(payment_events.len(), 1);
@@ -1232,6 +1224,7 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(expire.status(), 409);
+    assert_eq!(expire.headers()["stripe-should-retry"], "false");
     server.clock.advance(7200);
     let later = server
         .with_key(

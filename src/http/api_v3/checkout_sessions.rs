@@ -44,6 +44,16 @@ pub async fn session_object(
             crate::domain::payments::get_payment_intent(&state.db, caller, intent_id).await?;
         object["payment_intent"] = intent.object();
     }
+    if expand.has("customer")
+        && let Some(customer_id) = &session.customer_id
+    {
+        // On V3 `customer` may be the merchant's own reference, with no Customer behind it.
+        match crate::domain::customers::get_customer(&state.db, caller, customer_id).await {
+            Ok(customer) => object["customer"] = customer.object(),
+            Err(crate::domain::DomainError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     if expand.has("payment_link")
         && let Some(link_id) = &session.payment_link_id
     {
@@ -64,8 +74,9 @@ pub async fn create_session(
     JsonBody(body): JsonBody<SessionBody>,
 ) -> Result<Json<Value>, ApiError> {
     let expand = Expand(body.expand.clone());
-    let session =
-        checkout::create_session(&state.db, &caller, body.into_input()?, state.clock.now()).await?;
+    let mut input = body.into_input()?;
+    input.customer_is_reference = true;
+    let session = checkout::create_session(&state.db, &caller, input, state.clock.now()).await?;
     Ok(Json(
         session_object(&state, &caller, &session, &expand).await?,
     ))

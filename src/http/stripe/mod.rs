@@ -2,6 +2,7 @@
 //! official Stripe SDKs work against kassa.
 
 pub mod checkout_sessions;
+pub mod customers;
 pub mod payment_intents;
 pub mod payment_links;
 pub mod prices;
@@ -23,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(payment_links::routes())
         .merge(checkout_sessions::routes())
         .merge(payment_intents::routes())
+        .merge(customers::routes())
 }
 
 /// Stripe's list parameters.

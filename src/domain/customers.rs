@@ -1,0 +1,257 @@
+//! Customers: the people a merchant sells to, as Stripe models them. A session can name one
+//! (`customer`), and paying can create one (`customer_creation`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::accounts::Caller;
+use super::checkout::validate_email;
+use super::events::{Event, new_event};
+use super::ids::{self, prefix};
+use super::list::{CreatedRange, Page, PageRequest, PageStart};
+use super::metadata::Metadata;
+use super::{DomainError, validate};
+use crate::store::{self, Db};
+
+/// A postal address, every part optional (Stripe's `address` hash).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+impl Address {
+    fn validate(mut self, param: &str) -> Result<Address, DomainError> {
+        for (part, value) in [
+            ("line1", &mut self.line1),
+            ("line2", &mut self.line2),
+            ("city", &mut self.city),
+            ("state", &mut self.state),
+            ("postal_code", &mut self.postal_code),
+        ] {
+            *value = validate::optional_text(value.take(), &format!("{param}[{part}]"), 200)?;
+        }
+        if let Some(country) = &self.country
+            && !(country.len() == 2 && country.chars().all(|c| c.is_ascii_alphabetic()))
+        {
+            return Err(DomainError::invalid(
+                format!("{param}[country]"),
+                format!("'{country}' is not a two-letter country code (ISO 3166-1 alpha-2)"),
+            ));
+        }
+        self.country = self.country.map(|c| c.to_ascii_uppercase());
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub id: String,
+    pub livemode: bool,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<Address>,
+    pub metadata: Metadata,
+    pub deleted: bool,
+    pub created: i64,
+    pub updated: i64,
+}
+
+impl Customer {
+    /// Stripe's Customer object; a deleted customer shows only that it was deleted.
+    pub fn object(&self) -> Value {
+        if self.deleted {
+            return json!({"id": self.id, "object": "customer", "deleted": true});
+        }
+        json!({
+            "id": self.id,
+            "object": "customer",
+            "address": self.address,
+            "balance": 0,
+            "created": self.created,
+            "currency": null,
+            "default_source": null,
+            "delinquent": false,
+            "description": self.description,
+            "discount": null,
+            "email": self.email,
+            "invoice_prefix": self.id.trim_start_matches(prefix::CUSTOMER)[..8].to_ascii_uppercase(),
+            "invoice_settings": {
+                "custom_fields": null,
+                "default_payment_method": null,
+                "footer": null,
+                "rendering_options": null,
+            },
+            "livemode": self.livemode,
+            "metadata": self.metadata.0,
+            "name": self.name,
+            "next_invoice_sequence": 1,
+            "phone": self.phone,
+            "preferred_locales": [],
+            "shipping": null,
+            "tax_exempt": "none",
+            "test_clock": null,
+        })
+    }
+}
+
+/// The fields a create or update sets; `Some(None)` clears a field.
+#[derive(Debug, Default)]
+pub struct CustomerInput {
+    pub email: Option<Option<String>>,
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub address: Option<Option<Address>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+impl CustomerInput {
+    fn apply(self, customer: &mut Customer) -> Result<(), DomainError> {
+        if let Some(email) = self.email {
+            customer.email = email
+                .filter(|e| !e.is_empty())
+                .map(|e| validate_email(&e, "email"))
+                .transpose()?;
+        }
+        if let Some(name) = self.name {
+            customer.name = validate::optional_text(name, "name", 256)?;
+        }
+        if let Some(description) = self.description {
+            customer.description = validate::optional_text(description, "description", 500)?;
+        }
+        if let Some(phone) = self.phone {
+            customer.phone = validate::optional_text(phone, "phone", 40)?;
+        }
+        if let Some(address) = self.address {
+            customer.address = address.map(|a| a.validate("address")).transpose()?;
+        }
+        if let Some(update) = self.metadata {
+            customer.metadata = customer.metadata.merged(update, "metadata")?;
+        }
+        Ok(())
+    }
+}
+
+fn event(caller: &Caller, kind: &str, customer: &Customer, now: i64) -> Event {
+    new_event(
+        &caller.account_id,
+        customer.livemode,
+        kind,
+        &customer.id,
+        customer.object(),
+        now,
+    )
+}
+
+/// A new customer, not yet saved (a paid session creates one inside its own transaction).
+pub fn new_customer(
+    caller: &Caller,
+    input: CustomerInput,
+    now: i64,
+) -> Result<Customer, DomainError> {
+    let mut customer = Customer {
+        id: ids::new_id(prefix::CUSTOMER, ids::now_ms()),
+        livemode: caller.mode.is_live(),
+        email: None,
+        name: None,
+        description: None,
+        phone: None,
+        address: None,
+        metadata: Metadata::default(),
+        deleted: false,
+        created: now,
+        updated: now,
+    };
+    input.apply(&mut customer)?;
+    Ok(customer)
+}
+
+pub async fn create_customer(
+    db: &Db,
+    caller: &Caller,
+    input: CustomerInput,
+    now: i64,
+) -> Result<Customer, DomainError> {
+    let customer = new_customer(caller, input, now)?;
+    let created = event(caller, "customer.created", &customer, now);
+    store::customers::insert(db, caller, &customer, &created).await?;
+    Ok(customer)
+}
+
+/// The customer, deleted or not (Stripe retrieves a deleted customer as a stub).
+pub async fn get_customer(db: &Db, caller: &Caller, id: &str) -> Result<Customer, DomainError> {
+    store::customers::get(db, caller, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("customer", id))
+}
+
+/// The customer a session or payment may point to: it must exist and not be deleted.
+pub async fn live_customer(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    param: &str,
+) -> Result<Customer, DomainError> {
+    match store::customers::get(db, caller, id).await? {
+        Some(customer) if !customer.deleted => Ok(customer),
+        _ if param == "id" => Err(DomainError::not_found("customer", id)),
+        _ => Err(DomainError::invalid(
+            param,
+            format!("no such customer: '{id}'"),
+        )),
+    }
+}
+
+pub async fn update_customer(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    input: CustomerInput,
+    now: i64,
+) -> Result<Customer, DomainError> {
+    let mut customer = live_customer(db, caller, id, "id").await?;
+    input.apply(&mut customer)?;
+    customer.updated = now;
+    let updated = event(caller, "customer.updated", &customer, now);
+    store::customers::update(db, caller, &customer, &updated).await?;
+    Ok(customer)
+}
+
+pub async fn delete_customer(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+) -> Result<Customer, DomainError> {
+    let mut customer = live_customer(db, caller, id, "id").await?;
+    let deleted = event(caller, "customer.deleted", &customer, now);
+    customer.deleted = true;
+    customer.updated = now;
+    store::customers::update(db, caller, &customer, &deleted).await?;
+    Ok(customer)
+}
+
+pub async fn list_customers(
+    db: &Db,
+    caller: &Caller,
+    email: Option<&str>,
+    created: &CreatedRange,
+    page: &PageRequest,
+) -> Result<Page<Customer>, DomainError> {
+    if let PageStart::After(id) | PageStart::Before(id) = &page.start {
+        get_customer(db, caller, id).await.map_err(|_| {
+            DomainError::invalid("starting_after", format!("no such customer: '{id}'"))
+        })?;
+    }
+    Ok(store::customers::list(db, caller, email, created, page).await?)
+}

@@ -1,0 +1,157 @@
+//! Customers.
+
+use sqlx::FromRow;
+
+use super::events::insert_event;
+use super::query::Select;
+use super::{Db, StoreResult, on_reader, on_writer};
+use crate::domain::accounts::Caller;
+use crate::domain::customers::Customer;
+use crate::domain::events::Event;
+use crate::domain::list::{CreatedRange, Page, PageRequest};
+use crate::domain::metadata::Metadata;
+
+const COLUMNS: &str =
+    "id, livemode, email, name, description, phone, address, metadata, deleted, created, updated";
+
+#[derive(FromRow)]
+struct CustomerRow {
+    id: String,
+    livemode: bool,
+    email: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    metadata: String,
+    deleted: bool,
+    created: i64,
+    updated: i64,
+}
+
+impl From<CustomerRow> for Customer {
+    fn from(r: CustomerRow) -> Customer {
+        Customer {
+            id: r.id,
+            livemode: r.livemode,
+            email: r.email,
+            name: r.name,
+            description: r.description,
+            phone: r.phone,
+            address: r.address.and_then(|a| serde_json::from_str(&a).ok()),
+            metadata: Metadata::from_json(&r.metadata),
+            deleted: r.deleted,
+            created: r.created,
+            updated: r.updated,
+        }
+    }
+}
+
+pub fn address_json(customer: &Customer) -> Option<String> {
+    customer
+        .address
+        .as_ref()
+        .map(|a| serde_json::to_string(a).expect("an address serializes"))
+}
+
+/// Inserts a customer through `$executor`: on its own, or inside the transaction of a paid
+/// session that creates it.
+macro_rules! insert_customer_row {
+    ($executor:expr, $account_id:expr, $customer:expr) => {
+        sqlx::query(
+            "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
+             metadata, deleted, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&$customer.id)
+        .bind($account_id)
+        .bind($customer.livemode)
+        .bind($customer.email.clone())
+        .bind($customer.name.clone())
+        .bind($customer.description.clone())
+        .bind($customer.phone.clone())
+        .bind($crate::store::customers::address_json($customer))
+        .bind($customer.metadata.to_json())
+        .bind($customer.deleted)
+        .bind($customer.created)
+        .bind($customer.updated)
+        .execute($executor)
+    };
+}
+
+pub async fn insert(
+    db: &Db,
+    caller: &Caller,
+    customer: &Customer,
+    event: &Event,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        insert_customer_row!(&mut *tx, &caller.account_id, customer).await?;
+        insert_event!(&mut *tx, event).await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Saves every field (deletion is `deleted = true`) and records `event`, in one transaction.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    customer: &Customer,
+    event: &Event,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
+             metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11",
+        )
+        .bind(customer.email.clone())
+        .bind(customer.name.clone())
+        .bind(customer.description.clone())
+        .bind(customer.phone.clone())
+        .bind(address_json(customer))
+        .bind(customer.metadata.to_json())
+        .bind(customer.deleted)
+        .bind(customer.updated)
+        .bind(&customer.id)
+        .bind(&caller.account_id)
+        .bind(customer.livemode)
+        .execute(&mut *tx)
+        .await?;
+        insert_event!(&mut *tx, event).await?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Customer>> {
+    let row: Option<CustomerRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND account_id = $2 AND livemode = $3"
+        )))
+        .bind(id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(Into::into))
+}
+
+/// Customers not deleted, newest first.
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    email: Option<&str>,
+    created: &CreatedRange,
+    page: &PageRequest,
+) -> StoreResult<Page<Customer>> {
+    let mut select = Select::new(COLUMNS, "customers");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    select.condition("deleted = FALSE");
+    select.filter_text("email = ?", email);
+    select.created("created", created);
+    let rows: Page<CustomerRow> = select.fetch_page(db, "id", page).await?;
+    Ok(rows.map(Into::into))
+}

@@ -1,0 +1,756 @@
+#!/usr/bin/env python3
+"""Conformance checks: the official stripe-python SDK against a local kassa server.
+
+Starts `kassa serve` on a fresh database, creates an account with `kassa account create`,
+points stripe-python at the server and runs every check in CHECKS order. Prints one line per
+check (`ok`/`FAIL`), then a closing `python: N passed, N failed` line, and exits non-zero when
+any check failed.
+
+Environment:
+  KASSA_BIN                 the kassa binary (default target/debug/kassa)
+  KASSA_TEST_DATABASE_URL   database URL to use instead of a fresh SQLite file (must be empty)
+  KASSA_SDK_VERBOSE=1       print tracebacks of failing checks
+"""
+
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+import uuid
+
+import stripe
+
+KASSA_BIN = os.environ.get("KASSA_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "target", "debug", "kassa"
+)
+VERBOSE = os.environ.get("KASSA_SDK_VERBOSE") == "1"
+LISTEN_RE = re.compile(r"kassa is listening on (http://\S+)")
+
+
+# --------------------------------------------------------------------------------------------
+# The server under test
+
+
+class Kassa:
+    """One kassa process on a fresh database, with one account's test key."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="kassa-sdk-python-")
+        self.db_url = os.environ.get("KASSA_TEST_DATABASE_URL") or (
+            "sqlite://" + os.path.join(self.tmp, "kassa.db")
+        )
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "kassa.log")
+        self.base = None
+        self.key = None
+        self.live_key = None
+
+    def start(self):
+        out = subprocess.run(
+            [KASSA_BIN, "account", "create", "--name", "SDK test", "--json",
+             "--database-url", self.db_url],
+            capture_output=True, text=True, timeout=120,
+        )
+        if out.returncode != 0:
+            raise RuntimeError("kassa account create failed: %s" % out.stderr.strip())
+        account = json.loads(out.stdout.strip().splitlines()[-1])
+        self.key = account["test_secret_key"]
+        self.live_key = account["live_secret_key"]
+
+        log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [KASSA_BIN, "serve", "--addr", "127.0.0.1:0", "--database-url", self.db_url],
+            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
+        )
+        lines = queue.Queue()
+
+        def pump():
+            # Keep draining stdout so the server never blocks on a full pipe.
+            for line in self.proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while self.base is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RuntimeError("kassa did not report its address within 60 s")
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError("kassa serve exited early:\n" + self.log_tail())
+            m = LISTEN_RE.search(line)
+            if m:
+                self.base = m.group(1).rstrip("/")
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path) as f:
+                return re.sub(r"\x1b\[[0-9;]*m", "", "".join(f.readlines()[-n:]))
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise CheckFailed(msg)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise CheckFailed("%s: expected %r, got %r" % (what, expected, actual))
+
+
+def need(value, what):
+    """A value an earlier check should have produced."""
+    if value is None:
+        raise CheckFailed("prerequisite missing: %s (an earlier check failed)" % what)
+    return value
+
+
+def expect_error(fn, cls, status, code=None, param=None, type_=None):
+    """Run fn, which must raise the SDK exception `cls` with the given HTTP status/code/param."""
+    try:
+        fn()
+    except stripe.StripeError as e:
+        err = getattr(e, "error", None)
+        got_code = e.code or (err.code if err is not None else None)
+        got_param = getattr(e, "param", None) or (err.param if err is not None else None)
+        got_type = err.type if err is not None else None
+        detail = "%s(http_status=%r, code=%r, param=%r, type=%r, message=%r)" % (
+            type(e).__name__, e.http_status, got_code, got_param, got_type, e.user_message)
+        expect(isinstance(e, cls), "expected %s, got %s" % (cls.__name__, detail))
+        expect(e.http_status == status, "expected HTTP %s, got %s" % (status, detail))
+        if code is not None:
+            expect(got_code == code, "expected code %r, got %s" % (code, detail))
+        if param is not None:
+            expect(got_param == param, "expected param %r, got %s" % (param, detail))
+        if type_ is not None:
+            expect(got_type == type_, "expected type %r, got %s" % (type_, detail))
+        return e
+    raise CheckFailed("expected %s (HTTP %s), but the call succeeded" % (cls.__name__, status))
+
+
+def http_get(url, key=None, follow=True):
+    """Plain HTTP GET (no SDK). Returns (status, headers, body bytes)."""
+    req = urllib.request.Request(url, method="GET")
+    if key:
+        req.add_header("Authorization", "Bearer " + key)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=30) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def v3_get(path):
+    status, _, body = http_get(S.server.base + path, key=S.server.key)
+    expect(status == 200, "GET %s: HTTP %s: %s" % (path, status, body[:300]))
+    return json.loads(body)
+
+
+def metadata_dict(obj):
+    md = obj.metadata
+    return md.to_dict() if hasattr(md, "to_dict") else dict(md or {})
+
+
+# --------------------------------------------------------------------------------------------
+# State shared between checks
+
+
+class State:
+    server = None
+    product = None            # stripe.Product created with name/description/metadata
+    price = None              # stripe.Price, 2000 usd on `product`
+    priced_product = None     # stripe.Product created with default_price_data (2500 usd)
+    session_a = None          # line_items=[{price, quantity: 2}] + metadata
+    session_b = None          # price_data/product_data item + price item
+    link = None               # stripe.PaymentLink on `price`
+    link_session_id = None    # a session started by visiting the payment link's page
+    batch = []                # sessions created for the pagination check, oldest first
+    all_sessions = []         # every session this run created, oldest first
+
+
+S = State()
+
+SUCCESS_URL = "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}"
+CANCEL_URL = "https://shop.example/cart"
+
+
+def track(session_id):
+    S.all_sessions.append(session_id)
+    return session_id
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+
+
+def check_product_create():
+    p = stripe.Product.create(name="Widget", description="A very good widget",
+                              metadata={"sku": "W-1"})
+    S.product = p
+    expect(isinstance(p, stripe.Product), "expected stripe.Product, got %r" % type(p))
+    eq(p.object, "product", "object")
+    expect(p.id.startswith("prod_"), "id %r should start with prod_" % p.id)
+    eq(p.name, "Widget", "name")
+    eq(p.description, "A very good widget", "description")
+    eq(metadata_dict(p), {"sku": "W-1"}, "metadata")
+    eq(p.active, True, "active")
+    eq(p.livemode, False, "livemode")
+
+
+def check_product_retrieve():
+    p = need(S.product, "product")
+    got = stripe.Product.retrieve(p.id)
+    eq(got.id, p.id, "id")
+    eq(got.name, "Widget", "name")
+    eq(metadata_dict(got), {"sku": "W-1"}, "metadata")
+
+
+def check_price_create():
+    p = need(S.product, "product")
+    price = stripe.Price.create(product=p.id, unit_amount=2000, currency="usd",
+                                metadata={"tier": "standard"})
+    S.price = price
+    expect(isinstance(price, stripe.Price), "expected stripe.Price, got %r" % type(price))
+    eq(price.object, "price", "object")
+    expect(price.id.startswith("price_"), "id %r should start with price_" % price.id)
+    eq(price.unit_amount, 2000, "unit_amount")
+    # stripe-python turns the decimal string into a decimal.Decimal.
+    eq(str(price.unit_amount_decimal), "2000", "unit_amount_decimal")
+    eq(price.currency, "usd", "currency")
+    eq(price.product, p.id, "product")
+    eq(price.type, "one_time", "type")
+    eq(price.livemode, False, "livemode")
+    eq(metadata_dict(price), {"tier": "standard"}, "metadata")
+
+
+def check_price_retrieve():
+    price = need(S.price, "price")
+    got = stripe.Price.retrieve(price.id)
+    eq(got.id, price.id, "id")
+    eq(got.unit_amount, 2000, "unit_amount")
+    eq(got.currency, "usd", "currency")
+    eq(got.product, S.product.id, "product")
+    got = stripe.Price.retrieve(price.id, expand=["product"])
+    expect(isinstance(got.product, stripe.Product),
+           "expand=[product] should give a stripe.Product, got %r" % type(got.product))
+    eq(got.product.name, "Widget", "product.name")
+
+
+def check_product_default_price():
+    p = stripe.Product.create(name="Gadget",
+                              default_price_data={"unit_amount": 2500, "currency": "usd"})
+    S.priced_product = p
+    expect(isinstance(p.default_price, str) and p.default_price.startswith("price_"),
+           "default_price should be a price id, got %r" % (p.default_price,))
+    price = stripe.Price.retrieve(p.default_price)
+    eq(price.unit_amount, 2500, "default price unit_amount")
+    eq(price.currency, "usd", "default price currency")
+    eq(price.product, p.id, "default price product")
+
+
+def check_session_create_price():
+    price = need(S.price, "price")
+    s = stripe.checkout.Session.create(
+        mode="payment",
+        line_items=[{"price": price.id, "quantity": 2}],
+        success_url=SUCCESS_URL,
+        cancel_url=CANCEL_URL,
+        metadata={"order_id": "42", "channel": "web"},
+        client_reference_id="user-7",
+    )
+    track(s.id)
+    S.session_a = s
+    expect(isinstance(s, stripe.checkout.Session),
+           "expected stripe.checkout.Session, got %r" % type(s))
+    eq(s.object, "checkout.session", "object")
+    expect(s.id.startswith("cs_test_"), "id %r should start with cs_test_" % s.id)
+    eq(s.mode, "payment", "mode")
+    eq(s.status, "open", "status")
+    eq(s.payment_status, "unpaid", "payment_status")
+    eq(s.amount_subtotal, 4000, "amount_subtotal")
+    eq(s.amount_total, 4000, "amount_total")
+    eq(s.currency, "usd", "currency")
+    eq(s.livemode, False, "livemode")
+    eq(metadata_dict(s), {"order_id": "42", "channel": "web"}, "metadata")
+    eq(s.success_url, SUCCESS_URL, "success_url")
+    eq(s.cancel_url, CANCEL_URL, "cancel_url")
+    eq(s.client_reference_id, "user-7", "client_reference_id")
+    expect(isinstance(s.url, str) and s.id in s.url, "url %r should contain the id" % (s.url,))
+    expect(isinstance(s.created, int) and isinstance(s.expires_at, int)
+           and s.expires_at > s.created, "created/expires_at: %r/%r" % (s.created, s.expires_at))
+    expect("line_items" not in s, "line_items must be absent unless expanded")
+    rid = s.last_response.request_id
+    expect(isinstance(rid, str) and rid.startswith("req_"), "Request-Id header: %r" % (rid,))
+
+
+def check_session_url_on_server():
+    s = need(S.session_a, "session")
+    expect(s.url.startswith(S.server.base + "/"),
+           "url %r should point at the server kassa listens on (%s)" % (s.url, S.server.base))
+
+
+def check_session_create_price_data():
+    price = need(S.price, "price")
+    s = stripe.checkout.Session.create(
+        mode="payment",
+        line_items=[
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 1500,
+                    "product_data": {"name": "T-shirt", "metadata": {"size": "M"}},
+                },
+                "quantity": 3,
+            },
+            {"price": price.id, "quantity": 1},
+        ],
+        success_url="https://shop.example/thanks",
+        cancel_url=CANCEL_URL,
+        metadata={"order_id": "43"},
+        expand=["line_items"],
+    )
+    track(s.id)
+    S.session_b = s
+    eq(s.object, "checkout.session", "object")
+    eq(s.status, "open", "status")
+    eq(s.payment_status, "unpaid", "payment_status")
+    eq(s.amount_subtotal, 6500, "amount_subtotal")
+    eq(s.amount_total, 6500, "amount_total")
+    eq(s.currency, "usd", "currency")
+    eq(s.livemode, False, "livemode")
+    eq(metadata_dict(s), {"order_id": "43"}, "metadata")
+    expect(isinstance(s.url, str) and s.id in s.url, "url %r should contain the id" % (s.url,))
+    # expand works on create too.
+    expect(isinstance(s.line_items, stripe.ListObject),
+           "expand=[line_items] on create: got %r" % type(s.line_items))
+    eq(sorted(i.quantity for i in s.line_items.data), [1, 3], "line item quantities")
+
+
+def check_session_retrieve_expand_line_items():
+    s = need(S.session_a, "session")
+    got = stripe.checkout.Session.retrieve(s.id, expand=["line_items"])
+    eq(got.id, s.id, "id")
+    expect(isinstance(got.line_items, stripe.ListObject),
+           "line_items should be a ListObject, got %r" % type(got.line_items))
+    eq(len(got.line_items.data), 1, "number of line items")
+    item = got.line_items.data[0]
+    expect(isinstance(item, stripe.LineItem), "item should be a LineItem, got %r" % type(item))
+    eq(item.object, "item", "item.object")
+    expect(item.id.startswith("li_"), "item id %r should start with li_" % item.id)
+    eq(item.quantity, 2, "line_items.data[0].quantity")
+    expect(isinstance(item.price, stripe.Price), "item.price should be a Price, got %r"
+           % type(item.price))
+    eq(item.price.id, S.price.id, "line_items.data[0].price.id")
+    eq(item.price.unit_amount, 2000, "line_items.data[0].price.unit_amount")
+    eq(item.amount_total, 4000, "line_items.data[0].amount_total")
+    eq(item.currency, "usd", "line_items.data[0].currency")
+    plain = stripe.checkout.Session.retrieve(s.id)
+    expect("line_items" not in plain, "line_items must be absent unless expanded")
+    eq(plain.amount_total, 4000, "amount_total")
+
+
+def check_session_expand_payment_link():
+    price = need(S.price, "price")
+    link = stripe.PaymentLink.create(line_items=[{"price": price.id, "quantity": 1}],
+                                     metadata={"campaign": "spring"})
+    S.link = link
+    eq(link.object, "payment_link", "payment link object")
+    # A customer opening the link's page starts a new session and is sent to it.
+    status, headers, body = http_get(S.server.base + "/l/" + link.id, follow=False)
+    expect(status in (302, 303, 307), "GET /l/%s: expected a redirect, got HTTP %s: %s"
+           % (link.id, status, body[:200]))
+    m = re.search(r"(cs_test_[A-Za-z0-9]+)", headers.get("Location") or "")
+    expect(m, "redirect Location %r names no session" % headers.get("Location"))
+    sid = track(m.group(1))
+    S.link_session_id = sid
+    plain = stripe.checkout.Session.retrieve(sid)
+    eq(plain.payment_link, link.id, "payment_link (not expanded)")
+    eq(plain.amount_total, 2000, "amount_total")
+    got = stripe.checkout.Session.retrieve(sid, expand=["payment_link"])
+    expect(isinstance(got.payment_link, stripe.PaymentLink),
+           "expanded payment_link should be a PaymentLink, got %r" % type(got.payment_link))
+    eq(got.payment_link.id, link.id, "payment_link.id")
+    eq(got.payment_link.object, "payment_link", "payment_link.object")
+    listed = stripe.checkout.Session.list(payment_link=link.id)
+    eq([x.id for x in listed.data], [sid], "sessions listed with payment_link filter")
+
+
+def check_session_list_filters():
+    need(S.session_a, "session")
+    page = stripe.checkout.Session.list(status="open", limit=2)
+    expect(isinstance(page, stripe.ListObject), "expected ListObject, got %r" % type(page))
+    eq(page.object, "list", "object")
+    eq(page.url, "/v1/checkout/sessions", "url")
+    eq(len(page.data), 2, "page size")
+    eq(page.has_more, True, "has_more")
+    for x in page.data:
+        expect(isinstance(x, stripe.checkout.Session), "item type %r" % type(x))
+        eq(x.status, "open", "status of %s" % x.id)
+    newest_two = list(reversed(S.all_sessions))[:2]
+    eq([x.id for x in page.data], newest_two, "first page (newest first)")
+    nxt = stripe.checkout.Session.list(status="open", limit=2, starting_after=page.data[-1].id)
+    eq([x.id for x in nxt.data], list(reversed(S.all_sessions))[2:4], "page after starting_after")
+    before = stripe.checkout.Session.list(limit=1, ending_before=nxt.data[0].id)
+    eq([x.id for x in before.data], [page.data[-1].id], "page with ending_before")
+    first_created = S.session_a.created
+    since = stripe.checkout.Session.list(created={"gte": first_created}, limit=100)
+    eq([x.id for x in since.data], list(reversed(S.all_sessions)), "created[gte] filter")
+    earlier = stripe.checkout.Session.list(created={"lt": first_created})
+    eq([x.id for x in earlier.data], [], "created[lt] filter")
+
+
+def check_session_auto_paging():
+    price = need(S.price, "price")
+    S.batch = []
+    for i in range(7):
+        s = stripe.checkout.Session.create(
+            mode="payment", line_items=[{"price": price.id, "quantity": 1}],
+            success_url="https://shop.example/ok", metadata={"batch": str(i)})
+        S.batch.append(track(s.id))
+    first = stripe.checkout.Session.list(limit=3)
+    eq(len(first.data), 3, "first page size")
+    eq(first.has_more, True, "has_more on the first page")
+    seen = [x.id for x in first.auto_paging_iter()]
+    dupes = sorted({i for i in seen if seen.count(i) > 1})
+    expect(not dupes, "ids seen more than once: %r" % dupes)
+    eq(sorted(seen), sorted(S.all_sessions), "all sessions seen through auto-pagination")
+    eq(seen, list(reversed(S.all_sessions)), "order (newest first)")
+    # Filters are kept on every page the SDK fetches.
+    open_seen = [x.id for x in stripe.checkout.Session.list(status="open", limit=3)
+                 .auto_paging_iter()]
+    eq(open_seen, list(reversed(S.all_sessions)), "open sessions through auto-pagination")
+
+
+def check_session_list_line_items():
+    s = need(S.session_a, "session")
+    items = stripe.checkout.Session.list_line_items(s.id, limit=5)
+    expect(isinstance(items, stripe.ListObject), "expected ListObject, got %r" % type(items))
+    eq(items.object, "list", "object")
+    eq(items.url, "/v1/checkout/sessions/%s/line_items" % s.id, "url")
+    eq(items.has_more, False, "has_more")
+    eq(len(items.data), 1, "number of items")
+    item = items.data[0]
+    eq(item.object, "item", "object")
+    eq(item.quantity, 2, "quantity")
+    eq(item.price.id, S.price.id, "price.id")
+    eq(item.amount_subtotal, 4000, "amount_subtotal")
+    eq(item.amount_total, 4000, "amount_total")
+    eq(item.description, "Widget", "description")
+
+    b = need(S.session_b, "price_data session")
+    page = stripe.checkout.Session.list_line_items(b.id, limit=1)
+    eq(len(page.data), 1, "page size with limit=1")
+    eq(page.has_more, True, "has_more with limit=1")
+    all_items = list(page.auto_paging_iter())
+    eq(len(all_items), 2, "line items through auto-pagination")
+    eq(len({i.id for i in all_items}), 2, "distinct line item ids")
+    by_desc = {i.description: i for i in all_items}
+    expect("T-shirt" in by_desc, "a line item described 'T-shirt': %r" % sorted(by_desc))
+    tshirt = by_desc["T-shirt"]
+    eq(tshirt.quantity, 3, "T-shirt quantity")
+    eq(tshirt.amount_total, 4500, "T-shirt amount_total")
+    eq(tshirt.price.unit_amount, 1500, "T-shirt price.unit_amount")
+    eq(tshirt.price.currency, "usd", "T-shirt price.currency")
+    expect(isinstance(tshirt.price.product, str) and tshirt.price.product.startswith("prod_"),
+           "T-shirt price.product %r should be a product id" % (tshirt.price.product,))
+    product = stripe.Product.retrieve(tshirt.price.product)
+    eq(product.name, "T-shirt", "product_data name")
+    eq(metadata_dict(product), {"size": "M"}, "product_data metadata")
+
+
+def check_session_modify_metadata():
+    s = need(S.session_a, "session")
+    got = stripe.checkout.Session.modify(s.id, metadata={"note": "gift", "channel": ""})
+    eq(got.id, s.id, "id")
+    eq(metadata_dict(got), {"order_id": "42", "note": "gift"}, "metadata after update")
+    again = stripe.checkout.Session.retrieve(s.id)
+    eq(metadata_dict(again), {"order_id": "42", "note": "gift"}, "metadata after retrieve")
+    eq(again.status, "open", "status")
+
+
+def check_session_expire():
+    s = need(S.session_a, "session")
+    got = stripe.checkout.Session.expire(s.id)
+    eq(got.id, s.id, "id")
+    eq(got.status, "expired", "status")
+    eq(got.payment_status, "unpaid", "payment_status")
+    eq(got.url, None, "url of an expired session")
+    again = stripe.checkout.Session.retrieve(s.id)
+    eq(again.status, "expired", "status after retrieve")
+    expired = [x.id for x in stripe.checkout.Session.list(status="expired").data]
+    eq(expired, [s.id], "sessions listed with status=expired")
+    open_ids = [x.id for x in stripe.checkout.Session.list(status="open", limit=100).data]
+    expect(s.id not in open_ids, "expired session still listed with status=open")
+
+
+def check_session_expire_again_code():
+    s = need(S.session_a, "session")
+    try:
+        stripe.checkout.Session.expire(s.id)
+    except stripe.StripeError as e:
+        err = e.error
+        expect(err is not None, "error body missing")
+        eq(err.type, "invalid_request_error", "error type")
+        eq(err.code, "checkout_session_not_open", "error code")
+    else:
+        raise CheckFailed("expiring an expired session succeeded")
+    eq(stripe.checkout.Session.retrieve(s.id).status, "expired", "status after second expire")
+
+
+def check_session_expire_again_class():
+    # Stripe answers 400 (stripe-php raises InvalidRequestException: "Only Checkout Sessions
+    # with a status in ["open"] can be expired"), so the SDK raises InvalidRequestError
+    # without retrying.
+    s = need(S.session_a, "session")
+    expect_error(lambda: stripe.checkout.Session.expire(s.id), stripe.InvalidRequestError, 400,
+                 code="checkout_session_not_open")
+
+
+def check_error_missing_line_items():
+    expect_error(lambda: stripe.checkout.Session.create(mode="payment",
+                                                        success_url="https://shop.example/ok"),
+                 stripe.InvalidRequestError, 400, code="parameter_missing", param="line_items",
+                 type_="invalid_request_error")
+
+
+def check_error_missing_currency():
+    p = need(S.product, "product")
+    expect_error(lambda: stripe.Price.create(product=p.id, unit_amount=100),
+                 stripe.InvalidRequestError, 400, code="parameter_missing", param="currency")
+
+
+def check_error_bad_integer():
+    p = need(S.product, "product")
+    expect_error(lambda: stripe.Price.create(product=p.id, unit_amount="abc", currency="usd"),
+                 stripe.InvalidRequestError, 400, code="parameter_invalid_integer",
+                 param="unit_amount")
+    expect_error(lambda: stripe.checkout.Session.create(
+        mode="payment",
+        line_items=[{"price_data": {"currency": "usd", "unit_amount": "abc",
+                                    "product_data": {"name": "X"}}, "quantity": 1}]),
+        stripe.InvalidRequestError, 400, code="parameter_invalid_integer",
+        param="line_items[0][price_data][unit_amount]")
+
+
+def check_error_unknown_id():
+    e = expect_error(lambda: stripe.checkout.Session.retrieve("cs_test_doesnotexist"),
+                     stripe.InvalidRequestError, 404, code="resource_missing", param="id",
+                     type_="invalid_request_error")
+    expect("cs_test_doesnotexist" in (e.user_message or ""),
+           "message should name the id: %r" % e.user_message)
+    expect_error(lambda: stripe.Price.retrieve("price_doesnotexist"),
+                 stripe.InvalidRequestError, 404, code="resource_missing", param="id")
+
+
+def check_error_wrong_key():
+    expect_error(lambda: stripe.checkout.Session.list(api_key="sk_test_wrong" + "x" * 40),
+                 stripe.AuthenticationError, 401)
+
+
+def check_idempotency_replay():
+    price = need(S.price, "price")
+    key = "sdk-python-" + uuid.uuid4().hex
+    params = dict(mode="payment", line_items=[{"price": price.id, "quantity": 1}],
+                  success_url="https://shop.example/ok", metadata={"try": "1"})
+    first = stripe.checkout.Session.create(idempotency_key=key, **params)
+    track(first.id)
+    second = stripe.checkout.Session.create(idempotency_key=key, **params)
+    eq(second.id, first.id, "id of the replayed create")
+    eq(second.last_response.headers.get("Idempotent-Replayed"), "true",
+       "Idempotent-Replayed header")
+    listed = [x.id for x in stripe.checkout.Session.list(limit=100).data]
+    eq(listed.count(first.id), 1, "sessions created by the two calls")
+    eq(len(listed), len(S.all_sessions), "no extra session created")
+
+
+def check_idempotency_mismatch():
+    price = need(S.price, "price")
+    key = "sdk-python-" + uuid.uuid4().hex
+    first = stripe.checkout.Session.create(
+        idempotency_key=key, mode="payment", line_items=[{"price": price.id, "quantity": 1}],
+        success_url="https://shop.example/ok")
+    track(first.id)
+    expect_error(lambda: stripe.checkout.Session.create(
+        idempotency_key=key, mode="payment", line_items=[{"price": price.id, "quantity": 5}],
+        success_url="https://shop.example/ok"),
+        stripe.IdempotencyError, 400, type_="idempotency_error")
+
+
+def check_loops_v3_sessions():
+    for s in (need(S.session_a, "session"), need(S.session_b, "price_data session")):
+        sdk = stripe.checkout.Session.retrieve(s.id, expand=["line_items"])
+        v3 = v3_get("/api/v3/checkout/sessions/%s?expand[]=line_items" % s.id)
+        eq(v3.get("object"), "checkout.session", "V3 object")
+        eq(v3.get("id"), sdk.id, "V3 id")
+        eq(v3.get("amount_total"), sdk.amount_total, "V3 amount_total")
+        eq(v3.get("currency"), sdk.currency, "V3 currency")
+        eq(v3.get("status"), sdk.status, "V3 status")
+        eq(v3.get("payment_status"), sdk.payment_status, "V3 payment_status")
+        eq(v3.get("metadata"), metadata_dict(sdk), "V3 metadata")
+        eq(v3.get("livemode"), False, "V3 livemode")
+        v3_items = (v3.get("line_items") or {}).get("data") or []
+        eq(sorted((i["price"]["id"], i["quantity"]) for i in v3_items),
+           sorted((i.price.id, i.quantity) for i in sdk.line_items.data),
+           "V3 line item (price, quantity)")
+    # The expired session shows expired on both surfaces; the open one open.
+    eq(v3_get("/api/v3/checkout/sessions/%s" % S.session_a.id)["status"], "expired",
+       "V3 status of the expired session")
+    eq(v3_get("/api/v3/checkout/sessions/%s" % S.session_b.id)["status"], "open",
+       "V3 status of the open session")
+
+
+def check_loops_v3_products():
+    p = need(S.product, "product")
+    v3 = v3_get("/api/v3/products/%s" % p.id)
+    eq(v3.get("object"), "product", "V3 object")
+    eq(v3.get("id"), p.id, "V3 id")
+    eq(v3.get("name"), "Widget", "V3 name")
+    eq(v3.get("description"), "A very good widget", "V3 description")
+    eq(v3.get("metadata"), {"sku": "W-1"}, "V3 metadata")
+    eq(v3.get("active"), True, "V3 active")
+    eq(v3.get("livemode"), False, "V3 livemode")
+    pp = need(S.priced_product, "product with a default price")
+    v3 = v3_get("/api/v3/products/%s" % pp.id)
+    eq(v3.get("id"), pp.id, "V3 id")
+    eq(v3.get("default_price"), pp.default_price, "V3 default_price")
+    # Loops product amounts are major units, as decimal strings.
+    eq(v3.get("priceAmount"), "25.00", "V3 priceAmount")
+    eq(v3.get("priceCurrency"), "usd", "V3 priceCurrency")
+    eq(v3.get("amountType"), "FIXED", "V3 amountType")
+
+
+def check_payment_intents_list():
+    page = stripe.PaymentIntent.list()
+    expect(isinstance(page, stripe.ListObject), "expected ListObject, got %r" % type(page))
+    eq(page.object, "list", "object")
+    eq(page.url, "/v1/payment_intents", "url")
+    eq(len(page.data), 0, "number of payment intents")
+    eq(page.has_more, False, "has_more")
+
+
+def check_stripe_client():
+    client = stripe.StripeClient(S.server.key, base_addresses={"api": S.server.base})
+    price = need(S.price, "price")
+    s = client.v1.checkout.sessions.create(params={
+        "mode": "payment", "line_items": [{"price": price.id, "quantity": 4}],
+        "success_url": "https://shop.example/ok"})
+    track(s.id)
+    eq(s.amount_total, 8000, "amount_total")
+    got = client.v1.checkout.sessions.retrieve(s.id, params={"expand": ["line_items"]})
+    eq(got.line_items.data[0].quantity, 4, "line_items.data[0].quantity")
+    items = client.v1.checkout.sessions.line_items.list(s.id, params={"limit": 100})
+    eq([i.quantity for i in items.data], [4], "line items")
+    page = client.v1.checkout.sessions.list(params={"limit": 1})
+    eq([x.id for x in page.data], [s.id], "newest session")
+
+
+CHECKS = [
+    ("product.create", check_product_create),
+    ("product.retrieve", check_product_retrieve),
+    ("price.create", check_price_create),
+    ("price.retrieve", check_price_retrieve),
+    ("product.create.default_price_data", check_product_default_price),
+    ("session.create.price", check_session_create_price),
+    ("session.url.points_at_server", check_session_url_on_server),
+    ("session.create.price_data", check_session_create_price_data),
+    ("session.retrieve.expand_line_items", check_session_retrieve_expand_line_items),
+    ("session.retrieve.expand_payment_link", check_session_expand_payment_link),
+    ("session.list.filters", check_session_list_filters),
+    ("session.list.auto_paging", check_session_auto_paging),
+    ("session.list_line_items", check_session_list_line_items),
+    ("session.update.metadata", check_session_modify_metadata),
+    ("session.expire", check_session_expire),
+    ("session.expire.again.code", check_session_expire_again_code),
+    ("session.expire.again.invalid_request_400", check_session_expire_again_class),
+    ("error.parameter_missing.line_items", check_error_missing_line_items),
+    ("error.parameter_missing.currency", check_error_missing_currency),
+    ("error.parameter_invalid_integer", check_error_bad_integer),
+    ("error.resource_missing", check_error_unknown_id),
+    ("error.authentication", check_error_wrong_key),
+    ("idempotency.replay", check_idempotency_replay),
+    ("idempotency.mismatch", check_idempotency_mismatch),
+    ("loops_v3.sessions", check_loops_v3_sessions),
+    ("loops_v3.products", check_loops_v3_products),
+    ("payment_intents.list", check_payment_intents_list),
+    ("python.stripe_client", check_stripe_client),
+]
+
+
+def main():
+    print("stripe-python %s (API version %s), kassa %s"
+          % (stripe.VERSION, stripe.api_version, KASSA_BIN), flush=True)
+    server = Kassa()
+    passed = failed = 0
+    try:
+        server.start()
+        S.server = server
+        print("kassa listening on %s" % server.base, flush=True)
+        stripe.api_key = server.key
+        stripe.api_base = server.base
+        for name, fn in CHECKS:
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - every failure is reported, then we go on
+                failed += 1
+                reason = str(e) if isinstance(e, CheckFailed) else "%s: %s" % (
+                    type(e).__name__, e)
+                print("FAIL %s: %s" % (name, reason.replace("\n", " ")), flush=True)
+                if VERBOSE:
+                    traceback.print_exc()
+            else:
+                passed += 1
+                print("ok   %s" % name, flush=True)
+    except Exception as e:  # noqa: BLE001
+        failed += 1
+        print("FAIL setup: %s: %s" % (type(e).__name__, e), flush=True)
+    finally:
+        if failed and server.proc is not None:
+            tail = server.log_tail()
+            if tail:
+                print("--- kassa log (last lines) ---\n" + tail.rstrip(), flush=True)
+        server.stop()
+    print("python: %d passed, %d failed" % (passed, failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
