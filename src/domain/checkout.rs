@@ -935,6 +935,26 @@ pub async fn expire_session(
     get_session(db, caller, id, now, public_url).await
 }
 
+/// Cancels an open session (the customer pressed Cancel on its page). Returns false when it
+/// was no longer open.
+pub async fn cancel_open_session(
+    db: &Db,
+    caller: &Caller,
+    session: &Session,
+    now: i64,
+    public_url: &str,
+) -> Result<bool, DomainError> {
+    transition(
+        db,
+        &caller.account_id,
+        session,
+        SessionState::Canceled,
+        now,
+        public_url,
+    )
+    .await
+}
+
 /// Expires one overdue session; harmless if another process got there first.
 async fn expire_due(
     db: &Db,
@@ -1209,75 +1229,141 @@ pub enum Completion {
     AlreadyFinal(SessionState),
 }
 
-/// Completes an open session: paid with `card` when a payment is due, or without one when none
-/// is (free items, setup). In one transaction the session becomes completed, the PaymentIntent
-/// is written, and so are the events `checkout.session.completed` and, for a payment,
-/// `payment_intent.succeeded`. The update is conditional on the session being open, so of a
-/// payment racing an expiry, or two payments, exactly one wins.
+/// How the customer completed a session on its hosted page.
+#[derive(Debug, Clone, Default)]
+pub struct PaidWith {
+    /// The card charged (or saved, in setup mode); none when nothing is due.
+    pub card: Option<super::payments::CardSummary>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Completes an open session: paid with a card when a payment is due, its card saved in setup
+/// mode, or with nothing when nothing is due (free items). In one transaction the session
+/// becomes completed, its PaymentIntent succeeds (or its SetupIntent is written), a Customer is
+/// created when the session asks for one, and the events are written. The update is
+/// conditional on the session being open, so of a payment racing an expiry, or two payments,
+/// exactly one wins.
 pub async fn complete_session(
     db: &Db,
     account_id: &str,
     session: &Session,
-    card: Option<super::payments::CardSummary>,
-    email: Option<String>,
+    paid: PaidWith,
     now: i64,
     public_url: &str,
 ) -> Result<Completion, DomainError> {
-    use super::payments::PaymentIntent;
+    use super::payments::{PaymentIntent, SetupIntent, charge_object};
     let payment_due = session.payment_status == PaymentStatus::Unpaid;
-    if payment_due && card.is_none() {
+    let saves_card = session.mode == CheckoutMode::Setup;
+    if (payment_due || saves_card) && paid.card.is_none() {
         return Err(DomainError::invalid(
             "card",
-            "a payment is due for this session",
+            "a card is needed to complete this session",
         ));
     }
+    let caller = Caller {
+        account_id: account_id.to_string(),
+        mode: super::Mode::from_livemode(session.livemode),
+        key_id: String::new(),
+    };
+    let event = |kind: &str, object_id: &str, object: Value| {
+        super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
+    };
+    let mut events = Vec::new();
     let mut after = session.clone();
     after.state = SessionState::Completed;
     after.updated = now;
     after.completed_at = Some(now);
-    let email = email.or_else(|| session.customer_email.clone());
+    let email = paid.email.or_else(|| session.customer_email.clone());
     after.customer_details = Some(serde_json::json!({
-        "address": null, "business_name": null, "email": email, "individual_name": null, "name": null,
-        "phone": null, "tax_exempt": "none", "tax_ids": [],
+        "address": null, "business_name": null, "email": email, "individual_name": null,
+        "name": paid.name, "phone": null, "tax_exempt": "none", "tax_ids": [],
     }));
+
+    let wants_customer = session
+        .settings
+        .get("customer_creation")
+        .and_then(Value::as_str)
+        == Some("always")
+        || session.mode == CheckoutMode::Subscription;
+    let customer = if session.customer_id.is_none() && wants_customer {
+        let input = super::customers::CustomerInput {
+            email: Some(email.clone()),
+            name: Some(paid.name.clone()),
+            ..Default::default()
+        };
+        let customer = super::customers::new_customer(&caller, input, now)?;
+        events.push(event("customer.created", &customer.id, customer.object()));
+        after.customer_id = Some(customer.id.clone());
+        Some(customer)
+    } else {
+        None
+    };
+
     let payment = if payment_due {
         let payment = PaymentIntent {
-            id: ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms()),
+            id: session
+                .payment_intent_id
+                .clone()
+                .unwrap_or_else(|| ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms())),
             livemode: session.livemode,
             amount: session.amount_total,
             currency: session.currency.as_str().to_string(),
             status: "succeeded".into(),
             checkout_session_id: Some(session.id.clone()),
-            customer_id: session.customer_id.clone(),
+            customer_id: after.customer_id.clone(),
             receipt_email: email.clone(),
-            card,
+            card: paid.card.clone(),
+            last_payment_error: None,
+            latest_charge: Some(ids::new_id(prefix::CHARGE, ids::now_ms())),
             created: now,
         };
+        let charge_id = payment.latest_charge.clone().unwrap_or_default();
+        events.push(event(
+            "charge.succeeded",
+            &charge_id,
+            charge_object(&payment, &charge_id, None),
+        ));
+        events.push(event(
+            "payment_intent.succeeded",
+            &payment.id,
+            payment.object(),
+        ));
         after.payment_status = PaymentStatus::Paid;
         after.payment_intent_id = Some(payment.id.clone());
         Some(payment)
     } else {
         None
     };
-    let mut events = vec![super::events::new_event(
-        account_id,
-        session.livemode,
+    let setup = match (saves_card, paid.card) {
+        (true, Some(card)) => {
+            let setup = SetupIntent {
+                id: ids::new_id(prefix::SETUP_INTENT, ids::now_ms()),
+                livemode: session.livemode,
+                status: "succeeded".into(),
+                checkout_session_id: Some(session.id.clone()),
+                customer_id: after.customer_id.clone(),
+                card,
+                created: now,
+            };
+            events.push(event("setup_intent.succeeded", &setup.id, setup.object()));
+            after.setup_intent_id = Some(setup.id.clone());
+            Some(setup)
+        }
+        _ => None,
+    };
+    events.push(event(
         "checkout.session.completed",
         &session.id,
         crate::objects::checkout_session(&after, public_url),
-        now,
-    )];
-    if let Some(payment) = &payment {
-        events.push(super::events::new_event(
-            account_id,
-            session.livemode,
-            "payment_intent.succeeded",
-            &payment.id,
-            payment.object(),
-            now,
-        ));
-    }
-    if store::checkout::complete(db, account_id, &after, payment.as_ref(), &events).await? {
+    ));
+    let writes = store::checkout::CompletionWrites {
+        payment: payment.as_ref(),
+        setup: setup.as_ref(),
+        customer: customer.as_ref(),
+        events: &events,
+    };
+    if store::checkout::complete(db, account_id, &after, writes).await? {
         Ok(Completion::Completed {
             session: Box::new(after),
             payment: payment.map(Box::new),

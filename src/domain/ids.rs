@@ -83,6 +83,7 @@ pub mod prefix {
     pub const EVENT: &str = "evt_";
     pub const PAYMENT_INTENT: &str = "pi_";
     pub const CUSTOMER: &str = "cus_";
+    pub const CHARGE: &str = "ch_";
     pub const SETUP_INTENT: &str = "seti_";
 }
 

@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod customers;
 pub mod error;
 pub mod events;
+pub mod hosted;
 pub mod idempotency;
 pub mod ids;
 pub mod list;

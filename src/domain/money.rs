@@ -76,6 +76,47 @@ impl Currency {
         format_decimal(minor, self.exponent())
     }
 
+    /// What goes before an amount shown to a customer: a symbol for the common currencies
+    /// (`$`, `€`), else the code and a space (`CHF `), as browsers' `Intl` shows them in English.
+    pub fn display_prefix(&self) -> String {
+        let symbol = match self.0.as_str() {
+            "usd" => "$",
+            "eur" => "€",
+            "gbp" => "£",
+            "jpy" => "¥",
+            "cad" => "CA$",
+            "aud" => "A$",
+            "nzd" => "NZ$",
+            "inr" => "₹",
+            "krw" => "₩",
+            "cny" => "CN¥",
+            "brl" => "R$",
+            "mxn" => "MX$",
+            _ => return format!("{} ", self.upper()),
+        };
+        symbol.to_string()
+    }
+
+    /// An amount for a customer to read: 123456 USD → `$1,234.56`, 500 JPY → `¥500`.
+    pub fn display(&self, minor: i64) -> String {
+        let plain = self.format_major(minor.abs());
+        let (whole, fraction) = plain.split_once('.').unwrap_or((&plain, ""));
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let sign = if minor < 0 { "-" } else { "" };
+        let fraction = if fraction.is_empty() {
+            String::new()
+        } else {
+            format!(".{fraction}")
+        };
+        format!("{sign}{}{grouped}{fraction}", self.display_prefix())
+    }
+
     /// Minor units as a JSON number in major units (29.99), for the Loops V1/V2 `amount`.
     pub fn major_number(&self, minor: i64) -> serde_json::Number {
         let text = self.format_major(minor);
@@ -192,6 +233,22 @@ impl utoipa::ToSchema for MajorAmount {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_for_customers() {
+        let usd = Currency::parse("usd", "c").unwrap();
+        assert_eq!(usd.display(123456), "$1,234.56");
+        assert_eq!(usd.display(5), "$0.05");
+        assert_eq!(Currency::parse("jpy", "c").unwrap().display(1500), "¥1,500");
+        assert_eq!(
+            Currency::parse("kwd", "c").unwrap().display(1500),
+            "KWD 1.500"
+        );
+        assert_eq!(
+            Currency::parse("eur", "c").unwrap().display(99_999_999_999),
+            "€999,999,999.99"
+        );
+    }
 
     fn currency(code: &str) -> Currency {
         Currency::parse(code, "currency").unwrap()

@@ -22,7 +22,85 @@ pub struct PaymentIntent {
     pub customer_id: Option<String>,
     pub receipt_email: Option<String>,
     pub card: Option<CardSummary>,
+    /// Why the last attempt failed (Stripe's `last_payment_error`), while waiting for another card.
+    pub last_payment_error: Option<Value>,
+    /// The charge of the last attempt.
+    pub latest_charge: Option<String>,
     pub created: i64,
+}
+
+/// A card saved by a `mode=setup` session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupIntent {
+    pub id: String,
+    pub livemode: bool,
+    pub status: String,
+    pub checkout_session_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub card: CardSummary,
+    pub created: i64,
+}
+
+fn card_details(card: &CardSummary) -> Value {
+    json!({
+        "type": "card",
+        "card": {"brand": card.brand, "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year},
+    })
+}
+
+/// Stripe's Charge object for one attempt on a PaymentIntent; `failure` is the decline, if any.
+pub fn charge_object(
+    intent: &PaymentIntent,
+    charge_id: &str,
+    failure: Option<&super::processor::Decline>,
+) -> Value {
+    let paid = failure.is_none();
+    json!({
+        "id": charge_id,
+        "object": "charge",
+        "amount": intent.amount,
+        "amount_captured": if paid { intent.amount } else { 0 },
+        "amount_refunded": 0,
+        "billing_details": {"address": null, "email": intent.receipt_email, "name": null, "phone": null},
+        "captured": paid,
+        "created": intent.created,
+        "currency": intent.currency,
+        "customer": intent.customer_id,
+        "description": null,
+        "failure_code": failure.map(|f| f.code),
+        "failure_message": failure.map(|f| f.message),
+        "livemode": intent.livemode,
+        "metadata": {},
+        "outcome": {
+            "network_status": if paid { "approved_by_network" } else { "declined_by_network" },
+            "reason": failure.and_then(|f| f.decline_code),
+            "seller_message": if paid { "Payment complete." } else { "The bank did not approve the charge." },
+            "type": if paid { "authorized" } else { "issuer_declined" },
+        },
+        "paid": paid,
+        "payment_intent": intent.id,
+        "payment_method_details": intent.card.as_ref().map(card_details),
+        "receipt_email": intent.receipt_email,
+        "refunded": false,
+        "status": if paid { "succeeded" } else { "failed" },
+    })
+}
+
+impl SetupIntent {
+    /// Stripe's SetupIntent object.
+    pub fn object(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "setup_intent",
+            "created": self.created,
+            "customer": self.customer_id,
+            "livemode": self.livemode,
+            "payment_method": null,
+            "payment_method_types": ["card"],
+            "status": self.status,
+            "usage": "off_session",
+        })
+    }
 }
 
 impl PaymentIntent {
@@ -42,15 +120,12 @@ impl PaymentIntent {
             "currency": self.currency,
             "customer": self.customer_id,
             "description": null,
-            "last_payment_error": null,
-            "latest_charge": null,
+            "last_payment_error": self.last_payment_error,
+            "latest_charge": self.latest_charge,
             "livemode": self.livemode,
             "metadata": {},
             "payment_method": null,
-            "payment_method_details": self.card.as_ref().map(|c| json!({
-                "type": "card",
-                "card": {"brand": c.brand, "last4": c.last4, "exp_month": c.exp_month, "exp_year": c.exp_year},
-            })),
+            "payment_method_details": self.card.as_ref().map(card_details),
             "payment_method_types": ["card"],
             "receipt_email": self.receipt_email,
             "status": self.status,
@@ -63,7 +138,7 @@ pub async fn get_payment_intent(
     caller: &super::accounts::Caller,
     id: &str,
 ) -> Result<PaymentIntent, super::DomainError> {
-    crate::store::checkout::get_payment_intent(db, caller, id)
+    crate::store::payments::get_payment_intent(db, caller, id)
         .await?
         .ok_or_else(|| super::DomainError::not_found("payment_intent", id))
 }
@@ -80,5 +155,5 @@ pub async fn list_payment_intents(
             super::DomainError::invalid("starting_after", format!("no such payment_intent: '{id}'"))
         })?;
     }
-    Ok(crate::store::checkout::list_payment_intents(db, caller, customer, created, page).await?)
+    Ok(crate::store::payments::list_payment_intents(db, caller, customer, created, page).await?)
 }

@@ -32,7 +32,7 @@ impl Surface {
             Surface::LoopsV3
         } else if starts("/v1") {
             Surface::Stripe
-        } else if starts("/checkout") || starts("/l") || starts("/dashboard") {
+        } else if starts("/checkout") || starts("/l") || starts("/dashboard") || starts("/assets") {
             Surface::Pages
         } else {
             Surface::Operations

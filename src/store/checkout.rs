@@ -3,7 +3,9 @@
 use sqlx::FromRow;
 
 use super::counts::{self, bump_count};
+use super::customers::insert_customer_row;
 use super::events::insert_event;
+use super::payments::{insert_setup_intent, upsert_payment_intent};
 use super::query::{Arg, Select};
 use super::{Db, StoreResult, on_reader, on_writer};
 use crate::bind_args;
@@ -12,10 +14,12 @@ use crate::domain::catalog::AdjustableQuantity;
 use crate::domain::checkout::{
     CheckoutMode, LineItem, NewSession, PaymentStatus, Session, SessionFilter, SessionState,
 };
+use crate::domain::customers::Customer;
 use crate::domain::events::Event;
 use crate::domain::list::{Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
+use crate::domain::payments::{PaymentIntent, SetupIntent};
 use crate::store::catalog::bind_product_fields;
 
 const SESSION_COLUMNS: &str = "id, account_id, livemode, state, mode, payment_status, currency, amount_subtotal, \
@@ -433,22 +437,40 @@ pub async fn update_open_session(
     })
 }
 
-/// Saves a completed session, its payment and its events, if the session is still open.
+/// What paying a session writes besides the session itself.
+pub struct CompletionWrites<'a> {
+    pub payment: Option<&'a PaymentIntent>,
+    pub setup: Option<&'a SetupIntent>,
+    /// A customer created by this payment (`customer_creation`).
+    pub customer: Option<&'a Customer>,
+    pub events: &'a [Event],
+}
+
+/// Saves a completed session with its payment (or saved card), new customer and events, in
+/// one transaction, if the session is still open. Returns whether it was.
 pub async fn complete(
     db: &Db,
     account_id: &str,
     session: &Session,
-    payment: Option<&crate::domain::payments::PaymentIntent>,
-    events: &[Event],
+    writes: CompletionWrites<'_>,
 ) -> StoreResult<bool> {
+    let CompletionWrites {
+        payment,
+        setup,
+        customer,
+        events,
+    } = writes;
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
-             customer_details = $3, completed_at = $4, updated = $4 WHERE id = $5 AND state = 'open'",
+             setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
+             WHERE id = $7 AND state = 'open'",
         )
         .bind(session.payment_status.as_str())
         .bind(session.payment_intent_id.clone())
+        .bind(session.setup_intent_id.clone())
+        .bind(session.customer_id.clone())
         .bind(session.customer_details.as_ref().map(|d| d.to_string()))
         .bind(session.completed_at)
         .bind(&session.id)
@@ -460,28 +482,13 @@ pub async fn complete(
             return Ok(false);
         }
         if let Some(payment) = payment {
-            let card = payment.card.as_ref();
-            sqlx::query(
-                "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
-                 customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}', $14)",
-            )
-            .bind(&payment.id)
-            .bind(account_id)
-            .bind(payment.livemode)
-            .bind(payment.amount)
-            .bind(&payment.currency)
-            .bind(&payment.status)
-            .bind(payment.checkout_session_id.clone())
-            .bind(payment.customer_id.clone())
-            .bind(payment.receipt_email.clone())
-            .bind(card.map(|c| c.brand.clone()))
-            .bind(card.map(|c| c.last4.clone()))
-            .bind(card.map(|c| c.exp_month))
-            .bind(card.map(|c| c.exp_year))
-            .bind(payment.created)
-            .execute(&mut *tx)
-            .await?;
+            upsert_payment_intent!(&mut *tx, account_id, payment).await?;
+        }
+        if let Some(setup) = setup {
+            insert_setup_intent!(&mut *tx, account_id, setup).await?;
+        }
+        if let Some(customer) = customer {
+            insert_customer_row!(&mut *tx, account_id, customer).await?;
         }
         bump_count!(
             &mut *tx,
@@ -533,83 +540,89 @@ pub async fn update_metadata(db: &Db, session: &Session) -> StoreResult<()> {
     Ok(())
 }
 
-#[derive(FromRow)]
-struct PaymentIntentRow {
-    id: String,
-    livemode: bool,
-    amount: i64,
-    currency: String,
-    status: String,
-    checkout_session_id: Option<String>,
-    customer_id: Option<String>,
-    receipt_email: Option<String>,
-    card_brand: Option<String>,
-    card_last4: Option<String>,
-    card_exp_month: Option<i64>,
-    card_exp_year: Option<i64>,
-    created: i64,
+/// What recording a declined attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineRecorded {
+    /// The session was no longer open; nothing was written.
+    NotOpen,
+    /// The session stays open; this many attempts have been declined so far.
+    Declined { attempts: i64 },
+    /// This decline was the last one allowed: the session failed.
+    Failed,
 }
 
-impl From<PaymentIntentRow> for crate::domain::payments::PaymentIntent {
-    fn from(r: PaymentIntentRow) -> Self {
-        let card = match (r.card_brand, r.card_last4) {
-            (Some(brand), Some(last4)) => Some(crate::domain::payments::CardSummary {
-                brand,
-                last4,
-                exp_month: r.card_exp_month.unwrap_or(0),
-                exp_year: r.card_exp_year.unwrap_or(0),
-            }),
-            _ => None,
-        };
-        crate::domain::payments::PaymentIntent {
-            id: r.id,
-            livemode: r.livemode,
-            amount: r.amount,
-            currency: r.currency,
-            status: r.status,
-            checkout_session_id: r.checkout_session_id,
-            customer_id: r.customer_id,
-            receipt_email: r.receipt_email,
-            card,
-            created: r.created,
-        }
-    }
-}
-
-const PAYMENT_INTENT_COLUMNS: &str = "id, livemode, amount, currency, status, checkout_session_id, customer_id, \
-     receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, created";
-
-pub async fn get_payment_intent(
+/// Counts a declined attempt on an open session and saves its PaymentIntent and events, in one
+/// transaction. At `fail_at` declines the session fails, with `failed_event`. The count is one
+/// atomic increment, so concurrent declines are all counted.
+pub async fn record_decline(
     db: &Db,
-    caller: &Caller,
-    id: &str,
-) -> StoreResult<Option<crate::domain::payments::PaymentIntent>> {
-    let row: Option<PaymentIntentRow> = on_reader!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id, livemode, amount, currency, status, checkout_session_id, customer_id, receipt_email, \
-             card_brand, card_last4, card_exp_month, card_exp_year, created FROM payment_intents \
-             WHERE id = $1 AND account_id = $2 AND livemode = $3",
+    account_id: &str,
+    session: &Session,
+    payment: &PaymentIntent,
+    events: &[Event],
+    fail_at: i64,
+    failed_event: &Event,
+) -> StoreResult<DeclineRecorded> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE checkout_sessions SET declined_attempts = declined_attempts + 1, payment_intent_id = $1, \
+             updated = $2 WHERE id = $3 AND state = 'open' RETURNING declined_attempts",
         )
+        .bind(&payment.id)
+        .bind(failed_event.created)
+        .bind(&session.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(attempts) = attempts else {
+            return Ok(DeclineRecorded::NotOpen);
+        };
+        upsert_payment_intent!(&mut *tx, account_id, payment).await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
+        if attempts < fail_at {
+            tx.commit().await?;
+            return Ok(DeclineRecorded::Declined { attempts });
+        }
+        sqlx::query("UPDATE checkout_sessions SET state = 'failed' WHERE id = $1")
+            .bind(&session.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event!(&mut *tx, failed_event).await?;
+        bump_count!(
+            &mut *tx,
+            account_id,
+            session.livemode,
+            counts::SESSIONS,
+            "open",
+            -1i64
+        )
+        .await?;
+        bump_count!(
+            &mut *tx,
+            account_id,
+            session.livemode,
+            counts::SESSIONS,
+            "failed",
+            1i64
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DeclineRecorded::Failed)
+    })
+}
+
+/// A session by id alone, with the account that owns it: for the hosted page, where the id
+/// itself is the capability.
+pub async fn find_session(db: &Db, id: &str) -> StoreResult<Option<(String, Session)>> {
+    let row: Option<SessionRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM checkout_sessions WHERE id = $1"
+        )))
         .bind(id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
         .fetch_optional(pool)
         .await
     })?;
-    Ok(row.map(Into::into))
-}
-
-pub async fn list_payment_intents(
-    db: &Db,
-    caller: &Caller,
-    customer: Option<&str>,
-    created: &crate::domain::list::CreatedRange,
-    page: &PageRequest,
-) -> StoreResult<Page<crate::domain::payments::PaymentIntent>> {
-    let mut select = Select::new(PAYMENT_INTENT_COLUMNS, "payment_intents");
-    select.scope("", &caller.account_id, caller.mode.is_live());
-    select.filter_text("customer_id = ?", customer);
-    select.created("created", created);
-    let rows: Page<PaymentIntentRow> = select.fetch_page(db, "id", page).await?;
-    Ok(rows.map(Into::into))
+    Ok(row.map(SessionRow::into_session))
 }

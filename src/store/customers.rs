@@ -77,6 +77,7 @@ macro_rules! insert_customer_row {
         .execute($executor)
     };
 }
+pub(crate) use insert_customer_row;
 
 pub async fn insert(
     db: &Db,

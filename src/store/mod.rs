@@ -16,6 +16,7 @@ pub mod counts;
 pub mod customers;
 pub mod events;
 pub mod idempotency;
+pub mod payments;
 pub mod query;
 
 use std::path::Path;

@@ -1121,8 +1121,11 @@ async fn paying_and_expiring_race_and_exactly_one_wins(engine: Engine) {
             &server.db,
             &account.id,
             &session,
-            Some(card()),
-            None,
+            checkout::PaidWith {
+                card: Some(card()),
+                email: None,
+                name: None,
+            },
             now,
             &server.base,
         );
@@ -1167,8 +1170,11 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
             &server.db,
             &account.id,
             &session,
-            Some(card()),
-            Some("a@b.example".into()),
+            checkout::PaidWith {
+                card: Some(card()),
+                email: Some("a@b.example".into()),
+                name: None,
+            },
             now,
             &server.base,
         )

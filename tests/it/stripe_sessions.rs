@@ -331,8 +331,11 @@ async fn paid_sessions_show_their_payment_intent(engine: Engine) {
         &server.db,
         &account.id,
         &session,
-        Some(card),
-        None,
+        checkout::PaidWith {
+            card: Some(card),
+            email: None,
+            name: None,
+        },
         now,
         &server.base,
     )

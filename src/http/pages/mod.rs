@@ -1,15 +1,21 @@
-//! Pages for customers' browsers: HTML, no API key.
+//! Pages for customers' browsers: HTML rendered on the server, no API key, no third-party
+//! assets. Every page goes out through [`page`], which sets the security headers.
 
+pub mod assets;
+pub mod checkout;
 pub mod payment_link;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(payment_link::routes())
+    OpenApiRouter::new()
+        .merge(payment_link::routes())
+        .merge(checkout::routes())
+        .merge(assets::routes())
 }
 
 /// Escapes text for HTML.
@@ -28,19 +34,55 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A short page with a title and a message, for states where there is nothing to do.
-pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+/// A whole HTML document around `main` (already escaped HTML), with kassa's stylesheet and
+/// script. `form_targets` are the origins a form on the page may end up at (the merchant's
+/// success and cancel URLs, reached by redirect after a POST), for the CSP's `form-action`.
+pub fn page(status: StatusCode, title: &str, main: &str, form_targets: &[String]) -> Response {
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title></head><body><main><h1>{title}</h1><p>{message}</p></main></body></html>",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"robots\" content=\"noindex\">\n\
+         <title>{title}</title>\n\
+         <link rel=\"stylesheet\" href=\"/assets/kassa.css\">\n\
+         <script src=\"/assets/checkout.js\" defer></script>\n\
+         </head>\n<body>\n{main}\n</body>\n</html>\n",
         title = escape(title),
-        message = escape(message),
     );
     let mut response = (status, Html(body)).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
+    secure(response.headers_mut(), form_targets);
     response
+}
+
+/// The headers every page carries: no inline or foreign scripts, no framing, no referrer (the
+/// URL holds the session id, a capability), no caching, no sniffing.
+fn secure(headers: &mut HeaderMap, form_targets: &[String]) {
+    let mut form_action = String::from("'self'");
+    for target in form_targets {
+        form_action.push(' ');
+        form_action.push_str(target);
+    }
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set(headers, header::CONTENT_SECURITY_POLICY, &csp);
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::CACHE_CONTROL, "no-store");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+}
+
+/// A short page with a title and a message, for states where there is nothing to do.
+pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let main = format!(
+        "<main class=\"card message\">\n<h1>{}</h1>\n<p>{}</p>\n</main>",
+        escape(title),
+        escape(message)
+    );
+    page(status, title, &main, &[])
 }

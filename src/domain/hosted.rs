@@ -1,0 +1,432 @@
+//! Hosted checkout: what the customer does on a session's page. The session id in the URL is
+//! the capability; these operations find the account from it.
+//!
+//! Paying goes: the customer's choices (quantities, a chosen amount) are saved while the
+//! session is open, the card is checked and charged by the processor, then the session is
+//! completed (or the decline counted) in one conditional transaction, so a double submit, two
+//! tabs or two processes complete it once.
+
+use std::collections::BTreeMap;
+
+use super::accounts::{Account, Caller};
+use super::checkout::{
+    self, CheckoutMode, Completion, LineItem, PaidWith, PaymentStatus, Session, SessionState,
+};
+use super::processor::{self, CardDetails, Decline};
+use super::{DomainError, Mode, ids, ids::prefix, validate};
+use crate::store::checkout::DeclineRecorded;
+use crate::store::{self, Db};
+
+/// After this many declined attempts a session fails (card-testing protection).
+pub const MAX_DECLINES: i64 = 5;
+
+/// Quantities an adjustable line allows when the merchant gave no bounds (Stripe's defaults).
+const DEFAULT_MIN_QUANTITY: i64 = 1;
+const DEFAULT_MAX_QUANTITY: i64 = 99;
+
+/// A session as its hosted page shows it.
+#[derive(Debug, Clone)]
+pub struct HostedSession {
+    pub account: Account,
+    pub session: Session,
+    pub lines: Vec<LineItem>,
+}
+
+impl HostedSession {
+    fn caller(&self) -> Caller {
+        Caller {
+            account_id: self.account.id.clone(),
+            mode: Mode::from_livemode(self.session.livemode),
+            key_id: String::new(),
+        }
+    }
+
+    /// Whether the customer must give a card: a payment is due, or the session saves one.
+    pub fn needs_card(&self) -> bool {
+        self.session.payment_status == PaymentStatus::Unpaid
+            || self.session.mode == CheckoutMode::Setup
+    }
+
+    /// The bounds the customer may choose a line's quantity within, if it is adjustable.
+    pub fn quantity_bounds(line: &LineItem) -> Option<(i64, i64)> {
+        line.adjustable_quantity
+            .as_ref()
+            .filter(|a| a.enabled)
+            .map(|a| {
+                (
+                    a.minimum.unwrap_or(DEFAULT_MIN_QUANTITY),
+                    a.maximum.unwrap_or(DEFAULT_MAX_QUANTITY),
+                )
+            })
+    }
+
+    /// The bounds (minor units) of the amount the customer chooses on a line, if they choose it.
+    pub fn amount_bounds(line: &LineItem) -> Option<(i64, i64)> {
+        line.price.terms.custom.as_ref().map(|c| {
+            (
+                c.minimum.unwrap_or(0),
+                c.maximum.unwrap_or(super::money::MAX_AMOUNT),
+            )
+        })
+    }
+}
+
+/// Loads a session for its page. An open session past its deadline is expired first.
+pub async fn load(
+    db: &Db,
+    id: &str,
+    now: i64,
+    public_url: &str,
+) -> Result<HostedSession, DomainError> {
+    let (account_id, session) = store::checkout::find_session(db, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("checkout.session", id))?;
+    let caller = Caller {
+        account_id: account_id.clone(),
+        mode: Mode::from_livemode(session.livemode),
+        key_id: String::new(),
+    };
+    // Reading through the merchant's view applies expiry-on-read.
+    let session = checkout::get_session(db, &caller, id, now, public_url).await?;
+    let lines = checkout::line_items(db, &caller, id).await?;
+    let account = super::accounts::get_account(db, &account_id).await?;
+    Ok(HostedSession {
+        account,
+        session,
+        lines,
+    })
+}
+
+/// What the customer chose on the page, as typed, by line item id.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub quantities: BTreeMap<String, String>,
+    /// Amounts in major units, for lines whose price lets the customer choose.
+    pub amounts: BTreeMap<String, String>,
+}
+
+/// Applies the customer's choices to the lines and totals. Returns whether anything changed.
+fn apply_choices(hosted: &mut HostedSession, choices: &Choices) -> Result<bool, DomainError> {
+    let currency = hosted.session.currency.clone();
+    let mut changed = false;
+    for line in &mut hosted.lines {
+        if let (Some(text), Some((min, max))) = (
+            choices.quantities.get(&line.id),
+            HostedSession::quantity_bounds(line),
+        ) {
+            let param = format!("quantity[{}]", line.id);
+            let quantity = text
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|q| (min..=max).contains(q))
+                .ok_or_else(|| {
+                    DomainError::invalid(&param, format!("choose a quantity from {min} to {max}"))
+                })?;
+            changed |= quantity != line.quantity;
+            line.quantity = quantity;
+        }
+        if let (Some(text), Some((min, max))) = (
+            choices.amounts.get(&line.id),
+            HostedSession::amount_bounds(line),
+        ) {
+            let param = format!("amount[{}]", line.id);
+            let amount = currency.parse_major(text.trim(), &param)?;
+            if !(min..=max).contains(&amount) {
+                return Err(DomainError::invalid(
+                    &param,
+                    format!(
+                        "choose an amount from {} to {}",
+                        currency.format_major(min),
+                        currency.format_major(max)
+                    ),
+                ));
+            }
+            changed |= amount != line.unit_amount;
+            line.unit_amount = amount;
+        }
+        line.amount_subtotal = line.unit_amount * line.quantity;
+        line.amount_total = line.amount_subtotal;
+    }
+    if changed {
+        let total: i64 = hosted.lines.iter().map(|l| l.amount_total).sum();
+        if total > super::money::MAX_AMOUNT {
+            return Err(DomainError::invalid(
+                "quantity",
+                "the total is more than kassa can charge at once",
+            ));
+        }
+        let session = &mut hosted.session;
+        session.amount_subtotal = total;
+        session.amount_total = total;
+        if session.mode != CheckoutMode::Setup {
+            session.payment_status = if total == 0 {
+                PaymentStatus::NoPaymentRequired
+            } else {
+                PaymentStatus::Unpaid
+            };
+        }
+    }
+    Ok(changed)
+}
+
+/// Saves the customer's choices on an open session (the page's "Update" without paying).
+pub async fn update_choices(
+    db: &Db,
+    hosted: &mut HostedSession,
+    choices: &Choices,
+    now: i64,
+) -> Result<bool, DomainError> {
+    if !apply_choices(hosted, choices)? {
+        return Ok(true);
+    }
+    hosted.session.updated = now;
+    Ok(store::checkout::update_open_session(db, &hosted.session, Some(&hosted.lines)).await?)
+}
+
+/// The payment form as submitted. The card's fields are raw text, used for this one attempt
+/// and never kept; `Debug` leaves them out.
+#[derive(Clone, Default)]
+pub struct PaymentForm {
+    pub email: String,
+    pub name: String,
+    pub card_number: String,
+    pub card_expiry: String,
+    pub card_cvc: String,
+    pub choices: Choices,
+}
+
+impl std::fmt::Debug for PaymentForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentForm")
+            .field("email", &self.email)
+            .field("choices", &self.choices)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a payment attempt ended.
+#[derive(Debug, Clone)]
+pub enum PayOutcome {
+    Completed(Box<Session>),
+    /// The card was declined; the session is still open for another try.
+    Declined {
+        decline: Decline,
+        attempts_left: i64,
+    },
+    /// The card was declined once too often: the session failed.
+    Failed(Decline),
+    /// The session had already left open (paid in another tab, expired, canceled...).
+    AlreadyFinal(SessionState),
+}
+
+/// Pays an open session with the form's card (or completes it without one when nothing is
+/// due). Mistakes kassa catches itself (an incorrect number, a past expiry) are `Invalid`
+/// errors naming the form field and do not count as declines.
+pub async fn pay(
+    db: &Db,
+    id: &str,
+    form: PaymentForm,
+    now: i64,
+    public_url: &str,
+) -> Result<PayOutcome, DomainError> {
+    let mut hosted = load(db, id, now, public_url).await?;
+    if hosted.session.state != SessionState::Open {
+        return Ok(PayOutcome::AlreadyFinal(hosted.session.state));
+    }
+    if hosted.session.livemode {
+        return Err(payments_unavailable());
+    }
+    if !update_choices(db, &mut hosted, &form.choices, now).await? {
+        return Ok(PayOutcome::AlreadyFinal(current_state(db, id).await?));
+    }
+    let email = checkout::validate_email(&form.email, "email")?;
+    let name = validate::optional_text(Some(form.name), "name", 200)?;
+    let card = if hosted.needs_card() {
+        let card = CardDetails::parse(&form.card_number, &form.card_expiry, &form.card_cvc)
+            .map_err(field_error)?;
+        match processor::charge_test_card(&card, year_month(now)) {
+            Ok(summary) => Some(summary),
+            Err(decline) if !decline.reached_processor => return Err(field_error(decline)),
+            Err(decline) => return record_decline(db, &hosted, &card, decline, email, now).await,
+        }
+    } else {
+        None
+    };
+    let paid = PaidWith {
+        card,
+        email: Some(email),
+        name,
+    };
+    match checkout::complete_session(
+        db,
+        &hosted.account.id,
+        &hosted.session,
+        paid,
+        now,
+        public_url,
+    )
+    .await?
+    {
+        Completion::Completed { session, .. } => Ok(PayOutcome::Completed(session)),
+        Completion::AlreadyFinal(state) => Ok(PayOutcome::AlreadyFinal(state)),
+    }
+}
+
+async fn record_decline(
+    db: &Db,
+    hosted: &HostedSession,
+    card: &CardDetails,
+    decline: Decline,
+    email: String,
+    now: i64,
+) -> Result<PayOutcome, DomainError> {
+    use super::payments::{PaymentIntent, charge_object};
+    let session = &hosted.session;
+    let account_id = &hosted.account.id;
+    let charge_id = ids::new_id(prefix::CHARGE, ids::now_ms());
+    let payment = PaymentIntent {
+        id: session
+            .payment_intent_id
+            .clone()
+            .unwrap_or_else(|| ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms())),
+        livemode: session.livemode,
+        amount: session.amount_total,
+        currency: session.currency.as_str().to_string(),
+        status: "requires_payment_method".into(),
+        checkout_session_id: Some(session.id.clone()),
+        customer_id: session.customer_id.clone(),
+        receipt_email: Some(email),
+        card: Some(card.summary()),
+        last_payment_error: Some(serde_json::json!({
+            "type": "card_error",
+            "code": decline.code,
+            "decline_code": decline.decline_code,
+            "message": decline.message,
+            "charge": charge_id,
+            "payment_method": {"type": "card", "card": {"brand": card.brand(), "last4": card.last4()}},
+        })),
+        latest_charge: Some(charge_id.clone()),
+        created: now,
+    };
+    let event = |kind: &str, object_id: &str, object: serde_json::Value| {
+        super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
+    };
+    let events = [
+        event(
+            "charge.failed",
+            &charge_id,
+            charge_object(&payment, &charge_id, Some(&decline)),
+        ),
+        event(
+            "payment_intent.payment_failed",
+            &payment.id,
+            payment.object(),
+        ),
+    ];
+    let mut failed = session.clone();
+    failed.state = SessionState::Failed;
+    failed.updated = now;
+    failed.payment_intent_id = Some(payment.id.clone());
+    let failed_event = event(
+        "checkout.session.async_payment_failed",
+        &session.id,
+        crate::objects::checkout_session(&failed, ""),
+    );
+    let recorded = store::checkout::record_decline(
+        db,
+        account_id,
+        session,
+        &payment,
+        &events,
+        MAX_DECLINES,
+        &failed_event,
+    )
+    .await?;
+    Ok(match recorded {
+        DeclineRecorded::Declined { attempts } => PayOutcome::Declined {
+            decline,
+            attempts_left: MAX_DECLINES - attempts,
+        },
+        DeclineRecorded::Failed => PayOutcome::Failed(decline),
+        DeclineRecorded::NotOpen => PayOutcome::AlreadyFinal(current_state(db, &session.id).await?),
+    })
+}
+
+/// The customer pressed Cancel: an open session becomes canceled. Returns the session as it is
+/// afterwards (already final sessions are returned unchanged).
+pub async fn cancel(db: &Db, id: &str, now: i64, public_url: &str) -> Result<Session, DomainError> {
+    let hosted = load(db, id, now, public_url).await?;
+    if hosted.session.state == SessionState::Open {
+        checkout::cancel_open_session(db, &hosted.caller(), &hosted.session, now, public_url)
+            .await?;
+    }
+    Ok(load(db, id, now, public_url).await?.session)
+}
+
+async fn current_state(db: &Db, id: &str) -> Result<SessionState, DomainError> {
+    Ok(store::checkout::state_of(db, id)
+        .await?
+        .unwrap_or(SessionState::Failed))
+}
+
+fn payments_unavailable() -> DomainError {
+    DomainError::Conflict {
+        code: "payments_unavailable",
+        message: "live payments are not available yet: no payment processor is configured".into(),
+    }
+}
+
+fn field_error(decline: Decline) -> DomainError {
+    DomainError::invalid(decline.field.name(), decline.message)
+}
+
+/// The calendar (year, month) of a unix time, in UTC, for card expiry.
+fn year_month(now: i64) -> (i64, i64) {
+    let date = time::OffsetDateTime::from_unix_timestamp(now)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    (i64::from(date.year()), i64::from(u8::from(date.month())))
+}
+
+/// Where the customer goes after paying or canceling: the merchant's URL with
+/// `{CHECKOUT_SESSION_ID}` replaced, and `session_id` and `status` appended to its query
+/// (with `&` when it already has one), before any fragment.
+pub fn redirect_url(template: &str, session_id: &str, status: &str) -> String {
+    let url = template.replace("{CHECKOUT_SESSION_ID}", session_id);
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, format!("#{fragment}")),
+        None => (url.as_str(), String::new()),
+    };
+    let separator = match base.find('?') {
+        None => "?",
+        Some(_) if base.ends_with('?') || base.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    format!("{base}{separator}session_id={session_id}&status={status}{fragment}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_carry_the_session_and_status() {
+        assert_eq!(
+            redirect_url("https://shop.example/ok", "cs_test_1", "completed"),
+            "https://shop.example/ok?session_id=cs_test_1&status=completed"
+        );
+        assert_eq!(
+            redirect_url(
+                "https://shop.example/ok?order=7&s={CHECKOUT_SESSION_ID}#done",
+                "cs_test_1",
+                "completed"
+            ),
+            "https://shop.example/ok?order=7&s=cs_test_1&session_id=cs_test_1&status=completed#done"
+        );
+        assert_eq!(
+            redirect_url("https://shop.example/back?", "cs_test_1", "canceled"),
+            "https://shop.example/back?session_id=cs_test_1&status=canceled"
+        );
+    }
+}

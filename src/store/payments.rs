@@ -1,0 +1,159 @@
+//! PaymentIntents and SetupIntents: written in the transactions that pay (or decline) a
+//! session, read through `/v1/payment_intents`.
+
+use sqlx::FromRow;
+
+use super::query::Select;
+use super::{Db, StoreResult, on_reader};
+use crate::domain::accounts::Caller;
+use crate::domain::list::{CreatedRange, Page, PageRequest};
+use crate::domain::payments::{CardSummary, PaymentIntent};
+
+/// Writes a PaymentIntent through `$executor`, or updates it when it exists: a session's
+/// PaymentIntent is made at its first attempt and changes with each one after.
+macro_rules! upsert_payment_intent {
+    ($executor:expr, $account_id:expr, $payment:expr) => {{
+        let payment: &$crate::domain::payments::PaymentIntent = $payment;
+        let card = payment.card.as_ref();
+        sqlx::query(
+            "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
+             customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created, \
+             last_payment_error, latest_charge) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}', $14, $15, $16) \
+             ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, status = excluded.status, \
+             customer_id = excluded.customer_id, receipt_email = excluded.receipt_email, \
+             card_brand = excluded.card_brand, card_last4 = excluded.card_last4, \
+             card_exp_month = excluded.card_exp_month, card_exp_year = excluded.card_exp_year, \
+             last_payment_error = excluded.last_payment_error, latest_charge = excluded.latest_charge",
+        )
+        .bind(&payment.id)
+        .bind($account_id)
+        .bind(payment.livemode)
+        .bind(payment.amount)
+        .bind(&payment.currency)
+        .bind(&payment.status)
+        .bind(payment.checkout_session_id.clone())
+        .bind(payment.customer_id.clone())
+        .bind(payment.receipt_email.clone())
+        .bind(card.map(|c| c.brand.clone()))
+        .bind(card.map(|c| c.last4.clone()))
+        .bind(card.map(|c| c.exp_month))
+        .bind(card.map(|c| c.exp_year))
+        .bind(payment.created)
+        .bind(payment.last_payment_error.as_ref().map(|e| e.to_string()))
+        .bind(payment.latest_charge.clone())
+        .execute($executor)
+    }};
+}
+pub(crate) use upsert_payment_intent;
+
+/// Writes a SetupIntent through `$executor`.
+macro_rules! insert_setup_intent {
+    ($executor:expr, $account_id:expr, $setup:expr) => {{
+        let setup: &$crate::domain::payments::SetupIntent = $setup;
+        sqlx::query(
+            "INSERT INTO setup_intents (id, account_id, livemode, status, checkout_session_id, customer_id, \
+             card_brand, card_last4, card_exp_month, card_exp_year, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&setup.id)
+        .bind($account_id)
+        .bind(setup.livemode)
+        .bind(&setup.status)
+        .bind(setup.checkout_session_id.clone())
+        .bind(setup.customer_id.clone())
+        .bind(setup.card.brand.clone())
+        .bind(setup.card.last4.clone())
+        .bind(setup.card.exp_month)
+        .bind(setup.card.exp_year)
+        .bind(setup.created)
+        .execute($executor)
+    }};
+}
+pub(crate) use insert_setup_intent;
+
+#[derive(FromRow)]
+struct PaymentIntentRow {
+    id: String,
+    livemode: bool,
+    amount: i64,
+    currency: String,
+    status: String,
+    checkout_session_id: Option<String>,
+    customer_id: Option<String>,
+    receipt_email: Option<String>,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    card_exp_month: Option<i64>,
+    card_exp_year: Option<i64>,
+    last_payment_error: Option<String>,
+    latest_charge: Option<String>,
+    created: i64,
+}
+
+impl From<PaymentIntentRow> for PaymentIntent {
+    fn from(r: PaymentIntentRow) -> Self {
+        let card = match (r.card_brand, r.card_last4) {
+            (Some(brand), Some(last4)) => Some(CardSummary {
+                brand,
+                last4,
+                exp_month: r.card_exp_month.unwrap_or(0),
+                exp_year: r.card_exp_year.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        PaymentIntent {
+            id: r.id,
+            livemode: r.livemode,
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+            checkout_session_id: r.checkout_session_id,
+            customer_id: r.customer_id,
+            receipt_email: r.receipt_email,
+            card,
+            last_payment_error: r
+                .last_payment_error
+                .and_then(|e| serde_json::from_str(&e).ok()),
+            latest_charge: r.latest_charge,
+            created: r.created,
+        }
+    }
+}
+
+const PAYMENT_INTENT_COLUMNS: &str = "id, livemode, amount, currency, status, checkout_session_id, customer_id, \
+     receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, last_payment_error, latest_charge, created";
+
+pub async fn get_payment_intent(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> StoreResult<Option<PaymentIntent>> {
+    let row: Option<PaymentIntentRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYMENT_INTENT_COLUMNS} FROM payment_intents \
+             WHERE id = $1 AND account_id = $2 AND livemode = $3"
+        )))
+        .bind(id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn list_payment_intents(
+    db: &Db,
+    caller: &Caller,
+    customer: Option<&str>,
+    created: &CreatedRange,
+    page: &PageRequest,
+) -> StoreResult<Page<PaymentIntent>> {
+    let mut select = Select::new(PAYMENT_INTENT_COLUMNS, "payment_intents");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    select.filter_text("customer_id = ?", customer);
+    select.created("created", created);
+    let rows: Page<PaymentIntentRow> = select.fetch_page(db, "id", page).await?;
+    Ok(rows.map(Into::into))
+}
