@@ -30,6 +30,9 @@ pub struct HostedSession {
     pub account: Account,
     pub session: Session,
     pub lines: Vec<LineItem>,
+    /// What the session's payment link says after payment, if it came from one that says
+    /// something.
+    pub confirmation_message: Option<String>,
 }
 
 impl HostedSession {
@@ -90,10 +93,19 @@ pub async fn load(
     let session = checkout::get_session(db, &caller, id, now, public_url).await?;
     let lines = checkout::line_items(db, &caller, id).await?;
     let account = super::accounts::get_account(db, &account_id).await?;
+    let confirmation_message = match (&session.state, &session.payment_link_id) {
+        (SessionState::Completed, Some(link)) => {
+            super::catalog::get_payment_link(db, &caller, link)
+                .await?
+                .confirmation_message
+        }
+        _ => None,
+    };
     Ok(HostedSession {
         account,
         session,
         lines,
+        confirmation_message,
     })
 }
 
@@ -133,14 +145,16 @@ fn apply_choices(hosted: &mut HostedSession, choices: &Choices) -> Result<bool, 
             let param = format!("amount[{}]", line.id);
             let amount = currency.parse_major(text.trim(), &param)?;
             if !(min..=max).contains(&amount) {
-                return Err(DomainError::invalid(
-                    &param,
+                let message = if max == super::money::MAX_AMOUNT {
+                    format!("choose an amount of at least {}", currency.display(min))
+                } else {
                     format!(
                         "choose an amount from {} to {}",
-                        currency.format_major(min),
-                        currency.format_major(max)
-                    ),
-                ));
+                        currency.display(min),
+                        currency.display(max)
+                    )
+                };
+                return Err(DomainError::invalid(&param, message));
             }
             changed |= amount != line.unit_amount;
             line.unit_amount = amount;

@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod customers;
 mod frame;
+mod hosted_checkout;
 mod idempotency;
 mod process;
 mod sdk;

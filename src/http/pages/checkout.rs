@@ -365,7 +365,7 @@ fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) ->
     }
     let (status, title, main) = match session.state {
         SessionState::Open if session.livemode => (
-            StatusCode::OK,
+            view.status,
             format!("Checkout · {}", hosted.account.name),
             layout(
                 hosted,
@@ -424,11 +424,7 @@ fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) ->
             ),
         ),
         SessionState::Failed => (
-            if view.status == StatusCode::OK {
-                StatusCode::OK
-            } else {
-                view.status
-            },
+            view.status,
             format!("Payment failed · {}", hosted.account.name),
             ended(
                 hosted,
@@ -460,6 +456,9 @@ fn origin(url: &str) -> Option<String> {
 
 fn completed_message(hosted: &HostedSession) -> String {
     let session = &hosted.session;
+    if let Some(message) = &hosted.confirmation_message {
+        return message.clone();
+    }
     let email = session
         .customer_details
         .as_ref()
