@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         std::future::pending(),
     ));
     let base = format!("http://{addr}");
+    kassa::delivery::install_tls_provider();
     let http = reqwest::Client::new();
 
     println!("engine: {engine}");

@@ -35,7 +35,10 @@ pub async fn serve(
         config.public_url.clone(),
         stop.clone(),
     ));
-    let app = crate::http::app(db.clone(), clock, Arc::new(config));
+    let deliverer =
+        crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhooks_allow_private);
+    let delivery = tokio::spawn(deliverer.run(stop.clone()));
+    let app = crate::http::app(db.clone(), clock, Arc::new(config), stop.clone());
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -46,6 +49,7 @@ pub async fn serve(
         .await;
     stop.cancel();
     let _ = sweeper.await;
+    let _ = delivery.await;
     db.close().await;
     served?;
     Ok(())

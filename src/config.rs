@@ -17,6 +17,7 @@ pub struct ConfigFile {
     pub public_url: Option<String>,
     pub database_url: Option<String>,
     pub log_format: Option<LogFormat>,
+    pub webhooks_allow_private: Option<bool>,
 }
 
 impl ConfigFile {
@@ -34,6 +35,7 @@ impl ConfigFile {
             public_url: over.public_url.or(self.public_url),
             database_url: over.database_url.or(self.database_url),
             log_format: over.log_format.or(self.log_format),
+            webhooks_allow_private: over.webhooks_allow_private.or(self.webhooks_allow_private),
         }
     }
 }
@@ -56,6 +58,9 @@ pub struct Config {
     pub public_url: String,
     pub database_url: String,
     pub log_format: LogFormat,
+    /// Whether live-mode webhook endpoints may target loopback, private and link-local
+    /// addresses (off: such endpoints are refused, at creation and where names resolve).
+    pub webhooks_allow_private: bool,
 }
 
 impl Config {
@@ -75,6 +80,7 @@ impl Config {
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
             log_format: settings.log_format.unwrap_or_default(),
+            webhooks_allow_private: settings.webhooks_allow_private.unwrap_or(false),
         })
     }
 
@@ -100,6 +106,7 @@ impl Config {
             public_url: format!("http://{addr}"),
             database_url: database_url.into(),
             log_format: LogFormat::Text,
+            webhooks_allow_private: false,
         }
     }
 }

@@ -6,10 +6,12 @@
 //! - [`store`]: persistence on SQLite or PostgreSQL behind one interface.
 //! - [`http`]: the API surfaces (Loops V1/V2/V3, Stripe `/v1`) and operational routes.
 //! - [`app`]: wiring: configuration, first start, and the server's lifetime.
+//! - [`workers`] and [`delivery`]: background work in `kassa serve` (expiry, webhooks).
 
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod objects;

@@ -32,7 +32,7 @@ struct Cli {
 /// Settings shared by every command.
 #[derive(Args)]
 struct Settings {
-    /// TOML config file with any of: addr, public_url, database_url, log_format.
+    /// TOML config file with any of: addr, public_url, database_url, log_format, webhooks_allow_private.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -68,6 +68,10 @@ struct ServeArgs {
     /// [default: http://<addr>]
     #[arg(long, env = "KASSA_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// Let live-mode webhook endpoints target loopback, private and link-local addresses
+    /// (refused by default, so a live endpoint cannot reach inside your network).
+    #[arg(long, env = "KASSA_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
 }
 
 #[derive(Subcommand)]
@@ -111,15 +115,20 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let (addr, public_url) = match &cli.command {
-        Command::Serve(args) => (args.addr.clone(), args.public_url.clone()),
-        _ => (None, None),
+    let (addr, public_url, webhooks_allow_private) = match &cli.command {
+        Command::Serve(args) => (
+            args.addr.clone(),
+            args.public_url.clone(),
+            args.webhooks_allow_private.then_some(true),
+        ),
+        _ => (None, None, None),
     };
     let given = ConfigFile {
         addr,
         public_url,
         database_url: cli.settings.database_url.clone(),
         log_format: cli.settings.log_format,
+        webhooks_allow_private,
     };
     let config = Config::resolve(file.overridden_by(given))?;
     init_logging(config.log_format);

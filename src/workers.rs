@@ -15,8 +15,8 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Sessions expired per sweep step; the step repeats while it finds a full batch.
 const SWEEP_BATCH: i64 = 500;
 
-/// Expires open sessions past `expires_at`, and forgets idempotency keys past retention,
-/// until `stop` is cancelled.
+/// Expires open sessions past `expires_at`, and forgets idempotency keys and events past
+/// retention, until `stop` is cancelled.
 pub async fn expiry_sweeper(
     db: Db,
     clock: SharedClock,
@@ -41,6 +41,10 @@ pub async fn expiry_sweeper(
         }
         if let Err(error) = crate::domain::idempotency::prune(&db, clock.now()).await {
             tracing::warn!(%error, "pruning idempotency keys failed; will retry");
+        }
+        let retention = crate::domain::webhooks::EVENT_RETENTION_SECONDS;
+        if let Err(error) = crate::store::events::prune(&db, clock.now() - retention).await {
+            tracing::warn!(%error, "pruning old events failed; will retry");
         }
         tokio::select! {
             () = stop.cancelled() => return,

@@ -44,6 +44,14 @@ pub fn new_event(
 }
 
 impl Event {
+    /// The event as delivered and listed, with the number of endpoints it is going to: these
+    /// bytes are stored once and sent on every attempt.
+    pub fn payload(&self, pending_webhooks: usize) -> String {
+        let mut envelope = self.envelope();
+        envelope["pending_webhooks"] = pending_webhooks.into();
+        envelope.to_string()
+    }
+
     /// Stripe's event envelope.
     pub fn envelope(&self) -> Value {
         json!({

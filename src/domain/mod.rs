@@ -16,6 +16,7 @@ pub mod money;
 pub mod payments;
 pub mod processor;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::DomainError;
 pub use mode::Mode;

@@ -46,6 +46,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The OpenAPI document, serialized once at start.
     pub openapi_json: Bytes,
+    /// Cancelled when the server shuts down: long-lived responses (event streams) end then,
+    /// so a graceful shutdown does not wait on them.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 #[derive(OpenApi)]
@@ -61,6 +64,7 @@ pub struct AppState {
         (name = "Products", description = "Loops products (V2, V3): the catalog sessions draw from."),
         (name = "Checkout sessions", description = "One purchase each: create, send the customer to `url`, read the outcome."),
         (name = "Payment links", description = "Reusable links that start a checkout session per visit."),
+        (name = "Webhooks", description = "Webhook endpoints and events on the Loops V3 surface."),
         (name = "Pages", description = "HTML pages for customers' browsers."),
         (name = "Stripe", description = "The Stripe API at `/v1`, for the official Stripe SDKs."),
         (name = "Operations", description = "Health and documentation."),
@@ -107,7 +111,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The complete application: routes, their documentation, and the frame around them.
-pub fn app(db: Db, clock: SharedClock, config: Arc<Config>) -> Router {
+pub fn app(
+    db: Db,
+    clock: SharedClock,
+    config: Arc<Config>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Router {
     let (routes, doc) = documented_routes().split_for_parts();
     let openapi_json = Bytes::from(
         doc.to_pretty_json()
@@ -118,6 +127,7 @@ pub fn app(db: Db, clock: SharedClock, config: Arc<Config>) -> Router {
         clock,
         config,
         openapi_json,
+        shutdown,
     };
     routes
         .route_layer(middleware::from_fn_with_state(

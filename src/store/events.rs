@@ -7,23 +7,64 @@ use crate::domain::accounts::Caller;
 use crate::domain::events::Event;
 
 pub const INSERT_EVENT: &str = "INSERT INTO events (id, account_id, livemode, type, object_id, data, request_id, \
-     idempotency_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     idempotency_key, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-/// Inserts an event through `$executor` (inside the transaction of its change).
+/// The enabled endpoints of an account and mode that want events of a type.
+pub const MATCHING_ENDPOINTS: &str = "SELECT e.id FROM webhook_endpoints e \
+     WHERE e.account_id = $1 AND e.livemode = $2 AND e.status = 'enabled' AND e.deleted = FALSE \
+     AND EXISTS (SELECT 1 FROM webhook_endpoint_events t WHERE t.endpoint_id = e.id \
+     AND (t.event_type = '*' OR t.event_type = $3)) ORDER BY e.id";
+
+pub const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, state, \
+     attempts, next_attempt_at, lease_until, created, updated) VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, $5, $5)";
+
+/// Writes an event through `$conn` (a connection inside the transaction of the change it
+/// records) and, in that same transaction, one pending delivery per enabled endpoint that wants
+/// it: the transactional outbox. No event is written without its deliveries, or the reverse.
 macro_rules! insert_event {
-    ($executor:expr, $event:expr) => {
-        sqlx::query($crate::store::events::INSERT_EVENT)
-            .bind(&$event.id)
-            .bind(&$event.account_id)
-            .bind($event.livemode)
-            .bind(&$event.kind)
-            .bind(&$event.object_id)
-            .bind($event.object.to_string())
-            .bind($event.request_id.clone())
-            .bind($event.idempotency_key.clone())
-            .bind($event.created)
-            .execute($executor)
-    };
+    ($conn:expr, $event:expr) => {{
+        let conn = $conn;
+        let event: &$crate::domain::events::Event = $event;
+        async move {
+            let endpoints: Vec<String> =
+                sqlx::query_scalar($crate::store::events::MATCHING_ENDPOINTS)
+                    .bind(&event.account_id)
+                    .bind(event.livemode)
+                    .bind(&event.kind)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            sqlx::query($crate::store::events::INSERT_EVENT)
+                .bind(&event.id)
+                .bind(&event.account_id)
+                .bind(event.livemode)
+                .bind(&event.kind)
+                .bind(&event.object_id)
+                .bind(event.object.to_string())
+                .bind(event.request_id.clone())
+                .bind(event.idempotency_key.clone())
+                .bind(event.created)
+                .bind(event.payload(endpoints.len()))
+                .execute(&mut *conn)
+                .await?;
+            for endpoint in &endpoints {
+                sqlx::query($crate::store::events::INSERT_DELIVERY)
+                    .bind($crate::domain::ids::new_id(
+                        $crate::domain::ids::prefix::WEBHOOK_DELIVERY,
+                        $crate::domain::ids::now_ms(),
+                    ))
+                    .bind(&event.account_id)
+                    .bind(endpoint)
+                    .bind(&event.id)
+                    .bind(event.created)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            if !endpoints.is_empty() {
+                $crate::delivery::WAKE.notify_one();
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    }};
 }
 pub(crate) use insert_event;
 
@@ -71,4 +112,141 @@ pub async fn events_for_object(
             created: r.created,
         })
         .collect())
+}
+
+#[derive(FromRow)]
+struct PayloadRow {
+    payload: Option<String>,
+    id: String,
+    account_id: String,
+    livemode: bool,
+    r#type: String,
+    object_id: String,
+    data: String,
+    request_id: Option<String>,
+    idempotency_key: Option<String>,
+    created: i64,
+}
+
+impl PayloadRow {
+    /// The stored bytes as JSON (events written before payloads were stored: the envelope).
+    fn into_value(self) -> serde_json::Value {
+        if let Some(value) = self.payload.and_then(|p| serde_json::from_str(&p).ok()) {
+            return value;
+        }
+        Event {
+            id: self.id,
+            account_id: self.account_id,
+            livemode: self.livemode,
+            kind: self.r#type,
+            object_id: self.object_id,
+            object: serde_json::from_str(&self.data).unwrap_or_default(),
+            request_id: self.request_id,
+            idempotency_key: self.idempotency_key,
+            created: self.created,
+        }
+        .envelope()
+    }
+}
+
+const PAYLOAD_COLUMNS: &str = "payload, id, account_id, livemode, type, object_id, data, request_id, idempotency_key, created";
+
+pub async fn get_payload(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> StoreResult<Option<serde_json::Value>> {
+    let row: Option<PayloadRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYLOAD_COLUMNS} FROM events WHERE id = $1 AND account_id = $2 AND livemode = $3"
+        )))
+        .bind(id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(PayloadRow::into_value))
+}
+
+/// A page of events, newest first; `checkout.session.*` in `types` matches by prefix.
+pub async fn list_payloads(
+    db: &Db,
+    caller: &Caller,
+    filter: &crate::domain::webhooks::EventFilter,
+    page: &crate::domain::list::PageRequest,
+) -> StoreResult<crate::domain::list::Page<serde_json::Value>> {
+    use super::query::{Arg, Select};
+    let mut select = Select::new(PAYLOAD_COLUMNS, "events");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    let (prefixes, exact): (Vec<&String>, Vec<&String>) =
+        filter.types.iter().partition(|t| t.ends_with('*'));
+    if !exact.is_empty() {
+        let exact: Vec<String> = exact.into_iter().cloned().collect();
+        select.filter_in("type", &exact);
+    }
+    for prefix in prefixes {
+        let escaped = prefix
+            .trim_end_matches('*')
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select.filter("type LIKE ? ESCAPE '\\'", Arg::Text(format!("{escaped}%")));
+    }
+    select.created("created", &filter.created);
+    let rows: crate::domain::list::Page<PayloadRow> = select.fetch_page(db, "id", page).await?;
+    Ok(rows.map(PayloadRow::into_value))
+}
+
+/// Events of an account and mode created at or after `since` (unix seconds), oldest first, at
+/// most `limit`: what `kassa listen` streams, and replays after a reconnection.
+pub async fn payloads_since(
+    db: &Db,
+    caller: &Caller,
+    since: i64,
+    limit: i64,
+) -> StoreResult<Vec<(String, serde_json::Value)>> {
+    let rows: Vec<PayloadRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYLOAD_COLUMNS} FROM events WHERE account_id = $1 AND livemode = $2 AND created >= $3 \
+             ORDER BY created, id LIMIT $4"
+        )))
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .bind(since)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id.clone(), r.into_value()))
+        .collect())
+}
+
+/// Deletes events older than `before`, with their deliveries and attempts.
+pub async fn prune(db: &Db, before: i64) -> StoreResult<u64> {
+    super::on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT d.id FROM webhook_deliveries d \
+             JOIN events e ON e.id = d.event_id WHERE e.created < $1)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM events WHERE created < $1)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM events WHERE created < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    })
 }

@@ -18,6 +18,7 @@ pub mod events;
 pub mod idempotency;
 pub mod payments;
 pub mod query;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -16,6 +16,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
+                    kassa::delivery::install_tls_provider();
                     super::$test($crate::harness::Engine::Sqlite).await
                 }
             )*
@@ -28,6 +29,7 @@ macro_rules! on_both_engines {
                     ignore = "KASSA_TEST_POSTGRES_URL is not set, so the PostgreSQL variant is skipped"
                 )]
                 async fn $test() {
+                    kassa::delivery::install_tls_provider();
                     super::$test($crate::harness::Engine::Postgres).await
                 }
             )*

@@ -4,6 +4,7 @@ pub mod account;
 pub mod checkout_sessions;
 pub mod payment_links;
 pub mod products;
+pub mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -15,4 +16,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(payment_links::routes())
         .merge(checkout_sessions::routes())
+        .merge(webhooks::routes())
 }

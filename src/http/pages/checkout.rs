@@ -82,7 +82,8 @@ pub async fn submit_checkout(
         {
             return rerender(&state, &id, view.with_error(error), &csrf).await;
         }
-        return see_other(&format!("/checkout/{id}"));
+        // The page again, keeping what the customer typed (never the card).
+        return rerender(&state, &id, view, &csrf).await;
     }
     match hosted::pay(db, &id, form.payment, now, public_url).await {
         Ok(PayOutcome::Completed(session)) => match &session.success_url {
@@ -496,9 +497,19 @@ fn ended(
             )
         })
         .unwrap_or_default();
+    let icon = match tone {
+        "done" => "<span class=\"icon\" aria-hidden=\"true\">&#10003;</span>",
+        "failed" => "<span class=\"icon\" aria-hidden=\"true\">!</span>",
+        _ => "",
+    };
+    let test_note = if hosted.session.livemode {
+        ""
+    } else {
+        "<p class=\"test-hint\">Test mode: no real money moved.</p>"
+    };
     format!(
         "<main class=\"card message {tone}\">\n<p class=\"merchant\">{merchant}</p>\n\
-         <h1>{heading}</h1>\n<p>{message}</p>\n{back}\n</main>",
+         {icon}<h1>{heading}</h1>\n<p>{message}</p>\n{test_note}\n{back}\n</main>",
         merchant = escape(&hosted.account.name),
         heading = escape(heading),
         message = escape(message),
@@ -573,7 +584,7 @@ fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {
     let name = escape(&line.description);
     let quantity = match HostedSession::quantity_bounds(line) {
         Some((min, max)) => format!(
-            "<label class=\"quantity\" for=\"quantity-{id}\">Quantity \
+            "<label class=\"quantity\" for=\"quantity-{id}\">Quantity<span class=\"visually-hidden\"> of {name}</span> \
              <input id=\"quantity-{id}\" name=\"quantity[{id}]\" form=\"pay-form\" type=\"number\" \
              inputmode=\"numeric\" min=\"{min}\" max=\"{max}\" step=\"1\" value=\"{q}\" data-quantity\
              {aria}></label>{error}",
@@ -709,7 +720,7 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
             "card_expiry",
             "Expiry (MM / YY)",
             "<input type=\"text\" name=\"card_expiry\" autocomplete=\"cc-exp\" inputmode=\"numeric\" \
-             required placeholder=\"MM / YY\" maxlength=\"7\" data-card-expiry>",
+             required placeholder=\"MM / YY\" maxlength=\"9\" data-card-expiry>",
             "",
         ));
         fields.push_str(&field(
@@ -751,10 +762,11 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
     } else {
         ""
     };
+    // Pay comes first in the form, so Enter in any field pays.
     format!(
         "<form id=\"pay-form\" method=\"post\" action=\"/checkout/{id}\">\n{csrf}\n{errors}{test_hint}\n{fields}\
-         <div class=\"actions\">{update}\
-         <button type=\"submit\" name=\"action\" value=\"pay\" class=\"primary\" data-pay data-label=\"{pay_prefix}\">{label}</button></div>\n\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"action\" value=\"pay\" class=\"primary\" data-pay data-label=\"{pay_prefix}\">{label}</button>{update}</div>\n\
          </form>\n\
          <form method=\"post\" action=\"/checkout/{id}/cancel\" class=\"cancel\">{csrf}\
          <button type=\"submit\" class=\"link\">Cancel and return to {merchant}</button></form>",

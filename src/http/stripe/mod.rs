@@ -3,10 +3,13 @@
 
 pub mod checkout_sessions;
 pub mod customers;
+pub mod event_stream;
+pub mod events;
 pub mod payment_intents;
 pub mod payment_links;
 pub mod prices;
 pub mod products;
+pub mod webhook_endpoints;
 
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(checkout_sessions::routes())
         .merge(payment_intents::routes())
         .merge(customers::routes())
+        .merge(webhook_endpoints::routes())
+        .merge(events::routes())
 }
 
 /// Stripe's list parameters.

@@ -44,7 +44,23 @@
       var amountInput = line.querySelector("[data-amount]");
       if (amountInput) unit = minorUnits(amountInput.value);
       var quantityInput = line.querySelector("[data-quantity]");
-      if (quantityInput) quantity = parseInt(quantityInput.value, 10);
+      if (quantityInput) {
+        quantity = Number(quantityInput.value);
+        var min = Number(quantityInput.min || 1);
+        var max = Number(quantityInput.max || 999);
+        if (!Number.isInteger(quantity) || quantity < min || quantity > max) {
+          valid = false;
+          return;
+        }
+      }
+      if (amountInput) {
+        var low = Number(amountInput.getAttribute("data-min"));
+        var high = Number(amountInput.getAttribute("data-max"));
+        if (!(unit >= low && unit <= high)) {
+          valid = false;
+          return;
+        }
+      }
       var lineTotal = unit * quantity;
       if (!isFinite(lineTotal)) {
         valid = false;
@@ -82,13 +98,33 @@
     });
   }
 
+  // Expiry as "MM / YY" while typing; a four-digit year (12/2029, typed, pasted or autofilled)
+  // is left as it is, since the server reads MM/YY and MM/YYYY alike.
   var expiry = form.querySelector("[data-card-expiry]");
   if (expiry) {
     expiry.addEventListener("input", function (event) {
-      var digits = expiry.value.replace(/\D/g, "").slice(0, 4);
-      if (event.inputType && event.inputType.indexOf("delete") === 0) return;
+      if (event.inputType !== "insertText") return;
+      var value = expiry.value;
+      if (/^\s*\d{1,2}\s*\/\s*\d{3,4}\s*$/.test(value)) return; // a four-digit year
+
+      var single = /^(\d)\s*\/$/.exec(value);
+      if (single) {
+        expiry.value = "0" + single[1] + " / ";
+        return;
+      }
+      var digits = value.replace(/\D/g, "").slice(0, 4);
       expiry.value = digits.length > 2 ? digits.slice(0, 2) + " / " + digits.slice(2) : digits;
     });
+  }
+
+  // After a decline or a mistake, take the customer to it.
+  var invalid = form.querySelector("[aria-invalid='true']") || document.querySelector("[aria-invalid='true']");
+  var alert = document.getElementById("form-alert");
+  if (invalid) {
+    invalid.focus();
+  } else if (alert) {
+    alert.setAttribute("tabindex", "-1");
+    alert.focus();
   }
 
   // One submission: the button is disabled while the payment is on its way.

@@ -1,0 +1,346 @@
+//! Webhook delivery: workers inside `kassa serve` claim due deliveries from the outbox, POST
+//! each event's stored bytes to its endpoint with both signatures, and record the attempt and
+//! what follows (success, a retry with backoff, or giving up and perhaps disabling the
+//! endpoint).
+//!
+//! Every fact lives in the database: a claim is a lease on the delivery row, so several
+//! processes deliver side by side and never send the same attempt twice, and a process that
+//! dies mid-attempt leaves its deliveries to be claimed again when their lease ends.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::SharedClock;
+use crate::domain::ids::{self, prefix};
+use crate::domain::webhooks::{self, Attempt, DISABLE_AFTER_FAILING_SECONDS, WebhookEndpoint};
+use crate::store::webhooks::{AttemptResult, ClaimedDelivery};
+use crate::store::{Db, StoreResult};
+
+/// Wakes this process's delivery worker when an event has been written, so a delivery starts
+/// at once instead of at the next poll. Other processes find it by polling.
+pub static WAKE: Notify = Notify::const_new();
+
+/// How often a worker looks for due deliveries when nothing woke it.
+const POLL: Duration = Duration::from_millis(500);
+/// How long a claim holds a delivery: well beyond one attempt's timeout.
+const LEASE_SECONDS: i64 = 60;
+/// Deliveries claimed at once, and sent at once.
+const BATCH: i64 = 64;
+const CONCURRENCY: usize = 32;
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of a receiver's answer is kept with the attempt.
+const EXCERPT_BYTES: usize = 4096;
+const USER_AGENT: &str = concat!("kassa/", env!("CARGO_PKG_VERSION"), " (webhooks)");
+
+/// Installs ring as the process's TLS provider (kassa builds reqwest without a bundled one);
+/// a no-op when one is installed already. Every HTTP client needs it first.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub struct Deliverer {
+    db: Db,
+    clock: SharedClock,
+    /// Test-mode endpoints may be anywhere, a developer's laptop included.
+    test_client: reqwest::Client,
+    /// Live-mode endpoints only reach public addresses (unless the operator allows others).
+    live_client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Deliverer {
+    pub fn new(db: Db, clock: SharedClock, allow_private: bool) -> Deliverer {
+        install_tls_provider();
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(TIMEOUT)
+                .connect_timeout(Duration::from_secs(5))
+                .user_agent(USER_AGENT)
+        };
+        let test_client = builder().build().expect("the HTTP client builds");
+        let live_client = if allow_private {
+            test_client.clone()
+        } else {
+            builder()
+                .dns_resolver(Arc::new(PublicOnly))
+                .build()
+                .expect("the HTTP client builds")
+        };
+        Deliverer {
+            db,
+            clock,
+            test_client,
+            live_client,
+            allow_private,
+        }
+    }
+
+    /// Delivers until `stop` is cancelled.
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            match self.deliver_due().await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "claiming webhook deliveries failed; will retry")
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = WAKE.notified() => {
+                    // The event's transaction may not have committed yet: look again shortly.
+                    for _ in 0..5 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        if matches!(self.deliver_due().await, Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
+                }
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Claims the deliveries due now and attempts each once. Returns how many it claimed.
+    pub async fn deliver_due(&self) -> StoreResult<usize> {
+        let now = self.clock.now();
+        let claimed =
+            crate::store::webhooks::claim_due(&self.db, now, LEASE_SECONDS, BATCH).await?;
+        let count = claimed.len();
+        futures_util::stream::iter(claimed)
+            .for_each_concurrent(CONCURRENCY, |delivery| async move {
+                if let Err(error) = self.attempt(&delivery).await {
+                    tracing::warn!(%error, delivery = %delivery.id, "recording a webhook attempt failed; the lease will expire and it will be retried");
+                }
+            })
+            .await;
+        Ok(count)
+    }
+
+    async fn attempt(&self, delivery: &ClaimedDelivery) -> StoreResult<()> {
+        let now = self.clock.now();
+        let endpoint =
+            crate::store::webhooks::endpoint_by_id(&self.db, &delivery.endpoint_id).await?;
+        let payload = crate::store::webhooks::event_payload(&self.db, &delivery.event_id).await?;
+        let (Some(endpoint), Some(payload)) = (endpoint, payload) else {
+            return crate::store::webhooks::cancel_delivery(&self.db, &delivery.id, now).await;
+        };
+        if !endpoint.enabled || endpoint.deleted {
+            return crate::store::webhooks::cancel_delivery(&self.db, &delivery.id, now).await;
+        }
+        let started = Instant::now();
+        let outcome = self.send(&endpoint, &delivery.event_id, payload, now).await;
+        let latency_ms = started.elapsed().as_millis() as i64;
+        let attempt = Attempt {
+            id: ids::new_id(prefix::WEBHOOK_ATTEMPT, ids::now_ms()),
+            delivery_id: delivery.id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            event_id: delivery.event_id.clone(),
+            attempted_at: now,
+            status_code: outcome.status.map(i64::from),
+            latency_ms,
+            error: outcome.error.clone(),
+            response_excerpt: outcome.excerpt.clone(),
+        };
+        let result = decide(&endpoint, delivery.attempts, &outcome, self.clock.now());
+        crate::store::webhooks::finish_attempt(
+            &self.db,
+            delivery,
+            &attempt,
+            &result,
+            self.clock.now(),
+        )
+        .await?;
+        match &result {
+            AttemptResult::Succeeded => {
+                tracing::debug!(delivery = %delivery.id, latency_ms, "webhook delivered")
+            }
+            AttemptResult::Retry { at } => tracing::info!(
+                delivery = %delivery.id, status = ?outcome.status, error = ?outcome.error,
+                retry_in = at - now, "webhook attempt failed; will retry"
+            ),
+            AttemptResult::GiveUp { disable_endpoint } => tracing::warn!(
+                delivery = %delivery.id, endpoint = %endpoint.id, disabled = ?disable_endpoint,
+                "webhook delivery gave up"
+            ),
+        }
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        endpoint: &WebhookEndpoint,
+        event_id: &str,
+        payload: String,
+        now: i64,
+    ) -> Outcome {
+        let live_rules = endpoint.livemode && !self.allow_private;
+        if live_rules
+            && let Some(ip) = webhooks::host_of(&endpoint.url).and_then(|h| {
+                h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<IpAddr>()
+                    .ok()
+            })
+            && webhooks::is_internal(ip)
+        {
+            return Outcome::error(format!("{ip} is a loopback, private or link-local address"));
+        }
+        let client = if live_rules {
+            &self.live_client
+        } else {
+            &self.test_client
+        };
+        let mut request = client
+            .post(&endpoint.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (name, value) in webhooks::signature_headers(
+            &endpoint.signing_secrets(now),
+            event_id,
+            now,
+            payload.as_bytes(),
+        ) {
+            request = request.header(name, value);
+        }
+        let response = match request.body(payload).send().await {
+            Ok(response) => response,
+            Err(error) => return Outcome::error(error_chain(&error)),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now));
+        let mut response = response;
+        let mut excerpt = Vec::new();
+        while excerpt.len() < EXCERPT_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        excerpt.truncate(EXCERPT_BYTES);
+        Outcome {
+            status: Some(status),
+            error: None,
+            excerpt: Some(String::from_utf8_lossy(&excerpt).into_owned()),
+            retry_after,
+        }
+    }
+}
+
+/// What an attempt got back.
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    status: Option<u16>,
+    error: Option<String>,
+    excerpt: Option<String>,
+    /// Seconds the receiver asked to wait.
+    retry_after: Option<i64>,
+}
+
+impl Outcome {
+    fn error(message: String) -> Outcome {
+        Outcome {
+            error: Some(message),
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Any 2xx succeeds. 410 Gone disables the endpoint. Anything else is retried on the schedule,
+/// until it runs out or the endpoint has failed every attempt for five days (then it is
+/// disabled).
+fn decide(endpoint: &WebhookEndpoint, attempts: i64, outcome: &Outcome, now: i64) -> AttemptResult {
+    match outcome.status {
+        Some(200..=299) => return AttemptResult::Succeeded,
+        Some(410) => {
+            return AttemptResult::GiveUp {
+                disable_endpoint: Some("the endpoint answered 410 Gone".into()),
+            };
+        }
+        _ => {}
+    }
+    if endpoint
+        .failing_since
+        .is_some_and(|since| now - since >= DISABLE_AFTER_FAILING_SECONDS)
+    {
+        return AttemptResult::GiveUp {
+            disable_endpoint: Some("every delivery attempt failed for 5 days".into()),
+        };
+    }
+    match webhooks::next_attempt(attempts, now, outcome.retry_after) {
+        Some(at) => AttemptResult::Retry { at },
+        None => AttemptResult::GiveUp {
+            disable_endpoint: None,
+        },
+    }
+}
+
+/// `Retry-After: 120` or an HTTP date, as seconds from `now`.
+fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
+    if let Ok(seconds) = value.trim().parse::<i64>() {
+        return Some(seconds.max(0));
+    }
+    let date =
+        time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc2822)
+            .ok()?;
+    Some((date.unix_timestamp() - now).max(0))
+}
+
+/// An error and its causes on one line (reqwest's own message alone is vague).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// Resolves names for live endpoints, refusing internal addresses: the check happens where
+/// the name resolves, at delivery time, so a name that later points inside is caught too.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !webhooks::is_internal(a.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to loopback, private or link-local addresses"
+                )
+                .into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("120", 0), Some(120));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_717),
+            Some(60)
+        );
+        assert_eq!(parse_retry_after("soon", 0), None);
+    }
+}

@@ -1,0 +1,603 @@
+//! Webhooks: the endpoints a merchant registers, how deliveries are signed, when a failed one
+//! is tried again, and which addresses a live endpoint may not reach.
+//!
+//! Delivery itself (claiming due deliveries, sending, recording attempts) is in
+//! [`crate::delivery`]; the outbox rows are written with each event by the store.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+
+use super::accounts::Caller;
+use super::ids::{self, prefix};
+use super::list::{CreatedRange, Page, PageRequest, PageStart};
+use super::metadata::Metadata;
+use super::{DomainError, validate};
+use crate::store::{self, Db};
+
+/// How long a rolled secret keeps signing beside the new one.
+pub const PREVIOUS_SECRET_SECONDS: i64 = 24 * 3600;
+/// An endpoint whose every attempt has failed for this long is disabled.
+pub const DISABLE_AFTER_FAILING_SECONDS: i64 = 5 * 24 * 3600;
+/// Events (and their deliveries) are kept this long.
+pub const EVENT_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+
+/// Seconds to wait after each failed attempt: 14 attempts over about three days (the first
+/// immediately, then after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h and five times 12 h).
+/// Each wait gets up to 10% jitter, so retries from many deliveries spread out.
+pub const RETRY_SCHEDULE: [i64; 13] = [
+    30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200, 43_200, 43_200, 43_200, 43_200,
+];
+
+/// When to try a delivery again after its `attempts`-th failed attempt, or `None` to give up.
+/// A `Retry-After` from the receiver is honoured when it asks for longer (up to a day).
+pub fn next_attempt(attempts: i64, now: i64, retry_after: Option<i64>) -> Option<i64> {
+    let wait = *RETRY_SCHEDULE.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    let jitter = rand::random_range(0..=wait / 10);
+    let wait = (wait + jitter).max(retry_after.unwrap_or(0).min(24 * 3600));
+    Some(now + wait)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub livemode: bool,
+    pub url: String,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    /// Event types, or `*` for all.
+    pub enabled_events: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<i64>,
+    pub failing_since: Option<i64>,
+    pub deleted: bool,
+    pub created: i64,
+    pub updated: i64,
+}
+
+impl WebhookEndpoint {
+    /// Stripe's WebhookEndpoint object. The secret is shown only when it was just made.
+    pub fn object(&self, with_secret: bool) -> Value {
+        if self.deleted {
+            return json!({"id": self.id, "object": "webhook_endpoint", "deleted": true});
+        }
+        let mut object = json!({
+            "id": self.id,
+            "object": "webhook_endpoint",
+            "api_version": null,
+            "application": null,
+            "created": self.created,
+            "description": self.description,
+            "enabled_events": self.enabled_events,
+            "livemode": self.livemode,
+            "metadata": self.metadata.0,
+            "status": if self.enabled { "enabled" } else { "disabled" },
+            "disabled_reason": self.disabled_reason,
+            "url": self.url,
+        });
+        if with_secret {
+            object["secret"] = json!(self.secret);
+        }
+        object
+    }
+
+    /// The secrets that sign a delivery now: the current one, and the previous one for a day
+    /// after a roll.
+    pub fn signing_secrets(&self, now: i64) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_until)
+            && now < until
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+}
+
+/// A new `whsec_` secret: 32 random bytes, base64 (as Standard Webhooks expects).
+pub fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The headers that sign `body`, sent as message `id` at unix time `timestamp`, with each of
+/// `secrets`: Stripe's `Stripe-Signature` (HMAC-SHA256 keyed with the secret's text, over
+/// `t.body`, hex) and Standard Webhooks' `webhook-id`, `webhook-timestamp` and
+/// `webhook-signature` (keyed with the secret's base64-decoded bytes, over `id.t.body`, base64).
+pub fn signature_headers(
+    secrets: &[&str],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let mut stripe = format!("t={timestamp}");
+    let mut standard = Vec::new();
+    for secret in secrets {
+        let signed = [timestamp.to_string().as_bytes(), b".", body].concat();
+        stripe.push_str(&format!(
+            ",v1={}",
+            hex::encode(hmac(secret.as_bytes(), &signed))
+        ));
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(secret.trim_start_matches("whsec_"))
+            .unwrap_or_else(|_| secret.as_bytes().to_vec());
+        let signed = [
+            id.as_bytes(),
+            b".",
+            timestamp.to_string().as_bytes(),
+            b".",
+            body,
+        ]
+        .concat();
+        standard.push(format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(hmac(&key, &signed))
+        ));
+    }
+    vec![
+        ("stripe-signature", stripe),
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", standard.join(" ")),
+    ]
+}
+
+/// Whether an address is one a live endpoint may not reach: loopback, private, link-local,
+/// shared (CGNAT), unspecified, multicast or documentation ranges, in IPv4 or IPv6.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Checks an endpoint URL: absolute http(s). For live endpoints (unless the operator allows
+/// private targets), a literal internal address or `localhost` is refused here; names are
+/// checked again where they resolve, at delivery time.
+pub fn validate_url(url: &str, livemode: bool, allow_private: bool) -> Result<String, DomainError> {
+    let url = validate::url(url, "url", false)?;
+    if livemode && !allow_private {
+        let host = host_of(&url).unwrap_or_default();
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok();
+        if host.eq_ignore_ascii_case("localhost")
+            || host.to_ascii_lowercase().ends_with(".localhost")
+            || literal.is_some_and(is_internal)
+        {
+            return Err(DomainError::invalid(
+                "url",
+                "live endpoints must be reachable on the public internet, not a loopback, private or link-local address",
+            ));
+        }
+    }
+    Ok(url)
+}
+
+/// The host of an absolute URL, with brackets for IPv6.
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if authority.starts_with('[') {
+        return authority.split_inclusive(']').next();
+    }
+    Some(authority.split(':').next().unwrap_or(authority))
+}
+
+/// The fields a create or update sets.
+#[derive(Debug, Default)]
+pub struct EndpointInput {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    pub description: Option<Option<String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub disabled: Option<bool>,
+}
+
+fn validate_events(events: Vec<String>) -> Result<Vec<String>, DomainError> {
+    if events.is_empty() {
+        return Err(DomainError::invalid(
+            "enabled_events",
+            "must name at least one event type, or '*'",
+        ));
+    }
+    let mut seen = Vec::new();
+    for (i, event) in events.into_iter().enumerate() {
+        let valid = event == "*"
+            || (!event.is_empty()
+                && event.len() <= 100
+                && event
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'));
+        if !valid {
+            return Err(DomainError::invalid(
+                format!("enabled_events[{i}]"),
+                format!(
+                    "'{event}' is not an event type (such as checkout.session.completed) or '*'"
+                ),
+            ));
+        }
+        if !seen.contains(&event) {
+            seen.push(event);
+        }
+    }
+    Ok(seen)
+}
+
+impl EndpointInput {
+    fn apply(self, endpoint: &mut WebhookEndpoint, allow_private: bool) -> Result<(), DomainError> {
+        if let Some(url) = self.url {
+            endpoint.url = validate_url(&url, endpoint.livemode, allow_private)?;
+        }
+        if let Some(events) = self.enabled_events {
+            endpoint.enabled_events = validate_events(events)?;
+        }
+        if let Some(description) = self.description {
+            endpoint.description = validate::optional_text(description, "description", 5000)?;
+        }
+        if let Some(update) = self.metadata {
+            endpoint.metadata = endpoint.metadata.merged(update, "metadata")?;
+        }
+        if let Some(disabled) = self.disabled {
+            endpoint.enabled = !disabled;
+            endpoint.disabled_reason = disabled.then(|| "disabled by the merchant".to_string());
+            if !disabled {
+                endpoint.failing_since = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub async fn create_endpoint(
+    db: &Db,
+    caller: &Caller,
+    input: EndpointInput,
+    allow_private: bool,
+    now: i64,
+) -> Result<WebhookEndpoint, DomainError> {
+    if input.url.is_none() {
+        return Err(DomainError::invalid("url", "is required"));
+    }
+    if input.enabled_events.is_none() {
+        return Err(DomainError::invalid("enabled_events", "is required"));
+    }
+    let mut endpoint = WebhookEndpoint {
+        id: ids::new_id(prefix::WEBHOOK_ENDPOINT, ids::now_ms()),
+        livemode: caller.mode.is_live(),
+        url: String::new(),
+        description: None,
+        metadata: Metadata::default(),
+        enabled_events: Vec::new(),
+        enabled: true,
+        disabled_reason: None,
+        secret: new_secret(),
+        previous_secret: None,
+        previous_secret_until: None,
+        failing_since: None,
+        deleted: false,
+        created: now,
+        updated: now,
+    };
+    input.apply(&mut endpoint, allow_private)?;
+    store::webhooks::insert_endpoint(db, caller, &endpoint).await?;
+    Ok(endpoint)
+}
+
+/// An endpoint that exists and is not deleted.
+pub async fn get_endpoint(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> Result<WebhookEndpoint, DomainError> {
+    store::webhooks::get_endpoint(db, caller, id)
+        .await?
+        .filter(|e| !e.deleted)
+        .ok_or_else(|| DomainError::not_found("webhook_endpoint", id))
+}
+
+pub async fn update_endpoint(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    input: EndpointInput,
+    allow_private: bool,
+    now: i64,
+) -> Result<WebhookEndpoint, DomainError> {
+    let mut endpoint = get_endpoint(db, caller, id).await?;
+    input.apply(&mut endpoint, allow_private)?;
+    endpoint.updated = now;
+    store::webhooks::update_endpoint(db, &endpoint).await?;
+    Ok(endpoint)
+}
+
+/// Deletes an endpoint; its pending deliveries are canceled.
+pub async fn delete_endpoint(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+) -> Result<WebhookEndpoint, DomainError> {
+    let mut endpoint = get_endpoint(db, caller, id).await?;
+    endpoint.deleted = true;
+    endpoint.enabled = false;
+    endpoint.updated = now;
+    store::webhooks::update_endpoint(db, &endpoint).await?;
+    Ok(endpoint)
+}
+
+/// Makes a new secret; the old one keeps signing, beside it, for 24 hours.
+pub async fn roll_secret(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+) -> Result<WebhookEndpoint, DomainError> {
+    let mut endpoint = get_endpoint(db, caller, id).await?;
+    endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, new_secret()));
+    endpoint.previous_secret_until = Some(now + PREVIOUS_SECRET_SECONDS);
+    endpoint.updated = now;
+    store::webhooks::update_endpoint(db, &endpoint).await?;
+    Ok(endpoint)
+}
+
+pub async fn list_endpoints(
+    db: &Db,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<WebhookEndpoint>, DomainError> {
+    if let PageStart::After(id) | PageStart::Before(id) = &page.start {
+        get_endpoint(db, caller, id).await.map_err(|_| {
+            DomainError::invalid(
+                "starting_after",
+                format!("no such webhook_endpoint: '{id}'"),
+            )
+        })?;
+    }
+    Ok(store::webhooks::list_endpoints(db, caller, page).await?)
+}
+
+// ----- Events --------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Exact types, or prefixes written `checkout.session.*`.
+    pub types: Vec<String>,
+    pub created: CreatedRange,
+}
+
+/// An event as stored: its delivered bytes.
+pub async fn get_event(db: &Db, caller: &Caller, id: &str) -> Result<Value, DomainError> {
+    store::events::get_payload(db, caller, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("event", id))
+}
+
+pub async fn list_events(
+    db: &Db,
+    caller: &Caller,
+    filter: &EventFilter,
+    page: &PageRequest,
+) -> Result<Page<Value>, DomainError> {
+    if let PageStart::After(id) | PageStart::Before(id) = &page.start {
+        get_event(db, caller, id).await.map_err(|_| {
+            DomainError::invalid("starting_after", format!("no such event: '{id}'"))
+        })?;
+    }
+    Ok(store::events::list_payloads(db, caller, filter, page).await?)
+}
+
+/// Sends an event again: a new delivery, due now, to `endpoint` or to every enabled endpoint
+/// that wants its type. Returns how many deliveries were queued.
+pub async fn resend_event(
+    db: &Db,
+    caller: &Caller,
+    event_id: &str,
+    endpoint: Option<&str>,
+    now: i64,
+) -> Result<usize, DomainError> {
+    let event = get_event(db, caller, event_id).await?;
+    let kind = event["type"].as_str().unwrap_or_default().to_string();
+    let targets = match endpoint {
+        Some(id) => {
+            let endpoint = get_endpoint(db, caller, id).await.map_err(|_| {
+                DomainError::invalid("endpoint", format!("no such webhook_endpoint: '{id}'"))
+            })?;
+            if !endpoint.enabled {
+                return Err(DomainError::invalid(
+                    "endpoint",
+                    "is disabled; enable it first",
+                ));
+            }
+            vec![endpoint.id]
+        }
+        None => store::webhooks::matching_endpoints(db, caller, &kind).await?,
+    };
+    store::webhooks::queue_deliveries(db, &caller.account_id, event_id, &targets, now).await?;
+    Ok(targets.len())
+}
+
+/// Queues again every delivery to an endpoint that ended failed (or canceled while the endpoint
+/// was disabled) since `since`. Returns how many.
+pub async fn replay_failed(
+    db: &Db,
+    caller: &Caller,
+    endpoint_id: &str,
+    since: i64,
+    now: i64,
+) -> Result<u64, DomainError> {
+    let endpoint = get_endpoint(db, caller, endpoint_id).await?;
+    if !endpoint.enabled {
+        return Err(DomainError::Conflict {
+            code: "webhook_endpoint_disabled",
+            message: format!("webhook endpoint '{endpoint_id}' is disabled; enable it first"),
+        });
+    }
+    Ok(store::webhooks::requeue_failed(db, endpoint_id, since, now).await?)
+}
+
+/// One recorded delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub attempted_at: i64,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+impl Attempt {
+    pub fn object(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "webhook_attempt",
+            "created": self.attempted_at,
+            "delivery": self.delivery_id,
+            "endpoint": self.endpoint_id,
+            "event": self.event_id,
+            "status_code": self.status_code,
+            "succeeded": self.status_code.is_some_and(|s| (200..300).contains(&s)),
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+            "response_body": self.response_excerpt,
+        })
+    }
+}
+
+pub async fn list_attempts(
+    db: &Db,
+    caller: &Caller,
+    endpoint_id: &str,
+    event_id: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<Attempt>, DomainError> {
+    get_endpoint(db, caller, endpoint_id).await?;
+    Ok(store::webhooks::list_attempts(db, endpoint_id, event_id, page).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_match_the_published_algorithms() {
+        // Standard Webhooks' own test vector.
+        let headers = signature_headers(
+            &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        let standard = headers
+            .iter()
+            .find(|(n, _)| *n == "webhook-signature")
+            .unwrap();
+        assert_eq!(
+            standard.1,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        let stripe = &headers[0].1;
+        assert!(stripe.starts_with("t=1614265330,v1="), "{stripe}");
+        assert_eq!(stripe.len(), "t=1614265330,v1=".len() + 64);
+    }
+
+    #[test]
+    fn a_rolled_secret_signs_beside_the_new_one_for_a_day() {
+        let headers = signature_headers(&[&new_secret(), &new_secret()], "evt_1", 1, b"{}");
+        assert_eq!(headers[0].1.matches(",v1=").count(), 2);
+        assert_eq!(headers[3].1.split(' ').count(), 2);
+    }
+
+    #[test]
+    fn internal_addresses() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(internal.parse().unwrap()), "{internal}");
+        }
+        for public in [
+            "93.184.216.34",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "8.8.8.8",
+        ] {
+            assert!(!is_internal(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn live_urls_may_not_be_internal_literals() {
+        assert!(validate_url("http://127.0.0.1:3000/hook", true, false).is_err());
+        assert!(validate_url("http://[::1]/hook", true, false).is_err());
+        assert!(validate_url("http://localhost/hook", true, false).is_err());
+        assert!(validate_url("http://127.0.0.1:3000/hook", false, false).is_ok());
+        assert!(validate_url("http://127.0.0.1:3000/hook", true, true).is_ok());
+        assert!(validate_url("https://shop.example/hook", true, false).is_ok());
+        assert!(validate_url("ftp://shop.example/hook", false, false).is_err());
+        assert_eq!(host_of("http://user@[::1]:80/x"), Some("[::1]"));
+    }
+
+    #[test]
+    fn retries_spread_over_about_three_days() {
+        let total: i64 = RETRY_SCHEDULE.iter().sum();
+        assert!((2 * 86_400..4 * 86_400).contains(&total), "{total}");
+        assert_eq!(next_attempt(RETRY_SCHEDULE.len() as i64 + 1, 0, None), None);
+        let first = next_attempt(1, 1000, None).unwrap();
+        assert!((1030..=1033).contains(&first), "{first}");
+        assert_eq!(next_attempt(1, 0, Some(600)), Some(600));
+    }
+}

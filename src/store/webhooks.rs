@@ -1,0 +1,479 @@
+//! Webhook endpoints, the delivery outbox and the attempts log.
+
+use sqlx::FromRow;
+
+use super::query::{Arg, Select};
+use super::{Db, StoreResult, on_reader, on_writer};
+use crate::domain::accounts::Caller;
+use crate::domain::ids::{self, prefix};
+use crate::domain::list::{Page, PageRequest};
+use crate::domain::metadata::Metadata;
+use crate::domain::webhooks::{Attempt, WebhookEndpoint};
+
+#[derive(FromRow)]
+struct EndpointRow {
+    id: String,
+    livemode: bool,
+    url: String,
+    description: Option<String>,
+    metadata: String,
+    status: String,
+    disabled_reason: Option<String>,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<i64>,
+    failing_since: Option<i64>,
+    deleted: bool,
+    created: i64,
+    updated: i64,
+}
+
+impl EndpointRow {
+    fn into_endpoint(self, enabled_events: Vec<String>) -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: self.id,
+            livemode: self.livemode,
+            url: self.url,
+            description: self.description,
+            metadata: Metadata::from_json(&self.metadata),
+            enabled_events,
+            enabled: self.status == "enabled",
+            disabled_reason: self.disabled_reason,
+            secret: self.secret,
+            previous_secret: self.previous_secret,
+            previous_secret_until: self.previous_secret_until,
+            failing_since: self.failing_since,
+            deleted: self.deleted,
+            created: self.created,
+            updated: self.updated,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, livemode, url, description, metadata, status, disabled_reason, secret, \
+     previous_secret, previous_secret_until, failing_since, deleted, created, updated";
+
+pub async fn insert_endpoint(
+    db: &Db,
+    caller: &Caller,
+    endpoint: &WebhookEndpoint,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, metadata, status, \
+             disabled_reason, secret, previous_secret, previous_secret_until, failing_since, deleted, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&endpoint.id)
+        .bind(&caller.account_id)
+        .bind(endpoint.livemode)
+        .bind(&endpoint.url)
+        .bind(endpoint.description.clone())
+        .bind(endpoint.metadata.to_json())
+        .bind(if endpoint.enabled { "enabled" } else { "disabled" })
+        .bind(endpoint.disabled_reason.clone())
+        .bind(&endpoint.secret)
+        .bind(endpoint.previous_secret.clone())
+        .bind(endpoint.previous_secret_until)
+        .bind(endpoint.failing_since)
+        .bind(endpoint.deleted)
+        .bind(endpoint.created)
+        .bind(endpoint.updated)
+        .execute(&mut *tx)
+        .await?;
+        for event_type in &endpoint.enabled_events {
+            sqlx::query(
+                "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
+            )
+            .bind(&endpoint.id)
+            .bind(event_type)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Saves every field and the event types; a disabled or deleted endpoint's pending deliveries
+/// are canceled in the same transaction.
+pub async fn update_endpoint(db: &Db, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET url = $1, description = $2, metadata = $3, status = $4, \
+             disabled_reason = $5, secret = $6, previous_secret = $7, previous_secret_until = $8, \
+             failing_since = $9, deleted = $10, updated = $11 WHERE id = $12",
+        )
+        .bind(&endpoint.url)
+        .bind(endpoint.description.clone())
+        .bind(endpoint.metadata.to_json())
+        .bind(if endpoint.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        })
+        .bind(endpoint.disabled_reason.clone())
+        .bind(&endpoint.secret)
+        .bind(endpoint.previous_secret.clone())
+        .bind(endpoint.previous_secret_until)
+        .bind(endpoint.failing_since)
+        .bind(endpoint.deleted)
+        .bind(endpoint.updated)
+        .bind(&endpoint.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1")
+            .bind(&endpoint.id)
+            .execute(&mut *tx)
+            .await?;
+        for event_type in &endpoint.enabled_events {
+            sqlx::query(
+                "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
+            )
+            .bind(&endpoint.id)
+            .bind(event_type)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !endpoint.enabled {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
+                 WHERE endpoint_id = $2 AND state = 'pending'",
+            )
+            .bind(endpoint.updated)
+            .bind(&endpoint.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+async fn event_types(db: &Db, endpoint_id: &str) -> StoreResult<Vec<String>> {
+    Ok(on_reader!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT event_type FROM webhook_endpoint_events WHERE endpoint_id = $1 ORDER BY event_type",
+        )
+        .bind(endpoint_id)
+        .fetch_all(pool)
+        .await
+    })?)
+}
+
+pub async fn get_endpoint(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> StoreResult<Option<WebhookEndpoint>> {
+    let row: Option<EndpointRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND livemode = $3"
+        )))
+        .bind(id)
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .fetch_optional(pool)
+        .await
+    })?;
+    match row {
+        Some(row) => {
+            let events = event_types(db, &row.id).await?;
+            Ok(Some(row.into_endpoint(events)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// An endpoint by id alone, for the delivery workers.
+pub async fn endpoint_by_id(db: &Db, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
+    let row: Option<EndpointRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(|r| r.into_endpoint(Vec::new())))
+}
+
+pub async fn list_endpoints(
+    db: &Db,
+    caller: &Caller,
+    page: &PageRequest,
+) -> StoreResult<Page<WebhookEndpoint>> {
+    let mut select = Select::new(COLUMNS, "webhook_endpoints");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    select.condition("deleted = FALSE");
+    let rows: Page<EndpointRow> = select.fetch_page(db, "id", page).await?;
+    let mut items = Vec::with_capacity(rows.items.len());
+    for row in rows.items {
+        let events = event_types(db, &row.id).await?;
+        items.push(row.into_endpoint(events));
+    }
+    Ok(Page {
+        items,
+        has_more: rows.has_more,
+    })
+}
+
+pub async fn matching_endpoints(db: &Db, caller: &Caller, kind: &str) -> StoreResult<Vec<String>> {
+    Ok(on_reader!(db, |pool| {
+        sqlx::query_scalar(super::events::MATCHING_ENDPOINTS)
+            .bind(&caller.account_id)
+            .bind(caller.mode.is_live())
+            .bind(kind)
+            .fetch_all(pool)
+            .await
+    })?)
+}
+
+/// New deliveries of an event, due at `now`.
+pub async fn queue_deliveries(
+    db: &Db,
+    account_id: &str,
+    event_id: &str,
+    endpoints: &[String],
+    now: i64,
+) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for endpoint in endpoints {
+            sqlx::query(super::events::INSERT_DELIVERY)
+                .bind(ids::new_id(prefix::WEBHOOK_DELIVERY, ids::now_ms()))
+                .bind(account_id)
+                .bind(endpoint)
+                .bind(event_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Makes the endpoint's deliveries that ended failed (or canceled) since `since` pending again,
+/// due now, with a fresh count of attempts.
+pub async fn requeue_failed(db: &Db, endpoint_id: &str, since: i64, now: i64) -> StoreResult<u64> {
+    Ok(on_writer!(db, |pool| {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+             lease_until = NULL, updated = $1 WHERE endpoint_id = $2 AND state IN ('failed', 'canceled') \
+             AND updated >= $3",
+        )
+        .bind(now)
+        .bind(endpoint_id)
+        .bind(since)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?)
+}
+
+// ----- Delivering ----------------------------------------------------------------------------------
+
+/// A delivery claimed by a worker, with what it needs to send it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due deliveries for `lease` seconds: they are not due for anyone else
+/// until the lease ends (a worker that dies mid-attempt leaves them to be claimed again then).
+/// On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets processes claim side by side without waiting
+/// on each other; SQLite has one writer, so the claiming UPDATE is atomic as it is.
+pub async fn claim_due(
+    db: &Db,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let lock = match db.engine() {
+        super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        super::Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_until = $1, attempts = attempts + 1, updated = $2 \
+         WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
+         AND (lease_until IS NULL OR lease_until <= $2) ORDER BY next_attempt_at LIMIT $3{lock}) \
+         RETURNING id, endpoint_id, event_id, attempts"
+    );
+    Ok(on_writer!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(now + lease)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })?)
+}
+
+/// The stored bytes of an event, to send.
+pub async fn event_payload(db: &Db, event_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<(Option<String>, String)> = on_reader!(db, |pool| {
+        sqlx::query_as("SELECT payload, data FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.and_then(|(payload, _)| payload))
+}
+
+/// How an attempt ended, for [`finish_attempt`].
+#[derive(Debug, Clone)]
+pub enum AttemptResult {
+    Succeeded,
+    /// Try again at this time.
+    Retry {
+        at: i64,
+    },
+    /// No more attempts; `disable_endpoint` says why the endpoint is disabled too, if it is.
+    GiveUp {
+        disable_endpoint: Option<String>,
+    },
+}
+
+/// Records an attempt and what follows from it, in one transaction: the delivery's new state
+/// (only if this worker still holds its lease), and the endpoint's failure streak.
+pub async fn finish_attempt(
+    db: &Db,
+    delivery: &ClaimedDelivery,
+    attempt: &Attempt,
+    result: &AttemptResult,
+    now: i64,
+) -> StoreResult<()> {
+    let (state, next_attempt_at) = match result {
+        AttemptResult::Succeeded => ("succeeded", now),
+        AttemptResult::Retry { at } => ("pending", *at),
+        AttemptResult::GiveUp { .. } => ("failed", now),
+    };
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempted_at, status_code, \
+             latency_ms, error, response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&attempt.id)
+        .bind(&attempt.delivery_id)
+        .bind(&attempt.endpoint_id)
+        .bind(&attempt.event_id)
+        .bind(attempt.attempted_at)
+        .bind(attempt.status_code)
+        .bind(attempt.latency_ms)
+        .bind(attempt.error.clone())
+        .bind(attempt.response_excerpt.clone())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, updated = $3 \
+             WHERE id = $4 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(next_attempt_at)
+        .bind(now)
+        .bind(&delivery.id)
+        .execute(&mut *tx)
+        .await?;
+        match result {
+            AttemptResult::Succeeded => {
+                sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
+                    .bind(&delivery.endpoint_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            _ => {
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+                )
+                .bind(attempt.attempted_at)
+                .bind(&delivery.endpoint_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if let AttemptResult::GiveUp {
+            disable_endpoint: Some(reason),
+        } = result
+        {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated = $2 WHERE id = $3",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(&delivery.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
+                 WHERE endpoint_id = $2 AND state = 'pending'",
+            )
+            .bind(now)
+            .bind(&delivery.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Ends a delivery whose endpoint is gone or disabled, or whose event was pruned.
+pub async fn cancel_delivery(db: &Db, delivery_id: &str, now: i64) -> StoreResult<()> {
+    on_writer!(db, |pool| {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(delivery_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct AttemptRow {
+    id: String,
+    delivery_id: String,
+    endpoint_id: String,
+    event_id: String,
+    attempted_at: i64,
+    status_code: Option<i64>,
+    latency_ms: i64,
+    error: Option<String>,
+    response_excerpt: Option<String>,
+}
+
+pub async fn list_attempts(
+    db: &Db,
+    endpoint_id: &str,
+    event_id: Option<&str>,
+    page: &PageRequest,
+) -> StoreResult<Page<Attempt>> {
+    let mut select = Select::new(
+        "id, delivery_id, endpoint_id, event_id, attempted_at, status_code, latency_ms, error, response_excerpt",
+        "webhook_attempts",
+    );
+    select.filter("endpoint_id = ?", Arg::Text(endpoint_id.to_string()));
+    select.filter_text("event_id = ?", event_id);
+    let rows: Page<AttemptRow> = select.fetch_page(db, "id", page).await?;
+    Ok(rows.map(|r| Attempt {
+        id: r.id,
+        delivery_id: r.delivery_id,
+        endpoint_id: r.endpoint_id,
+        event_id: r.event_id,
+        attempted_at: r.attempted_at,
+        status_code: r.status_code,
+        latency_ms: r.latency_ms,
+        error: r.error,
+        response_excerpt: r.response_excerpt,
+    }))
+}
