@@ -16,3 +16,4 @@ mod process;
 mod sessions;
 mod storage;
 mod stripe_sessions;
+mod webhooks;

@@ -1,0 +1,802 @@
+//! Webhooks end to end: endpoints, the outbox, signed deliveries to a real local receiver that
+//! verifies both signatures, retries on an injected clock, and the events API.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Engine, TestAccount, TestServer, json_with_status, on_both_engines};
+
+on_both_engines!(
+    a_paid_session_delivers_a_verified_checkout_session_completed,
+    failed_attempts_are_retried_with_the_same_bytes,
+    a_receiver_down_for_a_thousand_events_gets_each_once,
+    gone_disables_the_endpoint,
+    rolled_secrets_sign_beside_the_new_one_for_a_day,
+    live_endpoints_may_not_target_private_addresses,
+    endpoints_are_managed_on_both_surfaces,
+    events_are_listed_filtered_and_resent,
+);
+
+/// A webhook receiver on 127.0.0.1:0: records every request and answers with the statuses
+/// queued (200 once the queue is empty).
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<Delivery>>>,
+    answers: Arc<Mutex<VecDeque<u16>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Delivery {
+    headers: HeaderMap,
+    body: Bytes,
+    status: u16,
+}
+
+impl Delivery {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+impl Receiver {
+    async fn start() -> (Receiver, String) {
+        let receiver = Receiver::default();
+        let state = receiver.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            async move {
+                let status = state.answers.lock().unwrap().pop_front().unwrap_or(200);
+                state.received.lock().unwrap().push(Delivery {
+                    headers,
+                    body,
+                    status,
+                });
+                (StatusCode::from_u16(status).unwrap(), "received")
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn answer(&self, statuses: &[u16]) {
+        self.answers.lock().unwrap().extend(statuses);
+    }
+
+    fn received(&self) -> Vec<Delivery> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits (in real time, for the server's workers) until `count` requests have arrived.
+    async fn wait_for(&self, count: usize) -> Vec<Delivery> {
+        for _ in 0..300 {
+            if self.received().len() >= count {
+                return self.received();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} deliveries, got {}", self.received().len());
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn mac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = HmacSha256::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Checks both signatures of a delivery against `secret`, as Stripe's and Standard Webhooks'
+/// libraries do: Stripe-Signature (`t=..,v1=<hex>`, keyed with the secret's text, over
+/// `t.body`) and webhook-signature (`v1,<base64>`, keyed with the base64-decoded secret, over
+/// `id.t.body`).
+fn verify(delivery: &Delivery, secret: &str) -> bool {
+    let header = |name: &str| {
+        delivery
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let stripe = header("stripe-signature");
+    let t = stripe
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .unwrap_or_default()
+        .to_string();
+    let expected = hex::encode(mac(
+        secret.as_bytes(),
+        &[t.as_bytes(), b".", &delivery.body].concat(),
+    ));
+    let stripe_ok = stripe
+        .split(',')
+        .filter_map(|p| p.strip_prefix("v1="))
+        .any(|sig| sig == expected);
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+    let signed = [
+        id.as_bytes(),
+        b".",
+        timestamp.as_bytes(),
+        b".",
+        &delivery.body,
+    ]
+    .concat();
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac(&key, &signed))
+    );
+    let standard_ok = header("webhook-signature")
+        .split(' ')
+        .any(|sig| sig == expected);
+    stripe_ok && standard_ok && timestamp == t
+}
+
+async fn endpoint(server: &TestServer, account: &TestAccount, url: &str, events: &str) -> Value {
+    json_with_status(
+        server
+            .form(
+                account,
+                Method::POST,
+                "/v1/webhook_endpoints",
+                &format!(
+                    "url={}&{events}&description=Orders",
+                    form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
+                ),
+            )
+            .await,
+        200,
+    )
+    .await
+}
+
+async fn customer(server: &TestServer, account: &TestAccount, name: &str) -> Value {
+    json_with_status(
+        server
+            .form(
+                account,
+                Method::POST,
+                "/v1/customers",
+                &format!("name={name}"),
+            )
+            .await,
+        200,
+    )
+    .await
+}
+
+async fn attempts(server: &TestServer, account: &TestAccount, endpoint: &str) -> Value {
+    json_with_status(
+        server
+            .with_key(
+                Method::GET,
+                &format!("/v1/webhook_endpoints/{endpoint}/attempts?limit=100"),
+                &account.test_key,
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await
+}
+
+async fn a_paid_session_delivers_a_verified_checkout_session_completed(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let (receiver, url) = Receiver::start().await;
+    let created = endpoint(
+        &server,
+        &account,
+        &url,
+        "enabled_events[]=checkout.session.completed",
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    assert!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&secret[6..])
+            .unwrap()
+            .len()
+            >= 32
+    );
+    assert_eq!(created["status"], "enabled");
+
+    // Pay a session on its hosted page.
+    let session = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                "/v1/checkout/sessions",
+                "mode=payment&line_items[0][price_data][currency]=usd&line_items[0][price_data][unit_amount]=1500\
+                 &line_items[0][price_data][product_data][name]=Mug&line_items[0][quantity]=1&metadata[order]=42",
+            )
+            .await,
+        200,
+    )
+    .await;
+    let id = session["id"].as_str().unwrap();
+    let page = server
+        .request(Method::GET, &format!("/checkout/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let token = &body[at..at + 32];
+    let paid = server
+        .request(Method::POST, &format!("/checkout/{id}"))
+        .header("cookie", cookie)
+        .form(&[
+            ("csrf", token),
+            ("action", "pay"),
+            ("email", "ada@example.com"),
+            ("card_number", "4242 4242 4242 4242"),
+            ("card_expiry", "12 / 40"),
+            ("card_cvc", "123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success() || paid.status().is_redirection());
+
+    let delivered = receiver.wait_for(1).await;
+    assert_eq!(delivered.len(), 1, "only the type the endpoint asked for");
+    let delivery = &delivered[0];
+    assert!(verify(delivery, &secret), "both signatures verify");
+    assert!(!verify(delivery, &kassa::domain::webhooks::new_secret()));
+    assert_eq!(delivery.headers["content-type"], "application/json");
+    assert!(
+        delivery.headers["user-agent"]
+            .to_str()
+            .unwrap()
+            .starts_with("kassa/")
+    );
+    let event = delivery.json();
+    assert_eq!(event["type"], "checkout.session.completed");
+    assert_eq!(event["object"], "event");
+    assert_eq!(event["api_version"], kassa::domain::events::API_VERSION);
+    assert_eq!(event["data"]["object"]["id"], id);
+    assert_eq!(event["data"]["object"]["status"], "complete");
+    assert_eq!(event["data"]["object"]["payment_status"], "paid");
+    assert_eq!(event["data"]["object"]["metadata"]["order"], "42");
+    assert_eq!(event["pending_webhooks"], 1);
+    assert_eq!(
+        delivery.headers["webhook-id"],
+        event["id"].as_str().unwrap()
+    );
+
+    // The events API serves the same bytes.
+    let listed = server
+        .with_key(
+            Method::GET,
+            &format!("/v1/events/{}", event["id"].as_str().unwrap()),
+            &account.test_key,
+        )
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(listed, delivery.body);
+    let log = attempts(&server, &account, created["id"].as_str().unwrap()).await;
+    assert_eq!(log["data"][0]["status_code"], 200);
+    assert_eq!(log["data"][0]["succeeded"], true);
+    assert_eq!(log["data"][0]["response_body"], "received");
+}
+
+async fn failed_attempts_are_retried_with_the_same_bytes(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let (receiver, url) = Receiver::start().await;
+    let created = endpoint(&server, &account, &url, "enabled_events[]=*").await;
+    let endpoint_id = created["id"].as_str().unwrap();
+    receiver.answer(&[500, 500]);
+    customer(&server, &account, "Ada").await;
+
+    receiver.wait_for(1).await;
+    // Nothing more until the backoff has passed on the server's clock.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(receiver.received().len(), 1);
+    server.clock.advance(34);
+    receiver.wait_for(2).await;
+    server.clock.advance(133);
+    let delivered = receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.clock.advance(100_000);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let delivered_after = receiver.received();
+    assert_eq!(delivered_after.len(), 3, "no attempt after the success");
+
+    let statuses: Vec<u16> = delivered.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, [500, 500, 200]);
+    assert!(
+        delivered.iter().all(|d| d.body == delivered[0].body),
+        "the same bytes each time"
+    );
+    let ids: Vec<&str> = delivered
+        .iter()
+        .map(|d| d.headers["webhook-id"].to_str().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]));
+    let secret = created["secret"].as_str().unwrap();
+    assert!(delivered.iter().all(|d| verify(d, secret)));
+
+    let log = attempts(&server, &account, endpoint_id).await;
+    let codes: Vec<i64> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [200, 500, 500], "newest first");
+    assert_eq!(log["data"][1]["response_body"], "received");
+}
+
+async fn a_receiver_down_for_a_thousand_events_gets_each_once(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    // An address nothing listens on: bind a port, then free it.
+    let down = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let created = endpoint(
+        &server,
+        &account,
+        &format!("http://{down}/webhooks"),
+        "enabled_events[]=customer.created",
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let caller = account.caller(false);
+    let now = kassa::clock::Clock::now(&server.clock);
+    let mut made = Vec::new();
+    for i in 0..1000 {
+        let input = kassa::domain::customers::CustomerInput {
+            name: Some(Some(format!("Customer {i}"))),
+            ..Default::default()
+        };
+        let customer = kassa::domain::customers::create_customer(&server.db, &caller, input, now)
+            .await
+            .unwrap();
+        made.push(customer.id);
+    }
+    // Every first attempt fails against the closed port.
+    for _ in 0..400 {
+        let log = attempts(&server, &account, created["id"].as_str().unwrap()).await;
+        if log["data"].as_array().unwrap().len() == 100 && log["has_more"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The receiver comes up on that address; the retries are due.
+    let (receiver, _) = {
+        let receiver = Receiver::default();
+        let state = receiver.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            async move {
+                state.received.lock().unwrap().push(Delivery {
+                    headers,
+                    body,
+                    status: 200,
+                });
+                StatusCode::OK
+            }
+        });
+        let listener = tokio::net::TcpListener::bind(down).await.unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, ())
+    };
+    // Wait until all first attempts are done, then let the retries fall due.
+    for _ in 0..600 {
+        let pending = pending_first_attempts(&server).await;
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.clock.advance(40);
+    let delivered = receiver.wait_for(1000).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let delivered_after = receiver.received();
+    assert_eq!(delivered_after.len(), 1000, "none twice");
+    let mut objects: Vec<String> = delivered
+        .iter()
+        .map(|d| {
+            d.json()["data"]["object"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    objects.sort();
+    made.sort();
+    assert_eq!(objects, made, "every event, once");
+    assert!(
+        delivered.iter().all(|d| verify(d, &secret)),
+        "none with a bad signature"
+    );
+}
+
+/// Deliveries not yet attempted once.
+async fn pending_first_attempts(server: &TestServer) -> i64 {
+    kassa::store::on_reader!(&server.db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND attempts = 0",
+        )
+        .fetch_one(pool)
+        .await
+    })
+    .unwrap()
+}
+
+async fn gone_disables_the_endpoint(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let (receiver, url) = Receiver::start().await;
+    let created = endpoint(&server, &account, &url, "enabled_events[]=*").await;
+    let path = format!("/v1/webhook_endpoints/{}", created["id"].as_str().unwrap());
+    receiver.answer(&[410]);
+    customer(&server, &account, "Ada").await;
+    receiver.wait_for(1).await;
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let shown = json_with_status(
+            server
+                .with_key(Method::GET, &path, &account.test_key)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        status = shown["status"].clone();
+        if status == "disabled" {
+            assert_eq!(shown["disabled_reason"], "the endpoint answered 410 Gone");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "disabled");
+    customer(&server, &account, "Bo").await;
+    server.clock.advance(100_000);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "a disabled endpoint gets nothing"
+    );
+
+    // Enabled again, and a failed delivery replayed.
+    json_with_status(
+        server
+            .form(&account, Method::POST, &path, "disabled=false")
+            .await,
+        200,
+    )
+    .await;
+    let replay = json_with_status(
+        server
+            .form(&account, Method::POST, &format!("{path}/replay"), "since=0")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(replay["requeued"], 1);
+    let delivered = receiver.wait_for(2).await;
+    assert_eq!(delivered[1].body, delivered[0].body);
+}
+
+async fn rolled_secrets_sign_beside_the_new_one_for_a_day(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let (receiver, url) = Receiver::start().await;
+    let created = endpoint(&server, &account, &url, "enabled_events[]=customer.created").await;
+    let old = created["secret"].as_str().unwrap().to_string();
+    let path = format!("/v1/webhook_endpoints/{}", created["id"].as_str().unwrap());
+    let rolled = json_with_status(
+        server
+            .form(&account, Method::POST, &format!("{path}/roll_secret"), "")
+            .await,
+        200,
+    )
+    .await;
+    let new = rolled["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    let shown = json_with_status(
+        server
+            .with_key(Method::GET, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        shown.get("secret"),
+        None,
+        "the secret is shown on create and roll only"
+    );
+
+    customer(&server, &account, "Ada").await;
+    let first = receiver.wait_for(1).await;
+    assert!(verify(&first[0], &new) && verify(&first[0], &old));
+
+    server.clock.advance(24 * 3600 + 1);
+    customer(&server, &account, "Bo").await;
+    let second = receiver.wait_for(2).await;
+    assert!(verify(&second[1], &new));
+    assert!(
+        !verify(&second[1], &old),
+        "the old secret stops signing after a day"
+    );
+}
+
+async fn live_endpoints_may_not_target_private_addresses(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    for url in [
+        "http://127.0.0.1:3000/hooks",
+        "http://localhost/hooks",
+        "http://10.0.0.8/hooks",
+        "http://169.254.169.254/latest",
+        "http://[::1]/hooks",
+    ] {
+        let refused = json_with_status(
+            server
+                .with_key(Method::POST, "/v1/webhook_endpoints", &account.live_key)
+                .form(&[("url", url), ("enabled_events[]", "*")])
+                .send()
+                .await
+                .unwrap(),
+            400,
+        )
+        .await;
+        assert_eq!(refused["error"]["param"], "url", "{url}");
+    }
+    // Test mode may: a developer's receiver is on their machine.
+    let (_receiver, url) = Receiver::start().await;
+    endpoint(&server, &account, &url, "enabled_events[]=*").await;
+
+    // A live endpoint whose name resolves inside is refused where it resolves, at delivery.
+    let (receiver, url) = Receiver::start().await;
+    // The machine's own name passes the check at creation (it is not an address), but resolves
+    // to one of the machine's addresses.
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let named = url.replace("127.0.0.1", hostname.trim());
+    let created = json_with_status(
+        server
+            .with_key(Method::POST, "/v1/webhook_endpoints", &account.live_key)
+            .form(&[("url", named.as_str()), ("enabled_events[]", "*")])
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let live = account.caller(true);
+    kassa::domain::customers::create_customer(
+        &server.db,
+        &live,
+        Default::default(),
+        kassa::clock::Clock::now(&server.clock),
+    )
+    .await
+    .unwrap();
+    let path = format!(
+        "/v1/webhook_endpoints/{}/attempts",
+        created["id"].as_str().unwrap()
+    );
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = json_with_status(
+            server
+                .with_key(Method::GET, &path, &account.live_key)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        if !log["data"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log["data"][0]["status_code"], Value::Null);
+    let error = log["data"][0]["error"].as_str().unwrap();
+    assert!(error.contains("loopback, private or link-local"), "{error}");
+    assert!(receiver.received().is_empty());
+}
+
+async fn endpoints_are_managed_on_both_surfaces(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let v3 = json_with_status(
+        server
+            .with_key(Method::POST, "/api/v3/webhook-endpoints", &account.test_key)
+            .json(&json!({"url": "https://shop.example/hooks", "enabled_events": ["checkout.session.completed", "checkout.session.expired"], "metadata": {"team": "orders"}}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(v3["id"].as_str().unwrap().starts_with("we_"));
+    assert!(v3["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = v3["id"].as_str().unwrap();
+    let path = format!("/v1/webhook_endpoints/{id}");
+    let updated = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                &path,
+                "enabled_events[]=*&description=&metadata[team]=&disabled=true",
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(updated["enabled_events"], json!(["*"]));
+    assert_eq!(updated["metadata"], json!({}));
+    assert_eq!(updated["status"], "disabled");
+    let listed = json_with_status(
+        server
+            .with_key(Method::GET, "/api/v3/webhook-endpoints", &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(listed["data"][0]["id"], id);
+    assert_eq!(listed["url"], "/api/v3/webhook-endpoints");
+
+    for (body, param) in [
+        ("enabled_events[]=*", "url"),
+        ("url=ftp%3A%2F%2Fx.example&enabled_events[]=*", "url"),
+        ("url=https%3A%2F%2Fx.example", "enabled_events"),
+        (
+            "url=https%3A%2F%2Fx.example&enabled_events[]=Not+A+Type",
+            "enabled_events[0]",
+        ),
+    ] {
+        let refused = json_with_status(
+            server
+                .form(&account, Method::POST, "/v1/webhook_endpoints", body)
+                .await,
+            400,
+        )
+        .await;
+        assert_eq!(refused["error"]["param"], param, "{body}");
+    }
+    let deleted = json_with_status(
+        server
+            .with_key(Method::DELETE, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(deleted["deleted"], true);
+    json_with_status(
+        server
+            .with_key(Method::GET, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    // Another account sees nothing.
+    let other = server.account("Globex").await;
+    let response = server
+        .with_key(Method::GET, "/v1/webhook_endpoints", &other.test_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(response, 200).await["data"], json!([]));
+}
+
+async fn events_are_listed_filtered_and_resent(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let ada = customer(&server, &account, "Ada").await;
+    json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                &format!("/v1/customers/{}", ada["id"].as_str().unwrap()),
+                "email=ada%40example.com",
+            )
+            .await,
+        200,
+    )
+    .await;
+    customer(&server, &account, "Bo").await;
+    let get = |path: String| {
+        let request = server.with_key(Method::GET, &path, &account.test_key);
+        async move { json_with_status(request.send().await.unwrap(), 200).await }
+    };
+    let all = get("/v1/events".into()).await;
+    let types: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["customer.created", "customer.updated", "customer.created"]
+    );
+    assert_eq!(all["url"], "/v1/events");
+    let created = get("/v1/events?type=customer.created".into()).await;
+    assert_eq!(created["data"].as_array().unwrap().len(), 2);
+    let prefixed = get("/v1/events?type=customer.*&limit=1".into()).await;
+    assert_eq!(prefixed["has_more"], true);
+    let next = get(format!(
+        "/v1/events?type=customer.*&limit=5&starting_after={}",
+        prefixed["data"][0]["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(next["data"].as_array().unwrap().len(), 2);
+    let v3 = get("/api/v3/events?types[]=customer.updated".into()).await;
+    assert_eq!(v3["data"][0]["data"]["object"]["email"], "ada@example.com");
+    assert_eq!(v3["url"], "/api/v3/events");
+
+    // Resend to an endpoint made later.
+    let (receiver, url) = Receiver::start().await;
+    let made = endpoint(&server, &account, &url, "enabled_events[]=customer.updated").await;
+    let event_id = v3["data"][0]["id"].as_str().unwrap();
+    let resent = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                &format!("/v1/events/{event_id}/resend"),
+                "",
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(resent["queued"], 1);
+    let delivered = receiver.wait_for(1).await;
+    assert_eq!(delivered[0].json()["id"], event_id);
+    assert!(verify(&delivered[0], made["secret"].as_str().unwrap()));
+
+    let missing = server
+        .with_key(Method::GET, "/v1/events/evt_nothere", &account.test_key)
+        .send()
+        .await
+        .unwrap();
+    json_with_status(missing, 404).await;
+}
