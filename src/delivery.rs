@@ -27,8 +27,9 @@ pub static WAKE: Notify = Notify::const_new();
 
 /// How often a worker looks for due deliveries when nothing woke it.
 const POLL: Duration = Duration::from_millis(500);
-/// How long a claim holds a delivery: well beyond one attempt's timeout.
-const LEASE_SECONDS: i64 = 60;
+/// How long a claim holds a delivery: well beyond one attempt's 10 s timeout, and the longest
+/// a delivery waits after a crash of the process that claimed it.
+const LEASE_SECONDS: i64 = 30;
 /// Deliveries claimed at once, and sent at once.
 const BATCH: i64 = 64;
 const CONCURRENCY: usize = 32;

@@ -12,7 +12,9 @@ use hmac::{KeyInit, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Engine, TestAccount, TestServer, json_with_status, on_both_engines};
+use crate::harness::{
+    Engine, KassaProcess, TestAccount, TestDatabase, TestServer, json_with_status, on_both_engines,
+};
 
 on_both_engines!(
     a_paid_session_delivers_a_verified_checkout_session_completed,
@@ -23,6 +25,8 @@ on_both_engines!(
     live_endpoints_may_not_target_private_addresses,
     endpoints_are_managed_on_both_surfaces,
     events_are_listed_filtered_and_resent,
+    kill_9_while_delivering_loses_nothing,
+    two_processes_attempt_each_delivery_once,
 );
 
 /// A webhook receiver on 127.0.0.1:0: records every request and answers with the statuses
@@ -799,4 +803,151 @@ async fn events_are_listed_filtered_and_resent(engine: Engine) {
         .await
         .unwrap();
     json_with_status(missing, 404).await;
+}
+
+/// A receiver that takes `delay` to answer each request, then 200.
+async fn slow_receiver(delay: Arc<Mutex<Duration>>) -> (Receiver, String) {
+    let receiver = Receiver::default();
+    let state = receiver.clone();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let state = state.clone();
+        let delay = delay.clone();
+        async move {
+            let wait = *delay.lock().unwrap();
+            tokio::time::sleep(wait).await;
+            state.received.lock().unwrap().push(Delivery {
+                headers,
+                body,
+                status: 200,
+            });
+            StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (receiver, url)
+}
+
+async fn process_request(
+    process: &KassaProcess,
+    key: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", process.base))
+        .bearer_auth(key)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    json_with_status(response, 200).await
+}
+
+/// The distinct event ids a receiver got with a 2xx.
+fn delivered_events(receiver: &Receiver) -> std::collections::BTreeSet<String> {
+    receiver
+        .received()
+        .iter()
+        .filter(|d| d.status == 200)
+        .map(|d| d.json()["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn kill_9_while_delivering_loses_nothing(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let mut first = KassaProcess::start(&database.url).await;
+    let key = first.banner_value("test key").await.unwrap();
+    let delay = Arc::new(Mutex::new(Duration::from_secs(3)));
+    let (receiver, url) = slow_receiver(delay.clone()).await;
+    let endpoint = process_request(
+        &first,
+        &key,
+        "/v1/webhook_endpoints",
+        &[
+            ("url", url.as_str()),
+            ("enabled_events[]", "customer.created"),
+        ],
+    )
+    .await;
+    let secret = endpoint["secret"].as_str().unwrap().to_string();
+    let mut events = Vec::new();
+    for i in 0..40 {
+        let name = format!("Customer {i}");
+        let customer =
+            process_request(&first, &key, "/v1/customers", &[("name", name.as_str())]).await;
+        events.push(customer["id"].as_str().unwrap().to_string());
+    }
+    // Attempts are in flight (the receiver takes 3 s each): kill the process in the middle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.signal("KILL");
+    first.wait().await;
+    assert!(
+        receiver.received().is_empty(),
+        "killed before any attempt finished"
+    );
+
+    *delay.lock().unwrap() = Duration::ZERO;
+    let second = KassaProcess::start(&database.url).await;
+    // The claimed deliveries come back when their lease ends (30 s).
+    for _ in 0..900 {
+        if delivered_events(&receiver).len() == 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivered = receiver.received();
+    let objects: std::collections::BTreeSet<String> = delivered
+        .iter()
+        .map(|d| {
+            d.json()["data"]["object"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        objects,
+        events.into_iter().collect(),
+        "every event delivered after the crash"
+    );
+    assert!(delivered.iter().all(|d| verify(d, &secret)));
+    drop(second);
+}
+
+async fn two_processes_attempt_each_delivery_once(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let first = KassaProcess::start(&database.url).await;
+    let key = first.banner_value("test key").await.unwrap();
+    let second = KassaProcess::start(&database.url).await;
+    let (receiver, url) = Receiver::start().await;
+    process_request(
+        &first,
+        &key,
+        "/v1/webhook_endpoints",
+        &[("url", url.as_str()), ("enabled_events[]", "*")],
+    )
+    .await;
+    for i in 0..100 {
+        let process = if i % 2 == 0 { &first } else { &second };
+        let name = format!("Customer {i}");
+        process_request(process, &key, "/v1/customers", &[("name", name.as_str())]).await;
+    }
+    receiver.wait_for(100).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        100,
+        "no delivery attempted twice"
+    );
+    assert_eq!(delivered_events(&receiver).len(), 100);
+    let db = database.open().await;
+    let attempts: i64 = kassa::store::on_reader!(&db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap();
+    assert_eq!(attempts, 100);
 }
