@@ -5,6 +5,7 @@
 //! creates a new price and makes it the product's default, so sessions already created keep
 //! theirs.
 
+use super::events::{Event, new_event};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -678,6 +679,45 @@ pub fn new_inline_price(
 // ----- Product operations ------------------------------------------------------------------------
 
 /// Creates a product, with a default price when `price` is given.
+/// An event about a catalog object, written with its change.
+fn catalog_event(
+    caller: &Caller,
+    kind: &str,
+    id: &str,
+    object: serde_json::Value,
+    now: i64,
+) -> Event {
+    new_event(
+        &caller.account_id,
+        caller.mode.is_live(),
+        kind,
+        id,
+        object,
+        now,
+    )
+}
+
+fn product_event(caller: &Caller, kind: &str, product: &Product, now: i64) -> Event {
+    let object = crate::objects::product(product, caller, &crate::objects::Expand::default());
+    catalog_event(caller, kind, &product.id, object, now)
+}
+
+fn price_event(caller: &Caller, kind: &str, price: &Price, now: i64) -> Event {
+    catalog_event(caller, kind, &price.id, crate::objects::price(price), now)
+}
+
+fn link_event(
+    caller: &Caller,
+    kind: &str,
+    link: &PaymentLink,
+    public_url: &str,
+    now: i64,
+) -> Event {
+    let items_url = format!("/v1/payment_links/{}/line_items", link.id);
+    let object = crate::objects::payment_link(link, public_url, &items_url);
+    catalog_event(caller, kind, &link.id, object, now)
+}
+
 pub async fn create_product(
     db: &Db,
     caller: &Caller,
@@ -693,7 +733,11 @@ pub async fn create_product(
     if let Some(price) = price {
         product.default_price = Some(new_price(caller, &product.id, price, now)?);
     }
-    store::catalog::insert_product(db, caller, &product).await?;
+    let mut events = vec![product_event(caller, "product.created", &product, now)];
+    if let Some(price) = &product.default_price {
+        events.push(price_event(caller, "price.created", price, now));
+    }
+    store::catalog::insert_product(db, caller, &product, &events).await?;
     Ok(product)
 }
 
@@ -748,6 +792,11 @@ pub async fn update_product(
         }
         product.default_price = Some(price);
     }
+    let mut events = Vec::new();
+    if let Some(price) = &new_default {
+        events.push(price_event(caller, "price.created", price, now));
+    }
+    events.push(product_event(caller, "product.updated", &product, now));
     store::catalog::update_product(
         db,
         caller,
@@ -755,6 +804,7 @@ pub async fn update_product(
         &previous_count_key,
         new_default.as_ref(),
         retired.as_deref(),
+        &events,
     )
     .await?;
     Ok(product)
@@ -776,7 +826,12 @@ pub async fn archive_product(
 
 /// Deletes a product that has no prices (Stripe's `DELETE /v1/products/{id}`); from then on it
 /// is not found. A product with prices can only be archived.
-pub async fn delete_product(db: &Db, caller: &Caller, id: &str) -> Result<(), DomainError> {
+pub async fn delete_product(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+) -> Result<(), DomainError> {
     let product = get_product(db, caller, id).await?;
     if store::catalog::product_has_prices(db, id).await? {
         return Err(DomainError::invalid(
@@ -784,7 +839,8 @@ pub async fn delete_product(db: &Db, caller: &Caller, id: &str) -> Result<(), Do
             "this product cannot be deleted because it has one or more prices; archive it with active=false",
         ));
     }
-    store::catalog::delete_product(db, caller, &product).await?;
+    let deleted = product_event(caller, "product.deleted", &product, now);
+    store::catalog::delete_product(db, caller, &product, &[deleted]).await?;
     Ok(())
 }
 
@@ -876,7 +932,8 @@ pub async fn create_price(
                     other => other,
                 })?;
             let price = new_price(caller, &product.id, input, now)?;
-            store::catalog::insert_price(db, caller, &price, transfer)
+            let created = price_event(caller, "price.created", &price, now);
+            store::catalog::insert_price(db, caller, &price, transfer, &[created])
                 .await
                 .map_err(lookup_key_taken)?;
             Ok(price)
@@ -888,9 +945,15 @@ pub async fn create_price(
             }
             apply_product_input(&mut product, *product_input)?;
             let price = new_price(caller, &product.id, input, now)?;
-            store::catalog::insert_product_with_price(db, caller, &product, &price, transfer)
-                .await
-                .map_err(lookup_key_taken)?;
+            let events = [
+                product_event(caller, "product.created", &product, now),
+                price_event(caller, "price.created", &price, now),
+            ];
+            store::catalog::insert_product_with_price(
+                db, caller, &product, &price, transfer, &events,
+            )
+            .await
+            .map_err(lookup_key_taken)?;
             Ok(price)
         }
     }
@@ -919,6 +982,7 @@ pub async fn update_price(
     caller: &Caller,
     id: &str,
     update: PriceUpdate,
+    now: i64,
 ) -> Result<Price, DomainError> {
     let mut price = get_price(db, caller, id).await?;
     if let Some(active) = update.active {
@@ -948,7 +1012,8 @@ pub async fn update_price(
     if let Some(metadata) = update.metadata {
         price.metadata = price.metadata.merged(metadata, "metadata")?;
     }
-    store::catalog::update_price(db, caller, &price, update.transfer_lookup_key)
+    let updated = price_event(caller, "price.updated", &price, now);
+    store::catalog::update_price(db, caller, &price, update.transfer_lookup_key, &[updated])
         .await
         .map_err(lookup_key_taken)?;
     Ok(price)
@@ -1274,6 +1339,7 @@ pub async fn create_payment_link(
     db: &Db,
     caller: &Caller,
     input: PaymentLinkInput,
+    public_url: &str,
     now: i64,
 ) -> Result<PaymentLink, DomainError> {
     let (items, prices) = resolve_link_items(db, caller, &input)
@@ -1297,7 +1363,8 @@ pub async fn create_payment_link(
         updated: now,
     };
     apply_link_input(&mut link, input)?;
-    store::catalog::insert_payment_link(db, caller, &link).await?;
+    let created = link_event(caller, "payment_link.created", &link, public_url, now);
+    store::catalog::insert_payment_link(db, caller, &link, &[created]).await?;
     Ok(link)
 }
 
@@ -1306,6 +1373,7 @@ pub async fn update_payment_link(
     caller: &Caller,
     id: &str,
     input: PaymentLinkInput,
+    public_url: &str,
     now: i64,
 ) -> Result<PaymentLink, DomainError> {
     let mut link = get_payment_link(db, caller, id).await?;
@@ -1316,7 +1384,8 @@ pub async fn update_payment_link(
     }
     apply_link_input(&mut link, input)?;
     link.updated = now;
-    store::catalog::update_payment_link(db, caller, &link).await?;
+    let updated = link_event(caller, "payment_link.updated", &link, public_url, now);
+    store::catalog::update_payment_link(db, caller, &link, &[updated]).await?;
     Ok(link)
 }
 

@@ -5,6 +5,19 @@ use serde_json::{Value, json};
 
 use super::ids::{self, prefix};
 
+/// The API request being served, if any: events record the request that caused them (Stripe's
+/// `request.id` and `request.idempotency_key`). Changes made in the background (expiry, the
+/// hosted page's payments) have none.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub id: String,
+    pub idempotency_key: Option<String>,
+}
+
+tokio::task_local! {
+    pub static REQUEST: RequestContext;
+}
+
 /// The API version events are rendered with.
 pub const API_VERSION: &str = "2026-10-28.endive";
 
@@ -30,6 +43,9 @@ pub fn new_event(
     object: Value,
     now: i64,
 ) -> Event {
+    let (request_id, idempotency_key) = REQUEST
+        .try_with(|r| (Some(r.id.clone()), r.idempotency_key.clone()))
+        .unwrap_or((None, None));
     Event {
         id: ids::new_id(prefix::EVENT, ids::now_ms()),
         account_id: account_id.to_string(),
@@ -37,8 +53,8 @@ pub fn new_event(
         kind: kind.to_string(),
         object_id: object_id.to_string(),
         object,
-        request_id: None,
-        idempotency_key: None,
+        request_id,
+        idempotency_key,
         created: now,
     }
 }

@@ -171,7 +171,21 @@ async fn frame(request: Request, next: Next) -> Response {
         route = tracing::field::Empty,
     );
 
-    let mut response = next.run(request).instrument(span.clone()).await;
+    // Only API calls are requests in Stripe's sense; a customer's payment on the hosted page is not.
+    let context = crate::domain::events::RequestContext {
+        id: request_id.clone(),
+        idempotency_key: request
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    let run = next.run(request).instrument(span.clone());
+    let mut response = if surface == Surface::Pages {
+        run.await
+    } else {
+        crate::domain::events::REQUEST.scope(context, run).await
+    };
 
     let error = match response.extensions_mut().remove::<RenderError>() {
         Some(RenderError(error)) => Some(error),

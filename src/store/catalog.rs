@@ -1,5 +1,7 @@
 //! Products, prices and payment links.
 
+use super::events::insert_event;
+use crate::domain::events::Event;
 use sqlx::FromRow;
 
 use super::counts::{self, bump_count};
@@ -261,12 +263,20 @@ macro_rules! insert_price_row {
 pub(crate) use insert_price_row;
 
 /// Inserts the product and, when it has one, its default price, in one transaction.
-pub async fn insert_product(db: &Db, caller: &Caller, product: &Product) -> StoreResult<()> {
+pub async fn insert_product(
+    db: &Db,
+    caller: &Caller,
+    product: &Product,
+    events: &[Event],
+) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
         insert_product_row!(&mut *tx, caller, product).await?;
         if let Some(price) = &product.default_price {
             insert_price_row!(&mut *tx, caller, price).await?;
+        }
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
         }
         bump_count!(
             &mut *tx,
@@ -291,10 +301,14 @@ pub async fn update_product(
     previous_count_key: &str,
     new_price: Option<&Price>,
     retired_price: Option<&str>,
+    events: &[Event],
 ) -> StoreResult<()> {
     let count_key = product.count_key();
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         if count_key != previous_count_key {
             bump_count!(
                 &mut *tx,
@@ -337,9 +351,17 @@ pub async fn update_product(
     Ok(())
 }
 
-pub async fn delete_product(db: &Db, caller: &Caller, product: &Product) -> StoreResult<()> {
+pub async fn delete_product(
+    db: &Db,
+    caller: &Caller,
+    product: &Product,
+    events: &[Event],
+) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         let deleted =
             sqlx::query("DELETE FROM products WHERE id = $1 AND account_id = $2 AND livemode = $3")
                 .bind(&product.id)
@@ -459,8 +481,9 @@ pub async fn insert_price(
     caller: &Caller,
     price: &Price,
     transfer_lookup_key: bool,
+    events: &[Event],
 ) -> StoreResult<()> {
-    insert_price_and_product(db, caller, None, price, transfer_lookup_key).await
+    insert_price_and_product(db, caller, None, price, transfer_lookup_key, events).await
 }
 
 /// Inserts a new product (without a default price) and a price for it, in one transaction.
@@ -470,8 +493,17 @@ pub async fn insert_product_with_price(
     product: &Product,
     price: &Price,
     transfer_lookup_key: bool,
+    events: &[Event],
 ) -> StoreResult<()> {
-    insert_price_and_product(db, caller, Some(product), price, transfer_lookup_key).await
+    insert_price_and_product(
+        db,
+        caller,
+        Some(product),
+        price,
+        transfer_lookup_key,
+        events,
+    )
+    .await
 }
 
 async fn insert_price_and_product(
@@ -480,9 +512,13 @@ async fn insert_price_and_product(
     product: Option<&Product>,
     price: &Price,
     transfer_lookup_key: bool,
+    events: &[Event],
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         if let Some(product) = product {
             insert_product_row!(&mut *tx, caller, product).await?;
             bump_count!(
@@ -514,9 +550,13 @@ pub async fn update_price(
     caller: &Caller,
     price: &Price,
     transfer_lookup_key: bool,
+    events: &[Event],
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         if transfer_lookup_key && let Some(key) = &price.lookup_key {
             sqlx::query(
                 "UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3 AND id <> $4",
@@ -670,8 +710,17 @@ async fn links_with_prices(
     Ok(links)
 }
 
-pub async fn insert_payment_link(db: &Db, caller: &Caller, link: &PaymentLink) -> StoreResult<()> {
+pub async fn insert_payment_link(
+    db: &Db,
+    caller: &Caller,
+    link: &PaymentLink,
+    events: &[Event],
+) -> StoreResult<()> {
     on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         sqlx::query(
             "INSERT INTO payment_links (id, account_id, livemode, active, label, line_items, currency, success_url, \
              cancel_url, confirmation_message, allow_promotion_codes, settings, metadata, created, updated) \
@@ -692,15 +741,24 @@ pub async fn insert_payment_link(db: &Db, caller: &Caller, link: &PaymentLink) -
         .bind(link.metadata.to_json())
         .bind(link.created)
         .bind(link.updated)
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     })?;
     Ok(())
 }
 
-pub async fn update_payment_link(db: &Db, caller: &Caller, link: &PaymentLink) -> StoreResult<()> {
+pub async fn update_payment_link(
+    db: &Db,
+    caller: &Caller,
+    link: &PaymentLink,
+    events: &[Event],
+) -> StoreResult<()> {
     on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         sqlx::query(
             "UPDATE payment_links SET active = $1, label = $2, line_items = $3, currency = $4, success_url = $5, \
              cancel_url = $6, confirmation_message = $7, allow_promotion_codes = $8, settings = $9, metadata = $10, \
@@ -720,9 +778,9 @@ pub async fn update_payment_link(db: &Db, caller: &Caller, link: &PaymentLink) -
         .bind(&link.id)
         .bind(&caller.account_id)
         .bind(caller.mode.is_live())
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     })?;
     Ok(())
 }

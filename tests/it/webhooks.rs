@@ -25,6 +25,7 @@ on_both_engines!(
     live_endpoints_may_not_target_private_addresses,
     endpoints_are_managed_on_both_surfaces,
     events_are_listed_filtered_and_resent,
+    catalog_changes_write_their_events_with_the_request,
     kill_9_while_delivering_loses_nothing,
     two_processes_attempt_each_delivery_once,
 );
@@ -950,4 +951,127 @@ async fn two_processes_attempt_each_delivery_once(engine: Engine) {
     })
     .unwrap();
     assert_eq!(attempts, 100);
+}
+
+async fn catalog_changes_write_their_events_with_the_request(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let created = server
+        .with_key(Method::POST, "/v1/products", &account.test_key)
+        .header("idempotency-key", "create-mug-1")
+        .form(&[
+            ("name", "Mug"),
+            ("default_price_data[currency]", "usd"),
+            ("default_price_data[unit_amount]", "1200"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let request_id = created.headers()["request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let product = json_with_status(created, 200).await;
+    let product_id = product["id"].as_str().unwrap();
+    let price_id = product["default_price"].as_str().unwrap();
+    let path = format!("/v1/products/{product_id}");
+    json_with_status(
+        server
+            .form(&account, Method::POST, &path, "description=Stoneware")
+            .await,
+        200,
+    )
+    .await;
+    json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                &format!("/v1/prices/{price_id}"),
+                "nickname=Standard",
+            )
+            .await,
+        200,
+    )
+    .await;
+    let link = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                "/v1/payment_links",
+                &format!("line_items[0][price]={price_id}&line_items[0][quantity]=1"),
+            )
+            .await,
+        200,
+    )
+    .await;
+    json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                &format!("/v1/payment_links/{}", link["id"].as_str().unwrap()),
+                "active=false",
+            )
+            .await,
+        200,
+    )
+    .await;
+    let bare = json_with_status(
+        server
+            .form(&account, Method::POST, "/v1/products", "name=Sample")
+            .await,
+        200,
+    )
+    .await;
+    json_with_status(
+        server
+            .with_key(
+                Method::DELETE,
+                &format!("/v1/products/{}", bare["id"].as_str().unwrap()),
+                &account.test_key,
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+
+    let events = json_with_status(
+        server
+            .with_key(Method::GET, "/v1/events?limit=20", &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let mut types: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    types.reverse();
+    assert_eq!(
+        types,
+        [
+            "product.created",
+            "price.created",
+            "product.updated",
+            "price.updated",
+            "payment_link.created",
+            "payment_link.updated",
+            "product.created",
+            "product.deleted",
+        ]
+    );
+    let oldest = &events["data"][7];
+    assert_eq!(oldest["data"]["object"]["id"], product_id);
+    assert_eq!(oldest["request"]["id"], request_id.as_str());
+    assert_eq!(oldest["request"]["idempotency_key"], "create-mug-1");
+    assert_eq!(events["data"][2]["data"]["object"]["active"], false);
+    assert_eq!(events["data"][4]["data"]["object"]["nickname"], "Standard");
 }

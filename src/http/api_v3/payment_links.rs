@@ -47,6 +47,7 @@ pub async fn create_payment_link(
         &state.db,
         &caller,
         body.into_input(true)?,
+        &state.config.public_url,
         state.clock.now(),
     )
     .await?;
@@ -102,6 +103,7 @@ pub async fn update_payment_link(
         &caller,
         &id,
         body.into_input(true)?,
+        &state.config.public_url,
         state.clock.now(),
     )
     .await?;

@@ -37,6 +37,7 @@ pub async fn create_payment_link(
         &state.db,
         &caller,
         body.into_input(false)?,
+        &state.config.public_url,
         state.clock.now(),
     )
     .await?;
@@ -99,6 +100,7 @@ pub async fn update_payment_link(
         &caller,
         &id,
         body.into_input(false)?,
+        &state.config.public_url,
         state.clock.now(),
     )
     .await?;

@@ -261,7 +261,7 @@ pub async fn update_price(
         tax_behavior: params.tax_behavior,
         metadata: params.metadata,
     };
-    let price = catalog::update_price(&state.db, &caller, &id, update).await?;
+    let price = catalog::update_price(&state.db, &caller, &id, update, state.clock.now()).await?;
     Ok(Json(
         price_object(&state, &caller, &price, &Expand(params.expand)).await?,
     ))

@@ -252,7 +252,7 @@ pub async fn delete_product(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    catalog::delete_product(&state.db, &caller, &id).await?;
+    catalog::delete_product(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(
         json!({"id": id, "object": "product", "deleted": true}),
     ))

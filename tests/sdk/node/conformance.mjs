@@ -1,7 +1,9 @@
 // Conformance checks: the official stripe-node SDK against a local kassa server.
 //
 // Starts `kassa serve` on a fresh database, creates an account with `kassa account create`,
-// points stripe-node at the server and runs every check in CHECKS order. Prints one line per
+// points stripe-node at the server and runs every check in CHECKS order. The webhook checks
+// receive kassa's deliveries on local HTTP receivers (127.0.0.1) and verify them with
+// stripe-node's own verifier and with the `standardwebhooks` package. Prints one line per
 // check (`ok`/`FAIL`), then a closing `node: N passed, N failed` line, and exits non-zero when
 // any check failed.
 //
@@ -11,17 +13,23 @@
 //   KASSA_SDK_VERBOSE=1       print stack traces of failing checks
 
 import { execFileSync, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import Stripe from "stripe";
 
 const KASSA_BIN =
   process.env.KASSA_BIN || new URL("../../../target/debug/kassa", import.meta.url).pathname;
 const VERBOSE = process.env.KASSA_SDK_VERBOSE === "1";
+const STANDARDWEBHOOKS_VERSION = createRequire(import.meta.url)(
+  "standardwebhooks/package.json",
+).version;
 const LISTEN_RE = /kassa is listening on (http:\/\/\S+)/;
 
 // ------------------------------------------------------------------------------------------
@@ -161,6 +169,221 @@ async function v3Get(p) {
   return JSON.parse(text);
 }
 
+async function postForm(p, params) {
+  const res = await fetch(S.server.base + p, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${S.server.key}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+function randomSecret() {
+  return "whsec_" + randomBytes(32).toString("base64");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Where two buffers part, for failure messages.
+function firstDifference(a, b) {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  const around = (x) => JSON.stringify(x.subarray(Math.max(0, n - 40), n + 40).toString());
+  return (
+    `lengths ${a.length}/${b.length}, first difference at byte ${n}: ` +
+    `${around(a)} vs ${around(b)}`
+  );
+}
+
+// Runs fn, which must throw an instance of cls.
+function expectThrows(fn, cls, what) {
+  try {
+    fn();
+  } catch (e) {
+    expect(
+      e instanceof cls,
+      `${what}: expected ${cls.name}, got ${e?.constructor?.name}: ${e?.message}`,
+    );
+    return;
+  }
+  throw new CheckFailed(`${what}: no ${cls.name} thrown`);
+}
+
+// ------------------------------------------------------------------------------------------
+// A local webhook receiver
+
+// One request a receiver got: lower-cased headers, the raw body and what it answered.
+class Delivery {
+  constructor(headers, body, status) {
+    this.headers = headers;
+    this.body = body;
+    this.status = status;
+    try {
+      this.event = JSON.parse(body.toString("utf8"));
+    } catch {
+      this.event = null;
+    }
+  }
+
+  isEvent(type, objectId) {
+    return this.event?.type === type && this.event?.data?.object?.id === objectId;
+  }
+}
+
+// An HTTP server on 127.0.0.1 that records every POST. It answers `statuses` to the first
+// requests, in order, then 200.
+class Receiver {
+  constructor(statuses = []) {
+    this.requests = [];
+    this.statuses = [...statuses];
+    this.waiters = new Set();
+    this.server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        const status = this.statuses.length ? this.statuses.shift() : 200;
+        const headers = {};
+        for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+        this.requests.push(new Delivery(headers, Buffer.concat(chunks), status));
+        for (const wake of this.waiters) wake();
+        res.writeHead(status, { "Content-Type": "text/plain" });
+        res.end(status < 300 ? '{"received":true}' : "receiver unavailable");
+      });
+    });
+    S.receivers.push(this);
+  }
+
+  async start() {
+    await new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(0, "127.0.0.1", resolve);
+    });
+    this.url = `http://127.0.0.1:${this.server.address().port}/webhooks`;
+    return this;
+  }
+
+  // The first `count` deliveries of the event of `type` about `objectId`.
+  async waitFor(type, objectId, { count = 1, timeoutMs = 10_000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.requests.filter((d) => d.isEvent(type, objectId));
+      if (found.length >= count) return found.slice(0, count);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new CheckFailed(
+          `${count} delivery(ies) of ${type} for ${objectId} expected within ` +
+            `${timeoutMs / 1000} s, got ${found.length} (${this.requests.length} request(s) in ` +
+            `all: ${JSON.stringify(this.requests.map((d) => d.event?.type))})`,
+        );
+      }
+      await new Promise((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, remaining);
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  async close() {
+    this.server.closeAllConnections?.();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// An endpoint on a local receiver for customer.created and checkout.session.expired, and one
+// delivery of each: a customer created and a session expired through the SDK.
+async function setUpWebhookFixture() {
+  const receiver = await new Receiver().start();
+  const endpoint = await S.stripe.webhookEndpoints.create({
+    url: receiver.url,
+    enabled_events: ["customer.created", "checkout.session.expired"],
+    description: "SDK signature checks",
+  });
+  const secret = endpoint.secret;
+  expect(
+    typeof secret === "string" && secret.startsWith("whsec_"),
+    `endpoint secret ${JSON.stringify(secret)} should start with whsec_`,
+  );
+  const customer = await S.stripe.customers.create({
+    name: "Webhook Customer",
+    email: "webhooks@shop.example",
+  });
+  const session = await S.stripe.checkout.sessions.create({
+    mode: "payment",
+    line_items: [
+      {
+        price_data: { currency: "usd", unit_amount: 900, product_data: { name: "Webhook item" } },
+        quantity: 1,
+      },
+    ],
+    success_url: "https://shop.example/ok",
+  });
+  track(session.id);
+  await S.stripe.checkout.sessions.expire(session.id);
+  const [customerCreated] = await receiver.waitFor("customer.created", customer.id);
+  const [sessionExpired] = await receiver.waitFor("checkout.session.expired", session.id);
+  return {
+    receiver,
+    endpoint,
+    secret,
+    customer,
+    session,
+    customerCreated,
+    sessionExpired,
+    // [delivery, type, object id] for both events.
+    deliveries: [
+      [customerCreated, "customer.created", customer.id],
+      [sessionExpired, "checkout.session.expired", session.id],
+    ],
+  };
+}
+
+// The shared fixture, set up by the first check that needs it.
+async function webhookFixture() {
+  if (!S.webhooks) {
+    S.webhooks = setUpWebhookFixture().catch((e) => ({
+      error: e instanceof CheckFailed ? e.message : `${e?.constructor?.name}: ${e?.message}`,
+    }));
+  }
+  const fx = await S.webhooks;
+  if (fx.error) throw new CheckFailed(`setting up the webhook deliveries failed: ${fx.error}`);
+  return fx;
+}
+
+// The recorded attempts to deliver `eventId` to `endpointId`, oldest first.
+async function attemptsOf(endpointId, eventId) {
+  const p = `/v1/webhook_endpoints/${endpointId}/attempts?event=${eventId}&limit=100`;
+  const res = await fetch(S.server.base + p, {
+    headers: { Authorization: `Bearer ${S.server.key}` },
+  });
+  const text = await res.text();
+  expect(res.status === 200, `GET ${p}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  const page = JSON.parse(text);
+  eq(page.object, "list", "attempts object");
+  return (page.data || []).filter((a) => a.event === eventId).reverse();
+}
+
+async function waitForAttempts(endpointId, eventId, pred, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await attemptsOf(endpointId, eventId);
+    if (pred(found)) return found;
+    if (Date.now() > deadline) {
+      throw new CheckFailed(
+        `${what} within ${timeoutMs / 1000} s; attempts: ${JSON.stringify(found)}`,
+      );
+    }
+    await sleep(200);
+  }
+}
+
 // ------------------------------------------------------------------------------------------
 // State shared between checks
 
@@ -175,6 +398,8 @@ const S = {
   link: null, // payment link on `price`
   linkSessionId: null, // a session started by visiting the payment link's page
   allSessions: [], // every session this run created, oldest first
+  webhooks: null, // promise of the webhook fixture: an endpoint on a receiver, two deliveries
+  receivers: [], // every local webhook receiver, closed at the end
 };
 
 const SUCCESS_URL = "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}";
@@ -710,6 +935,235 @@ async function checkPaymentIntentsList() {
   eq(page.has_more, false, "has_more");
 }
 
+async function checkWebhooksEndpointCrud() {
+  const created = [];
+  try {
+    const ep = await S.stripe.webhookEndpoints.create({
+      url: "https://shop.example/hooks/a",
+      enabled_events: ["checkout.session.completed"],
+      description: "Orders",
+      metadata: { team: "fulfilment" },
+    });
+    created.push(ep.id);
+    eq(ep.object, "webhook_endpoint", "object");
+    expect(ep.id.startsWith("we_"), `id ${ep.id} should start with we_`);
+    eq(ep.url, "https://shop.example/hooks/a", "url");
+    eq(ep.enabled_events, ["checkout.session.completed"], "enabled_events");
+    eq(ep.description, "Orders", "description");
+    eqMap(ep.metadata, { team: "fulfilment" }, "metadata");
+    eq(ep.status, "enabled", "status");
+    eq(ep.livemode, false, "livemode");
+    const secret = ep.secret;
+    expect(
+      typeof secret === "string" && secret.startsWith("whsec_"),
+      `secret ${JSON.stringify(secret)} should start with whsec_`,
+    );
+    eq(Buffer.from(secret.slice("whsec_".length), "base64").length, 32, "secret bytes");
+
+    const got = await S.stripe.webhookEndpoints.retrieve(ep.id);
+    eq(got.id, ep.id, "id");
+    eq(got.url, ep.url, "url");
+    expect(!("secret" in got), "retrieve must not show the secret");
+
+    const upd = await S.stripe.webhookEndpoints.update(ep.id, {
+      description: "Orders and expiries",
+      enabled_events: ["checkout.session.completed", "checkout.session.expired"],
+    });
+    eq(upd.description, "Orders and expiries", "description after update");
+    eq(upd.enabled_events, ["checkout.session.completed", "checkout.session.expired"],
+      "enabled_events after update");
+    expect(!("secret" in upd), "update must not show the secret");
+    const again = await S.stripe.webhookEndpoints.retrieve(ep.id);
+    eq(again.description, "Orders and expiries", "description after retrieve");
+    eq(again.enabled_events, ["checkout.session.completed", "checkout.session.expired"],
+      "enabled_events after retrieve");
+    eqMap(again.metadata, { team: "fulfilment" }, "metadata after update");
+
+    for (let i = 0; i < 4; i++) {
+      const more = await S.stripe.webhookEndpoints.create({
+        url: `https://shop.example/hooks/${i}`,
+        enabled_events: ["*"],
+      });
+      created.push(more.id);
+    }
+    const first = await S.stripe.webhookEndpoints.list({ limit: 2 });
+    eq(first.object, "list", "object");
+    eq(first.url, "/v1/webhook_endpoints", "url");
+    eq(first.data.length, 2, "first page size");
+    eq(first.has_more, true, "has_more on the first page");
+    for (const x of first.data) expect(!("secret" in x), "list must not show secrets");
+    const seen = [];
+    for await (const x of S.stripe.webhookEndpoints.list({ limit: 2 })) seen.push(x.id);
+    const dupes = [...new Set(seen.filter((id, i) => seen.indexOf(id) !== i))];
+    expect(dupes.length === 0, `ids seen more than once: ${dupes.join(", ")}`);
+    eq(seen.filter((id) => created.includes(id)), [...created].reverse(),
+      "endpoints through for await (newest first)");
+
+    const deleted = await S.stripe.webhookEndpoints.del(ep.id);
+    eq(deleted.id, ep.id, "id of the deleted endpoint");
+    eq(deleted.deleted, true, "deleted");
+    created.splice(created.indexOf(ep.id), 1);
+    await expectError(
+      () => S.stripe.webhookEndpoints.retrieve(ep.id),
+      Stripe.errors.StripeInvalidRequestError,
+      404,
+      { code: "resource_missing" },
+    );
+    const listed = await S.stripe.webhookEndpoints.list({ limit: 100 }).autoPagingToArray({
+      limit: 1000,
+    });
+    expect(!listed.some((x) => x.id === ep.id), "deleted endpoint still listed");
+  } finally {
+    for (const id of created) {
+      await S.stripe.webhookEndpoints.del(id).catch(() => {});
+    }
+  }
+}
+
+async function checkWebhooksSignatureStripe() {
+  const fx = await webhookFixture();
+  for (const [d, type, objectId] of fx.deliveries) {
+    const sig = d.headers["stripe-signature"];
+    expect(
+      typeof sig === "string" && /^t=\d+,v1=[0-9a-f]{64}/.test(sig),
+      `${type}: Stripe-Signature header ${JSON.stringify(sig)}`,
+    );
+    const contentType = (d.headers["content-type"] || "").split(";")[0];
+    eq(contentType, "application/json", `${type}: Content-Type`);
+    const event = S.stripe.webhooks.constructEvent(d.body, sig, fx.secret);
+    eq(event.object, "event", `${type}: object`);
+    expect(event.id.startsWith("evt_"), `event id ${event.id} should start with evt_`);
+    eq(event.type, type, "type");
+    eq(event.data.object.id, objectId, `${type}: data.object.id`);
+    eq(event.livemode, false, `${type}: livemode`);
+    // The body as text verifies as well.
+    S.stripe.webhooks.constructEvent(d.body.toString("utf8"), sig, fx.secret);
+    expectThrows(
+      () => S.stripe.webhooks.constructEvent(d.body, sig, randomSecret()),
+      Stripe.errors.StripeSignatureVerificationError,
+      `${type}: verifying with another secret`,
+    );
+    expectThrows(
+      () => S.stripe.webhooks.constructEvent(d.body.toString("utf8") + " ", sig, fx.secret),
+      Stripe.errors.StripeSignatureVerificationError,
+      `${type}: verifying an altered body`,
+    );
+  }
+  eq(fx.sessionExpired.event.data.object.status, "expired",
+    "checkout.session.expired: data.object.status");
+}
+
+async function checkWebhooksSignatureStandard() {
+  const fx = await webhookFixture();
+  const wh = new Webhook(fx.secret);
+  for (const [d, type, objectId] of fx.deliveries) {
+    for (const name of ["webhook-id", "webhook-timestamp", "webhook-signature"]) {
+      expect(d.headers[name], `${type}: header ${name} missing`);
+    }
+    const payload = wh.verify(d.body, d.headers);
+    eq(payload.type, type, "type");
+    eq(payload.data.object.id, objectId, `${type}: data.object.id`);
+    const fromText = wh.verify(d.body.toString("utf8"), d.headers);
+    eq(fromText.id, payload.id, `${type}: id when verifying text`);
+    expectThrows(
+      () => new Webhook(randomSecret()).verify(d.body, d.headers),
+      WebhookVerificationError,
+      `${type}: verifying with another secret`,
+    );
+    expectThrows(
+      () => wh.verify(d.body.toString("utf8") + " ", d.headers),
+      WebhookVerificationError,
+      `${type}: verifying an altered body`,
+    );
+  }
+}
+
+async function checkWebhooksEventsApi() {
+  const fx = await webhookFixture();
+  const delivered = {};
+  for (const [d, type, objectId] of fx.deliveries) {
+    const eventId = d.event.id;
+    delivered[eventId] = type;
+    const listed = await S.stripe.events.list({ type, limit: 100 });
+    eq(listed.object, "list", "object");
+    eq(listed.url, "/v1/events", "url");
+    const ids = [];
+    for await (const e of S.stripe.events.list({ type, limit: 100 })) ids.push(e.id);
+    expect(ids.includes(eventId),
+      `events.list({type: ${type}}) lacks the delivered ${eventId}: ${JSON.stringify(ids)}`);
+    for (const e of listed.data) {
+      eq(e.type, type, `type of ${e.id} in events.list({type: ${type}})`);
+    }
+    const got = await S.stripe.events.retrieve(eventId);
+    eq(got.object, "event", "object");
+    eq(got.id, eventId, "id");
+    eq(got.type, type, "type");
+    eq(got.data.object.id, objectId, "data.object.id");
+    eq(got.created, d.event.created, "created");
+    const res = await fetch(`${S.server.base}/v1/events/${eventId}`, {
+      headers: { Authorization: `Bearer ${S.server.key}` },
+    });
+    eq(res.status, 200, `GET /v1/events/${eventId} status`);
+    const raw = Buffer.from(await res.arrayBuffer());
+    expect(
+      raw.equals(d.body),
+      `GET /v1/events/${eventId} differs from the delivered body: ` +
+        firstDifference(raw, d.body),
+    );
+  }
+  const types = ["customer.created", "checkout.session.expired"];
+  const seen = {};
+  for await (const e of S.stripe.events.list({ types, limit: 100 })) seen[e.id] = e.type;
+  for (const [eventId, type] of Object.entries(delivered)) {
+    eq(seen[eventId], type, `${eventId} in events.list({types: [...]})`);
+  }
+  const others = [...new Set(Object.values(seen))].filter((t) => !types.includes(t)).sort();
+  eq(others, [], "other types in events.list({types: [...]})");
+}
+
+async function checkWebhooksReplayAfter500() {
+  const receiver = await new Receiver([500]).start();
+  const ep = await S.stripe.webhookEndpoints.create({
+    url: receiver.url,
+    enabled_events: ["customer.created"],
+    description: "fails once",
+  });
+  try {
+    const customer = await S.stripe.customers.create({ name: "Retry Customer" });
+    const [first] = await receiver.waitFor("customer.created", customer.id);
+    eq(first.status, 500, "answer to the first delivery");
+    const eventId = first.event.id;
+    let attempts = await waitForAttempts(ep.id, eventId, (a) => a.length >= 1,
+      "the failed attempt recorded");
+    eq(attempts.length, 1, "attempts before the resend");
+    eq(attempts[0].status_code, 500, "status_code of the first attempt");
+    eq(attempts[0].succeeded, false, "succeeded of the first attempt");
+    eq(attempts[0].endpoint, ep.id, "endpoint of the first attempt");
+
+    const resend = await postForm(`/v1/events/${eventId}/resend`, { endpoint: ep.id });
+    expect(resend.status === 200,
+      `POST /v1/events/${eventId}/resend: HTTP ${resend.status}: ${resend.text.slice(0, 300)}`);
+    const second = (await receiver.waitFor("customer.created", customer.id, { count: 2 }))[1];
+    eq(second.status, 200, "answer to the resend");
+    expect(second.body.equals(first.body),
+      `resent body differs: ${firstDifference(second.body, first.body)}`);
+    const event = S.stripe.webhooks.constructEvent(
+      second.body, second.headers["stripe-signature"], ep.secret);
+    eq(event.id, eventId, "id of the resent event");
+    eq(event.type, "customer.created", "type of the resent event");
+    eq(event.data.object.id, customer.id, "data.object.id of the resent event");
+    const payload = new Webhook(ep.secret).verify(second.body, second.headers);
+    eq(payload.id, eventId, "id of the resent event (Standard Webhooks)");
+    // Standard Webhooks: the same message keeps its webhook-id when it is sent again.
+    eq(second.headers["webhook-id"], first.headers["webhook-id"], "webhook-id of the resend");
+    attempts = await waitForAttempts(ep.id, eventId, (a) => a.some((x) => x.succeeded),
+      "a succeeded attempt recorded after the resend");
+    eq(attempts.find((x) => x.succeeded).status_code, 200, "status_code of the resent attempt");
+  } finally {
+    await S.stripe.webhookEndpoints.del(ep.id).catch(() => {});
+  }
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -738,11 +1192,16 @@ const CHECKS = [
   ["loops_v3.sessions", checkLoopsV3Sessions],
   ["loops_v3.products", checkLoopsV3Products],
   ["payment_intents.list", checkPaymentIntentsList],
+  ["webhooks.endpoint_crud", checkWebhooksEndpointCrud],
+  ["webhooks.signature_stripe", checkWebhooksSignatureStripe],
+  ["webhooks.signature_standard", checkWebhooksSignatureStandard],
+  ["webhooks.events_api", checkWebhooksEventsApi],
+  ["webhooks.replay_after_500", checkWebhooksReplayAfter500],
 ];
 
 async function main() {
   console.log(`stripe-node ${Stripe.PACKAGE_VERSION} (API version ${Stripe.API_VERSION}), ` +
-    `kassa ${KASSA_BIN}`);
+    `standardwebhooks ${STANDARDWEBHOOKS_VERSION}, kassa ${KASSA_BIN}`);
   const server = new Kassa();
   const onSignal = async (sig) => {
     await server.stop();
@@ -782,6 +1241,7 @@ async function main() {
       const tail = server.logTail().trimEnd();
       if (tail) console.log(`--- kassa log (last lines) ---\n${tail}`);
     }
+    for (const receiver of S.receivers) await receiver.close();
     await server.stop();
   }
   console.log(`node: ${passed} passed, ${failed} failed`);

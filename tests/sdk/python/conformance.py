@@ -2,7 +2,9 @@
 """Conformance checks: the official stripe-python SDK against a local kassa server.
 
 Starts `kassa serve` on a fresh database, creates an account with `kassa account create`,
-points stripe-python at the server and runs every check in CHECKS order. Prints one line per
+points stripe-python at the server and runs every check in CHECKS order. The webhook checks
+receive kassa's deliveries on local HTTP receivers (127.0.0.1) and verify them with
+stripe-python's own verifier and with the `standardwebhooks` package. Prints one line per
 check (`ok`/`FAIL`), then a closing `python: N passed, N failed` line, and exits non-zero when
 any check failed.
 
@@ -12,6 +14,8 @@ Environment:
   KASSA_SDK_VERBOSE=1       print tracebacks of failing checks
 """
 
+import base64
+import http.server
 import json
 import os
 import queue
@@ -24,9 +28,11 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
+import standardwebhooks
 import stripe
 
 KASSA_BIN = os.environ.get("KASSA_BIN") or os.path.join(
@@ -190,6 +196,176 @@ def metadata_dict(obj):
     return md.to_dict() if hasattr(md, "to_dict") else dict(md or {})
 
 
+def http_post_form(url, params, key):
+    """Plain form-encoded HTTP POST (no SDK). Returns (status, body bytes)."""
+    req = urllib.request.Request(url, method="POST",
+                                 data=urllib.parse.urlencode(params).encode())
+    req.add_header("Authorization", "Bearer " + key)
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def random_secret():
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+def first_difference(a, b):
+    """Where two byte strings part, for failure messages."""
+    n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return "lengths %d/%d, first difference at byte %d: %r vs %r" % (
+        len(a), len(b), n, a[max(0, n - 40):n + 40], b[max(0, n - 40):n + 40])
+
+
+# --------------------------------------------------------------------------------------------
+# A local webhook receiver
+
+
+class Delivery:
+    """One request a receiver got: lower-cased headers, the raw body and what it answered."""
+
+    def __init__(self, headers, body, status):
+        self.headers = headers
+        self.body = body
+        self.status = status
+        try:
+            self.event = json.loads(body)
+        except ValueError:
+            self.event = None
+
+    def is_event(self, type_, object_id):
+        e = self.event if isinstance(self.event, dict) else {}
+        obj = (e.get("data") or {}).get("object") or {}
+        return e.get("type") == type_ and obj.get("id") == object_id
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST. It answers `statuses` to the first
+    requests, in order, then 200."""
+
+    def __init__(self, statuses=()):
+        self.requests = []
+        self.statuses = list(statuses)
+        self.cond = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver.cond:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.requests.append(Delivery(headers, body, status))
+                    receiver.cond.notify_all()
+                answer = b'{"received":true}' if status < 300 else b"receiver unavailable"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/webhooks" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        S.receivers.append(self)
+
+    def wait_for(self, type_, object_id, count=1, timeout=10):
+        """The first `count` deliveries of the event of `type_` about `object_id`."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                found = [d for d in self.requests if d.is_event(type_, object_id)]
+                if len(found) >= count:
+                    return found[:count]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CheckFailed(
+                        "%d delivery(ies) of %s for %s expected within %d s, got %d (%d request(s)"
+                        " in all: %s)" % (count, type_, object_id, timeout, len(found),
+                                          len(self.requests),
+                                          [(d.event or {}).get("type") for d in self.requests]))
+                self.cond.wait(remaining)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class WebhookFixture:
+    """An endpoint on a local receiver for customer.created and checkout.session.expired, and
+    one delivery of each: a customer created and a session expired through the SDK."""
+
+    def __init__(self):
+        self.receiver = Receiver()
+        self.endpoint = stripe.WebhookEndpoint.create(
+            url=self.receiver.url,
+            enabled_events=["customer.created", "checkout.session.expired"],
+            description="SDK signature checks")
+        self.secret = self.endpoint.secret
+        expect(isinstance(self.secret, str) and self.secret.startswith("whsec_"),
+               "endpoint secret %r should start with whsec_" % (self.secret,))
+        self.customer = stripe.Customer.create(name="Webhook Customer",
+                                               email="webhooks@shop.example")
+        self.session = stripe.checkout.Session.create(
+            mode="payment",
+            line_items=[{"price_data": {"currency": "usd", "unit_amount": 900,
+                                        "product_data": {"name": "Webhook item"}},
+                         "quantity": 1}],
+            success_url="https://shop.example/ok")
+        track(self.session.id)
+        stripe.checkout.Session.expire(self.session.id)
+        self.customer_created = self.receiver.wait_for("customer.created", self.customer.id)[0]
+        self.session_expired = self.receiver.wait_for("checkout.session.expired",
+                                                      self.session.id)[0]
+
+    def deliveries(self):
+        """(delivery, type, object id) for both events."""
+        return [(self.customer_created, "customer.created", self.customer.id),
+                (self.session_expired, "checkout.session.expired", self.session.id)]
+
+
+def webhook_fixture():
+    """The shared WebhookFixture, set up by the first check that needs it."""
+    if S.webhooks is None and S.webhooks_error is None:
+        try:
+            S.webhooks = WebhookFixture()
+        except Exception as e:  # noqa: BLE001 - reported by every check that needs it
+            S.webhooks_error = e if isinstance(e, CheckFailed) else "%s: %s" % (
+                type(e).__name__, e)
+    if S.webhooks_error is not None:
+        raise CheckFailed("setting up the webhook deliveries failed: %s" % S.webhooks_error)
+    return S.webhooks
+
+
+def attempts_of(endpoint_id, event_id):
+    """The recorded attempts to deliver `event_id` to `endpoint_id`, oldest first."""
+    path = "/v1/webhook_endpoints/%s/attempts?event=%s&limit=100" % (endpoint_id, event_id)
+    status, _, body = http_get(S.server.base + path, key=S.server.key)
+    expect(status == 200, "GET %s: HTTP %s: %s" % (path, status, body[:300]))
+    page = json.loads(body)
+    eq(page.get("object"), "list", "attempts object")
+    return [a for a in reversed(page.get("data") or []) if a.get("event") == event_id]
+
+
+def wait_for_attempts(endpoint_id, event_id, pred, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = attempts_of(endpoint_id, event_id)
+        if pred(found):
+            return found
+        if time.monotonic() > deadline:
+            raise CheckFailed("%s within %d s; attempts: %s" % (what, timeout, json.dumps(found)))
+        time.sleep(0.2)
+
+
 # --------------------------------------------------------------------------------------------
 # State shared between checks
 
@@ -205,6 +381,9 @@ class State:
     link_session_id = None    # a session started by visiting the payment link's page
     batch = []                # sessions created for the pagination check, oldest first
     all_sessions = []         # every session this run created, oldest first
+    webhooks = None           # WebhookFixture: an endpoint on a receiver and two deliveries
+    webhooks_error = None     # why setting up `webhooks` failed
+    receivers = []            # every local webhook receiver, closed at the end
 
 
 S = State()
@@ -683,6 +862,217 @@ def check_stripe_client():
     eq([x.id for x in page.data], [s.id], "newest session")
 
 
+def check_webhooks_endpoint_crud():
+    created = []
+    try:
+        ep = stripe.WebhookEndpoint.create(
+            url="https://shop.example/hooks/a", enabled_events=["checkout.session.completed"],
+            description="Orders", metadata={"team": "fulfilment"})
+        created.append(ep.id)
+        expect(isinstance(ep, stripe.WebhookEndpoint),
+               "expected stripe.WebhookEndpoint, got %r" % type(ep))
+        eq(ep.object, "webhook_endpoint", "object")
+        expect(ep.id.startswith("we_"), "id %r should start with we_" % ep.id)
+        eq(ep.url, "https://shop.example/hooks/a", "url")
+        eq(list(ep.enabled_events), ["checkout.session.completed"], "enabled_events")
+        eq(ep.description, "Orders", "description")
+        eq(metadata_dict(ep), {"team": "fulfilment"}, "metadata")
+        eq(ep.status, "enabled", "status")
+        eq(ep.livemode, False, "livemode")
+        secret = ep.secret
+        expect(isinstance(secret, str) and secret.startswith("whsec_"),
+               "secret %r should start with whsec_" % (secret,))
+        eq(len(base64.b64decode(secret[len("whsec_"):])), 32, "secret bytes")
+
+        got = stripe.WebhookEndpoint.retrieve(ep.id)
+        eq(got.id, ep.id, "id")
+        eq(got.url, ep.url, "url")
+        expect("secret" not in got, "retrieve must not show the secret")
+
+        upd = stripe.WebhookEndpoint.modify(
+            ep.id, description="Orders and expiries",
+            enabled_events=["checkout.session.completed", "checkout.session.expired"])
+        eq(upd.description, "Orders and expiries", "description after update")
+        eq(list(upd.enabled_events), ["checkout.session.completed", "checkout.session.expired"],
+           "enabled_events after update")
+        expect("secret" not in upd, "update must not show the secret")
+        again = stripe.WebhookEndpoint.retrieve(ep.id)
+        eq(again.description, "Orders and expiries", "description after retrieve")
+        eq(list(again.enabled_events), ["checkout.session.completed", "checkout.session.expired"],
+           "enabled_events after retrieve")
+        eq(metadata_dict(again), {"team": "fulfilment"}, "metadata after update")
+
+        for i in range(4):
+            created.append(stripe.WebhookEndpoint.create(
+                url="https://shop.example/hooks/%d" % i, enabled_events=["*"]).id)
+        first = stripe.WebhookEndpoint.list(limit=2)
+        expect(isinstance(first, stripe.ListObject), "expected ListObject, got %r" % type(first))
+        eq(first.url, "/v1/webhook_endpoints", "url")
+        eq(len(first.data), 2, "first page size")
+        eq(first.has_more, True, "has_more on the first page")
+        seen = [x.id for x in first.auto_paging_iter()]
+        dupes = sorted({i for i in seen if seen.count(i) > 1})
+        expect(not dupes, "ids seen more than once: %r" % dupes)
+        eq([i for i in seen if i in created], list(reversed(created)),
+           "endpoints through auto-pagination (newest first)")
+        for x in first.data:
+            expect("secret" not in x, "list must not show secrets")
+
+        deleted = stripe.WebhookEndpoint.delete(ep.id)
+        eq(deleted.id, ep.id, "id of the deleted endpoint")
+        eq(deleted.deleted, True, "deleted")
+        created.remove(ep.id)
+        expect_error(lambda: stripe.WebhookEndpoint.retrieve(ep.id), stripe.InvalidRequestError,
+                     404, code="resource_missing")
+        listed = [x.id for x in stripe.WebhookEndpoint.list(limit=100).auto_paging_iter()]
+        expect(ep.id not in listed, "deleted endpoint still listed")
+    finally:
+        for id_ in created:
+            try:
+                stripe.WebhookEndpoint.delete(id_)
+            except stripe.StripeError:
+                pass
+
+
+def check_webhooks_signature_stripe():
+    fx = webhook_fixture()
+    for d, type_, object_id in fx.deliveries():
+        sig = d.headers.get("stripe-signature")
+        expect(sig and re.match(r"^t=\d+,v1=[0-9a-f]{64}", sig),
+               "%s: Stripe-Signature header %r" % (type_, sig))
+        eq(d.headers.get("content-type", "").split(";")[0], "application/json",
+           "%s: Content-Type" % type_)
+        event = stripe.Webhook.construct_event(d.body.decode("utf-8"), sig, fx.secret)
+        expect(isinstance(event, stripe.Event), "expected stripe.Event, got %r" % type(event))
+        eq(event.object, "event", "%s: object" % type_)
+        expect(event.id.startswith("evt_"), "event id %r should start with evt_" % event.id)
+        eq(event.type, type_, "type")
+        eq(event.data.object.id, object_id, "%s: data.object.id" % type_)
+        eq(event.livemode, False, "%s: livemode" % type_)
+        # The raw bytes verify as well.
+        stripe.Webhook.construct_event(d.body, sig, fx.secret)
+        other = random_secret()
+        try:
+            stripe.Webhook.construct_event(d.body.decode("utf-8"), sig, other)
+        except stripe.SignatureVerificationError:
+            pass
+        else:
+            raise CheckFailed("%s: verified with another secret" % type_)
+        try:
+            stripe.Webhook.construct_event(d.body.decode("utf-8") + " ", sig, fx.secret)
+        except stripe.SignatureVerificationError:
+            pass
+        else:
+            raise CheckFailed("%s: an altered body verified" % type_)
+    eq(fx.session_expired.event["data"]["object"].get("status"), "expired",
+       "checkout.session.expired: data.object.status")
+
+
+def check_webhooks_signature_standard():
+    fx = webhook_fixture()
+    wh = standardwebhooks.Webhook(fx.secret)
+    for d, type_, object_id in fx.deliveries():
+        for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+            expect(d.headers.get(name), "%s: header %s missing" % (type_, name))
+        payload = wh.verify(d.body, d.headers)
+        eq(payload.get("type"), type_, "type")
+        eq(payload["data"]["object"]["id"], object_id, "%s: data.object.id" % type_)
+        eq(wh.verify(d.body.decode("utf-8"), d.headers)["id"], payload["id"],
+           "%s: id when verifying text" % type_)
+        try:
+            standardwebhooks.Webhook(random_secret()).verify(d.body, d.headers)
+        except standardwebhooks.WebhookVerificationError:
+            pass
+        else:
+            raise CheckFailed("%s: verified with another secret" % type_)
+        try:
+            wh.verify(d.body + b" ", d.headers)
+        except standardwebhooks.WebhookVerificationError:
+            pass
+        else:
+            raise CheckFailed("%s: an altered body verified" % type_)
+
+
+def check_webhooks_events_api():
+    fx = webhook_fixture()
+    delivered = {}
+    for d, type_, object_id in fx.deliveries():
+        event_id = d.event["id"]
+        delivered[event_id] = type_
+        listed = stripe.Event.list(type=type_, limit=100)
+        expect(isinstance(listed, stripe.ListObject), "expected ListObject, got %r"
+               % type(listed))
+        eq(listed.url, "/v1/events", "url")
+        ids = [e.id for e in listed.auto_paging_iter()]
+        expect(event_id in ids, "Event.list(type=%r) lacks the delivered %s: %r"
+               % (type_, event_id, ids))
+        for e in listed.data:
+            eq(e.type, type_, "type of %s in Event.list(type=%r)" % (e.id, type_))
+        got = stripe.Event.retrieve(event_id)
+        expect(isinstance(got, stripe.Event), "expected stripe.Event, got %r" % type(got))
+        eq(got.id, event_id, "id")
+        eq(got.type, type_, "type")
+        eq(got.data.object.id, object_id, "data.object.id")
+        eq(got.created, d.event["created"], "created")
+        status, _, raw = http_get(S.server.base + "/v1/events/" + event_id, key=S.server.key)
+        eq(status, 200, "GET /v1/events/%s status" % event_id)
+        expect(raw == d.body, "GET /v1/events/%s differs from the delivered body: %s"
+               % (event_id, first_difference(raw, d.body)))
+    both = stripe.Event.list(types=["customer.created", "checkout.session.expired"], limit=100)
+    seen = {e.id: e.type for e in both.auto_paging_iter()}
+    for event_id, type_ in delivered.items():
+        eq(seen.get(event_id), type_, "%s in Event.list(types=[...])" % event_id)
+    others = sorted({t for t in seen.values()} - {"customer.created", "checkout.session.expired"})
+    eq(others, [], "other types in Event.list(types=[...])")
+
+
+def check_webhooks_replay_after_500():
+    receiver = Receiver(statuses=[500])
+    ep = stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["customer.created"],
+                                       description="fails once")
+    try:
+        customer = stripe.Customer.create(name="Retry Customer")
+        first = receiver.wait_for("customer.created", customer.id)[0]
+        eq(first.status, 500, "answer to the first delivery")
+        event_id = first.event["id"]
+        attempts = wait_for_attempts(ep.id, event_id, lambda a: len(a) >= 1,
+                                     "the failed attempt recorded")
+        eq(len(attempts), 1, "attempts before the resend")
+        eq(attempts[0].get("status_code"), 500, "status_code of the first attempt")
+        eq(attempts[0].get("succeeded"), False, "succeeded of the first attempt")
+        eq(attempts[0].get("endpoint"), ep.id, "endpoint of the first attempt")
+
+        status, body = http_post_form(S.server.base + "/v1/events/%s/resend" % event_id,
+                                      {"endpoint": ep.id}, S.server.key)
+        expect(status == 200, "POST /v1/events/%s/resend: HTTP %s: %s"
+               % (event_id, status, body[:300]))
+        second = receiver.wait_for("customer.created", customer.id, count=2)[1]
+        eq(second.status, 200, "answer to the resend")
+        expect(second.body == first.body, "resent body differs: %s"
+               % first_difference(second.body, first.body))
+        event = stripe.Webhook.construct_event(second.body.decode("utf-8"),
+                                               second.headers.get("stripe-signature"),
+                                               ep.secret)
+        eq(event.id, event_id, "id of the resent event")
+        eq(event.type, "customer.created", "type of the resent event")
+        eq(event.data.object.id, customer.id, "data.object.id of the resent event")
+        payload = standardwebhooks.Webhook(ep.secret).verify(second.body, second.headers)
+        eq(payload["id"], event_id, "id of the resent event (Standard Webhooks)")
+        # Standard Webhooks: the same message keeps its webhook-id when it is sent again.
+        eq(second.headers.get("webhook-id"), first.headers.get("webhook-id"),
+           "webhook-id of the resend")
+        attempts = wait_for_attempts(
+            ep.id, event_id, lambda a: any(x.get("succeeded") for x in a),
+            "a succeeded attempt recorded after the resend")
+        ok = [a for a in attempts if a.get("succeeded")]
+        eq(ok[0].get("status_code"), 200, "status_code of the resent attempt")
+    finally:
+        try:
+            stripe.WebhookEndpoint.delete(ep.id)
+        except stripe.StripeError:
+            pass
+
+
 CHECKS = [
     ("product.create", check_product_create),
     ("product.retrieve", check_product_retrieve),
@@ -712,12 +1102,18 @@ CHECKS = [
     ("loops_v3.products", check_loops_v3_products),
     ("payment_intents.list", check_payment_intents_list),
     ("python.stripe_client", check_stripe_client),
+    ("webhooks.endpoint_crud", check_webhooks_endpoint_crud),
+    ("webhooks.signature_stripe", check_webhooks_signature_stripe),
+    ("webhooks.signature_standard", check_webhooks_signature_standard),
+    ("webhooks.events_api", check_webhooks_events_api),
+    ("webhooks.replay_after_500", check_webhooks_replay_after_500),
 ]
 
 
 def main():
-    print("stripe-python %s (API version %s), kassa %s"
-          % (stripe.VERSION, stripe.api_version, KASSA_BIN), flush=True)
+    print("stripe-python %s (API version %s), standardwebhooks %s, kassa %s"
+          % (stripe.VERSION, stripe.api_version, standardwebhooks.__version__, KASSA_BIN),
+          flush=True)
     server = Kassa()
     passed = failed = 0
     try:
@@ -747,6 +1143,8 @@ def main():
             tail = server.log_tail()
             if tail:
                 print("--- kassa log (last lines) ---\n" + tail.rstrip(), flush=True)
+        for receiver in S.receivers:
+            receiver.close()
         server.stop()
     print("python: %d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
