@@ -14,6 +14,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod listen;
 pub mod objects;
 pub mod store;
 pub mod workers;

@@ -57,6 +57,35 @@ enum Command {
     /// Manage secret API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Forward an account's events from a kassa server to a local URL, signed like webhooks
+    /// (like `stripe listen`): for developing a webhook handler on your machine.
+    Listen(ListenArgs),
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// Where to POST each event, such as http://localhost:3000/webhooks.
+    #[arg(long, value_name = "URL")]
+    forward_to: String,
+    /// Only these event types (comma-separated; `checkout.session.*` matches a prefix).
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    events: Vec<String>,
+    /// A secret key of the account to follow (test or live).
+    #[arg(
+        long,
+        env = "KASSA_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    api_key: String,
+    /// The kassa server.
+    #[arg(
+        long,
+        env = "KASSA_SERVER",
+        default_value = "http://127.0.0.1:4242",
+        value_name = "URL"
+    )]
+    server: String,
 }
 
 #[derive(Args)]
@@ -136,6 +165,16 @@ async fn main() -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve(_) => serve(config).await,
+        Command::Listen(args) => {
+            kassa::listen::check_forward_url(&args.forward_to)?;
+            kassa::listen::listen(kassa::listen::ListenOptions {
+                server: args.server,
+                api_key: args.api_key,
+                forward_to: args.forward_to,
+                events: args.events,
+            })
+            .await
+        }
         Command::Migrate => {
             kassa::app::open_database(&config.database_url).await?;
             println!(

@@ -280,15 +280,14 @@ pub struct KassaProcess {
 impl KassaProcess {
     /// Starts `kassa serve` on a free port of 127.0.0.1 and waits until it answers.
     pub async fn start(database_url: &str) -> KassaProcess {
+        KassaProcess::start_at(database_url, "127.0.0.1:0").await
+    }
+
+    /// Starts `kassa serve` on `addr` (a fixed port, to restart a server where clients expect it).
+    pub async fn start_at(database_url: &str, addr: &str) -> KassaProcess {
         use tokio::io::AsyncBufReadExt;
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--database-url",
-                database_url,
-            ])
+            .args(["serve", "--addr", addr, "--database-url", database_url])
             .env_remove("KASSA_CONFIG")
             .env("KASSA_LOG", "info")
             .stdin(std::process::Stdio::null())

@@ -27,6 +27,7 @@ on_both_engines!(
     events_are_listed_filtered_and_resent,
     catalog_changes_write_their_events_with_the_request,
     kill_9_while_delivering_loses_nothing,
+    kassa_listen_forwards_events_across_a_server_restart,
     two_processes_attempt_each_delivery_once,
 );
 
@@ -1074,4 +1075,95 @@ async fn catalog_changes_write_their_events_with_the_request(engine: Engine) {
     assert_eq!(oldest["request"]["idempotency_key"], "create-mug-1");
     assert_eq!(events["data"][2]["data"]["object"]["active"], false);
     assert_eq!(events["data"][4]["data"]["object"]["nickname"], "Standard");
+}
+
+async fn kassa_listen_forwards_events_across_a_server_restart(engine: Engine) {
+    use tokio::io::AsyncBufReadExt;
+    let database = TestDatabase::new(engine).await;
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let mut server = KassaProcess::start_at(&database.url, &addr).await;
+    let key = server.banner_value("test key").await.unwrap();
+    let (receiver, url) = Receiver::start().await;
+    let mut listen = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args([
+            "listen",
+            "--forward-to",
+            &url,
+            "--server",
+            &server.base,
+            "--events",
+            "customer.*",
+        ])
+        .env("KASSA_API_KEY", &key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(listen.stdout.take().unwrap()).lines();
+    let secret = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("kassa listen prints its secret")
+            .unwrap()
+            .expect("kassa listen is running");
+        if let Some(rest) = line.strip_prefix("Your webhook signing secret is ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let printed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = printed.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+
+    let made = process_request(&server, &key, "/v1/customers", &[("name", "Ada")]).await;
+    // Not forwarded: another type.
+    process_request(&server, &key, "/v1/products", &[("name", "Mug")]).await;
+    let first = receiver.wait_for(1).await;
+    assert!(verify(&first[0], &secret), "signed with the printed secret");
+    assert_eq!(first[0].json()["data"]["object"]["id"], made["id"]);
+
+    // The server stops; an event is written meanwhile; the server comes back on its address.
+    server.signal("TERM");
+    server.wait().await;
+    let db = database.open().await;
+    let caller = kassa_caller(&db, &key).await;
+    let meanwhile = kassa::domain::customers::create_customer(
+        &db,
+        &caller,
+        Default::default(),
+        kassa::clock::Clock::now(&kassa::clock::SystemClock),
+    )
+    .await
+    .unwrap();
+    let _server = KassaProcess::start_at(&database.url, &addr).await;
+    let delivered = receiver.wait_for(2).await;
+    assert_eq!(
+        delivered[1].json()["data"]["object"]["id"],
+        meanwhile.id.as_str()
+    );
+    assert!(verify(&delivered[1], &secret));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        2,
+        "each event once; the product's not at all"
+    );
+    let printed = printed.lock().unwrap().join("\n");
+    assert!(printed.contains("--> customer.created"), "{printed}");
+    assert!(printed.contains("<--  [200] POST"), "{printed}");
+    listen.kill().await.unwrap();
+}
+
+/// The test-mode caller a secret key stands for.
+async fn kassa_caller(db: &kassa::store::Db, key: &str) -> kassa::domain::accounts::Caller {
+    kassa::domain::accounts::authenticate(db, key, 0)
+        .await
+        .unwrap()
 }
