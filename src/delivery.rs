@@ -4,10 +4,12 @@
 //! endpoint).
 //!
 //! Every fact lives in the database: a claim is a lease on the delivery row, so several
-//! processes deliver side by side and never send the same attempt twice, and a process that
-//! dies mid-attempt leaves its deliveries to be claimed again when their lease ends.
+//! processes deliver side by side, each delivery attempted by one of them at a time, and a
+//! process that dies mid-attempt leaves its deliveries to be claimed again when their lease
+//! ends. Delivery is at least once: a receiver may see an event again after such a crash (or
+//! after an attempt that outlived its lease), with the same id and bytes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,7 +70,9 @@ impl Deliverer {
         let live_client = if allow_private {
             test_client.clone()
         } else {
+            // No proxy either: a proxy would resolve names itself, past the check.
             builder()
+                .no_proxy()
                 .dns_resolver(Arc::new(PublicOnly))
                 .build()
                 .expect("the HTTP client builds")
@@ -128,7 +132,7 @@ impl Deliverer {
         let now = self.clock.now();
         let endpoint =
             crate::store::webhooks::endpoint_by_id(&self.db, &delivery.endpoint_id).await?;
-        let payload = crate::store::webhooks::event_payload(&self.db, &delivery.event_id).await?;
+        let payload = crate::store::events::payload_text(&self.db, &delivery.event_id).await?;
         let (Some(endpoint), Some(payload)) = (endpoint, payload) else {
             return crate::store::webhooks::cancel_delivery(&self.db, &delivery.id, now).await;
         };
@@ -182,16 +186,15 @@ impl Deliverer {
         now: i64,
     ) -> Outcome {
         let live_rules = endpoint.livemode && !self.allow_private;
-        if live_rules
-            && let Some(ip) = webhooks::host_of(&endpoint.url).and_then(|h| {
-                h.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<IpAddr>()
-                    .ok()
-            })
-            && webhooks::is_internal(ip)
-        {
-            return Outcome::error(format!("{ip} is a loopback, private or link-local address"));
+        if live_rules {
+            // Addresses are never resolved for an IP literal, so check it here, as the client
+            // reads the URL.
+            let parsed = reqwest::Url::parse(&endpoint.url);
+            if let Some(host) = parsed.as_ref().ok().and_then(webhooks::internal_host) {
+                return Outcome::error(format!(
+                    "{host} is a loopback, private or link-local address"
+                ));
+            }
         }
         let client = if live_rules {
             &self.live_client

@@ -3,9 +3,38 @@
 //! shop's webhook handler can be developed on a laptop, as with `stripe listen`.
 //!
 //! When the connection drops (the server restarts), it reconnects with the last event id it
-//! saw, and the server sends everything written since: no event is missed.
+//! saw; the server sends again the events from a few seconds before it, and the ids already
+//! forwarded are dropped here, so each event is forwarded once.
+
+use std::collections::{HashSet, VecDeque};
 
 use std::time::Duration;
+
+/// How many forwarded ids are remembered to drop repeats after a reconnection.
+const REMEMBERED: usize = 10_000;
+
+/// The ids forwarded lately, oldest first.
+#[derive(Default)]
+struct Forwarded {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Forwarded {
+    /// Notes `id`; false when it was forwarded already.
+    fn first_time(&mut self, id: &str) -> bool {
+        if !self.ids.insert(id.to_string()) {
+            return false;
+        }
+        self.order.push_back(id.to_string());
+        if self.order.len() > REMEMBERED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        true
+    }
+}
 
 use anyhow::Context;
 
@@ -62,6 +91,7 @@ pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let mut last_event: Option<String> = None;
+    let mut forwarded = Forwarded::default();
     let mut announced = false;
     let mut backoff = Duration::from_millis(250);
     loop {
@@ -89,6 +119,14 @@ pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
         if status == reqwest::StatusCode::UNAUTHORIZED {
             anyhow::bail!("the server refused the API key ({status}); check --api-key");
         }
+        if status == reqwest::StatusCode::BAD_REQUEST && last_event.is_some() {
+            eprintln!(
+                "{}  the server no longer has event {}; following from now",
+                now_text(),
+                last_event.take().unwrap_or_default()
+            );
+            continue;
+        }
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
             eprintln!(
@@ -110,7 +148,15 @@ pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
             println!("Your webhook signing secret is {secret} (^C to quit)");
             announced = true;
         }
-        let ended = follow(response, &options, &forwarding, &secret, &mut last_event).await;
+        let ended = follow(
+            response,
+            &options,
+            &forwarding,
+            &secret,
+            &mut last_event,
+            &mut forwarded,
+        )
+        .await;
         eprintln!("{}  connection lost ({ended}); reconnecting", now_text());
     }
 }
@@ -122,14 +168,17 @@ async fn follow(
     client: &reqwest::Client,
     secret: &str,
     last_event: &mut Option<String>,
+    forwarded: &mut Forwarded,
 ) -> String {
     let mut buffer = Vec::new();
     let mut message = Message::default();
     loop {
-        let chunk = match response.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => return "the server closed the stream".into(),
-            Err(error) => return error.to_string(),
+        // The server sends a keep-alive every 15 s: silence for longer means a dead connection.
+        let chunk = match tokio::time::timeout(Duration::from_secs(45), response.chunk()).await {
+            Err(_) => return "no data for 45 s".into(),
+            Ok(Ok(Some(chunk))) => chunk,
+            Ok(Ok(None)) => return "the server closed the stream".into(),
+            Ok(Err(error)) => return error.to_string(),
         };
         buffer.extend_from_slice(&chunk);
         while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
@@ -139,7 +188,9 @@ async fn follow(
             if line.is_empty() {
                 let done = std::mem::take(&mut message);
                 if let Some(id) = &done.id {
-                    forward(&done, options, client, secret).await;
+                    if forwarded.first_time(id) {
+                        forward(&done, options, client, secret).await;
+                    }
                     *last_event = Some(id.clone());
                 }
                 continue;

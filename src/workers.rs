@@ -14,6 +14,8 @@ use crate::store::Db;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Sessions expired per sweep step; the step repeats while it finds a full batch.
 const SWEEP_BATCH: i64 = 500;
+/// Events past retention deleted per sweep, at most.
+const PRUNE_BATCH: i64 = 1000;
 
 /// Expires open sessions past `expires_at`, and forgets idempotency keys and events past
 /// retention, until `stop` is cancelled.
@@ -43,7 +45,9 @@ pub async fn expiry_sweeper(
             tracing::warn!(%error, "pruning idempotency keys failed; will retry");
         }
         let retention = crate::domain::webhooks::EVENT_RETENTION_SECONDS;
-        if let Err(error) = crate::store::events::prune(&db, clock.now() - retention).await {
+        if let Err(error) =
+            crate::store::events::prune(&db, clock.now() - retention, PRUNE_BATCH).await
+        {
             tracing::warn!(%error, "pruning old events failed; will retry");
         }
         tokio::select! {

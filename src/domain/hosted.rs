@@ -2,9 +2,11 @@
 //! the capability; these operations find the account from it.
 //!
 //! Paying goes: the customer's choices (quantities, a chosen amount) are saved while the
-//! session is open, the card is checked and charged by the processor, then the session is
-//! completed (or the decline counted) in one conditional transaction, so a double submit, two
-//! tabs or two processes complete it once.
+//! session is open, the card is checked by the processor, then the session is completed (or
+//! the decline counted) in one transaction conditional on the session being open and totalling
+//! what was charged, so a double submit, two tabs or two processes complete it once. The test
+//! processor moves no money; a real one will also need the attempt claimed before charging and
+//! the processor's own idempotency key, so that a losing racer's charge is never made.
 
 use std::collections::BTreeMap;
 
@@ -65,9 +67,10 @@ impl HostedSession {
 
     /// The bounds (minor units) of the amount the customer chooses on a line, if they choose it.
     pub fn amount_bounds(line: &LineItem) -> Option<(i64, i64)> {
+        // Without a minimum, at least one minor unit: a customer-chosen amount is never free.
         line.price.terms.custom.as_ref().map(|c| {
             (
-                c.minimum.unwrap_or(0),
+                c.minimum.unwrap_or(1).max(1),
                 c.maximum.unwrap_or(super::money::MAX_AMOUNT),
             )
         })
@@ -195,7 +198,7 @@ pub async fn update_choices(
         return Ok(true);
     }
     hosted.session.updated = now;
-    Ok(store::checkout::update_open_session(db, &hosted.session, Some(&hosted.lines)).await?)
+    Ok(store::checkout::save_choices(db, &hosted.session, &hosted.lines).await?)
 }
 
 /// The payment form as submitted. The card's fields are raw text, used for this one attempt

@@ -173,13 +173,36 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240
                 || a == 0
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an
+            // IPv4 address that may be internal.
+            let embedded = |high: u16, low: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (high >> 8) as u8,
+                    high as u8,
+                    (low >> 8) as u8,
+                    low as u8,
+                ))
+            };
+            if segments[..6].iter().all(|s| *s == 0) && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_internal(embedded(segments[6], segments[7]));
+            }
+            if first == 0x64 && segments[1] == 0xff9b {
+                return is_internal(embedded(segments[6], segments[7]));
+            }
+            if first == 0x2002 {
+                return is_internal(embedded(segments[1], segments[2]));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -189,40 +212,35 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
-/// Checks an endpoint URL: absolute http(s). For live endpoints (unless the operator allows
-/// private targets), a literal internal address or `localhost` is refused here; names are
-/// checked again where they resolve, at delivery time.
+/// Checks an endpoint URL: absolute http(s), stored as the URL standard normalises it (the
+/// form the HTTP client will connect to). For live endpoints (unless the operator allows
+/// private targets), a host that is an internal address in any spelling (`127.1`, `2130706433`,
+/// `[::ffff:7f00:1]`) or `localhost` is refused here; names are checked again where they
+/// resolve, at delivery time.
 pub fn validate_url(url: &str, livemode: bool, allow_private: bool) -> Result<String, DomainError> {
-    let url = validate::url(url, "url", false)?;
-    if livemode && !allow_private {
-        let host = host_of(&url).unwrap_or_default();
-        let literal = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .ok();
-        if host.eq_ignore_ascii_case("localhost")
-            || host.to_ascii_lowercase().ends_with(".localhost")
-            || literal.is_some_and(is_internal)
-        {
-            return Err(DomainError::invalid(
-                "url",
-                "live endpoints must be reachable on the public internet, not a loopback, private or link-local address",
-            ));
-        }
+    validate::url(url, "url", false)?;
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| DomainError::invalid("url", format!("'{url}' is not a valid URL: {e}")))?;
+    if livemode && !allow_private && internal_host(&parsed).is_some() {
+        return Err(DomainError::invalid(
+            "url",
+            "live endpoints must be reachable on the public internet, not a loopback, private or link-local address",
+        ));
     }
-    Ok(url)
+    Ok(parsed.to_string())
 }
 
-/// The host of an absolute URL, with brackets for IPv6.
-pub fn host_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if authority.starts_with('[') {
-        return authority.split_inclusive(']').next();
+/// The URL's host, when it is an internal address or a name for this machine.
+pub fn internal_host(url: &reqwest::Url) -> Option<String> {
+    match url.host()? {
+        url::Host::Ipv4(ip) if is_internal(IpAddr::V4(ip)) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) if is_internal(IpAddr::V6(ip)) => Some(ip.to_string()),
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            (name == "localhost" || name.ends_with(".localhost")).then_some(name)
+        }
+        _ => None,
     }
-    Some(authority.split(':').next().unwrap_or(authority))
 }
 
 /// The fields a create or update sets.
@@ -588,7 +606,23 @@ mod tests {
         assert!(validate_url("http://127.0.0.1:3000/hook", true, true).is_ok());
         assert!(validate_url("https://shop.example/hook", true, false).is_ok());
         assert!(validate_url("ftp://shop.example/hook", false, false).is_err());
-        assert_eq!(host_of("http://user@[::1]:80/x"), Some("[::1]"));
+        // Every spelling of an internal address, as the HTTP client would read it.
+        for sneaky in [
+            "http://2130706433/",
+            "http://127.1/",
+            "http://0x7f.0.0.1/",
+            "http://127.0.0.1./",
+            "http://2852039166/latest",
+            "http://[::ffff:7f00:1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://LOCALHOST./x",
+        ] {
+            assert!(validate_url(sneaky, true, false).is_err(), "{sneaky}");
+        }
+        assert_eq!(
+            validate_url("https://Shop.Example:443/hook", true, false).unwrap(),
+            "https://shop.example/hook"
+        );
     }
 
     #[test]

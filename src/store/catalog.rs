@@ -275,9 +275,6 @@ pub async fn insert_product(
         if let Some(price) = &product.default_price {
             insert_price_row!(&mut *tx, caller, price).await?;
         }
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         bump_count!(
             &mut *tx,
             &caller.account_id,
@@ -287,6 +284,9 @@ pub async fn insert_product(
             1i64
         )
         .await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())
@@ -306,9 +306,6 @@ pub async fn update_product(
     let count_key = product.count_key();
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         if count_key != previous_count_key {
             bump_count!(
                 &mut *tx,
@@ -346,6 +343,9 @@ pub async fn update_product(
             .bind(caller.mode.is_live())
             .execute(&mut *tx)
             .await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())
@@ -359,9 +359,6 @@ pub async fn delete_product(
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         let deleted =
             sqlx::query("DELETE FROM products WHERE id = $1 AND account_id = $2 AND livemode = $3")
                 .bind(&product.id)
@@ -371,6 +368,9 @@ pub async fn delete_product(
                 .await?
                 .rows_affected();
         if deleted == 1 {
+            for event in events {
+                insert_event!(&mut *tx, event).await?;
+            }
             bump_count!(
                 &mut *tx,
                 &caller.account_id,
@@ -516,9 +516,6 @@ async fn insert_price_and_product(
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         if let Some(product) = product {
             insert_product_row!(&mut *tx, caller, product).await?;
             bump_count!(
@@ -540,6 +537,9 @@ async fn insert_price_and_product(
                 .await?;
         }
         insert_price_row!(&mut *tx, caller, price).await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())
@@ -554,9 +554,6 @@ pub async fn update_price(
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         if transfer_lookup_key && let Some(key) = &price.lookup_key {
             sqlx::query(
                 "UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3 AND id <> $4",
@@ -582,6 +579,9 @@ pub async fn update_price(
         .bind(caller.mode.is_live())
         .execute(&mut *tx)
         .await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())
@@ -718,9 +718,6 @@ pub async fn insert_payment_link(
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         sqlx::query(
             "INSERT INTO payment_links (id, account_id, livemode, active, label, line_items, currency, success_url, \
              cancel_url, confirmation_message, allow_promotion_codes, settings, metadata, created, updated) \
@@ -743,6 +740,9 @@ pub async fn insert_payment_link(
         .bind(link.updated)
         .execute(&mut *tx)
         .await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())
@@ -756,9 +756,6 @@ pub async fn update_payment_link(
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
         sqlx::query(
             "UPDATE payment_links SET active = $1, label = $2, line_items = $3, currency = $4, success_url = $5, \
              cancel_url = $6, confirmation_message = $7, allow_promotion_codes = $8, settings = $9, metadata = $10, \
@@ -780,6 +777,9 @@ pub async fn update_payment_link(
         .bind(caller.mode.is_live())
         .execute(&mut *tx)
         .await?;
+        for event in events {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())

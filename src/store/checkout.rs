@@ -383,6 +383,60 @@ pub async fn transition(
     })
 }
 
+/// Saves the amounts of a session's line items through `$conn`.
+macro_rules! save_line_items {
+    ($conn:expr, $session:expr, $items:expr) => {{
+        let conn = $conn;
+        let session: &Session = $session;
+        let items: &[LineItem] = $items;
+        async move {
+            for item in items {
+                sqlx::query(
+                    "UPDATE checkout_line_items SET currency = $1, unit_amount = $2, quantity = $3, \
+                     amount_subtotal = $4, amount_total = $5 WHERE id = $6",
+                )
+                .bind(session.currency.as_str())
+                .bind(item.unit_amount)
+                .bind(item.quantity)
+                .bind(item.amount_subtotal)
+                .bind(item.amount_total)
+                .bind(&item.id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    }};
+}
+
+/// Saves the customer's choices on the hosted page (quantities, chosen amounts): the line
+/// items and the totals only, so a merchant's concurrent change to other fields is kept. Only
+/// while the session is open; returns whether it was.
+pub async fn save_choices(db: &Db, session: &Session, items: &[LineItem]) -> StoreResult<bool> {
+    on_writer!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE checkout_sessions SET amount_subtotal = $1, amount_total = $2, payment_status = $3, \
+             updated = $4 WHERE id = $5 AND state = 'open'",
+        )
+        .bind(session.amount_subtotal)
+        .bind(session.amount_total)
+        .bind(session.payment_status.as_str())
+        .bind(session.updated)
+        .bind(&session.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        save_line_items!(&mut *tx, session, items).await?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
 /// Saves an open session's changed fields (and its line items, when given), only if it is
 /// still open. Returns whether it was.
 pub async fn update_open_session(
@@ -418,20 +472,7 @@ pub async fn update_open_session(
         if !changed {
             return Ok(false);
         }
-        for item in items.unwrap_or_default() {
-            sqlx::query(
-                "UPDATE checkout_line_items SET currency = $1, unit_amount = $2, quantity = $3, amount_subtotal = $4, \
-                 amount_total = $5 WHERE id = $6",
-            )
-            .bind(session.currency.as_str())
-            .bind(item.unit_amount)
-            .bind(item.quantity)
-            .bind(item.amount_subtotal)
-            .bind(item.amount_total)
-            .bind(&item.id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        save_line_items!(&mut *tx, session, items.unwrap_or_default()).await?;
         tx.commit().await?;
         Ok(true)
     })
@@ -447,7 +488,8 @@ pub struct CompletionWrites<'a> {
 }
 
 /// Saves a completed session with its payment (or saved card), new customer and events, in
-/// one transaction, if the session is still open. Returns whether it was.
+/// one transaction, if the session is still open and still totals what was charged (a
+/// quantity changed in another tab meanwhile makes it fail). Returns whether it did.
 pub async fn complete(
     db: &Db,
     account_id: &str,
@@ -465,7 +507,7 @@ pub async fn complete(
         let changed = sqlx::query(
             "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
              setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
-             WHERE id = $7 AND state = 'open'",
+             WHERE id = $7 AND state = 'open' AND amount_total = $8",
         )
         .bind(session.payment_status.as_str())
         .bind(session.payment_intent_id.clone())
@@ -474,6 +516,7 @@ pub async fn complete(
         .bind(session.customer_details.as_ref().map(|d| d.to_string()))
         .bind(session.completed_at)
         .bind(&session.id)
+        .bind(session.amount_total)
         .execute(&mut *tx)
         .await?
         .rows_affected()

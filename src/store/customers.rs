@@ -94,7 +94,8 @@ pub async fn insert(
     Ok(())
 }
 
-/// Saves every field (deletion is `deleted = true`) and records `event`, in one transaction.
+/// Saves every field (deletion is `deleted = true`) and records `event`, in one transaction,
+/// unless the customer was deleted meanwhile.
 pub async fn update(
     db: &Db,
     caller: &Caller,
@@ -103,9 +104,10 @@ pub async fn update(
 ) -> StoreResult<()> {
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
-             metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11",
+             metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11 \
+             AND deleted = FALSE",
         )
         .bind(customer.email.clone())
         .bind(customer.name.clone())
@@ -119,8 +121,12 @@ pub async fn update(
         .bind(&caller.account_id)
         .bind(customer.livemode)
         .execute(&mut *tx)
-        .await?;
-        insert_event!(&mut *tx, event).await?;
+        .await?
+        .rows_affected();
+        // Deleted meanwhile by another request: nothing changes, and no event.
+        if changed == 1 {
+            insert_event!(&mut *tx, event).await?;
+        }
         tx.commit().await
     })?;
     Ok(())

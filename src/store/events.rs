@@ -169,6 +169,23 @@ pub async fn get_payload(
     Ok(row.map(PayloadRow::into_value))
 }
 
+/// An event's delivered bytes by id alone, for the delivery workers. Events from before stored
+/// payloads get their envelope, rendered the same way each time.
+pub async fn payload_text(db: &Db, id: &str) -> StoreResult<Option<String>> {
+    let row: Option<PayloadRow> = on_reader!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYLOAD_COLUMNS} FROM events WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(|r| match r.payload {
+        Some(payload) => payload,
+        None => r.into_value().to_string(),
+    }))
+}
+
 /// A page of events, newest first; `checkout.session.*` in `types` matches by prefix.
 pub async fn list_payloads(
     db: &Db,
@@ -179,41 +196,46 @@ pub async fn list_payloads(
     use super::query::{Arg, Select};
     let mut select = Select::new(PAYLOAD_COLUMNS, "events");
     select.scope("", &caller.account_id, caller.mode.is_live());
-    let (prefixes, exact): (Vec<&String>, Vec<&String>) =
-        filter.types.iter().partition(|t| t.ends_with('*'));
-    if !exact.is_empty() {
-        let exact: Vec<String> = exact.into_iter().cloned().collect();
-        select.filter_in("type", &exact);
-    }
-    for prefix in prefixes {
-        let escaped = prefix
-            .trim_end_matches('*')
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        select.filter("type LIKE ? ESCAPE '\\'", Arg::Text(format!("{escaped}%")));
-    }
+    // Any of the types: exact names, or prefixes written `checkout.session.*` (compared
+    // byte for byte, the same on both engines).
+    let alternatives = filter
+        .types
+        .iter()
+        .map(|kind| match kind.strip_suffix('*') {
+            Some(prefix) => (
+                format!("substr(type, 1, {}) = ?", prefix.len()),
+                Arg::Text(prefix.to_string()),
+            ),
+            None => ("type = ?".to_string(), Arg::Text(kind.clone())),
+        })
+        .collect();
+    select.filter_any(alternatives);
     select.created("created", &filter.created);
     let rows: crate::domain::list::Page<PayloadRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(PayloadRow::into_value))
 }
 
-/// Events of an account and mode created at or after `since` (unix seconds), oldest first, at
-/// most `limit`: what `kassa listen` streams, and replays after a reconnection.
+/// Events of an account and mode created at or after `since` (unix seconds), in
+/// `(created, id)` order, after the keyset `after` when given, at most `limit`: what
+/// `kassa listen` streams, and replays after a reconnection.
 pub async fn payloads_since(
     db: &Db,
     caller: &Caller,
     since: i64,
+    after: Option<&(i64, String)>,
     limit: i64,
 ) -> StoreResult<Vec<(String, serde_json::Value)>> {
+    let (after_created, after_id) = after.cloned().unwrap_or((i64::MIN, String::new()));
     let rows: Vec<PayloadRow> = on_reader!(db, |pool| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {PAYLOAD_COLUMNS} FROM events WHERE account_id = $1 AND livemode = $2 AND created >= $3 \
-             ORDER BY created, id LIMIT $4"
+             AND (created > $4 OR (created = $4 AND id > $5)) ORDER BY created, id LIMIT $6"
         )))
         .bind(&caller.account_id)
         .bind(caller.mode.is_live())
         .bind(since)
+        .bind(after_created)
+        .bind(&after_id)
         .bind(limit)
         .fetch_all(pool)
         .await
@@ -224,28 +246,35 @@ pub async fn payloads_since(
         .collect())
 }
 
-/// Deletes events older than `before`, with their deliveries and attempts.
-pub async fn prune(db: &Db, before: i64) -> StoreResult<u64> {
+/// Deletes up to `limit` events older than `before`, with their deliveries and attempts, in
+/// one transaction; returns how many. Batches keep the writer free for payments meanwhile.
+pub async fn prune(db: &Db, before: i64, limit: i64) -> StoreResult<u64> {
+    const OLDEST: &str = "SELECT id FROM events WHERE created < $1 ORDER BY created LIMIT $2";
     super::on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        sqlx::query(
-            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT d.id FROM webhook_deliveries d \
-             JOIN events e ON e.id = d.event_id WHERE e.created < $1)",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries \
+             WHERE event_id IN ({OLDEST}))"
+        )))
         .bind(before)
+        .bind(limit)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM events WHERE created < $1)",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM webhook_deliveries WHERE event_id IN ({OLDEST})"
+        )))
         .bind(before)
+        .bind(limit)
         .execute(&mut *tx)
         .await?;
-        let deleted = sqlx::query("DELETE FROM events WHERE created < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM events WHERE id IN ({OLDEST})"
+        )))
+        .bind(before)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(deleted)
     })

@@ -45,6 +45,23 @@ impl Select {
         self
     }
 
+    /// Adds one condition that holds when any of `alternatives` does; in each, `?` stands for
+    /// the placeholder of its argument. Nothing is added when there are none.
+    pub fn filter_any(&mut self, alternatives: Vec<(String, Arg)>) -> &mut Self {
+        if alternatives.is_empty() {
+            return self;
+        }
+        let parts: Vec<String> = alternatives
+            .into_iter()
+            .map(|(condition, arg)| {
+                let placeholder = self.arg(arg);
+                condition.replacen('?', &placeholder, 1)
+            })
+            .collect();
+        self.conditions.push(format!("({})", parts.join(" OR ")));
+        self
+    }
+
     pub fn filter_text(&mut self, condition: &str, value: Option<&str>) -> &mut Self {
         if let Some(value) = value {
             self.filter(condition, Arg::Text(value.to_string()));

@@ -283,6 +283,8 @@ pub struct ClaimedDelivery {
     pub endpoint_id: String,
     pub event_id: String,
     pub attempts: i64,
+    /// The claim's lease: the token the attempt's result is saved with.
+    pub lease_until: i64,
 }
 
 /// Claims up to `limit` due deliveries for `lease` seconds: they are not due for anyone else
@@ -303,7 +305,7 @@ pub async fn claim_due(
         "UPDATE webhook_deliveries SET lease_until = $1, attempts = attempts + 1, updated = $2 \
          WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
          AND (lease_until IS NULL OR lease_until <= $2) ORDER BY next_attempt_at LIMIT $3{lock}) \
-         RETURNING id, endpoint_id, event_id, attempts"
+         RETURNING id, endpoint_id, event_id, attempts, lease_until"
     );
     Ok(on_writer!(db, |pool| {
         sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -313,17 +315,6 @@ pub async fn claim_due(
             .fetch_all(pool)
             .await
     })?)
-}
-
-/// The stored bytes of an event, to send.
-pub async fn event_payload(db: &Db, event_id: &str) -> StoreResult<Option<String>> {
-    let row: Option<(Option<String>, String)> = on_reader!(db, |pool| {
-        sqlx::query_as("SELECT payload, data FROM events WHERE id = $1")
-            .bind(event_id)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(row.and_then(|(payload, _)| payload))
 }
 
 /// How an attempt ended, for [`finish_attempt`].
@@ -341,7 +332,8 @@ pub enum AttemptResult {
 }
 
 /// Records an attempt and what follows from it, in one transaction: the delivery's new state
-/// (only if this worker still holds its lease), and the endpoint's failure streak.
+/// and the endpoint's failure streak, only if this worker still holds its lease (a lease that
+/// ran out may have been claimed again; then only the attempt itself is recorded).
 pub async fn finish_attempt(
     db: &Db,
     delivery: &ClaimedDelivery,
@@ -371,16 +363,23 @@ pub async fn finish_attempt(
         .bind(attempt.response_excerpt.clone())
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        let still_held = sqlx::query(
             "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, updated = $3 \
-             WHERE id = $4 AND state = 'pending'",
+             WHERE id = $4 AND state = 'pending' AND lease_until = $5",
         )
         .bind(state)
         .bind(next_attempt_at)
         .bind(now)
         .bind(&delivery.id)
+        .bind(delivery.lease_until)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        if !still_held {
+            tx.commit().await?;
+            return Ok(());
+        }
         match result {
             AttemptResult::Succeeded => {
                 sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")

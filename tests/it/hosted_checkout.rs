@@ -939,7 +939,7 @@ async fn pages_carry_security_headers(engine: Engine) {
     assert_eq!(headers["cache-control"], "no-store");
     let cookie = headers["set-cookie"].to_str().unwrap();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
     let body = response.text().await.unwrap();

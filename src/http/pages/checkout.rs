@@ -197,7 +197,9 @@ fn bracketed<'a>(name: &'a str, field: &str) -> Option<&'a str> {
         .strip_suffix(']')
 }
 
-/// The CSRF token of this browser: the cookie's, or a new one set with the page.
+/// The CSRF token of this browser: the cookie's, or a new one set with the page. The cookie is
+/// `SameSite=Lax`, so arriving from the shop keeps it (and other open checkout tabs keep
+/// working); the token in the form is what another site cannot know.
 struct Csrf {
     token: String,
     cookie: Option<String>,
@@ -230,7 +232,7 @@ impl Csrf {
                     ""
                 };
                 let set_cookie = HeaderValue::from_str(&format!(
-                    "{CSRF_COOKIE}={token}; Path=/checkout; HttpOnly; SameSite=Strict{secure}"
+                    "{CSRF_COOKIE}={token}; Path=/checkout; HttpOnly; SameSite=Lax{secure}"
                 ))
                 .ok();
                 Csrf {

@@ -1,6 +1,7 @@
 //! `GET /v1/events/stream`: the account's events as server-sent events, as they happen, for
-//! `kassa listen`. A client that reconnects with `Last-Event-ID` gets every event written since
-//! that one, so nothing is missed while it was away.
+//! `kassa listen`. A client that reconnects with `Last-Event-ID` gets the events written since
+//! a few seconds before that one (so one committed late is not missed); it drops the ids it has
+//! seen already.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -39,7 +40,7 @@ struct Follow {
     since: i64,
     /// Ids already sent (or to skip), with their `created`, forgotten once out of the window.
     seen: HashMap<String, i64>,
-    /// On a resumed stream, events up to this id were sent before.
+    /// On a resumed stream, the event the client saw last (not sent again).
     resume_after: Option<String>,
     queue: VecDeque<SseEvent>,
     first: bool,
@@ -50,39 +51,50 @@ struct Follow {
 
 impl Follow {
     async fn poll(&mut self) {
-        let found = crate::store::events::payloads_since(
-            &self.state.db,
-            &self.caller,
-            self.since - LOOKBACK_SECONDS,
-            BATCH,
-        )
-        .await;
-        let rows = match found {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::warn!(%error, "reading events for a stream failed; will retry");
-                return;
-            }
-        };
-        for (id, payload) in rows {
-            let created = payload["created"].as_i64().unwrap_or(self.since);
-            let resumed_past = self.resume_after.as_ref().is_some_and(|last| id <= *last);
-            if self.seen.contains_key(&id) || resumed_past {
-                continue;
-            }
-            self.since = self.since.max(created);
-            if self.skip_existing {
+        // The whole look-back window, a batch at a time: a burst larger than one batch is read
+        // in full, never re-reading the same first rows.
+        let mut cursor: Option<(i64, String)> = None;
+        let from = self.since - LOOKBACK_SECONDS;
+        loop {
+            let found = crate::store::events::payloads_since(
+                &self.state.db,
+                &self.caller,
+                from,
+                cursor.as_ref(),
+                BATCH,
+            )
+            .await;
+            let rows = match found {
+                Ok(rows) => rows,
+                Err(error) => {
+                    tracing::warn!(%error, "reading events for a stream failed; will retry");
+                    return;
+                }
+            };
+            let full = rows.len() as i64 == BATCH;
+            for (id, payload) in rows {
+                let created = payload["created"].as_i64().unwrap_or(self.since);
+                cursor = Some((created, id.clone()));
+                if self.seen.contains_key(&id) || self.resume_after.as_ref() == Some(&id) {
+                    continue;
+                }
+                self.since = self.since.max(created);
+                if self.skip_existing {
+                    self.seen.insert(id, created);
+                    continue;
+                }
+                let kind = payload["type"].as_str().unwrap_or("event").to_string();
+                self.queue.push_back(
+                    SseEvent::default()
+                        .id(id.clone())
+                        .event(kind)
+                        .data(payload.to_string()),
+                );
                 self.seen.insert(id, created);
-                continue;
             }
-            let kind = payload["type"].as_str().unwrap_or("event").to_string();
-            self.queue.push_back(
-                SseEvent::default()
-                    .id(id.clone())
-                    .event(kind)
-                    .data(payload.to_string()),
-            );
-            self.seen.insert(id, created);
+            if !full {
+                break;
+            }
         }
         self.skip_existing = false;
         let horizon = self.since - 2 * LOOKBACK_SECONDS;
