@@ -57,6 +57,9 @@ enum Command {
     /// Manage secret API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Forward an account's events from a kassa server to a local URL, signed like webhooks
     /// (like `stripe listen`): for developing a webhook handler on your machine.
     Listen(ListenArgs),
@@ -113,6 +116,17 @@ enum AccountCommand {
         /// Print one JSON object: {account_id, test_secret_key, live_secret_key}.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a dashboard user to an account; their password is generated and printed once.
+    Create {
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: String,
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -202,6 +216,15 @@ async fn main() -> anyhow::Result<()> {
                 println!("  live key  {}", created.live_key.secret);
                 println!("The keys are shown only this once; store them now.");
             }
+            Ok(())
+        }
+        Command::User(UserCommand::Create { account, email }) => {
+            let db = kassa::app::open_database(&config.database_url).await?;
+            let user =
+                kassa::domain::dashboard::create_user(&db, &account, &email, clock.now()).await?;
+            println!("Created dashboard user {} for {account}:", user.email);
+            println!("  password  {}", user.password);
+            println!("The password is shown only this once; store it now.");
             Ok(())
         }
         Command::Keys(KeysCommand::Create { account, mode }) => {

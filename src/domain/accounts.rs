@@ -169,7 +169,7 @@ fn new_account(name: &str, now: i64) -> Result<CreatedAccount, DomainError> {
     })
 }
 
-fn new_user(
+pub(crate) fn new_user(
     account_id: &str,
     email: &str,
     now: i64,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod checkout;
 pub mod customers;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod hosted;

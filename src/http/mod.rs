@@ -3,6 +3,7 @@
 pub mod api_v1;
 pub mod api_v2;
 pub mod api_v3;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod form;
@@ -103,6 +104,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(api_v3::routes())
         .merge(stripe::routes())
         .merge(pages::routes())
+        .merge(dashboard::routes())
 }
 
 /// The OpenAPI document of every route kassa serves.

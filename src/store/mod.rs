@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod counts;
 pub mod customers;
+pub mod dashboard;
 pub mod events;
 pub mod idempotency;
 pub mod payments;

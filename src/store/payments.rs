@@ -157,3 +157,23 @@ pub async fn list_payment_intents(
     let rows: Page<PaymentIntentRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(Into::into))
 }
+
+/// Succeeded payments created at or after `since`, per currency: (currency, count, amount).
+pub async fn revenue_since(
+    db: &Db,
+    caller: &Caller,
+    since: i64,
+) -> StoreResult<Vec<(String, i64, i64)>> {
+    Ok(on_reader!(db, |pool| {
+        sqlx::query_as(
+            "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM payment_intents \
+             WHERE account_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 \
+             GROUP BY currency ORDER BY currency",
+        )
+        .bind(&caller.account_id)
+        .bind(caller.mode.is_live())
+        .bind(since)
+        .fetch_all(pool)
+        .await
+    })?)
+}

@@ -451,6 +451,22 @@ struct AttemptRow {
     response_excerpt: Option<String>,
 }
 
+impl AttemptRow {
+    fn into_attempt(self) -> Attempt {
+        Attempt {
+            id: self.id,
+            delivery_id: self.delivery_id,
+            endpoint_id: self.endpoint_id,
+            event_id: self.event_id,
+            attempted_at: self.attempted_at,
+            status_code: self.status_code,
+            latency_ms: self.latency_ms,
+            error: self.error,
+            response_excerpt: self.response_excerpt,
+        }
+    }
+}
+
 pub async fn list_attempts(
     db: &Db,
     endpoint_id: &str,
@@ -464,15 +480,20 @@ pub async fn list_attempts(
     select.filter("endpoint_id = ?", Arg::Text(endpoint_id.to_string()));
     select.filter_text("event_id = ?", event_id);
     let rows: Page<AttemptRow> = select.fetch_page(db, "id", page).await?;
-    Ok(rows.map(|r| Attempt {
-        id: r.id,
-        delivery_id: r.delivery_id,
-        endpoint_id: r.endpoint_id,
-        event_id: r.event_id,
-        attempted_at: r.attempted_at,
-        status_code: r.status_code,
-        latency_ms: r.latency_ms,
-        error: r.error,
-        response_excerpt: r.response_excerpt,
-    }))
+    Ok(rows.map(AttemptRow::into_attempt))
+}
+
+/// Every attempt to deliver an event, oldest first.
+pub async fn attempts_for_event(db: &Db, event_id: &str) -> StoreResult<Vec<Attempt>> {
+    let rows: Vec<AttemptRow> = on_reader!(db, |pool| {
+        sqlx::query_as(
+            "SELECT a.id, a.delivery_id, a.endpoint_id, a.event_id, a.attempted_at, a.status_code, \
+             a.latency_ms, a.error, a.response_excerpt FROM webhook_deliveries d \
+             JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.event_id = $1 ORDER BY a.id",
+        )
+        .bind(event_id)
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows.into_iter().map(AttemptRow::into_attempt).collect())
 }

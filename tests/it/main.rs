@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod customers;
+mod dashboard;
 mod external;
 mod frame;
 mod hosted_checkout;

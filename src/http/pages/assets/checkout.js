@@ -1,8 +1,30 @@
-// Improves the hosted checkout page; the page works without it (plain form posts).
+// Improves kassa's pages; they work without it (plain links and form posts). On the hosted
+// checkout page:
 // Live totals as quantities and amounts change, card number and expiry formatting, a countdown
 // to expiry, and a disabled Pay button while a payment is on its way.
 (function () {
   "use strict";
+
+  // On every page: copy buttons (data-copy="#selector") and confirmations before destructive
+  // forms (data-confirm="..."). Without JavaScript the text stays selectable and forms post.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.querySelector(button.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) return;
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        var label = button.textContent;
+        button.textContent = "Copied";
+        setTimeout(function () {
+          button.textContent = label;
+        }, 1500);
+      });
+    });
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (confirmed) {
+    confirmed.addEventListener("submit", function (event) {
+      if (!window.confirm(confirmed.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
 
   var main = document.querySelector("main.checkout");
   var form = document.getElementById("pay-form");

@@ -1,0 +1,307 @@
+//! `/dashboard`: the merchant's pages, server-rendered, behind a sign-in. Every page shows one
+//! account in one mode (test or live, switched from any page); every form carries the
+//! session's CSRF token.
+
+pub mod keys;
+pub mod overview;
+pub mod sessions;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::pages::{escape, page};
+use crate::domain::Mode;
+use crate::domain::dashboard::{self, DashboardSession, SignInError};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in_page, sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(switch_mode))
+        .merge(overview::routes())
+        .merge(sessions::routes())
+        .merge(keys::routes())
+}
+
+const COOKIE: &str = "kassa_dashboard";
+
+/// A signed-in request: the session and its cookie token.
+pub struct Signed {
+    pub token: String,
+    pub session: DashboardSession,
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// The signed-in session, or the answer to give instead: a redirect to the sign-in page.
+pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Signed, Response> {
+    let Some(token) = cookie_token(headers) else {
+        return Err(see_other("/dashboard/sign-in"));
+    };
+    match dashboard::session(&state.db, &token, state.clock.now()).await {
+        Ok(Some(session)) => Ok(Signed { token, session }),
+        Ok(None) => Err(see_other("/dashboard/sign-in")),
+        Err(error) => Err(failure(error)),
+    }
+}
+
+/// Checks a form's CSRF token against the session's.
+pub fn csrf_ok(signed: &Signed, fields: &[(String, String)]) -> bool {
+    let expected = signed.session.csrf_token.as_bytes();
+    fields.iter().any(|(name, value)| {
+        name == "csrf"
+            && value.len() == expected.len()
+            && value
+                .bytes()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    })
+}
+
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+pub fn refused() -> Response {
+    super::pages::message_page(
+        StatusCode::FORBIDDEN,
+        "Please reload the page",
+        "This form has expired or was sent from another site. Reload the page and try again.",
+    )
+}
+
+pub fn failure(error: crate::domain::DomainError) -> Response {
+    match error {
+        crate::domain::DomainError::NotFound { .. } => super::pages::message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is nothing here in this account and mode.",
+        ),
+        error => {
+            tracing::error!(%error, "dashboard page failed");
+            super::pages::message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side. Please try again in a moment.",
+            )
+        }
+    }
+}
+
+/// The sections of the dashboard, for the navigation.
+const SECTIONS: [(&str, &str); 3] = [
+    ("/dashboard", "Overview"),
+    ("/dashboard/sessions", "Checkout sessions"),
+    ("/dashboard/keys", "API keys"),
+];
+
+/// A dashboard page: the navigation, the mode switch, and `main` (already escaped HTML).
+pub fn layout(signed: &Signed, active: &str, title: &str, main: &str) -> Response {
+    let session = &signed.session;
+    let csrf = escape(&session.csrf_token);
+    let mut nav = String::new();
+    for (href, label) in SECTIONS {
+        let current = if href == active {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        nav.push_str(&format!("<a href=\"{href}\"{current}>{label}</a>"));
+    }
+    let (other, other_label) = match session.mode {
+        Mode::Test => ("live", "Switch to live"),
+        Mode::Live => ("test", "Switch to test"),
+    };
+    let banner = match session.mode {
+        Mode::Test => {
+            "<p class=\"mode-banner\">Test mode: test data, test keys, no real money.</p>"
+        }
+        Mode::Live => "",
+    };
+    let body = format!(
+        "<header class=\"dash-header\"><a class=\"brand\" href=\"/dashboard\">kassa</a>\
+         <nav aria-label=\"Dashboard\">{nav}</nav>\
+         <div class=\"dash-user\"><span class=\"badge mode-{mode}\">{mode_label}</span>\
+         <form method=\"post\" action=\"/dashboard/mode\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"mode\" value=\"{other}\"><button type=\"submit\" class=\"secondary small\">{other_label}</button></form>\
+         <form method=\"post\" action=\"/dashboard/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <button type=\"submit\" class=\"link\">Sign out {email}</button></form></div></header>\
+         {banner}<main class=\"dash\">\n<h1>{title}</h1>\n{main}\n</main>",
+        mode = session.mode,
+        mode_label = match session.mode {
+            Mode::Test => "Test mode",
+            Mode::Live => "Live mode",
+        },
+        email = escape(&session.email),
+        title = escape(title),
+    );
+    page(StatusCode::OK, &format!("{title} · kassa"), &body, &[])
+}
+
+/// The sign-in form, with an error when there is one.
+fn sign_in_form(status: StatusCode, error: Option<&str>, email: &str) -> Response {
+    let alert = error
+        .map(|e| {
+            format!(
+                "<div class=\"alert\" role=\"alert\" id=\"form-alert\">{}</div>",
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    let main = format!(
+        "<main class=\"card\">\n<p class=\"merchant\">kassa</p><h1>Sign in to the dashboard</h1>\n{alert}\
+         <form method=\"post\" action=\"/dashboard/sign-in\">\
+         <div class=\"field\"><label for=\"field-email\">Email</label>\
+         <input id=\"field-email\" type=\"email\" name=\"email\" autocomplete=\"username\" required value=\"{email}\"></div>\
+         <div class=\"field\"><label for=\"field-password\">Password</label>\
+         <input id=\"field-password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required></div>\
+         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>\n</main>",
+        email = escape(email),
+    );
+    page(status, "Sign in · kassa", &main, &[])
+}
+
+/// The sign-in page.
+#[utoipa::path(get, path = "/dashboard/sign-in", tag = "Pages",
+    responses((status = 200, description = "The sign-in form (HTML).")))]
+pub async fn sign_in_page() -> Response {
+    sign_in_form(StatusCode::OK, None, "")
+}
+
+/// Signs in with an email and password; five failures in a row lock the user out for 15 minutes.
+#[utoipa::path(post, path = "/dashboard/sign-in", tag = "Pages",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`email`, `password`."),
+    responses((status = 303, description = "Signed in: to the overview, with the session cookie."),
+              (status = 401, description = "Wrong email or password (HTML)."),
+              (status = 429, description = "Locked after repeated failures (HTML).")))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let email = field(&fields, "email");
+    let password = field(&fields, "password");
+    match dashboard::sign_in(&state.db, email, password, state.clock.now()).await {
+        Ok((token, session)) => {
+            let mut response = see_other("/dashboard");
+            let secure = if state.config.public_url.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                session.expires_at - state.clock.now()
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(SignInError::Invalid) => sign_in_form(
+            StatusCode::UNAUTHORIZED,
+            Some("The email or password is wrong."),
+            email,
+        ),
+        Err(SignInError::Locked) => sign_in_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many failed sign-ins. Try again in 15 minutes."),
+            email,
+        ),
+        Err(SignInError::Domain(error)) => failure(error),
+    }
+}
+
+/// Signs out: the session ends everywhere at once.
+#[utoipa::path(post, path = "/dashboard/sign-out", tag = "Pages",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`."),
+    responses((status = 303, description = "To the sign-in page.")))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let signed = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !csrf_ok(&signed, &fields) {
+        return refused();
+    }
+    if let Err(error) = dashboard::sign_out(&state.db, &signed.token).await {
+        return failure(error);
+    }
+    let mut response = see_other("/dashboard/sign-in");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "kassa_dashboard=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
+    response
+}
+
+/// Switches the dashboard between test and live data.
+#[utoipa::path(post, path = "/dashboard/mode", tag = "Pages",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `mode` (test or live)."),
+    responses((status = 303, description = "Back to the overview.")))]
+pub async fn switch_mode(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let signed = match signed_in(&state, &headers).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !csrf_ok(&signed, &fields) {
+        return refused();
+    }
+    let Ok(mode) = field(&fields, "mode").parse::<Mode>() else {
+        return refused();
+    };
+    if let Err(error) = dashboard::switch_mode(&state.db, &signed.token, mode).await {
+        return failure(error);
+    }
+    see_other("/dashboard")
+}
+
+/// Time as `2026-11-23 17:05` (UTC).
+pub fn when(unix: i64) -> String {
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
