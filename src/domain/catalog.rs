@@ -858,6 +858,8 @@ pub struct ProductFilter {
     pub shippable: Option<bool>,
     pub url: Option<String>,
     pub ids: Option<Vec<String>>,
+    /// Products whose name contains this text, in any case (the dashboard's search).
+    pub name_contains: Option<String>,
     pub created: CreatedRange,
 }
 

@@ -432,6 +432,17 @@ fn product_filters(caller: &Caller, filter: &ProductFilter) -> Select {
     if let Some(ids) = &filter.ids {
         select.filter_in("p.id", ids);
     }
+    if let Some(text) = filter.name_contains.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select.filter(
+            "LOWER(p.name) LIKE ? ESCAPE '\\'",
+            Arg::Text(format!("%{escaped}%")),
+        );
+    }
     select.created("p.created", &filter.created);
     select
 }

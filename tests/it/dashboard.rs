@@ -12,6 +12,7 @@ on_both_engines!(
     keys_are_created_and_revoked_from_the_dashboard,
     sessions_are_listed_found_and_shown_in_the_selected_mode,
     one_account_never_sees_another_accounts_objects,
+    products_links_and_webhooks_are_managed_from_the_dashboard,
 );
 
 /// A browser signed in to the dashboard: keeps the session cookie, follows no redirects.
@@ -455,4 +456,145 @@ async fn one_account_never_sees_another_accounts_objects(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(still.status(), 200, "their key still works");
+}
+
+async fn products_links_and_webhooks_are_managed_from_the_dashboard(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let password = user(&server, &account, "owner@acme.example").await;
+    let dashboard = Dashboard::sign_in(&server, "owner@acme.example", &password).await;
+    assert!(
+        dashboard
+            .get("/dashboard/products")
+            .await
+            .body
+            .contains("No products yet")
+    );
+
+    let refused = dashboard
+        .post(
+            "/dashboard/products/new",
+            "/dashboard/products",
+            &[
+                ("name", "Mug"),
+                ("amountType", "FIXED"),
+                ("priceCurrency", "usd"),
+                ("priceAmount", "0.1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("role=\"alert\""));
+    let created = dashboard
+        .post(
+            "/dashboard/products/new",
+            "/dashboard/products",
+            &[
+                ("name", "Stoneware mug"),
+                ("amountType", "FIXED"),
+                ("priceCurrency", "eur"),
+                ("priceAmount", "18.50"),
+                ("recurringInterval", ""),
+                ("metadata", "sku=MUG-1"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303);
+    let path = created.location.unwrap();
+    let product_id = path.rsplit('/').next().unwrap().to_string();
+    let api = json_with_status(
+        server
+            .with_key(
+                Method::GET,
+                &format!("/api/v3/products/{product_id}"),
+                &account.test_key,
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(api["name"], "Stoneware mug");
+    assert_eq!(api["metadata"]["sku"], "MUG-1");
+    let list = dashboard.get("/dashboard/products?q=stone").await;
+    assert!(list.body.contains(&format!("id=\"id-{product_id}\"")));
+    assert!(list.body.contains("Copy Product ID"));
+    assert!(list.body.contains("€18.50"));
+    assert!(
+        !dashboard
+            .get("/dashboard/products?q=teapot")
+            .await
+            .body
+            .contains(&product_id)
+    );
+
+    // A payment link for it, then deactivated.
+    let made = dashboard
+        .post(
+            "/dashboard/links",
+            "/dashboard/links",
+            &[("product", product_id.as_str())],
+        )
+        .await;
+    assert_eq!(made.status, 303);
+    let links = dashboard.get("/dashboard/links").await;
+    let at = links.body.find("/l/pl_").unwrap() + 3;
+    let link_id = links.body[at..].split('<').next().unwrap().to_string();
+    let deactivated = dashboard
+        .post(
+            "/dashboard/links",
+            &format!("/dashboard/links/{link_id}/deactivate"),
+            &[],
+        )
+        .await;
+    assert_eq!(deactivated.status, 303);
+    let visit = client()
+        .get(format!("{}/l/{link_id}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visit.status(), 410);
+
+    // Archive the product.
+    let archived = dashboard.post(&path, &format!("{path}/archive"), &[]).await;
+    assert_eq!(archived.status, 303);
+    assert!(dashboard.get(&path).await.body.contains("archived"));
+
+    // Webhooks: add, view the secret, disable.
+    let added = dashboard
+        .post(
+            "/dashboard/webhooks",
+            "/dashboard/webhooks",
+            &[
+                ("url", "https://shop.example/hooks"),
+                (
+                    "events",
+                    "checkout.session.completed, checkout.session.expired",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    let endpoint_path = added.location.unwrap();
+    let shown = dashboard.get(&endpoint_path).await;
+    assert!(
+        !shown.body.contains("whsec_"),
+        "the secret is hidden until asked for"
+    );
+    let secret = dashboard
+        .post(&endpoint_path, &format!("{endpoint_path}/secret"), &[])
+        .await;
+    assert!(secret.body.contains("whsec_"));
+    let disabled = dashboard
+        .post(&endpoint_path, &format!("{endpoint_path}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status, 303);
+    assert!(
+        dashboard
+            .get(&endpoint_path)
+            .await
+            .body
+            .contains("disabled by the merchant")
+    );
 }

@@ -3,8 +3,11 @@
 //! session's CSRF token.
 
 pub mod keys;
+pub mod links;
 pub mod overview;
+pub mod products;
 pub mod sessions;
+pub mod webhooks;
 
 use axum::Form;
 use axum::extract::State;
@@ -24,7 +27,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_out))
         .routes(routes!(switch_mode))
         .merge(overview::routes())
+        .merge(products::routes())
+        .merge(links::routes())
         .merge(sessions::routes())
+        .merge(webhooks::routes())
         .merge(keys::routes())
 }
 
@@ -116,9 +122,12 @@ pub fn failure(error: crate::domain::DomainError) -> Response {
 }
 
 /// The sections of the dashboard, for the navigation.
-const SECTIONS: [(&str, &str); 3] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("/dashboard", "Overview"),
+    ("/dashboard/products", "Products"),
+    ("/dashboard/links", "Payment links"),
     ("/dashboard/sessions", "Checkout sessions"),
+    ("/dashboard/webhooks", "Webhooks"),
     ("/dashboard/keys", "API keys"),
 ];
 
