@@ -9,6 +9,7 @@
 //! ends. Delivery is at least once: a receiver may see an event again after such a crash (or
 //! after an attempt that outlived its lease), with the same id and bytes.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::SharedClock;
 use crate::domain::ids::{self, prefix};
 use crate::domain::webhooks::{self, Attempt, DISABLE_AFTER_FAILING_SECONDS, WebhookEndpoint};
-use crate::store::webhooks::{AttemptResult, ClaimedDelivery};
+use crate::store::webhooks::{AttemptResult, ClaimedDelivery, Finished};
 use crate::store::{Db, StoreResult};
 
 /// Wakes this process's delivery worker when an event has been written, so a delivery starts
@@ -112,33 +113,59 @@ impl Deliverer {
         }
     }
 
-    /// Claims the deliveries due now and attempts each once. Returns how many it claimed.
+    /// Claims the deliveries due now, attempts each once, and saves the results in one
+    /// transaction. Returns how many it claimed.
     pub async fn deliver_due(&self) -> StoreResult<usize> {
         let now = self.clock.now();
         let claimed =
             crate::store::webhooks::claim_due(&self.db, now, LEASE_SECONDS, BATCH).await?;
         let count = claimed.len();
-        futures_util::stream::iter(claimed)
-            .for_each_concurrent(CONCURRENCY, |delivery| async move {
-                if let Err(error) = self.attempt(&delivery).await {
-                    tracing::warn!(%error, delivery = %delivery.id, "recording a webhook attempt failed; the lease will expire and it will be retried");
-                }
+        // Each endpoint is read once per batch.
+        let mut endpoints: HashMap<String, Option<WebhookEndpoint>> = HashMap::new();
+        for delivery in &claimed {
+            if !endpoints.contains_key(&delivery.endpoint_id) {
+                let endpoint =
+                    crate::store::webhooks::endpoint_by_id(&self.db, &delivery.endpoint_id).await?;
+                endpoints.insert(delivery.endpoint_id.clone(), endpoint);
+            }
+        }
+        let endpoints = &endpoints;
+        let finished: Vec<StoreResult<Finished>> = futures_util::stream::iter(claimed)
+            .map(|delivery| async move {
+                let endpoint = endpoints.get(&delivery.endpoint_id).cloned().flatten();
+                self.attempt(delivery, endpoint).await
             })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
             .await;
+        let mut saved = Vec::with_capacity(finished.len());
+        for outcome in finished {
+            match outcome {
+                Ok(finished) => saved.push(finished),
+                Err(error) => {
+                    tracing::warn!(%error, "reading a webhook's event failed; the lease will expire and it will be retried")
+                }
+            }
+        }
+        crate::store::webhooks::finish_attempts(&self.db, &saved, self.clock.now()).await?;
         Ok(count)
     }
 
-    async fn attempt(&self, delivery: &ClaimedDelivery) -> StoreResult<()> {
+    async fn attempt(
+        &self,
+        delivery: ClaimedDelivery,
+        endpoint: Option<WebhookEndpoint>,
+    ) -> StoreResult<Finished> {
         let now = self.clock.now();
-        let endpoint =
-            crate::store::webhooks::endpoint_by_id(&self.db, &delivery.endpoint_id).await?;
         let payload = crate::store::events::payload_text(&self.db, &delivery.event_id).await?;
-        let (Some(endpoint), Some(payload)) = (endpoint, payload) else {
-            return crate::store::webhooks::cancel_delivery(&self.db, &delivery.id, now).await;
+        let usable = endpoint.filter(|e| e.enabled && !e.deleted);
+        let (Some(endpoint), Some(payload)) = (usable, payload) else {
+            return Ok(Finished {
+                delivery,
+                attempt: None,
+                result: AttemptResult::Canceled,
+            });
         };
-        if !endpoint.enabled || endpoint.deleted {
-            return crate::store::webhooks::cancel_delivery(&self.db, &delivery.id, now).await;
-        }
         let started = Instant::now();
         let outcome = self.send(&endpoint, &delivery.event_id, payload, now).await;
         let latency_ms = started.elapsed().as_millis() as i64;
@@ -154,18 +181,8 @@ impl Deliverer {
             response_excerpt: outcome.excerpt.clone(),
         };
         let result = decide(&endpoint, delivery.attempts, &outcome, self.clock.now());
-        crate::store::webhooks::finish_attempt(
-            &self.db,
-            delivery,
-            &attempt,
-            &result,
-            self.clock.now(),
-        )
-        .await?;
         match &result {
-            AttemptResult::Succeeded => {
-                tracing::debug!(delivery = %delivery.id, latency_ms, "webhook delivered")
-            }
+            AttemptResult::Succeeded | AttemptResult::Canceled => {}
             AttemptResult::Retry { at } => tracing::info!(
                 delivery = %delivery.id, status = ?outcome.status, error = ?outcome.error,
                 retry_in = at - now, "webhook attempt failed; will retry"
@@ -175,7 +192,11 @@ impl Deliverer {
                 "webhook delivery gave up"
             ),
         }
-        Ok(())
+        Ok(Finished {
+            delivery,
+            attempt: Some(attempt),
+            result,
+        })
     }
 
     async fn send(

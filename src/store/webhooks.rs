@@ -329,111 +329,118 @@ pub enum AttemptResult {
     GiveUp {
         disable_endpoint: Option<String>,
     },
+    /// Not attempted: the endpoint is gone or disabled, or the event was pruned.
+    Canceled,
 }
 
-/// Records an attempt and what follows from it, in one transaction: the delivery's new state
-/// and the endpoint's failure streak, only if this worker still holds its lease (a lease that
-/// ran out may have been claimed again; then only the attempt itself is recorded).
-pub async fn finish_attempt(
-    db: &Db,
-    delivery: &ClaimedDelivery,
-    attempt: &Attempt,
-    result: &AttemptResult,
-    now: i64,
-) -> StoreResult<()> {
-    let (state, next_attempt_at) = match result {
-        AttemptResult::Succeeded => ("succeeded", now),
-        AttemptResult::Retry { at } => ("pending", *at),
-        AttemptResult::GiveUp { .. } => ("failed", now),
-    };
+/// A delivery's attempt and what follows from it, to be saved.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub delivery: ClaimedDelivery,
+    /// None when the delivery was canceled without an attempt (its endpoint is gone or
+    /// disabled, or its event was pruned).
+    pub attempt: Option<Attempt>,
+    pub result: AttemptResult,
+}
+
+/// Saves a batch of attempts in one transaction (one commit, so one sync to disk, for the whole
+/// batch): each attempt, its delivery's new state and its endpoint's failure streak. A delivery
+/// changes only if its claim still holds its lease (a lease that ran out may have been claimed
+/// again; then only the attempt itself is recorded).
+pub async fn finish_attempts(db: &Db, batch: &[Finished], now: i64) -> StoreResult<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
     on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempted_at, status_code, \
-             latency_ms, error, response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&attempt.id)
-        .bind(&attempt.delivery_id)
-        .bind(&attempt.endpoint_id)
-        .bind(&attempt.event_id)
-        .bind(attempt.attempted_at)
-        .bind(attempt.status_code)
-        .bind(attempt.latency_ms)
-        .bind(attempt.error.clone())
-        .bind(attempt.response_excerpt.clone())
-        .execute(&mut *tx)
-        .await?;
-        let still_held = sqlx::query(
-            "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, updated = $3 \
-             WHERE id = $4 AND state = 'pending' AND lease_until = $5",
-        )
-        .bind(state)
-        .bind(next_attempt_at)
-        .bind(now)
-        .bind(&delivery.id)
-        .bind(delivery.lease_until)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !still_held {
-            tx.commit().await?;
-            return Ok(());
-        }
-        match result {
-            AttemptResult::Succeeded => {
-                sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
+        for Finished {
+            delivery,
+            attempt,
+            result,
+        } in batch
+        {
+            if let Some(attempt) = attempt {
+                sqlx::query(
+                    "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempted_at, status_code, \
+                     latency_ms, error, response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&attempt.id)
+                .bind(&attempt.delivery_id)
+                .bind(&attempt.endpoint_id)
+                .bind(&attempt.event_id)
+                .bind(attempt.attempted_at)
+                .bind(attempt.status_code)
+                .bind(attempt.latency_ms)
+                .bind(attempt.error.clone())
+                .bind(attempt.response_excerpt.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            let (state, next_attempt_at) = match result {
+                AttemptResult::Succeeded => ("succeeded", now),
+                AttemptResult::Retry { at } => ("pending", *at),
+                AttemptResult::GiveUp { .. } => ("failed", now),
+                AttemptResult::Canceled => ("canceled", now),
+            };
+            let still_held = sqlx::query(
+                "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, updated = $3 \
+                 WHERE id = $4 AND state = 'pending' AND lease_until = $5",
+            )
+            .bind(state)
+            .bind(next_attempt_at)
+            .bind(now)
+            .bind(&delivery.id)
+            .bind(delivery.lease_until)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !still_held {
+                continue;
+            }
+            match result {
+                AttemptResult::Canceled => continue,
+                AttemptResult::Succeeded => {
+                    sqlx::query(
+                        "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+                    )
                     .bind(&delivery.endpoint_id)
                     .execute(&mut *tx)
                     .await?;
+                }
+                _ => {
+                    sqlx::query(
+                        "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(&delivery.endpoint_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
-            _ => {
+            if let AttemptResult::GiveUp {
+                disable_endpoint: Some(reason),
+            } = result
+            {
                 sqlx::query(
-                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+                    "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated = $2 WHERE id = $3",
                 )
-                .bind(attempt.attempted_at)
+                .bind(reason)
+                .bind(now)
+                .bind(&delivery.endpoint_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
+                     WHERE endpoint_id = $2 AND state = 'pending'",
+                )
+                .bind(now)
                 .bind(&delivery.endpoint_id)
                 .execute(&mut *tx)
                 .await?;
             }
         }
-        if let AttemptResult::GiveUp {
-            disable_endpoint: Some(reason),
-        } = result
-        {
-            sqlx::query(
-                "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated = $2 WHERE id = $3",
-            )
-            .bind(reason)
-            .bind(now)
-            .bind(&delivery.endpoint_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
-                 WHERE endpoint_id = $2 AND state = 'pending'",
-            )
-            .bind(now)
-            .bind(&delivery.endpoint_id)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await
-    })?;
-    Ok(())
-}
-
-/// Ends a delivery whose endpoint is gone or disabled, or whose event was pruned.
-pub async fn cancel_delivery(db: &Db, delivery_id: &str, now: i64) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 WHERE id = $2",
-        )
-        .bind(now)
-        .bind(delivery_id)
-        .execute(pool)
-        .await
-        .map(|_| ())
     })?;
     Ok(())
 }

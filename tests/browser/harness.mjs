@@ -158,7 +158,7 @@ class Kassa {
   async api(method, apiPath, pairs) {
     return this.call(method, apiPath, {
       contentType: "application/x-www-form-urlencoded",
-      body: pairs ? new URLSearchParams(pairs).toString() : undefined,
+      payload: pairs ? new URLSearchParams(pairs).toString() : undefined,
     });
   }
 
@@ -166,31 +166,32 @@ class Kassa {
   async apiJson(method, apiPath, object) {
     return this.call(method, apiPath, {
       contentType: "application/json",
-      body: object === undefined ? undefined : JSON.stringify(object),
+      payload: object === undefined ? undefined : JSON.stringify(object),
     });
   }
 
-  async call(method, apiPath, { contentType, body, key = this.key }) {
+  /** An API call with the account's test key: `payload` (text) as `contentType`, JSON answer. */
+  async call(method, apiPath, { contentType, payload }) {
     const res = await fetch(this.base + apiPath, {
       method,
       headers: {
-        Authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { "Content-Type": contentType } : {}),
+        Authorization: `Bearer ${this.key}`,
+        ...(payload !== undefined ? { "Content-Type": contentType } : {}),
       },
-      body,
+      body: payload,
       signal: AbortSignal.timeout(STEP_MS),
     });
     const text = await res.text();
-    let answer;
+    let body;
     try {
-      answer = JSON.parse(text);
+      body = JSON.parse(text);
     } catch {
       throw new Error(`${method} ${apiPath}: ${res.status}, not JSON: ${text.slice(0, 200)}`);
     }
     if (!res.ok) {
-      throw new Error(`${method} ${apiPath}: ${res.status} ${JSON.stringify(answer.error ?? answer)}`);
+      throw new Error(`${method} ${apiPath}: ${res.status} ${JSON.stringify(body.error ?? body)}`);
     }
-    return answer;
+    return body;
   }
 }
 
@@ -445,7 +446,8 @@ async function runTest(name, fn, shared) {
 
 /** True when `moduleUrl` (a test file's import.meta.url) is the script node was started with. */
 export function startedDirectly(moduleUrl) {
-  return process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(moduleUrl);
+  const script = process.argv[1];
+  return script !== undefined && path.resolve(script) === fileURLToPath(moduleUrl);
 }
 
 /**

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs the browser tests of the hosted checkout page in a headless Chromium.
+# Runs the browser tests of the hosted checkout page and of the merchant dashboard in a headless
+# Chromium (checkout.test.mjs and dashboard.test.mjs, through run.mjs).
 #
 #   tests/browser/run.sh [test-name ...]        (default: every test)
 #
 # Installs the pinned playwright-core into tests/browser/node_modules when it is missing or
 # package-lock.json changed, starts its own `kassa serve` on a fresh database, and stops it at
 # the end. Uses the system's Chromium (no browser is downloaded). Screenshots go to
-# target/browser-screenshots/<test>.png.
+# target/browser-screenshots/<test>.png (and dashboard-<page>.png for the dashboard's pages).
 #
 # Environment:
 #   KASSA_BIN                 kassa binary (default target/debug/kassa)
@@ -73,7 +74,7 @@ fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-node "$here/checkout.test.mjs" "$@" 2>&1 | tee "$log"
+node "$here/run.mjs" "$@" 2>&1 | tee "$log"
 rc="${PIPESTATUS[0]}"
 set -e
 if ! grep -qE '^browser: [0-9]+ passed, [0-9]+ failed$' "$log"; then
