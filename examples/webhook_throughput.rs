@@ -6,8 +6,10 @@
 //! 2. live: 10 000 more events are written while the server runs, and each one's latency from
 //!    its change's commit to the receiver's 2xx is measured.
 //!
-//!     cargo run --release --example webhook_throughput -- sqlite
-//!     cargo run --release --example webhook_throughput -- postgres postgres://postgres@127.0.0.1/postgres
+//! ```sh
+//! cargo run --release --example webhook_throughput -- sqlite
+//! cargo run --release --example webhook_throughput -- postgres postgres://postgres@127.0.0.1/postgres
+//! ```
 //!
 //! Events are written by creating customers through the domain, 8 writers at a time, as fast as
 //! the database takes them.

@@ -48,7 +48,7 @@ async fn render(state: &AppState, signed: &Signed, created: Option<&str>) -> Res
         main.push_str("<p class=\"empty\">No keys in this mode yet — create one.</p>");
     } else {
         main.push_str(
-            "<table><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Created</th>\
+            "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Created</th>\
              <th scope=\"col\">Last used</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
         );
         for key in keys {
@@ -72,7 +72,7 @@ async fn render(state: &AppState, signed: &Signed, created: Option<&str>) -> Res
                 },
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
     }
     layout(signed, "/dashboard/keys", "API keys", &main)
 }

@@ -85,7 +85,7 @@ async fn render(state: &AppState, signed: &Signed, error: Option<&str>) -> Respo
     if links.is_empty() {
         main.push_str("<p class=\"empty\">No payment links yet.</p>");
     } else {
-        main.push_str("<table><thead><tr><th scope=\"col\">Link</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
+        main.push_str("<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Link</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
         for link in &links {
             let id = escape(&link.id);
             let url = escape(&link.url(&state.config.public_url));
@@ -104,7 +104,7 @@ async fn render(state: &AppState, signed: &Signed, error: Option<&str>) -> Respo
                 created = when(link.created),
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
     }
     layout(signed, "/dashboard/links", "Payment links", &main)
 }

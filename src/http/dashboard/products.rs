@@ -117,7 +117,7 @@ pub async fn list_products(
         );
     } else {
         main.push_str(
-            "<table><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Price</th>\
+            "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Price</th>\
              <th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
         );
         for product in &products.items {
@@ -134,7 +134,7 @@ pub async fn list_products(
                 created = when(product.created),
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
         if products.has_more
             && let Some(last) = products.items.last()
         {

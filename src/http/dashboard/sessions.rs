@@ -67,7 +67,13 @@ pub async fn list_sessions(
     let (now, public_url) = (state.clock.now(), &state.config.public_url);
     let sessions = if query.starts_with("cs_") {
         match checkout::get_session(&state.db, &caller, query, now, public_url).await {
-            Ok(session) => Ok((vec![session], false)),
+            Ok(session) => {
+                let wanted = filter
+                    .states
+                    .as_ref()
+                    .is_none_or(|states| states.contains(&session.state));
+                Ok((if wanted { vec![session] } else { Vec::new() }, false))
+            }
             Err(crate::domain::DomainError::NotFound { .. }) => Ok((Vec::new(), false)),
             Err(error) => Err(error),
         }
@@ -121,7 +127,7 @@ pub async fn list_sessions(
         );
     } else {
         main.push_str(
-            "<table><thead><tr><th scope=\"col\">Session</th><th scope=\"col\">Amount</th>\
+            "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Session</th><th scope=\"col\">Amount</th>\
              <th scope=\"col\">Status</th><th scope=\"col\">Customer</th><th scope=\"col\">Created</th></tr></thead><tbody>",
         );
         for session in &sessions {
@@ -144,7 +150,7 @@ pub async fn list_sessions(
                 created = when(session.created),
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
     }
     if has_more && let Some(last) = sessions.last() {
         main.push_str(&format!(
@@ -208,7 +214,7 @@ pub async fn show_session(
             main.push_str(&format!("<dt>{label}</dt><dd>{}</dd>", escape(&value)));
         }
     }
-    main.push_str("</dl><h2>Line items</h2><table><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Quantity</th><th scope=\"col\">Unit price</th><th scope=\"col\">Amount</th></tr></thead><tbody>");
+    main.push_str("</dl><h2>Line items</h2><div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Quantity</th><th scope=\"col\">Unit price</th><th scope=\"col\">Amount</th></tr></thead><tbody>");
     for line in &lines {
         main.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -218,7 +224,7 @@ pub async fn show_session(
             escape(&currency.display(line.amount_total)),
         ));
     }
-    main.push_str("</tbody></table>");
+    main.push_str("</tbody></table></div>");
     if !session.metadata.0.is_empty() {
         main.push_str("<h2>Metadata</h2><dl class=\"facts\">");
         for (key, value) in &session.metadata.0 {

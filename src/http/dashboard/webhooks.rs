@@ -60,7 +60,7 @@ async fn render_list(state: &AppState, signed: &Signed, error: Option<&str>) -> 
             "<p class=\"empty\">No webhook endpoints yet — add one to hear about payments.</p>",
         );
     } else {
-        main.push_str("<table><thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Events</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th></tr></thead><tbody>");
+        main.push_str("<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Events</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th></tr></thead><tbody>");
         for endpoint in &endpoints {
             main.push_str(&format!(
                 "<tr><td><a href=\"/dashboard/webhooks/{id}\">{url}</a><br><code class=\"hint\">{id}</code></td><td>{events}</td><td><span class=\"status\">{status}</span></td><td>{created}</td></tr>",
@@ -71,7 +71,7 @@ async fn render_list(state: &AppState, signed: &Signed, error: Option<&str>) -> 
                 created = when(endpoint.created),
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
     }
     layout(signed, "/dashboard/webhooks", "Webhooks", &main)
 }
@@ -214,7 +214,7 @@ async fn render_endpoint(
     if attempts.is_empty() {
         main.push_str("<p class=\"empty\">No deliveries yet.</p>");
     } else {
-        main.push_str("<table><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Event</th><th scope=\"col\">Response</th><th scope=\"col\">Latency</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
+        main.push_str("<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Event</th><th scope=\"col\">Response</th><th scope=\"col\">Latency</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
         for attempt in &attempts {
             let response = match (attempt.status_code, &attempt.error) {
                 (Some(code), _) => code.to_string(),
@@ -230,7 +230,7 @@ async fn render_endpoint(
                 latency = attempt.latency_ms,
             ));
         }
-        main.push_str("</tbody></table>");
+        main.push_str("</tbody></table></div>");
     }
     layout(signed, "/dashboard/webhooks", "Webhook endpoint", &main)
 }
