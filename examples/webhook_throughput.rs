@@ -3,8 +3,9 @@
 //!
 //! 1. backlog: 10 000 events are written before the server starts; then it starts and the time
 //!    until the receiver has all of them gives the delivery rate;
-//! 2. live: 10 000 more events are written while the server runs, and each one's latency from
-//!    its change's commit to the receiver's 2xx is measured.
+//! 2. live: 10 000 more events are written while the server runs, at 500 per second (below the
+//!    delivery rate, so the queue stays short), and each one's latency from its change's commit
+//!    to the receiver's 2xx is measured.
 //!
 //! ```sh
 //! cargo run --release --example webhook_throughput -- sqlite
@@ -27,6 +28,8 @@ use kassa::store::Db;
 
 const EVENTS: usize = 10_000;
 const WRITERS: usize = 8;
+/// The live phase's pace: events per second, over all writers.
+const LIVE_RATE: u64 = 500;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -94,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
     println!("engine: {engine}, {EVENTS} events per phase, {WRITERS} writers");
 
     // Phase 1: a backlog, then the server starts.
-    let written = write_events(&db, &caller).await;
+    let written = write_events(&db, &caller, None).await;
     println!("backlog written in {:.2} s", written.1.as_secs_f64());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -124,7 +127,8 @@ async fn main() -> anyhow::Result<()> {
     // Phase 2: live.
     arrived.lock().unwrap().clear();
     let started = Instant::now();
-    let (committed, written) = write_events(&db, &caller).await;
+    let pause = Duration::from_micros(1_000_000 * WRITERS as u64 / LIVE_RATE);
+    let (committed, written) = write_events(&db, &caller, Some(pause)).await;
     wait_for(&arrived, EVENTS, started).await?;
     let arrived = arrived.lock().unwrap();
     let mut latencies: Vec<f64> = committed
@@ -145,9 +149,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates `EVENTS` customers (one `customer.created` event each) with `WRITERS` writers;
-/// returns when each committed, and how long it all took.
-async fn write_events(db: &Db, caller: &Caller) -> (HashMap<String, Instant>, Duration) {
+/// Creates `EVENTS` customers (one `customer.created` event each) with `WRITERS` writers, each
+/// waiting `pause` between two (none: as fast as they can); returns when each committed, and
+/// how long it all took.
+async fn write_events(
+    db: &Db,
+    caller: &Caller,
+    pause: Option<Duration>,
+) -> (HashMap<String, Instant>, Duration) {
     let started = Instant::now();
     let committed: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let mut writers = Vec::new();
@@ -167,6 +176,9 @@ async fn write_events(db: &Db, caller: &Caller) -> (HashMap<String, Instant>, Du
                     .lock()
                     .unwrap()
                     .insert(customer.id, Instant::now());
+                if let Some(pause) = pause {
+                    tokio::time::sleep(pause).await;
+                }
             }
         }));
     }

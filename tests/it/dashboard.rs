@@ -130,6 +130,12 @@ async fn every_page_needs_a_signed_in_user(engine: Engine) {
         "/dashboard/sessions",
         "/dashboard/sessions/cs_test_x",
         "/dashboard/keys",
+        "/dashboard/products",
+        "/dashboard/products/new",
+        "/dashboard/products/prod_x",
+        "/dashboard/links",
+        "/dashboard/webhooks",
+        "/dashboard/webhooks/we_x",
     ] {
         let page = read(
             http.get(format!("{}{path}", server.base))
@@ -159,6 +165,13 @@ async fn every_page_needs_a_signed_in_user(engine: Engine) {
         "/dashboard/keys/key_x/revoke",
         "/dashboard/mode",
         "/dashboard/sign-out",
+        "/dashboard/products",
+        "/dashboard/products/prod_x",
+        "/dashboard/products/prod_x/archive",
+        "/dashboard/links",
+        "/dashboard/links/pl_x/deactivate",
+        "/dashboard/webhooks",
+        "/dashboard/webhooks/we_x/secret",
     ] {
         let page = read(
             http.post(format!("{}{path}", server.base))
@@ -435,6 +448,52 @@ async fn one_account_never_sees_another_accounts_objects(engine: Engine) {
             .body
             .contains("Secret")
     );
+    // Their product and webhook endpoint, by id.
+    let product = json_with_status(
+        server
+            .form(
+                &globex,
+                Method::POST,
+                "/v1/products",
+                "name=Their+secret+product",
+            )
+            .await,
+        200,
+    )
+    .await;
+    let product_path = format!("/dashboard/products/{}", product["id"].as_str().unwrap());
+    assert_eq!(dashboard.get(&product_path).await.status, 404);
+    let archive = dashboard
+        .post(
+            "/dashboard/products",
+            &format!("{product_path}/archive"),
+            &[],
+        )
+        .await;
+    assert_eq!(archive.status, 404);
+    let endpoint = json_with_status(
+        server
+            .form(
+                &globex,
+                Method::POST,
+                "/v1/webhook_endpoints",
+                "url=https%3A%2F%2Fglobex.example%2Fhooks&enabled_events[]=*",
+            )
+            .await,
+        200,
+    )
+    .await;
+    let endpoint_path = format!("/dashboard/webhooks/{}", endpoint["id"].as_str().unwrap());
+    assert_eq!(dashboard.get(&endpoint_path).await.status, 404);
+    let secret = dashboard
+        .post(
+            "/dashboard/webhooks",
+            &format!("{endpoint_path}/secret"),
+            &[],
+        )
+        .await;
+    assert_eq!(secret.status, 404);
+    assert!(!secret.body.contains("whsec_"));
     let their_keys = kassa::domain::accounts::list_keys(&server.db, &globex.id)
         .await
         .unwrap();
