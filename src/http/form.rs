@@ -463,3 +463,63 @@ mod tests {
         assert!(decode::<Params>(b"a[b=c").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::{FormValue, parse};
+
+    /// A tree as the Stripe SDKs send it: maps of text, nested maps, and `[]` lists of text.
+    fn tree() -> impl Strategy<Value = BTreeMap<String, FormValue>> {
+        let key = "[a-z][a-z0-9_ .%&=+é]{0,8}";
+        let text = any::<String>().prop_filter("one value per key", |t| !t.is_empty());
+        let leaf = prop_oneof![
+            text.clone().prop_map(FormValue::Text),
+            prop::collection::vec(text.prop_map(FormValue::Text), 2..4).prop_map(FormValue::List),
+        ];
+        let node = leaf.prop_recursive(3, 24, 4, move |inner| {
+            prop::collection::btree_map(key, inner, 1..4).prop_map(FormValue::Map)
+        });
+        prop::collection::btree_map("[a-z][a-z0-9_]{0,8}", node, 0..5)
+    }
+
+    fn encode(prefix: &str, value: &FormValue, out: &mut form_urlencoded::Serializer<String>) {
+        match value {
+            FormValue::Text(text) => {
+                out.append_pair(prefix, text);
+            }
+            FormValue::List(items) => {
+                for item in items {
+                    if let FormValue::Text(text) = item {
+                        out.append_pair(&format!("{prefix}[]"), text);
+                    }
+                }
+            }
+            FormValue::Map(map) => {
+                for (key, inner) in map {
+                    encode(&format!("{prefix}[{key}]"), inner, out);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn what_an_sdk_encodes_parses_back(original in tree()) {
+            let mut out = form_urlencoded::Serializer::new(String::new());
+            for (key, value) in &original {
+                encode(key, value, &mut out);
+            }
+            let parsed = parse(out.finish().as_bytes()).expect("a well-formed body parses");
+            prop_assert_eq!(parsed, original);
+        }
+
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse(&bytes);
+        }
+    }
+}
