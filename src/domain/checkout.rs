@@ -205,6 +205,19 @@ impl Session {
         format!("{public_url}/checkout/{}", self.id)
     }
 
+    /// The id of the session's PaymentIntent: derived from the session's own id, so that two
+    /// attempts racing on one session (two tabs, two processes) name the same PaymentIntent and
+    /// the database keeps one.
+    pub fn payment_intent_id(&self) -> String {
+        self.payment_intent_id.clone().unwrap_or_else(|| {
+            let unique = self
+                .id
+                .trim_start_matches(prefix::SESSION_TEST)
+                .trim_start_matches(prefix::SESSION_LIVE);
+            format!("{}{unique}", prefix::PAYMENT_INTENT)
+        })
+    }
+
     pub fn payment_method_types(&self) -> Vec<String> {
         self.settings
             .get("payment_method_types")
@@ -1302,10 +1315,7 @@ pub async fn complete_session(
 
     let payment = if payment_due {
         let payment = PaymentIntent {
-            id: session
-                .payment_intent_id
-                .clone()
-                .unwrap_or_else(|| ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms())),
+            id: session.payment_intent_id(),
             livemode: session.livemode,
             amount: session.amount_total,
             currency: session.currency.as_str().to_string(),

@@ -303,10 +303,7 @@ async fn record_decline(
     let account_id = &hosted.account.id;
     let charge_id = ids::new_id(prefix::CHARGE, ids::now_ms());
     let payment = PaymentIntent {
-        id: session
-            .payment_intent_id
-            .clone()
-            .unwrap_or_else(|| ids::new_id(prefix::PAYMENT_INTENT, ids::now_ms())),
+        id: session.payment_intent_id(),
         livemode: session.livemode,
         amount: session.amount_total,
         currency: session.currency.as_str().to_string(),

@@ -23,6 +23,7 @@ on_both_engines!(
     customer_creation_makes_a_customer,
     live_sessions_cannot_be_paid_without_a_processor,
     concurrent_submissions_charge_once,
+    a_decline_and_a_success_racing_keep_one_payment_intent,
     pages_carry_security_headers,
     card_numbers_reach_neither_the_database_nor_the_logs,
     two_processes_pay_a_session_once,
@@ -1128,4 +1129,51 @@ async fn two_processes_pay_a_session_once(engine: Engine) {
             .len(),
         1
     );
+}
+
+async fn a_decline_and_a_success_racing_keep_one_payment_intent(engine: Engine) {
+    use kassa::domain::checkout::{self, Completion, PaidWith};
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let id = session_id(&server, &account).await;
+    let now = kassa::clock::Clock::now(&server.clock);
+    // A tab that read the session before another tab's card was declined...
+    let stale = checkout::get_session(&server.db, &account.caller(false), &id, now, &server.base)
+        .await
+        .unwrap();
+    let path = format!("/checkout/{id}");
+    let mut browser = Browser::new(&server);
+    let page = browser.get(&path).await;
+    let declined = browser.post(&path, &page, &card("4000000000000002")).await;
+    assert_eq!(declined.status, 402);
+    // ...then pays: both name the same PaymentIntent.
+    let card = kassa::domain::payments::CardSummary {
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2040,
+    };
+    let paid = PaidWith {
+        card: Some(card),
+        email: Some("ada@example.com".into()),
+        name: None,
+    };
+    let completion =
+        checkout::complete_session(&server.db, &account.id, &stale, paid, now, &server.base)
+            .await
+            .unwrap();
+    assert!(matches!(completion, Completion::Completed { .. }));
+    let intents = json_with_status(
+        server
+            .with_key(Method::GET, "/v1/payment_intents", &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let data = intents["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["status"], "succeeded");
+    assert_eq!(data[0]["last_payment_error"], Value::Null);
 }
