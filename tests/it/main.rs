@@ -13,6 +13,7 @@ mod external;
 mod frame;
 mod hosted_checkout;
 mod idempotency;
+mod isolation;
 mod process;
 mod sessions;
 mod storage;
