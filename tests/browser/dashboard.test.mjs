@@ -701,7 +701,12 @@ export const TESTS = [
         dialog.accept();
       });
       await page.getByRole("button", { name: "Roll secret" }).click();
-      await page.waitForURL((url) => url.pathname === `/dashboard/webhooks/${endpointId}/roll`);
+      // The roll redirects (reloading must not roll again) to the endpoint, showing the secret.
+      await page.waitForURL(
+        (url) =>
+          url.pathname === `/dashboard/webhooks/${endpointId}` &&
+          url.searchParams.get("reveal") === "true",
+      );
       eq(asked, "Make a new secret? The current one keeps working for 24 hours.", "confirmation");
       await page.locator("code#secret").waitFor();
       const rolled = squash(await page.locator("code#secret").textContent());

@@ -235,20 +235,29 @@ async fn render_endpoint(
     layout(signed, "/dashboard/webhooks", "Webhook endpoint", &main)
 }
 
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShowParams {
+    /// Show the signing secret (after a roll).
+    #[serde(default)]
+    pub reveal: bool,
+}
+
 /// An endpoint: its settings, secret (on request) and delivery log.
-#[utoipa::path(get, path = "/dashboard/webhooks/{id}", tag = "Pages", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/dashboard/webhooks/{id}", tag = "Pages", params(("id" = String, Path), ShowParams),
     responses((status = 200, description = "The endpoint (HTML)."), (status = 404, description = "Not in this account and mode.")))]
 pub async fn show_endpoint(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<ShowParams>,
 ) -> Response {
     let signed = match signed_in(&state, &headers).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     match webhooks::get_endpoint(&state.db, &signed.session.caller(), &id).await {
-        Ok(endpoint) => render_endpoint(&state, &signed, &endpoint, false).await,
+        Ok(endpoint) => render_endpoint(&state, &signed, &endpoint, params.reveal).await,
         Err(error) => failure(error),
     }
 }
@@ -275,7 +284,13 @@ pub async fn endpoint_action(
     let allow_private = state.config.webhooks_allow_private;
     let result = match action.as_str() {
         "secret" => webhooks::get_endpoint(db, &caller, &id).await.map(Some),
-        "roll" => webhooks::roll_secret(db, &caller, &id, now).await.map(Some),
+        // After a roll, a redirect: reloading the page must not roll again.
+        "roll" => {
+            return match webhooks::roll_secret(db, &caller, &id, now).await {
+                Ok(_) => see_other(&format!("/dashboard/webhooks/{id}?reveal=true")),
+                Err(error) => failure(error),
+            };
+        }
         "disable" | "enable" => {
             let input = EndpointInput {
                 disabled: Some(action == "disable"),
