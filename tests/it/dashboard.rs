@@ -377,6 +377,13 @@ async fn sessions_are_listed_found_and_shown_in_the_selected_mode(engine: Engine
         .get("/dashboard/sessions?q=ada%40example.com")
         .await;
     assert!(by_email.body.contains(test_id));
+    // A hand-edited cursor is a bad address, not a server error.
+    for path in [
+        "/dashboard/sessions?after=cs_nope",
+        "/dashboard/products?after=prod_nope",
+    ] {
+        assert_eq!(dashboard.get(path).await.status, 400, "{path}");
+    }
     let by_id = dashboard
         .get(&format!("/dashboard/sessions?q={test_id}"))
         .await;

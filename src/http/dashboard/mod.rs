@@ -110,6 +110,12 @@ pub fn failure(error: crate::domain::DomainError) -> Response {
             "Not found",
             "There is nothing here in this account and mode.",
         ),
+        // A hand-edited address, such as an unknown `after` cursor.
+        crate::domain::DomainError::Invalid { message, .. } => super::pages::message_page(
+            StatusCode::BAD_REQUEST,
+            "This address is not valid",
+            &format!("Go back and try again ({message})."),
+        ),
         error => {
             tracing::error!(%error, "dashboard page failed");
             super::pages::message_page(
