@@ -59,6 +59,18 @@ pub struct Caller {
     pub key_id: String,
 }
 
+impl Caller {
+    /// The account in a mode, acting without a key: a customer on a hosted page, the
+    /// dashboard, a background worker.
+    pub fn without_key(account_id: impl Into<String>, livemode: bool) -> Caller {
+        Caller {
+            account_id: account_id.into(),
+            mode: Mode::from_livemode(livemode),
+            key_id: String::new(),
+        }
+    }
+}
+
 /// Why a presented key does not authenticate.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

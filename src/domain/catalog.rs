@@ -1420,11 +1420,7 @@ pub async fn list_payment_links(
 pub async fn payment_link_owner(db: &Db, id: &str) -> Result<Option<Caller>, DomainError> {
     Ok(store::catalog::payment_link_owner(db, id)
         .await?
-        .map(|(account_id, livemode)| Caller {
-            account_id,
-            mode: super::Mode::from_livemode(livemode),
-            key_id: String::new(),
-        }))
+        .map(|(account_id, livemode)| Caller::without_key(account_id, livemode)))
 }
 
 #[cfg(test)]

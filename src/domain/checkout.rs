@@ -1274,11 +1274,7 @@ pub async fn complete_session(
             "a card is needed to complete this session",
         ));
     }
-    let caller = Caller {
-        account_id: account_id.to_string(),
-        mode: super::Mode::from_livemode(session.livemode),
-        key_id: String::new(),
-    };
+    let caller = Caller::without_key(account_id, session.livemode);
     let event = |kind: &str, object_id: &str, object: Value| {
         super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
     };

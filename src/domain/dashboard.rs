@@ -37,11 +37,7 @@ pub struct DashboardSession {
 impl DashboardSession {
     /// What the dashboard may see: the account, in the selected mode.
     pub fn caller(&self) -> Caller {
-        Caller {
-            account_id: self.account_id.clone(),
-            mode: self.mode,
-            key_id: String::new(),
-        }
+        Caller::without_key(&self.account_id, self.mode.is_live())
     }
 }
 

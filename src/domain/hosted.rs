@@ -15,7 +15,7 @@ use super::checkout::{
     self, CheckoutMode, Completion, LineItem, PaidWith, PaymentStatus, Session, SessionState,
 };
 use super::processor::{self, CardDetails, Decline};
-use super::{DomainError, Mode, ids, ids::prefix, validate};
+use super::{DomainError, ids, ids::prefix, validate};
 use crate::store::checkout::DeclineRecorded;
 use crate::store::{self, Db};
 
@@ -39,11 +39,7 @@ pub struct HostedSession {
 
 impl HostedSession {
     fn caller(&self) -> Caller {
-        Caller {
-            account_id: self.account.id.clone(),
-            mode: Mode::from_livemode(self.session.livemode),
-            key_id: String::new(),
-        }
+        Caller::without_key(&self.account.id, self.session.livemode)
     }
 
     /// Whether the customer must give a card: a payment is due, or the session saves one.
@@ -87,11 +83,7 @@ pub async fn load(
     let (account_id, session) = store::checkout::find_session(db, id)
         .await?
         .ok_or_else(|| DomainError::not_found("checkout.session", id))?;
-    let caller = Caller {
-        account_id: account_id.clone(),
-        mode: Mode::from_livemode(session.livemode),
-        key_id: String::new(),
-    };
+    let caller = Caller::without_key(&account_id, session.livemode);
     // Reading through the merchant's view applies expiry-on-read.
     let session = checkout::get_session(db, &caller, id, now, public_url).await?;
     let lines = checkout::line_items(db, &caller, id).await?;

@@ -159,11 +159,7 @@ pub struct TestAccount {
 impl TestAccount {
     /// The account as the domain sees a caller in test mode (or live mode).
     pub fn caller(&self, live: bool) -> kassa::domain::accounts::Caller {
-        kassa::domain::accounts::Caller {
-            account_id: self.id.clone(),
-            mode: kassa::domain::Mode::from_livemode(live),
-            key_id: String::new(),
-        }
+        kassa::domain::accounts::Caller::without_key(&self.id, live)
     }
 }
 

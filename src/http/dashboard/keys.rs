@@ -8,7 +8,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Signed, csrf_ok, failure, layout, refused, see_other, signed_in, when};
+use super::{Signed, failure, layout, see_other, signed_form, signed_in, when};
 use crate::domain::accounts;
 use crate::http::AppState;
 use crate::http::pages::escape;
@@ -96,13 +96,10 @@ pub async fn create_key(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let session = &signed.session;
     match accounts::create_key(
         &state.db,
@@ -127,13 +124,10 @@ pub async fn revoke_key(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let session = &signed.session;
     // Only a key of this account, in this mode: another account's id is simply not found.
     let owned = match accounts::list_keys(&state.db, &session.account_id).await {

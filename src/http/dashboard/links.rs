@@ -8,7 +8,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Signed, csrf_ok, failure, layout, refused, see_other, signed_in, when};
+use super::{Signed, failure, layout, see_other, signed_form, signed_in, when};
 use crate::domain::DomainError;
 use crate::domain::catalog::{
     self, PaymentLinkFilter, PaymentLinkInput, ProductFilter, ProductStatus,
@@ -128,13 +128,10 @@ pub async fn create_link(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let products: Vec<String> = fields
         .iter()
         .filter(|(name, _)| name == "product")
@@ -178,13 +175,10 @@ pub async fn deactivate_link(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let input = PaymentLinkInput {
         active: Some(false),
         ..Default::default()

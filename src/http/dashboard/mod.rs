@@ -65,6 +65,19 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Signed, 
     }
 }
 
+/// A signed-in form post carrying the session's CSRF token, or the answer to give instead.
+pub async fn signed_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    fields: &[(String, String)],
+) -> Result<Signed, Response> {
+    let signed = signed_in(state, headers).await?;
+    if !csrf_ok(&signed, fields) {
+        return Err(refused());
+    }
+    Ok(signed)
+}
+
 /// Checks a form's CSRF token against the session's.
 pub fn csrf_ok(signed: &Signed, fields: &[(String, String)]) -> bool {
     let expected = signed.session.csrf_token.as_bytes();
@@ -262,13 +275,10 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     if let Err(error) = dashboard::sign_out(&state.db, &signed.token).await {
         return failure(error);
     }
@@ -291,13 +301,10 @@ pub async fn switch_mode(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let Ok(mode) = field(&fields, "mode").parse::<Mode>() else {
         return refused();
     };

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Signed, csrf_ok, failure, field, layout, refused, see_other, signed_in, when};
+use super::{Signed, failure, field, layout, see_other, signed_form, signed_in, when};
 use crate::domain::DomainError;
 use crate::domain::catalog::{self, AmountType, PriceInput, Product, ProductFilter, ProductStatus};
 use crate::domain::list::{PageRequest, PageStart};
@@ -334,13 +334,10 @@ pub async fn create_product(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     match save(&state, &signed, None, &fields).await {
         Ok(product) => see_other(&format!("/dashboard/products/{}", product.id)),
         Err(error) => {
@@ -403,13 +400,10 @@ pub async fn update_product(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     match save(&state, &signed, Some(&id), &fields).await {
         Ok(product) => see_other(&format!("/dashboard/products/{}", product.id)),
         Err(error) => {
@@ -432,13 +426,10 @@ pub async fn archive_product(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     match catalog::archive_product(&state.db, &signed.session.caller(), &id, state.clock.now())
         .await
     {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Signed, csrf_ok, failure, field, layout, refused, see_other, signed_in, when};
+use super::{Signed, failure, field, layout, see_other, signed_form, signed_in, when};
 use crate::domain::DomainError;
 use crate::domain::list::{PageRequest, PageStart};
 use crate::domain::webhooks::{self, EndpointInput, WebhookEndpoint};
@@ -102,13 +102,10 @@ pub async fn add_endpoint(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let events = field(&fields, "events")
         .split(',')
         .map(|e| e.trim().to_string())
@@ -273,13 +270,10 @@ pub async fn endpoint_action(
     Path((id, action)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let signed = match signed_in(&state, &headers).await {
+    let signed = match signed_form(&state, &headers, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !csrf_ok(&signed, &fields) {
-        return refused();
-    }
     let (db, caller, now) = (&state.db, signed.session.caller(), state.clock.now());
     let allow_private = state.config.webhooks_allow_private;
     let result = match action.as_str() {
