@@ -7,7 +7,8 @@
 //!
 //! SQLite gets one writer connection (SQLite has a single writer; several writer connections
 //! only add lock waits) and a pool of readers. Commits are durable: WAL with
-//! `synchronous=FULL`, so an acknowledged write survives `kill -9` and power loss.
+//! `synchronous=FULL`, so an acknowledged write survives `kill -9` and power loss; concurrent
+//! writes share commits ([`group_commit`]) so that one fsync covers many of them.
 
 pub mod accounts;
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod counts;
 pub mod customers;
 pub mod dashboard;
 pub mod events;
+pub mod group_commit;
 pub mod idempotency;
 pub mod payments;
 pub mod query;
@@ -74,7 +76,7 @@ pub enum Engine {
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
     pub reader: SqlitePool,
-    pub writer: SqlitePool,
+    pub writer: group_commit::GroupWriter,
     /// The database file; migrations lock a file beside it.
     pub path: std::path::PathBuf,
 }
@@ -103,18 +105,31 @@ macro_rules! on_reader {
     };
 }
 
-/// Runs `$body` with `$pool` bound to the pool that writes.
+/// Runs `$body`, which returns a `Result`, with `$pool` bound to where writes go: the
+/// PostgreSQL pool, or SQLite's writer connection inside a group-commit batch, where `begin()`
+/// opens a savepoint. On SQLite the result comes back once the batch is durable. `return` and
+/// `?` in `$body` leave the body, not the enclosing function.
 #[macro_export]
 macro_rules! on_writer {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.writer;
-                $body
-            }
+            $crate::store::Db::Sqlite(sqlite) => match sqlite.writer.lease().await {
+                Ok(mut lease) => {
+                    let result = async {
+                        // `begin()` on the connection.
+                        #[allow(unused_imports)]
+                        use sqlx::Connection as _;
+                        let $pool = lease.connection();
+                        $body
+                    }
+                    .await;
+                    lease.durable(result).await
+                }
+                Err(error) => Err(error.into()),
+            },
             $crate::store::Db::Postgres(postgres) => {
                 let $pool = postgres;
-                $body
+                async { $body }.await
             }
         }
     };
@@ -167,6 +182,7 @@ impl Db {
         let setup = SetupLock::acquire(Path::new(path)).await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
@@ -178,7 +194,7 @@ impl Db {
         drop(setup);
         Ok(Db::Sqlite(SqliteDb {
             reader,
-            writer,
+            writer: group_commit::GroupWriter::new(writer),
             path: path.into(),
         }))
     }
@@ -197,7 +213,7 @@ impl Db {
             Db::Sqlite(sqlite) => {
                 // sqlx does not serialise SQLite migrations across processes; a lock file does.
                 let lock = SetupLock::acquire(&sqlite.path).await?;
-                SQLITE_MIGRATIONS.run(&sqlite.writer).await?;
+                SQLITE_MIGRATIONS.run(sqlite.writer.pool()).await?;
                 drop(lock);
             }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
@@ -218,7 +234,7 @@ impl Db {
         match self {
             Db::Sqlite(sqlite) => {
                 sqlite.reader.close().await;
-                sqlite.writer.close().await;
+                sqlite.writer.pool().close().await;
             }
             Db::Postgres(pool) => pool.close().await,
         }

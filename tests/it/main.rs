@@ -15,6 +15,7 @@ mod hosted_checkout;
 mod idempotency;
 mod isolation;
 mod process;
+mod receiver;
 mod sessions;
 mod storage;
 mod stripe_sessions;
