@@ -219,26 +219,38 @@ macro_rules! bind_product_fields {
 
 pub(crate) use bind_product_fields;
 
-/// Inserts a product (without its default price) through `$executor`.
-macro_rules! insert_product_row {
-    ($executor:expr, $caller:expr, $product:expr) => {{
-        let query = sqlx::query($crate::store::catalog::INSERT_PRODUCT)
+/// Binds every column of [`INSERT_PRODUCT`] for a product, after what `$query` has bound.
+macro_rules! bind_product_row {
+    ($query:expr, $caller:expr, $product:expr) => {{
+        let query = $query
             .bind($product.id.clone())
             .bind($caller.account_id.clone())
             .bind($product.livemode);
-        bind_product_fields!(query, $product)
+        $crate::store::catalog::bind_product_fields!(query, $product)
             .bind($product.created)
             .bind($product.updated)
-            .execute($executor)
     }};
+}
+pub(crate) use bind_product_row;
+
+/// Inserts a product (without its default price) through `$executor`.
+macro_rules! insert_product_row {
+    ($executor:expr, $caller:expr, $product:expr) => {
+        $crate::store::catalog::bind_product_row!(
+            sqlx::query($crate::store::catalog::INSERT_PRODUCT),
+            $caller,
+            $product
+        )
+        .execute($executor)
+    };
 }
 pub(crate) use insert_product_row;
 
-/// Inserts a price through `$executor`.
-macro_rules! insert_price_row {
-    ($executor:expr, $caller:expr, $price:expr) => {{
+/// Binds every column of [`INSERT_PRICE`] for a price, after what `$query` has bound.
+macro_rules! bind_price_row {
+    ($query:expr, $caller:expr, $price:expr) => {{
         let custom = $price.terms.custom.unwrap_or_default();
-        sqlx::query($crate::store::catalog::INSERT_PRICE)
+        $query
             .bind($price.id.clone())
             .bind($caller.account_id.clone())
             .bind($price.livemode)
@@ -257,8 +269,20 @@ macro_rules! insert_price_row {
             .bind($price.tax_behavior.clone())
             .bind($price.metadata.to_json())
             .bind($price.created)
-            .execute($executor)
     }};
+}
+pub(crate) use bind_price_row;
+
+/// Inserts a price through `$executor`.
+macro_rules! insert_price_row {
+    ($executor:expr, $caller:expr, $price:expr) => {
+        $crate::store::catalog::bind_price_row!(
+            sqlx::query($crate::store::catalog::INSERT_PRICE),
+            $caller,
+            $price
+        )
+        .execute($executor)
+    };
 }
 pub(crate) use insert_price_row;
 

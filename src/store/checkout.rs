@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::counts::{self, bump_count};
+use super::counts::{self, bind_count, bump_count};
 use super::customers::insert_customer_row;
 use super::events::insert_event;
 use super::payments::{insert_setup_intent, upsert_payment_intent};
@@ -20,7 +20,6 @@ use crate::domain::list::{Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
 use crate::domain::payments::{PaymentIntent, SetupIntent};
-use crate::store::catalog::bind_product_fields;
 
 const SESSION_COLUMNS: &str = "id, account_id, livemode, state, mode, payment_status, currency, amount_subtotal, \
      amount_total, product_name, product_description, success_url, cancel_url, customer_id, customer_email, \
@@ -96,7 +95,75 @@ impl SessionRow {
     }
 }
 
-/// Inserts everything a new session adds in one short transaction.
+const INSERT_SESSION: &str = "INSERT INTO checkout_sessions (id, account_id, livemode, state, mode, \
+     payment_status, currency, amount_subtotal, amount_total, product_name, product_description, success_url, \
+     cancel_url, customer_id, customer_email, client_reference_id, external_customer_id, payment_link_id, \
+     payment_intent_id, setup_intent_id, metadata, settings, customer_details, declined_attempts, created, updated, \
+     expires_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)";
+
+const INSERT_LINE_ITEM: &str = "INSERT INTO checkout_line_items (id, session_id, position, price_id, description, \
+     currency, unit_amount, quantity, adjustable_enabled, adjustable_minimum, adjustable_maximum, amount_subtotal, \
+     amount_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// Binds every column of [`INSERT_SESSION`], after what `$query` has bound.
+macro_rules! bind_session_row {
+    ($query:expr, $caller:expr, $s:expr) => {
+        $query
+            .bind(&$s.id)
+            .bind(&$caller.account_id)
+            .bind($s.livemode)
+            .bind($s.state.as_str())
+            .bind($s.mode.as_str())
+            .bind($s.payment_status.as_str())
+            .bind($s.currency.as_str())
+            .bind($s.amount_subtotal)
+            .bind($s.amount_total)
+            .bind(&$s.product_name)
+            .bind($s.product_description.clone())
+            .bind($s.success_url.clone())
+            .bind($s.cancel_url.clone())
+            .bind($s.customer_id.clone())
+            .bind($s.customer_email.clone())
+            .bind($s.client_reference_id.clone())
+            .bind($s.external_customer_id.clone())
+            .bind($s.payment_link_id.clone())
+            .bind($s.payment_intent_id.clone())
+            .bind($s.setup_intent_id.clone())
+            .bind($s.metadata.to_json())
+            .bind(serde_json::Value::Object($s.settings.clone()).to_string())
+            .bind($s.customer_details.as_ref().map(|d| d.to_string()))
+            .bind($s.declined_attempts)
+            .bind($s.created)
+            .bind($s.updated)
+            .bind($s.expires_at)
+            .bind($s.completed_at)
+    };
+}
+
+/// Binds every column of [`INSERT_LINE_ITEM`], after what `$query` has bound.
+macro_rules! bind_line_item_row {
+    ($query:expr, $session_id:expr, $position:expr, $item:expr) => {{
+        let adjustable = $item.adjustable_quantity.filter(|a| a.enabled);
+        $query
+            .bind(&$item.id)
+            .bind($session_id)
+            .bind($position as i64)
+            .bind(&$item.price.id)
+            .bind(&$item.description)
+            .bind($item.price.terms.currency.as_str())
+            .bind($item.unit_amount)
+            .bind($item.quantity)
+            .bind(adjustable.is_some())
+            .bind(adjustable.and_then(|a| a.minimum))
+            .bind(adjustable.and_then(|a| a.maximum))
+            .bind($item.amount_subtotal)
+            .bind($item.amount_total)
+    }};
+}
+
+/// Inserts everything a new session adds (its inline products and prices, the session, its line
+/// items, the running total) in one short transaction.
 pub async fn insert_session(db: &Db, caller: &Caller, new: &NewSession) -> StoreResult<()> {
     for product in &new.products {
         debug_assert!(
@@ -104,87 +171,75 @@ pub async fn insert_session(db: &Db, caller: &Caller, new: &NewSession) -> Store
             "inline products have no default price"
         );
     }
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        for product in &new.products {
-            super::catalog::insert_product_row!(&mut *tx, caller, product).await?;
+    let s = &new.session;
+    match db {
+        // Creating sessions is the hottest write. On SQLite every statement is a round trip to
+        // the connection's thread, two context switches that cost more than the insert itself,
+        // and the writer is held meanwhile; so the rows go in as one multi-statement query
+        // (SQLite binds `$N` across all its statements), inside the write's savepoint.
+        Db::Sqlite(sqlite) => {
+            let mut statements = Vec::new();
+            statements.extend(new.products.iter().map(|_| super::catalog::INSERT_PRODUCT));
+            statements.extend(new.prices.iter().map(|_| super::catalog::INSERT_PRICE));
+            statements.push(INSERT_SESSION);
+            statements.extend(new.items.iter().map(|_| INSERT_LINE_ITEM));
+            statements.push(counts::BUMP);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(super::joined_statements(&statements)));
+            for product in &new.products {
+                query = super::catalog::bind_product_row!(query, caller, product);
+            }
+            for price in &new.prices {
+                query = super::catalog::bind_price_row!(query, caller, price);
+            }
+            query = bind_session_row!(query, caller, s);
+            for (position, item) in new.items.iter().enumerate() {
+                query = bind_line_item_row!(query, &s.id, position, item);
+            }
+            query = bind_count!(
+                query,
+                &caller.account_id,
+                s.livemode,
+                counts::SESSIONS,
+                "open",
+                1i64
+            );
+            sqlite
+                .writer
+                .write(async |connection| {
+                    let mut tx = sqlx::Connection::begin(connection).await?;
+                    query.execute(&mut *tx).await?;
+                    tx.commit().await
+                })
+                .await?;
         }
-        for price in &new.prices {
-            super::catalog::insert_price_row!(&mut *tx, caller, price).await?;
-        }
-        let s = &new.session;
-        sqlx::query(
-            "INSERT INTO checkout_sessions (id, account_id, livemode, state, mode, payment_status, currency, \
-             amount_subtotal, amount_total, product_name, product_description, success_url, cancel_url, customer_id, \
-             customer_email, client_reference_id, external_customer_id, payment_link_id, payment_intent_id, \
-             setup_intent_id, metadata, settings, customer_details, declined_attempts, created, updated, expires_at, \
-             completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
-        )
-        .bind(&s.id)
-        .bind(&caller.account_id)
-        .bind(s.livemode)
-        .bind(s.state.as_str())
-        .bind(s.mode.as_str())
-        .bind(s.payment_status.as_str())
-        .bind(s.currency.as_str())
-        .bind(s.amount_subtotal)
-        .bind(s.amount_total)
-        .bind(&s.product_name)
-        .bind(s.product_description.clone())
-        .bind(s.success_url.clone())
-        .bind(s.cancel_url.clone())
-        .bind(s.customer_id.clone())
-        .bind(s.customer_email.clone())
-        .bind(s.client_reference_id.clone())
-        .bind(s.external_customer_id.clone())
-        .bind(s.payment_link_id.clone())
-        .bind(s.payment_intent_id.clone())
-        .bind(s.setup_intent_id.clone())
-        .bind(s.metadata.to_json())
-        .bind(serde_json::Value::Object(s.settings.clone()).to_string())
-        .bind(s.customer_details.as_ref().map(|d| d.to_string()))
-        .bind(s.declined_attempts)
-        .bind(s.created)
-        .bind(s.updated)
-        .bind(s.expires_at)
-        .bind(s.completed_at)
-        .execute(&mut *tx)
-        .await?;
-        for (position, item) in new.items.iter().enumerate() {
-            let adjustable = item.adjustable_quantity.filter(|a| a.enabled);
-            sqlx::query(
-                "INSERT INTO checkout_line_items (id, session_id, position, price_id, description, currency, \
-                 unit_amount, quantity, adjustable_enabled, adjustable_minimum, adjustable_maximum, amount_subtotal, \
-                 amount_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            for product in &new.products {
+                super::catalog::insert_product_row!(&mut *tx, caller, product).await?;
+            }
+            for price in &new.prices {
+                super::catalog::insert_price_row!(&mut *tx, caller, price).await?;
+            }
+            bind_session_row!(sqlx::query(INSERT_SESSION), caller, s)
+                .execute(&mut *tx)
+                .await?;
+            for (position, item) in new.items.iter().enumerate() {
+                bind_line_item_row!(sqlx::query(INSERT_LINE_ITEM), &s.id, position, item)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            bump_count!(
+                &mut *tx,
+                &caller.account_id,
+                s.livemode,
+                counts::SESSIONS,
+                "open",
+                1i64
             )
-            .bind(&item.id)
-            .bind(&s.id)
-            .bind(position as i64)
-            .bind(&item.price.id)
-            .bind(&item.description)
-            .bind(item.price.terms.currency.as_str())
-            .bind(item.unit_amount)
-            .bind(item.quantity)
-            .bind(adjustable.is_some())
-            .bind(adjustable.and_then(|a| a.minimum))
-            .bind(adjustable.and_then(|a| a.maximum))
-            .bind(item.amount_subtotal)
-            .bind(item.amount_total)
-            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         }
-        bump_count!(
-            &mut *tx,
-            &caller.account_id,
-            s.livemode,
-            counts::SESSIONS,
-            "open",
-            1i64
-        )
-        .await?;
-        tx.commit().await
-    })?;
+    }
     Ok(())
 }
 

@@ -12,17 +12,32 @@ pub const BUMP: &str = "INSERT INTO list_counts (account_id, livemode, list, key
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, livemode, list, key, shard) \
      DO UPDATE SET count = list_counts.count + excluded.count";
 
-/// Adds `$delta` to a total through `$executor`, inside the transaction of the change.
-macro_rules! bump_count {
-    ($executor:expr, $account_id:expr, $livemode:expr, $list:expr, $key:expr, $delta:expr) => {
-        sqlx::query($crate::store::counts::BUMP)
+/// Binds the columns of [`BUMP`], after what `$query` has bound.
+macro_rules! bind_count {
+    ($query:expr, $account_id:expr, $livemode:expr, $list:expr, $key:expr, $delta:expr) => {
+        $query
             .bind($account_id)
             .bind($livemode)
             .bind($list)
             .bind($key)
             .bind(rand::random_range(0..$crate::store::counts::SHARDS))
             .bind($delta)
-            .execute($executor)
+    };
+}
+pub(crate) use bind_count;
+
+/// Adds `$delta` to a total through `$executor`, inside the transaction of the change.
+macro_rules! bump_count {
+    ($executor:expr, $account_id:expr, $livemode:expr, $list:expr, $key:expr, $delta:expr) => {
+        $crate::store::counts::bind_count!(
+            sqlx::query($crate::store::counts::BUMP),
+            $account_id,
+            $livemode,
+            $list,
+            $key,
+            $delta
+        )
+        .execute($executor)
     };
 }
 pub(crate) use bump_count;

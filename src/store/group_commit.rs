@@ -96,6 +96,20 @@ impl GroupWriter {
     }
 }
 
+impl GroupWriter {
+    /// Runs `write` on the writer connection, inside the open batch, and returns its result
+    /// once the batch is durable: what [`on_writer!`](crate::store::on_writer) does, for code
+    /// that writes SQLite-only SQL.
+    pub async fn write<T, E: From<Error>>(
+        &self,
+        write: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut lease = self.lease().await?;
+        let result = write(lease.connection()).await;
+        lease.durable(result).await
+    }
+}
+
 impl Lease {
     /// The writer connection, inside the batch transaction. `begin()` on it opens a savepoint.
     pub fn connection(&mut self) -> &mut SqliteConnection {

@@ -241,6 +241,31 @@ impl Db {
     }
 }
 
+/// SQL statements joined into one multi-statement text, with each statement's `$N` placeholders
+/// renumbered to follow the previous statements' (SQLite binds `$N` across the whole text), so
+/// that the statements' binds can be chained in order on one query.
+pub(crate) fn joined_statements(statements: &[&str]) -> String {
+    let mut joined = String::new();
+    let mut offset = 0;
+    for statement in statements {
+        let mut highest = 0;
+        let mut rest = *statement;
+        while let Some(dollar) = rest.find('$') {
+            joined.push_str(&rest[..=dollar]);
+            rest = &rest[dollar + 1..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let n: usize = rest[..digits].parse().expect("placeholders are $N");
+            highest = highest.max(n);
+            joined.push_str(&(n + offset).to_string());
+            rest = &rest[digits..];
+        }
+        joined.push_str(rest);
+        joined.push_str(";\n");
+        offset += highest;
+    }
+    joined
+}
+
 /// An exclusive lock on `<database>.setup.lock`, held while one process opens a new database
 /// (switching it to WAL) or migrates it: SQLite answers "database is locked" at once, rather than
 /// waiting, to a second process doing either at the same moment.
@@ -328,6 +353,18 @@ mod tests {
             "postgres://kassa:***@db:5432/kassa"
         );
         assert_eq!(redact_url("postgres://db/kassa"), "postgres://db/kassa");
+    }
+
+    #[test]
+    fn joined_statements_number_their_placeholders_in_turn() {
+        assert_eq!(
+            joined_statements(&[
+                "INSERT INTO a VALUES ($1, $2)",
+                "UPDATE b SET x = $2 WHERE y = $1",
+                "DELETE FROM c"
+            ]),
+            "INSERT INTO a VALUES ($1, $2);\nUPDATE b SET x = $4 WHERE y = $3;\nDELETE FROM c;\n"
+        );
     }
 
     #[test]
