@@ -140,6 +140,13 @@ impl Context<'_> {
                     );
                 }
                 if has_body {
+                    // Bodies name other objects (`productId`, `line_items[].price`, `customer`...).
+                    add(
+                        operation,
+                        404,
+                        "An object the body names (a product, price, customer...) does not exist \
+                         in the key's account and mode.",
+                    );
                     add(operation, 413, "The body is larger than 1 MiB.");
                     if self.surface != Surface::Stripe {
                         add(
