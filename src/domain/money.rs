@@ -309,3 +309,76 @@ mod tests {
         assert_eq!(usd.major_number(1999).to_string(), "19.99");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn currency() -> impl Strategy<Value = Currency> {
+        let codes: Vec<&'static str> = CURRENCIES.split_whitespace().collect();
+        prop::sample::select(codes).prop_map(|code| Currency::parse(code, "currency").unwrap())
+    }
+
+    proptest! {
+        /// Minor units written as major units read back as the same minor units.
+        #[test]
+        fn major_units_round_trip(currency in currency(), minor in 0..=MAX_AMOUNT) {
+            let text = currency.format_major(minor);
+            prop_assert_eq!(currency.parse_major(&text, "amount").unwrap(), minor);
+            // The JSON number of the Loops V1/V2 `amount` reads back the same way.
+            let number = currency.major_number(minor).to_string();
+            let amount: MajorAmount = serde_json::from_str(&number).unwrap();
+            prop_assert_eq!(currency.parse_major(&amount.0, "amount").unwrap(), minor);
+        }
+
+        /// Parsing never rounds: `whole.fraction` with up to `exponent` fraction digits (and any
+        /// trailing zeros) is exactly `whole * 10^exponent + fraction scaled`.
+        #[test]
+        fn parsing_is_exact(
+            currency in currency(),
+            whole in 0u64..1_000_000_000,
+            fraction in "[0-9]{0,3}",
+            zeros in 0usize..4,
+        ) {
+            let exponent = currency.exponent() as usize;
+            prop_assume!(fraction.len() <= exponent);
+            let text = if fraction.is_empty() && zeros == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}{}", "0".repeat(zeros))
+            };
+            let padded = format!("{fraction:0<exponent$}");
+            let expected = whole as i64 * 10i64.pow(exponent as u32)
+                + if padded.is_empty() { 0 } else { padded.parse::<i64>().unwrap() };
+            prop_assert_eq!(currency.parse_major(&text, "amount").unwrap(), expected);
+        }
+
+        /// More significant decimals than the currency has is an error, never a rounding.
+        #[test]
+        fn extra_decimals_are_refused(
+            currency in currency(),
+            whole in 0u64..1_000_000,
+            extra in "[0-9]{0,3}[1-9]",
+        ) {
+            let exponent = currency.exponent() as usize;
+            let fraction = format!("{}{extra}", "0".repeat(exponent));
+            let text = format!("{whole}.{fraction}");
+            prop_assert!(currency.parse_major(&text, "amount").is_err(), "{} accepted", text);
+        }
+
+        /// Any text either parses to a non-negative amount or is refused; it never panics.
+        #[test]
+        fn any_text_parses_or_fails_cleanly(text in any::<String>(), scale in 0u32..=3) {
+            if let Ok(value) = parse_decimal(&text, scale, "amount") {
+                prop_assert!(value >= 0);
+            }
+        }
+
+        #[test]
+        fn number_like_text_parses_or_fails_cleanly(text in "[-+0-9.eE ]{0,30}", scale in 0u32..=3) {
+            let _ = parse_decimal(&text, scale, "amount");
+        }
+    }
+}

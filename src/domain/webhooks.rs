@@ -159,6 +159,104 @@ pub fn signature_headers(
     ]
 }
 
+/// How far a signature's timestamp may be from now, by default, before it is refused (the
+/// Stripe and Standard Webhooks libraries use the same five minutes).
+pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureError {
+    /// The header does not have the expected form.
+    Malformed,
+    /// The timestamp is further from now than the tolerance.
+    OutsideTolerance,
+    /// No signature in the header matches.
+    NoMatch,
+}
+
+fn timestamp_within(timestamp: &str, now: i64, tolerance: i64) -> Result<i64, SignatureError> {
+    let t: i64 = timestamp.parse().map_err(|_| SignatureError::Malformed)?;
+    if now.abs_diff(t) > tolerance.unsigned_abs() {
+        return Err(SignatureError::OutsideTolerance);
+    }
+    Ok(t)
+}
+
+fn mac_matches(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.verify_slice(signature).is_ok()
+}
+
+/// Verifies a `Stripe-Signature` header (`t=<unix>,v1=<hex>[,v1=...]`) for `body` with
+/// `secret`, as the Stripe libraries do: one `v1` must match and `t` must be within
+/// `tolerance` seconds of `now`. Comparisons take constant time.
+pub fn verify_stripe_signature(
+    header: &str,
+    body: &[u8],
+    secret: &str,
+    now: i64,
+    tolerance: i64,
+) -> Result<(), SignatureError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = Some(value),
+            Some(("v1", value)) => signatures.push(value),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    timestamp_within(timestamp, now, tolerance)?;
+    let signed = [timestamp.as_bytes(), b".", body].concat();
+    let matched = signatures.iter().any(|signature| {
+        hex::decode(signature).is_ok_and(|bytes| mac_matches(secret.as_bytes(), &signed, &bytes))
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureError::NoMatch)
+    }
+}
+
+/// Verifies Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`
+/// of space-separated `v1,<base64>`) for `body` with a `whsec_` secret.
+pub fn verify_standard_signature(
+    id: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+    secret: &str,
+    now: i64,
+    tolerance: i64,
+) -> Result<(), SignatureError> {
+    timestamp_within(timestamp, now, tolerance)?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap_or_else(|_| secret.as_bytes().to_vec());
+    let signed = [id.as_bytes(), b".", timestamp.as_bytes(), b".", body].concat();
+    let mut any = false;
+    for candidate in signature.split(' ') {
+        let Some(encoded) = candidate.strip_prefix("v1,") else {
+            continue;
+        };
+        any = true;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded);
+        if decoded.is_ok_and(|bytes| mac_matches(&key, &signed, &bytes)) {
+            return Ok(());
+        }
+    }
+    Err(if any {
+        SignatureError::NoMatch
+    } else {
+        SignatureError::Malformed
+    })
+}
+
 /// Whether an address is one a live endpoint may not reach: loopback, private, link-local,
 /// shared (CGNAT), unspecified, multicast or documentation ranges, in IPv4 or IPv6.
 pub fn is_internal(ip: IpAddr) -> bool {
@@ -633,5 +731,163 @@ mod tests {
         let first = next_attempt(1, 1000, None).unwrap();
         assert!((1030..=1033).contains(&first), "{first}");
         assert_eq!(next_attempt(1, 0, Some(600)), Some(600));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> &'a str {
+        &headers.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    fn secret() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(()).prop_map(|_| new_secret()),
+            "whsec_[A-Za-z0-9+/]{8,60}",
+            "[ -~]{1,80}",
+        ]
+    }
+
+    fn verify_both(
+        headers: &[(&'static str, String)],
+        body: &[u8],
+        secret: &str,
+        now: i64,
+    ) -> (Result<(), SignatureError>, Result<(), SignatureError>) {
+        let tolerance = SIGNATURE_TOLERANCE_SECONDS;
+        (
+            verify_stripe_signature(
+                header(headers, "stripe-signature"),
+                body,
+                secret,
+                now,
+                tolerance,
+            ),
+            verify_standard_signature(
+                header(headers, "webhook-id"),
+                header(headers, "webhook-timestamp"),
+                header(headers, "webhook-signature"),
+                body,
+                secret,
+                now,
+                tolerance,
+            ),
+        )
+    }
+
+    proptest! {
+        /// What `signature_headers` signs verifies, on both schemes, within the tolerance.
+        #[test]
+        fn signed_deliveries_verify(
+            secret in secret(),
+            id in "evt_[A-Za-z0-9]{1,30}",
+            body in prop::collection::vec(any::<u8>(), 0..300),
+            skew in -SIGNATURE_TOLERANCE_SECONDS..=SIGNATURE_TOLERANCE_SECONDS,
+        ) {
+            let headers = signature_headers(&[&secret], &id, NOW + skew, &body);
+            let (stripe, standard) = verify_both(&headers, &body, &secret, NOW);
+            prop_assert_eq!(stripe, Ok(()));
+            prop_assert_eq!(standard, Ok(()));
+        }
+
+        /// Changing any one byte of the body fails both schemes.
+        #[test]
+        fn a_changed_body_fails(
+            secret in secret(),
+            body in prop::collection::vec(any::<u8>(), 1..300),
+            at in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let headers = signature_headers(&[&secret], "evt_1", NOW, &body);
+            let mut changed = body.clone();
+            let i = at.index(changed.len());
+            changed[i] ^= flip;
+            let (stripe, standard) = verify_both(&headers, &changed, &secret, NOW);
+            prop_assert_eq!(stripe, Err(SignatureError::NoMatch));
+            prop_assert_eq!(standard, Err(SignatureError::NoMatch));
+        }
+
+        /// Changing any one character of the secret fails both schemes.
+        #[test]
+        fn a_changed_secret_fails(
+            secret in secret(),
+            body in prop::collection::vec(any::<u8>(), 0..100),
+            at in any::<prop::sample::Index>(),
+            replacement in "[ -~]",
+        ) {
+            let i = at.index(secret.len());
+            prop_assume!(secret.is_char_boundary(i) && secret[i..].chars().next().unwrap().to_string() != replacement);
+            let mut changed = secret.clone();
+            let width = changed[i..].chars().next().unwrap().len_utf8();
+            changed.replace_range(i..i + width, &replacement);
+            let headers = signature_headers(&[&secret], "evt_1", NOW, &body);
+            let (stripe, standard) = verify_both(&headers, &body, &changed, NOW);
+            prop_assert_eq!(stripe, Err(SignatureError::NoMatch));
+            prop_assert_eq!(standard, Err(SignatureError::NoMatch));
+        }
+
+        /// A timestamp changed in the headers (even inside the tolerance) fails both schemes.
+        #[test]
+        fn a_changed_timestamp_fails(
+            secret in secret(),
+            body in prop::collection::vec(any::<u8>(), 0..100),
+            shift in (-SIGNATURE_TOLERANCE_SECONDS..=SIGNATURE_TOLERANCE_SECONDS).prop_filter("a change", |s| *s != 0),
+        ) {
+            let headers = signature_headers(&[&secret], "evt_1", NOW, &body);
+            let stripe = header(&headers, "stripe-signature")
+                .replacen(&format!("t={NOW}"), &format!("t={}", NOW + shift), 1);
+            prop_assert_eq!(
+                verify_stripe_signature(&stripe, &body, &secret, NOW, SIGNATURE_TOLERANCE_SECONDS),
+                Err(SignatureError::NoMatch)
+            );
+            prop_assert_eq!(
+                verify_standard_signature(
+                    "evt_1",
+                    &(NOW + shift).to_string(),
+                    header(&headers, "webhook-signature"),
+                    &body,
+                    &secret,
+                    NOW,
+                    SIGNATURE_TOLERANCE_SECONDS,
+                ),
+                Err(SignatureError::NoMatch)
+            );
+        }
+
+        /// A correct signature made too long ago (or too far ahead) is refused.
+        #[test]
+        fn timestamps_outside_the_tolerance_fail(
+            secret in secret(),
+            distance in (SIGNATURE_TOLERANCE_SECONDS + 1)..1_000_000_000,
+            ahead in any::<bool>(),
+        ) {
+            let t = if ahead { NOW + distance } else { NOW - distance };
+            let headers = signature_headers(&[&secret], "evt_1", t, b"{}");
+            let (stripe, standard) = verify_both(&headers, b"{}", &secret, NOW);
+            prop_assert_eq!(stripe, Err(SignatureError::OutsideTolerance));
+            prop_assert_eq!(standard, Err(SignatureError::OutsideTolerance));
+        }
+
+        /// Any header text is refused cleanly, never a panic (and never accepted).
+        #[test]
+        fn arbitrary_headers_never_panic(
+            stripe in any::<String>(),
+            id in any::<String>(),
+            timestamp in prop_oneof![any::<String>(), any::<i64>().prop_map(|t| t.to_string())],
+            signature in any::<String>(),
+            now in any::<i64>(),
+            tolerance in any::<i64>(),
+        ) {
+            let _ = verify_stripe_signature(&stripe, b"{}", "whsec_x", now, tolerance);
+            let _ = verify_standard_signature(&id, &timestamp, &signature, b"{}", "whsec_x", now, tolerance);
+            let accepted = verify_stripe_signature(&stripe, b"{}", "whsec_x", NOW, 300).is_ok();
+            prop_assert!(!accepted);
+        }
     }
 }

@@ -29,10 +29,13 @@ pub enum FormValue {
 pub fn parse(text: &[u8]) -> Result<BTreeMap<String, FormValue>, ApiError> {
     let mut root = BTreeMap::new();
     for (key, value) in form_urlencoded::parse(text) {
-        if key.is_empty() {
-            continue;
-        }
-        let path = split_key(&key)?;
+        // A field with an empty name (`=x`) is a parameter like any other: unknown where the
+        // endpoint rejects unknown parameters, ignored where it ignores them.
+        let path = if key.is_empty() {
+            vec![String::new()]
+        } else {
+            split_key(&key)?
+        };
         insert(&mut root, &path, value.into_owned(), &key)?;
     }
     Ok(root)
@@ -458,6 +461,13 @@ mod tests {
 
         let error = decode::<Params>(b"active=yes").unwrap_err();
         assert_eq!(error.param.as_deref(), Some("active"));
+
+        let error = decode::<Params>(b"mode=payment&=x").unwrap_err();
+        assert_eq!(
+            error.code,
+            Some("parameter_unknown"),
+            "an empty name is unknown too"
+        );
 
         assert!(decode::<Params>(b"mode=a&mode[x]=b").is_err());
         assert!(decode::<Params>(b"a[b=c").is_err());

@@ -4,6 +4,7 @@ pub mod api_v1;
 pub mod api_v2;
 pub mod api_v3;
 pub mod dashboard;
+pub mod document;
 pub mod error;
 pub mod extract;
 pub mod form;
@@ -107,9 +108,26 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(dashboard::routes())
 }
 
+/// What all operations share (error answers, operation ids, the `Idempotency-Key` header),
+/// added once the routes are merged, so no annotation has to repeat it.
+struct Conventions;
+
+impl utoipa::Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        document::apply(openapi);
+    }
+}
+
+/// The routes and their complete OpenAPI document.
+fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut doc) = documented_routes().split_for_parts();
+    utoipa::Modify::modify(&Conventions, &mut doc);
+    (routes, doc)
+}
+
 /// The OpenAPI document of every route kassa serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes().split_for_parts().1
+    routes_and_document().1
 }
 
 /// The complete application: routes, their documentation, and the frame around them.
@@ -119,7 +137,7 @@ pub fn app(
     config: Arc<Config>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Router {
-    let (routes, doc) = documented_routes().split_for_parts();
+    let (routes, doc) = routes_and_document();
     let openapi_json = Bytes::from(
         doc.to_pretty_json()
             .expect("the OpenAPI document serializes"),

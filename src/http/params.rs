@@ -102,9 +102,11 @@ impl<'de> Deserialize<'de> for Created {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// 1 to 100.
+    /// How many objects, 1 to 100 (50 by default on `/api`, 10 on `/v1`).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// Skip this many objects (Loops paging).
+    /// Skip this many objects (Loops paging); not with a cursor.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Objects older than this id (V3; the same as `starting_after`).
     pub cursor: Option<String>,

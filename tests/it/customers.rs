@@ -9,6 +9,7 @@ on_both_engines!(
     customers_are_created_updated_listed_and_deleted,
     sessions_point_to_an_existing_customer,
     customers_stay_in_their_account_and_mode,
+    a_field_with_an_empty_name_is_an_unknown_parameter,
 );
 
 async fn customers_are_created_updated_listed_and_deleted(engine: Engine) {
@@ -286,4 +287,29 @@ async fn customers_stay_in_their_account_and_mode(engine: Engine) {
         .await;
         assert_eq!(listed["data"], json!([]));
     }
+}
+
+/// `=x` in a form is a parameter with an empty name: refused like any unknown parameter
+/// (it used to be dropped silently while `colour=red` was refused).
+async fn a_field_with_an_empty_name_is_an_unknown_parameter(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    for body in ["email=ada%40example.com&=x", "=&name=Ada", "colour=red"] {
+        let error = json_with_status(
+            server
+                .form(&account, Method::POST, "/v1/customers", body)
+                .await,
+            400,
+        )
+        .await;
+        assert_eq!(error["error"]["code"], "parameter_unknown", "{body}");
+    }
+    let listed = json_with_status(
+        server
+            .form(&account, Method::GET, "/v1/customers", "")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(listed["data"], json!([]), "nothing was created");
 }

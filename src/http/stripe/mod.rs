@@ -37,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct StripeList {
     /// 1 to 100; 10 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub starting_after: Option<String>,
     pub ending_before: Option<String>,
