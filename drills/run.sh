@@ -17,7 +17,9 @@ drill() {
         receiver-outage) cargo test --release --test drills receiver_outage -- --nocapture --test-threads 1 ;;
         two-nodes) cargo test --release --test drills two_nodes -- --nocapture ;;
         isolation) cargo test --release --test it isolation -- --nocapture ;;
-        bad-input) bash drills/bad-input.sh ;;
+        bad-input)
+            bash drills/bad-input.sh
+            KASSA_DRILL_POSTGRES_URL="${KASSA_TEST_POSTGRES_URL%/*}" bash drills/bad-input.sh ;;
         *) echo "unknown drill '$1'; one of: kill-9 receiver-outage two-nodes isolation bad-input all" >&2; exit 2 ;;
     esac
 }
