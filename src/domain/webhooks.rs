@@ -829,7 +829,22 @@ mod properties {
             let headers = signature_headers(&[&secret], "evt_1", NOW, &body);
             let (stripe, standard) = verify_both(&headers, &body, &changed, NOW);
             prop_assert_eq!(stripe, Err(SignatureError::NoMatch));
-            prop_assert_eq!(standard, Err(SignatureError::NoMatch));
+            // Standard Webhooks keys with the decoded bytes. HMAC pads a short key with zero
+            // bytes, so a change that only adds trailing zero bytes (the padding `=` turned
+            // into `A`) is the same key, rightly.
+            let key = |text: &str| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.trim_start_matches("whsec_"))
+                    .map(|mut bytes| {
+                        while bytes.last() == Some(&0) {
+                            bytes.pop();
+                        }
+                        bytes
+                    })
+            };
+            if key(&changed).ok() != key(&secret).ok() {
+                prop_assert!(standard.is_err());
+            }
         }
 
         /// A timestamp changed in the headers (even inside the tolerance) fails both schemes.
