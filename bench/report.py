@@ -153,7 +153,7 @@ def main():
         def row(what, value, ref_name, ref, need, higher=True, unit=""):
             if value is None or ref is None:
                 out.append(f"| {what} | {fnum(value)}{unit} | {ref_name}: {fnum(ref)} | – | "
-                           f"{need} | not measured |")
+                           f"≥ {need}× | not measured |")
                 return
             ratio = value / ref if ref else 0
             ok = ratio >= need if higher else value < ref

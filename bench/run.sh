@@ -181,8 +181,8 @@ EOF
     "$(cut -f8 <<<"$(tail -1 "$RES")")" "$rss")"
   if [ -n "$perf_data" ] && [ -s "$perf_data" ]; then
     log "perf profile: $perf_data (top symbols, self time):"
-    perf report -i "$perf_data" --stdio --no-children 2>/dev/null | grep -v '^#' | grep -v '^$' |
-      grep '%' | head -25 | tee "$perf_data.top.txt" >&2 || true
+    perf report -i "$perf_data" --stdio --no-children -g none --percent-limit 0.5 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -30 | tee "$perf_data.top.txt" >&2 || true
   fi
 }
 
@@ -210,6 +210,7 @@ bench_engine() {
   read -r big big_key < <(new_account "$url" "Bench store (large)")
   read -r small small_key < <(new_account "$url" "Bench store (small)")
   read -r writes writes_key < <(new_account "$url" "Bench store (writes)")
+  [ -n "$big_key" ] && [ -n "$small_key" ] && [ -n "$writes_key" ] || die "kassa account create failed"
   start_server "$url" "$engine"
   log "$engine: kassa at $BASE (pid $SRV_PID); seeding one real session per account through the API"
 
