@@ -16,8 +16,8 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 DEFAULT_NOTES = """
 ## Notes
 
-Hand-written notes go here; `bash bench/run.sh` rewrites only the part between the
-`bench:begin` and `bench:end` markers above.
+Hand-written; `bash bench/run.sh` rewrites only the part between the `bench:begin` and
+`bench:end` markers above.
 """
 
 
@@ -83,6 +83,21 @@ def main():
                f"`{info.get('commit', '?')}`; the run's raw files are in "
                f"`target/bench/{run.name}/`.")
     out.append("")
+    caveats = []
+    wrk = info.get("wrk", "")
+    if "-d10s" not in wrk:
+        caveats.append(f"a short run (`{wrk}`)")
+    try:
+        load = float(info.get("load", "0").split()[0])
+        if load > 0.5 * int(info.get("nproc", "1")):
+            caveats.append(f"a busy machine (load average {load:.1f} at the start)")
+    except ValueError:
+        pass
+    if caveats:
+        out.append(f"**Noisy: these figures come from {' and '.join(caveats)}. They show that "
+                   "the harness works, not what kassa does; re-run `bash bench/run.sh` with the "
+                   "defaults on a quiet machine for numbers to quote.**")
+        out.append("")
     out.append("| machine | |")
     out.append("| --- | --- |")
     out.append(f"| CPU | {info.get('nproc', '?')} × {info.get('cpu', '?')} |")

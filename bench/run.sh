@@ -344,7 +344,7 @@ EOF
     psql_admin -c "DROP DATABASE $PG_DB" >/dev/null; PG_DB=""
   fi
   if [ "$engine" = sqlite ] && [ "$KEEP" != 1 ]; then rm -rf "$RUN/sqlite"; fi
-  rm -f "$RUN/$engine-ids"
+  [ "$KEEP" = 1 ] || rm -f "$RUN/$engine-ids" "$RUN/$engine-open-ids"
 }
 
 # ----- Peers ------------------------------------------------------------------------------------
