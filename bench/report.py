@@ -193,6 +193,9 @@ def main():
                 emu_retrieve, 1.5)
             row("retrieve vs best bare point read", rps(engine, "retrieve"), read_ref[0],
                 read_ref[1], 0.5)
+            if engine == "postgres":
+                row("retrieve vs best bare SQLite point read", rps(engine, "retrieve"),
+                    "rusqlite-read", brps("rusqlite-read"), 0.5)
         for limit in (10, 100):
             big, small = rps(engine, f"list-{limit}-big"), rps(engine, f"list-{limit}-small")
             if big is not None or small is not None:

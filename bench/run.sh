@@ -13,7 +13,7 @@ ROOT=$(cd "$BENCH/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OUT=${OUT:-$CARGO_TARGET_DIR/bench}
 
-ENGINES=${ENGINES:-sqlite postgres}
+ENGINES=${ENGINES-sqlite postgres} # set and empty: only the peers
 DUR=${DUR:-10s}
 CONC=${CONC:-32}
 THREADS=${THREADS:-1}
@@ -30,6 +30,7 @@ BASELINES=${BASELINES:-hello-fixed sqlite-read rusqlite-read sqlite-write-full s
 BASELINE_DIR=${BASELINE_DIR:-$ROOT/../shared/bench/baseline}
 REPS=${REPS:-1}
 EMULATE_SESSIONS=${EMULATE_SESSIONS:-10000}
+EMULATE_TOKEN_EVERY=${EMULATE_TOKEN_EVERY:-1000}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 KEEP=${KEEP:-0}
 WRITE_REPORT=${WRITE_REPORT:-1}
@@ -395,12 +396,12 @@ bench_emulate() {
   "$NODE" "$BENCH/emulate_seed.mjs" "$url" "$EMULATE_SESSIONS" "$RUN" >&2
   printf '%s' "line_items[0][price]=$(cat "$RUN/emulate_price")&line_items[0][quantity]=1&mode=payment&success_url=https%3A%2F%2Fshop.example%2Fthanks" \
     >"$RUN/emulate-create.form"
-  selected retrieve && measure emulate retrieve "$EMU_PID" "$url" get_ids.lua BENCH_ROTATE=1 \
+  selected retrieve && measure emulate retrieve "$EMU_PID" "$url" get_ids.lua BENCH_ROTATE=1 BENCH_ROTATE_EVERY="$EMULATE_TOKEN_EVERY" \
     BENCH_IDS="$RUN/emulate_ids" BENCH_PATH="/v1/checkout/sessions/%s" &&
-    note_last "random ids out of $EMULATE_SESSIONS sessions"
+    note_last "random ids out of $EMULATE_SESSIONS sessions; a new token every $EMULATE_TOKEN_EVERY requests"
   selected create-v1-price && measure emulate create-v1-price "$EMU_PID" "$url/v1/checkout/sessions" post.lua \
-    BENCH_ROTATE=1 BENCH_BODY="$RUN/emulate-create.form" BENCH_CTYPE=application/x-www-form-urlencoded &&
-    note_last "in memory, not durable"
+    BENCH_ROTATE=1 BENCH_ROTATE_EVERY="$EMULATE_TOKEN_EVERY" BENCH_BODY="$RUN/emulate-create.form" BENCH_CTYPE=application/x-www-form-urlencoded &&
+    note_last "in memory, not durable; a new token every $EMULATE_TOKEN_EVERY requests"
   stop_pid "$EMU_PID"; EMU_PID=""
 }
 
