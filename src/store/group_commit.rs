@@ -26,20 +26,14 @@ type BatchOutcome = Option<Result<(), String>>;
 /// The SQLite writer: hands out leases on the writer connection and commits their batches.
 #[derive(Clone, Debug)]
 pub struct GroupWriter {
-    shared: Arc<Shared>,
-    pool: SqlitePool,
-}
-
-#[derive(Debug)]
-struct Shared {
     batch: Arc<Mutex<Batch>>,
     /// Woken when a lease ends with the batch open.
     commit_wanted: Arc<Notify>,
+    pool: SqlitePool,
 }
 
 #[derive(Debug)]
 struct Batch {
-    pool: SqlitePool,
     /// The open batch transaction; `None` between batches.
     transaction: Option<Transaction<'static, Sqlite>>,
     /// Told how the open batch ended.
@@ -51,27 +45,27 @@ struct Batch {
 /// The writer connection, held by one write at a time, inside the open batch.
 pub struct Lease {
     guard: OwnedMutexGuard<Batch>,
-    shared: Arc<Shared>,
+    commit_wanted: Arc<Notify>,
 }
 
 impl GroupWriter {
     /// A writer over `pool`, a pool of one connection. Spawns the committer task, which ends
     /// when the last `GroupWriter` clone is dropped.
     pub fn new(pool: SqlitePool) -> GroupWriter {
-        let shared = Arc::new(Shared {
+        let writer = GroupWriter {
             batch: Arc::new(Mutex::new(Batch {
-                pool: pool.clone(),
                 transaction: None,
                 outcome: watch::channel(None).0,
                 writes: 0,
             })),
             commit_wanted: Arc::new(Notify::new()),
-        });
+            pool,
+        };
         tokio::spawn(committer(
-            Arc::downgrade(&shared.batch),
-            shared.commit_wanted.clone(),
+            Arc::downgrade(&writer.batch),
+            writer.commit_wanted.clone(),
         ));
-        GroupWriter { shared, pool }
+        writer
     }
 
     /// The pool of the one writer connection, for work outside batches (migrations).
@@ -81,9 +75,9 @@ impl GroupWriter {
 
     /// Waits for the writer connection and opens a batch if none is open.
     pub async fn lease(&self) -> Result<Lease, Error> {
-        let mut guard = self.shared.batch.clone().lock_owned().await;
+        let mut guard = self.batch.clone().lock_owned().await;
         if guard.transaction.is_none() {
-            let transaction = guard.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             guard.transaction = Some(transaction);
             guard.outcome = watch::channel(None).0;
             guard.writes = 0;
@@ -91,7 +85,7 @@ impl GroupWriter {
         guard.writes += 1;
         Ok(Lease {
             guard,
-            shared: self.shared.clone(),
+            commit_wanted: self.commit_wanted.clone(),
         })
     }
 }
@@ -139,7 +133,7 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.shared.commit_wanted.notify_one();
+        self.commit_wanted.notify_one();
     }
 }
 
