@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::Caller;
 use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
-use super::metadata::Metadata;
+use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_AMOUNT, MajorAmount};
 use super::{DomainError, validate};
 use crate::store::{self, Db};
@@ -271,10 +271,7 @@ pub struct ProductInput {
     pub url: Option<Option<String>>,
     pub shippable: Option<Option<bool>>,
     pub kind: Option<String>,
-    /// Keys to set; an empty value removes a key.
-    pub metadata: Option<BTreeMap<String, String>>,
-    /// Replace the whole metadata instead of merging (Loops PUT semantics).
-    pub replace_metadata: bool,
+    pub metadata: Option<MetadataUpdate>,
 }
 
 /// A product's price as the Loops API describes it, in major units.
@@ -540,12 +537,8 @@ fn apply_product_input(product: &mut Product, input: ProductInput) -> Result<(),
         }
         product.kind = kind;
     }
-    if let Some(metadata) = input.metadata {
-        product.metadata = if input.replace_metadata {
-            Metadata::validate(metadata, "metadata")?
-        } else {
-            product.metadata.merged(metadata, "metadata")?
-        };
+    if let Some(update) = input.metadata {
+        product.metadata = product.metadata.updated(update, "metadata")?;
     }
     Ok(())
 }
@@ -772,12 +765,7 @@ pub async fn update_product(
     if let Some(price_id) = default_price {
         let price = get_price(db, caller, &price_id)
             .await
-            .map_err(|e| match e {
-                DomainError::NotFound { .. } => {
-                    DomainError::invalid("default_price", format!("no such price: '{price_id}'"))
-                }
-                other => other,
-            })?;
+            .map_err(DomainError::as_reference("default_price"))?;
         if price.product_id != product.id {
             return Err(DomainError::invalid(
                 "default_price",
@@ -858,6 +846,8 @@ pub struct ProductFilter {
     pub shippable: Option<bool>,
     pub url: Option<String>,
     pub ids: Option<Vec<String>>,
+    /// `good` or `service`.
+    pub kind: Option<String>,
     /// Products whose name contains this text, in any case (the dashboard's search).
     pub name_contains: Option<String>,
     pub created: CreatedRange,
@@ -869,7 +859,8 @@ pub async fn list_products(
     filter: &ProductFilter,
     page: &PageRequest,
 ) -> Result<Page<Product>, DomainError> {
-    check_cursor(db, caller, page, "product").await?;
+    page.check_cursor(|id| async move { get_product(db, caller, &id).await })
+        .await?;
     Ok(store::catalog::list_products(db, caller, filter, page).await?)
 }
 
@@ -880,36 +871,6 @@ pub async fn count_products(
     filter: &ProductFilter,
 ) -> Result<u64, DomainError> {
     Ok(store::catalog::count_products(db, caller, filter).await?)
-}
-
-/// A cursor must name an object the caller can see, as in Stripe.
-async fn check_cursor(
-    db: &Db,
-    caller: &Caller,
-    page: &PageRequest,
-    object: &'static str,
-) -> Result<(), DomainError> {
-    use super::list::PageStart;
-    let (id, param) = match &page.start {
-        PageStart::After(id) => (id, "starting_after"),
-        PageStart::Before(id) => (id, "ending_before"),
-        PageStart::Offset(_) => return Ok(()),
-    };
-    let exists = match object {
-        "product" => store::catalog::get_product(db, caller, id).await?.is_some(),
-        "price" => store::catalog::get_price(db, caller, id).await?.is_some(),
-        _ => store::catalog::get_payment_link(db, caller, id)
-            .await?
-            .is_some(),
-    };
-    if exists {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            param,
-            format!("no such {object}: '{id}'"),
-        ))
-    }
 }
 
 // ----- Price operations --------------------------------------------------------------------------
@@ -927,12 +888,7 @@ pub async fn create_price(
         PriceProduct::Existing(product_id) => {
             let product = get_product(db, caller, &product_id)
                 .await
-                .map_err(|e| match e {
-                    DomainError::NotFound { .. } => {
-                        DomainError::invalid("product", format!("no such product: '{product_id}'"))
-                    }
-                    other => other,
-                })?;
+                .map_err(DomainError::as_reference("product"))?;
             let price = new_price(caller, &product.id, input, now)?;
             let created = price_event(caller, "price.created", &price, now);
             store::catalog::insert_price(db, caller, &price, transfer, &[created])
@@ -976,7 +932,7 @@ pub struct PriceUpdate {
     pub transfer_lookup_key: bool,
     pub nickname: Option<Option<String>>,
     pub tax_behavior: Option<String>,
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataUpdate>,
 }
 
 pub async fn update_price(
@@ -1012,7 +968,7 @@ pub async fn update_price(
         price.tax_behavior = tax_behavior;
     }
     if let Some(metadata) = update.metadata {
-        price.metadata = price.metadata.merged(metadata, "metadata")?;
+        price.metadata = price.metadata.updated(metadata, "metadata")?;
     }
     let updated = price_event(caller, "price.updated", &price, now);
     store::catalog::update_price(db, caller, &price, update.transfer_lookup_key, &[updated])
@@ -1056,7 +1012,13 @@ pub async fn list_prices(
     filter: &PriceFilter,
     page: &PageRequest,
 ) -> Result<Page<Price>, DomainError> {
-    check_cursor(db, caller, page, "price").await?;
+    page.check_cursor(|id| async move { get_price(db, caller, &id).await })
+        .await?;
+    if let Some(product) = &filter.product {
+        get_product(db, caller, product)
+            .await
+            .map_err(DomainError::as_reference("product"))?;
+    }
     Ok(store::catalog::list_prices(db, caller, filter, page).await?)
 }
 
@@ -1168,8 +1130,7 @@ pub struct PaymentLinkInput {
     pub confirmation_message: Option<Option<String>>,
     pub allow_promotion_codes: Option<bool>,
     pub settings: serde_json::Map<String, serde_json::Value>,
-    pub metadata: Option<BTreeMap<String, String>>,
-    pub replace_metadata: bool,
+    pub metadata: Option<MetadataUpdate>,
 }
 
 /// Resolves the requested lines into items and their prices, checking that every price can be
@@ -1199,12 +1160,7 @@ async fn resolve_link_items(
                 let param = format!("productIds[{i}]");
                 let product = get_product(db, caller, product_id)
                     .await
-                    .map_err(|e| match e {
-                        DomainError::NotFound { .. } => {
-                            DomainError::not_found("product", product_id)
-                        }
-                        other => other,
-                    })?;
+                    .map_err(DomainError::as_reference(param.clone()))?;
                 let price = product.default_price.ok_or_else(|| {
                     DomainError::invalid(
                         param.clone(),
@@ -1245,13 +1201,7 @@ async fn resolve_link_items(
             .to_string();
         let price = get_price(db, caller, &item.price)
             .await
-            .map_err(|e| match e {
-                DomainError::NotFound { .. } => DomainError::invalid(
-                    price_param.clone(),
-                    format!("no such price: '{}'", item.price),
-                ),
-                other => other,
-            })?;
+            .map_err(DomainError::as_reference(price_param.clone()))?;
         if !price.active {
             return Err(DomainError::invalid(
                 price_param,
@@ -1327,12 +1277,8 @@ fn apply_link_input(link: &mut PaymentLink, input: PaymentLinkInput) -> Result<(
     for (key, value) in input.settings {
         link.settings.insert(key, value);
     }
-    if let Some(metadata) = input.metadata {
-        link.metadata = if input.replace_metadata {
-            Metadata::validate(metadata, "metadata")?
-        } else {
-            link.metadata.merged(metadata, "metadata")?
-        };
+    if let Some(update) = input.metadata {
+        link.metadata = link.metadata.updated(update, "metadata")?;
     }
     Ok(())
 }
@@ -1412,7 +1358,8 @@ pub async fn list_payment_links(
     filter: &PaymentLinkFilter,
     page: &PageRequest,
 ) -> Result<Page<PaymentLink>, DomainError> {
-    check_cursor(db, caller, page, "payment_link").await?;
+    page.check_cursor(|id| async move { get_payment_link(db, caller, &id).await })
+        .await?;
     Ok(store::catalog::list_payment_links(db, caller, filter, page).await?)
 }
 

@@ -14,8 +14,8 @@ use super::catalog::{
     self, AdjustableQuantity, MAX_QUANTITY, Price, PriceInput, PriceProduct, Product,
 };
 use super::ids::{self, prefix};
-use super::list::{CreatedRange, Page, PageRequest, PageStart};
-use super::metadata::Metadata;
+use super::list::{CreatedRange, Page, PageRequest};
+use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_AMOUNT};
 use super::{DomainError, validate};
 use crate::store::{self, Db};
@@ -291,7 +291,10 @@ pub struct SessionInput {
     pub metadata: BTreeMap<String, String>,
     pub expires_at: Option<i64>,
     pub payment_method_types: Option<Vec<String>>,
-    /// Options stored and echoed (ui_mode, locale, submit_type...).
+    /// Stripe's `currency`: it must be the lines' currency; with no lines (setup mode) it is
+    /// the session's.
+    pub currency: Option<String>,
+    /// Options stored and echoed (ui_mode, locale, submit_type, payment_intent_data...).
     pub settings: Map<String, Value>,
 }
 
@@ -310,6 +313,7 @@ impl SessionInput {
             metadata: BTreeMap::new(),
             expires_at: None,
             payment_method_types: None,
+            currency: None,
             settings: Map::new(),
         }
     }
@@ -333,15 +337,6 @@ struct ResolvedLine {
     param: String,
 }
 
-fn not_found_as_invalid(param: String) -> impl FnOnce(DomainError) -> DomainError {
-    move |error| match error {
-        DomainError::NotFound { object, id } => {
-            DomainError::invalid(param, format!("no such {object}: '{id}'"))
-        }
-        other => other,
-    }
-}
-
 /// A product that can start a session: found, active.
 async fn sellable_product(
     db: &Db,
@@ -349,7 +344,9 @@ async fn sellable_product(
     id: &str,
     param: &str,
 ) -> Result<Product, DomainError> {
-    let product = catalog::get_product(db, caller, id).await?;
+    let product = catalog::get_product(db, caller, id)
+        .await
+        .map_err(DomainError::as_reference(param))?;
     if !product.active() {
         return Err(DomainError::invalid(
             param,
@@ -442,6 +439,14 @@ async fn build_session(
                     param,
                 });
             }
+            // The link's own settings that shape its sessions, unless the request sets them.
+            for key in ["customer_creation", "payment_method_types", "submit_type"] {
+                if let Some(value) = link.settings.get(key)
+                    && !input.settings.contains_key(key)
+                {
+                    input.settings.insert(key.into(), value.clone());
+                }
+            }
             input.success_url = input.success_url.or(link.success_url.clone());
             input.cancel_url = input.cancel_url.or(link.cancel_url.clone());
             let mut metadata = link.metadata.0.clone();
@@ -474,7 +479,7 @@ async fn build_session(
                     PriceRef::Existing(price_id) => {
                         let price = catalog::get_price(db, caller, &price_id)
                             .await
-                            .map_err(not_found_as_invalid(format!("{param}[price]")))?;
+                            .map_err(DomainError::as_reference(format!("{param}[price]")))?;
                         if !price.active {
                             return Err(DomainError::invalid(
                                 format!("{param}[price]"),
@@ -505,15 +510,14 @@ async fn build_session(
                                     &id,
                                     &format!("{data_param}[product]"),
                                 )
-                                .await
-                                .map_err(not_found_as_invalid(format!("{data_param}[product]")))?;
+                                .await?;
                                 (product.id, product.name)
                             }
                             PriceProduct::New(product_input) => {
                                 let product =
                                     catalog::new_inline_product(caller, *product_input, now)
                                         .map_err(|e| {
-                                            prefix_param(e, &format!("{data_param}[product_data]"))
+                                            e.under(&format!("{data_param}[product_data]"))
                                         })?;
                                 let made = (product.id.clone(), product.name.clone());
                                 new_products.push(product);
@@ -525,7 +529,7 @@ async fn build_session(
                         price_input.active = Some(false);
                         let price =
                             catalog::new_inline_price(caller, &product_id, price_input, now)
-                                .map_err(|e| prefix_param(e, &data_param))?;
+                                .map_err(|e| e.under(&data_param))?;
                         new_prices.push(price.clone());
                         (price, product_name)
                     }
@@ -547,10 +551,25 @@ async fn build_session(
         }
     }
 
-    // One currency for all lines.
-    let currency = match lines.first() {
-        Some(first) => first.price.terms.currency.clone(),
-        None => Currency::from_stored("usd".into()),
+    // One currency for all lines, and the one asked for, if any.
+    let requested = input
+        .currency
+        .as_deref()
+        .map(|c| Currency::parse(c, "currency"))
+        .transpose()?;
+    let currency = match (lines.first(), requested) {
+        (Some(first), Some(requested)) if first.price.terms.currency != requested => {
+            return Err(DomainError::invalid(
+                "currency",
+                format!(
+                    "must be the line items' currency ({})",
+                    first.price.terms.currency
+                ),
+            ));
+        }
+        (Some(first), _) => first.price.terms.currency.clone(),
+        (None, Some(requested)) => requested,
+        (None, None) => Currency::from_stored("usd".into()),
     };
     for line in &lines {
         if line.price.terms.currency != currency {
@@ -589,6 +608,12 @@ async fn build_session(
             }
         }
         CheckoutMode::Setup => {}
+    }
+    if mode != CheckoutMode::Payment && input.settings.contains_key("payment_intent_data") {
+        return Err(DomainError::invalid(
+            "payment_intent_data",
+            "can only be used in payment mode",
+        ));
     }
     if lines.is_empty() && mode != CheckoutMode::Setup {
         return Err(DomainError::invalid(
@@ -771,27 +796,6 @@ async fn build_session(
     })
 }
 
-/// Names an inline object's parameters under their place in the request.
-fn prefix_param(error: DomainError, prefix: &str) -> DomainError {
-    match error {
-        DomainError::Invalid { param, message } => {
-            let (head, tail) = param
-                .split_once('[')
-                .map_or((param.as_str(), ""), |(h, t)| (h, t));
-            let tail = if tail.is_empty() {
-                String::new()
-            } else {
-                format!("[{tail}")
-            };
-            DomainError::Invalid {
-                param: format!("{prefix}[{head}]{tail}"),
-                message,
-            }
-        }
-        other => other,
-    }
-}
-
 /// A plausible email address: something@domain.tld, no spaces, at most 320 characters.
 pub fn validate_email(email: &str, param: &str) -> Result<String, DomainError> {
     let email = email.trim();
@@ -877,21 +881,12 @@ pub async fn list_sessions(
     now: i64,
     public_url: &str,
 ) -> Result<Page<Session>, DomainError> {
-    let cursor = match &page.start {
-        PageStart::After(id) => Some((id, "starting_after")),
-        PageStart::Before(id) => Some((id, "ending_before")),
-        PageStart::Offset(_) => None,
-    };
-    if let Some((id, param)) = cursor
-        && store::checkout::get_session(db, caller, id)
+    page.check_cursor(|id| async move {
+        store::checkout::get_session(db, caller, &id)
             .await?
-            .is_none()
-    {
-        return Err(DomainError::invalid(
-            param,
-            format!("no such checkout.session: '{id}'"),
-        ));
-    }
+            .ok_or_else(|| DomainError::not_found("checkout.session", id))
+    })
+    .await?;
     // Expire what is overdue first (for every account: the query then runs on the index of open
     // sessions by deadline, and costs what is overdue, not what is stored).
     expire_overdue(db, now, public_url, 1000).await?;
@@ -1103,8 +1098,7 @@ pub struct SessionUpdate {
     pub cancel_url: Option<Option<String>>,
     pub external_customer_id: Option<Option<String>>,
     pub expires_at: Option<i64>,
-    /// Replaces the metadata.
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataUpdate>,
 }
 
 /// Updates an open session (Loops V2 `PUT`); a session in any other state is a conflict.
@@ -1217,8 +1211,8 @@ pub async fn update_session(
         }
         session.expires_at = at;
     }
-    if let Some(metadata) = update.metadata {
-        session.metadata = Metadata::validate(metadata, "metadata")?;
+    if let Some(update) = update.metadata {
+        session.metadata = session.metadata.updated(update, "metadata")?;
     }
     session.updated = now;
     if !store::checkout::update_open_session(db, &session, items.as_deref()).await? {
@@ -1382,18 +1376,18 @@ pub async fn complete_session(
     }
 }
 
-/// Applies a Stripe metadata update (an empty value removes a key), in any state: metadata is
+/// Applies a metadata update, in any state: metadata is
 /// the merchant's own and does not touch the lifecycle.
 pub async fn update_metadata(
     db: &Db,
     caller: &Caller,
     id: &str,
-    update: BTreeMap<String, String>,
+    update: MetadataUpdate,
     now: i64,
     public_url: &str,
 ) -> Result<Session, DomainError> {
     let mut session = get_session(db, caller, id, now, public_url).await?;
-    session.metadata = session.metadata.merged(update, "metadata")?;
+    session.metadata = session.metadata.updated(update, "metadata")?;
     session.updated = now;
     store::checkout::update_metadata(db, &session).await?;
     Ok(session)

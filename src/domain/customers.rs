@@ -1,8 +1,6 @@
 //! Customers: the people a merchant sells to, as Stripe models them. A session can name one
 //! (`customer`), and paying can create one (`customer_creation`).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -10,8 +8,8 @@ use super::accounts::Caller;
 use super::checkout::validate_email;
 use super::events::{Event, new_event};
 use super::ids::{self, prefix};
-use super::list::{CreatedRange, Page, PageRequest, PageStart};
-use super::metadata::Metadata;
+use super::list::{CreatedRange, Page, PageRequest};
+use super::metadata::{Metadata, MetadataUpdate};
 use super::{DomainError, validate};
 use crate::store::{self, Db};
 
@@ -112,7 +110,7 @@ pub struct CustomerInput {
     pub description: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub address: Option<Option<Address>>,
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataUpdate>,
 }
 
 impl CustomerInput {
@@ -136,7 +134,7 @@ impl CustomerInput {
             customer.address = address.map(|a| a.validate("address")).transpose()?;
         }
         if let Some(update) = self.metadata {
-            customer.metadata = customer.metadata.merged(update, "metadata")?;
+            customer.metadata = customer.metadata.updated(update, "metadata")?;
         }
         Ok(())
     }
@@ -205,10 +203,7 @@ pub async fn live_customer(
     match store::customers::get(db, caller, id).await? {
         Some(customer) if !customer.deleted => Ok(customer),
         _ if param == "id" => Err(DomainError::not_found("customer", id)),
-        _ => Err(DomainError::invalid(
-            param,
-            format!("no such customer: '{id}'"),
-        )),
+        _ => Err(DomainError::missing_reference(param, "customer", id)),
     }
 }
 
@@ -248,10 +243,7 @@ pub async fn list_customers(
     created: &CreatedRange,
     page: &PageRequest,
 ) -> Result<Page<Customer>, DomainError> {
-    if let PageStart::After(id) | PageStart::Before(id) = &page.start {
-        get_customer(db, caller, id).await.map_err(|_| {
-            DomainError::invalid("starting_after", format!("no such customer: '{id}'"))
-        })?;
-    }
+    page.check_cursor(|id| async move { get_customer(db, caller, &id).await })
+        .await?;
     Ok(store::customers::list(db, caller, email, created, page).await?)
 }

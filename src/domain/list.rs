@@ -69,6 +69,32 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The cursor, with the parameter it came in (`starting_after`, `ending_before`).
+    pub fn cursor(&self) -> Option<(&str, &'static str)> {
+        match &self.start {
+            PageStart::After(id) => Some((id, "starting_after")),
+            PageStart::Before(id) => Some((id, "ending_before")),
+            PageStart::Offset(_) => None,
+        }
+    }
+
+    /// Checks that the cursor names an object the caller can see, as Stripe does (a 400
+    /// `resource_missing` naming the cursor's parameter); `get` looks the object up.
+    pub async fn check_cursor<T, F>(&self, get: impl FnOnce(String) -> F) -> Result<(), DomainError>
+    where
+        F: std::future::Future<Output = Result<T, DomainError>>,
+    {
+        match self.cursor() {
+            Some((id, param)) => get(id.to_string())
+                .await
+                .map(|_| ())
+                .map_err(DomainError::as_reference(param)),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One page of a list, newest first.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

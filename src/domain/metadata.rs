@@ -58,20 +58,22 @@ impl Metadata {
         Ok(Metadata(map))
     }
 
-    /// Applies an update: each given key is set, and an empty value removes the key (Stripe's rule).
-    pub fn merged(
-        &self,
-        update: BTreeMap<String, String>,
-        param: &str,
-    ) -> Result<Metadata, DomainError> {
-        let mut map = self.0.clone();
-        for (key, value) in update {
-            if value.is_empty() {
-                map.remove(&key);
-            } else {
-                map.insert(key, value);
+    /// Applies an update (see [`MetadataUpdate`]).
+    pub fn updated(&self, update: MetadataUpdate, param: &str) -> Result<Metadata, DomainError> {
+        let map = match update {
+            MetadataUpdate::Merge(keys) => {
+                let mut map = self.0.clone();
+                for (key, value) in keys {
+                    if value.is_empty() {
+                        map.remove(&key);
+                    } else {
+                        map.insert(key, value);
+                    }
+                }
+                map
             }
-        }
+            MetadataUpdate::Replace(map) => map,
+        };
         Metadata::validate(map, param)
     }
 
@@ -81,6 +83,25 @@ impl Metadata {
 
     pub fn from_json(text: &str) -> Metadata {
         Metadata(serde_json::from_str(text).unwrap_or_default())
+    }
+}
+
+/// A change to an object's metadata, as a request asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataUpdate {
+    /// Set these keys; an empty value removes its key (Stripe's updates).
+    Merge(BTreeMap<String, String>),
+    /// Replace the whole metadata: Loops' PUTs, and Stripe's `metadata=` (an empty value for
+    /// the whole object), which removes every key.
+    Replace(BTreeMap<String, String>),
+}
+
+impl MetadataUpdate {
+    /// The metadata of a new object: what the update sets, without removals.
+    pub fn into_new(self) -> BTreeMap<String, String> {
+        match self {
+            MetadataUpdate::Merge(map) | MetadataUpdate::Replace(map) => map,
+        }
     }
 }
 
@@ -152,8 +173,15 @@ mod tests {
     fn empty_values_remove_keys_on_update() {
         let base = Metadata::validate(map(&[("a", "1"), ("b", "2")]), "metadata").unwrap();
         let merged = base
-            .merged(map(&[("a", ""), ("c", "3")]), "metadata")
+            .updated(
+                MetadataUpdate::Merge(map(&[("a", ""), ("c", "3")])),
+                "metadata",
+            )
             .unwrap();
         assert_eq!(merged.0, map(&[("b", "2"), ("c", "3")]));
+        let cleared = base
+            .updated(MetadataUpdate::Replace(BTreeMap::new()), "metadata")
+            .unwrap();
+        assert!(cleared.0.is_empty());
     }
 }

@@ -150,10 +150,12 @@ pub async fn list_payment_intents(
     created: &super::list::CreatedRange,
     page: &super::list::PageRequest,
 ) -> Result<super::list::Page<PaymentIntent>, super::DomainError> {
-    if let super::list::PageStart::After(id) | super::list::PageStart::Before(id) = &page.start {
-        get_payment_intent(db, caller, id).await.map_err(|_| {
-            super::DomainError::invalid("starting_after", format!("no such payment_intent: '{id}'"))
-        })?;
+    page.check_cursor(|id| async move { get_payment_intent(db, caller, &id).await })
+        .await?;
+    if let Some(customer) = customer {
+        super::customers::get_customer(db, caller, customer)
+            .await
+            .map_err(super::DomainError::as_reference("customer"))?;
     }
     Ok(crate::store::payments::list_payment_intents(db, caller, customer, created, page).await?)
 }

@@ -4,7 +4,6 @@
 //! Delivery itself (claiming due deliveries, sending, recording attempts) is in
 //! [`crate::delivery`]; the outbox rows are written with each event by the store.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use base64::Engine as _;
@@ -13,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::accounts::Caller;
 use super::ids::{self, prefix};
-use super::list::{CreatedRange, Page, PageRequest, PageStart};
-use super::metadata::Metadata;
+use super::list::{CreatedRange, Page, PageRequest};
+use super::metadata::{Metadata, MetadataUpdate};
 use super::{DomainError, validate};
 use crate::store::{self, Db};
 
@@ -347,7 +346,7 @@ pub struct EndpointInput {
     pub url: Option<String>,
     pub enabled_events: Option<Vec<String>>,
     pub description: Option<Option<String>>,
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataUpdate>,
     pub disabled: Option<bool>,
 }
 
@@ -393,7 +392,7 @@ impl EndpointInput {
             endpoint.description = validate::optional_text(description, "description", 5000)?;
         }
         if let Some(update) = self.metadata {
-            endpoint.metadata = endpoint.metadata.merged(update, "metadata")?;
+            endpoint.metadata = endpoint.metadata.updated(update, "metadata")?;
         }
         if let Some(disabled) = self.disabled {
             endpoint.enabled = !disabled;
@@ -503,14 +502,8 @@ pub async fn list_endpoints(
     caller: &Caller,
     page: &PageRequest,
 ) -> Result<Page<WebhookEndpoint>, DomainError> {
-    if let PageStart::After(id) | PageStart::Before(id) = &page.start {
-        get_endpoint(db, caller, id).await.map_err(|_| {
-            DomainError::invalid(
-                "starting_after",
-                format!("no such webhook_endpoint: '{id}'"),
-            )
-        })?;
-    }
+    page.check_cursor(|id| async move { get_endpoint(db, caller, &id).await })
+        .await?;
     Ok(store::webhooks::list_endpoints(db, caller, page).await?)
 }
 
@@ -536,11 +529,8 @@ pub async fn list_events(
     filter: &EventFilter,
     page: &PageRequest,
 ) -> Result<Page<Value>, DomainError> {
-    if let PageStart::After(id) | PageStart::Before(id) = &page.start {
-        get_event(db, caller, id).await.map_err(|_| {
-            DomainError::invalid("starting_after", format!("no such event: '{id}'"))
-        })?;
-    }
+    page.check_cursor(|id| async move { get_event(db, caller, &id).await })
+        .await?;
     Ok(store::events::list_payloads(db, caller, filter, page).await?)
 }
 
@@ -557,9 +547,9 @@ pub async fn resend_event(
     let kind = event["type"].as_str().unwrap_or_default().to_string();
     let targets = match endpoint {
         Some(id) => {
-            let endpoint = get_endpoint(db, caller, id).await.map_err(|_| {
-                DomainError::invalid("endpoint", format!("no such webhook_endpoint: '{id}'"))
-            })?;
+            let endpoint = get_endpoint(db, caller, id)
+                .await
+                .map_err(DomainError::as_reference("endpoint"))?;
             if !endpoint.enabled {
                 return Err(DomainError::invalid(
                     "endpoint",
@@ -633,6 +623,11 @@ pub async fn list_attempts(
     page: &PageRequest,
 ) -> Result<Page<Attempt>, DomainError> {
     get_endpoint(db, caller, endpoint_id).await?;
+    if let Some(event) = event_id {
+        get_event(db, caller, event)
+            .await
+            .map_err(DomainError::as_reference("event"))?;
+    }
     Ok(store::webhooks::list_attempts(db, endpoint_id, event_id, page).await?)
 }
 

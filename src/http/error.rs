@@ -108,6 +108,42 @@ impl ApiError {
         error
     }
 
+    /// 400 for a parameter naming an object the caller cannot see, as Stripe answers it
+    /// (`No such customer: 'cus_1'`, `param=customer`). Loops V1/V2 answer 404 instead, as
+    /// they document (see [`ApiError::status_for`]).
+    pub fn missing_reference(param: &str, object: &str, id: &str) -> Self {
+        let mut error = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("resource_missing"),
+            format!("No such {object}: '{id}'"),
+        )
+        .with_param(param);
+        error.loops_message = Some(format!("{} not found", human_object_name(object)));
+        error
+    }
+
+    /// 400 for a parameter Stripe defines that kassa does not implement, sent with a value
+    /// that would change something (decisions: never a 200 that ignores it). Stripe's shape for
+    /// such refusals: `param` set, no `code`.
+    pub fn unsupported(param: &str, value: &str) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            format!("kassa does not support {param}={value}."),
+        )
+        .with_param(param)
+    }
+
+    /// 400 for a parameter the operation does not define, with the closest defined name as a
+    /// suggestion when one is close (`custmer_email` → `customer_email`).
+    pub fn unknown_param(param: &str, suggestion: Option<&str>) -> Self {
+        let mut message = format!("Received unknown parameter: {param}");
+        if let Some(suggestion) = suggestion {
+            message.push_str(&format!(". Did you mean {suggestion}?"));
+        }
+        ApiError::new(StatusCode::BAD_REQUEST, Some("parameter_unknown"), message).with_param(param)
+    }
+
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, None, message)
     }
@@ -187,9 +223,10 @@ impl ApiError {
     /// The body in `surface`'s shape.
     pub fn body(&self, surface: Surface) -> serde_json::Value {
         if surface.has_loops_errors() {
+            let status = self.status_for(surface);
             let mut body = json!({
-                "statusCode": self.status.as_u16(),
-                "error": self.status.canonical_reason().unwrap_or("Error"),
+                "statusCode": status.as_u16(),
+                "error": status.canonical_reason().unwrap_or("Error"),
                 "message": self.loops_message(),
             });
             if let Some(code) = self.code {
@@ -231,13 +268,20 @@ impl ApiError {
         response
     }
 
-    /// A state that forbids the action is 409 on the Loops surfaces, but 400 on `/v1`, as in
-    /// Stripe, where the SDKs choose the exception class by status (400: InvalidRequestError).
+    /// Where surfaces answer the same fault with different statuses:
+    /// - a state that forbids the action is 409 on the Loops surfaces, but 400 on `/v1`, as in
+    ///   Stripe, where the SDKs choose the exception class by status (400: InvalidRequestError);
+    /// - a body naming an object that does not exist is Stripe's 400 `resource_missing`, but
+    ///   the 404 "not found" that Loops V1/V2 document.
     fn status_for(&self, surface: Surface) -> StatusCode {
         let state_conflict =
             self.status == StatusCode::CONFLICT && self.code != Some("idempotency_key_in_use");
+        let missing_reference =
+            self.status == StatusCode::BAD_REQUEST && self.code == Some("resource_missing");
         if surface == Surface::Stripe && state_conflict {
             StatusCode::BAD_REQUEST
+        } else if surface.has_loops_errors() && missing_reference {
+            StatusCode::NOT_FOUND
         } else {
             self.status
         }
@@ -272,10 +316,18 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         match error {
             DomainError::NotFound { object, id } => ApiError::not_found(object, &id),
-            DomainError::Invalid { param, message } => {
-                let text = format!("Invalid {param}: {message}.");
-                ApiError::invalid_param(param, text)
+            DomainError::MissingReference { object, id, param } => {
+                ApiError::missing_reference(&param, object, &id)
             }
+            DomainError::Invalid {
+                code,
+                param,
+                message,
+            } => {
+                let text = format!("Invalid {param}: {message}.");
+                ApiError::new(StatusCode::BAD_REQUEST, Some(code), text).with_param(param)
+            }
+            DomainError::Unsupported { param, value } => ApiError::unsupported(&param, &value),
             DomainError::Conflict { code, message } => ApiError::conflict(code, message),
             DomainError::Store(e) => ApiError::internal(e.to_string()),
         }

@@ -69,6 +69,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_query(&request)?;
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -103,11 +104,12 @@ where
     }
 }
 
-/// Decodes JSON, naming the parameter at fault in the error.
+/// Decodes JSON, naming the parameter at fault in the error as Stripe names it
+/// (`line_items[0][quantity]`).
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
+        let param = super::form::stripe_param(error.path());
         let inner = error.into_inner();
         let detail = strip_position(&inner.to_string());
         if inner.is_syntax() || inner.is_eof() {
@@ -117,29 +119,90 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             )
             .with_param_cleared();
         }
-        if let Some(field) = detail
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            let param = if path == "." {
-                field.to_string()
-            } else {
-                format!("{path}.{field}")
-            };
-            return ApiError::missing_param(param);
-        }
-        let param = if path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        ApiError::invalid_param(param.clone(), format!("Invalid {param}: {detail}."))
+        decoding_error(param, &detail, "parameter_invalid")
     })
+}
+
+/// The error for a value that did not fit its parameter, from serde's `message`, in a form
+/// body, a query string or a JSON body alike. `param` is where the decoder was (for an
+/// unknown field, the unknown key itself); `code` is the decoder's guess for other failures.
+pub fn decoding_error(param: String, message: &str, code: &'static str) -> ApiError {
+    if let Some(refused) = super::unsupported::refusal(message, &param) {
+        return refused;
+    }
+    if let Some((path, message)) = message
+        .strip_prefix(BELOW)
+        .and_then(|rest| rest.split_once(BELOW))
+    {
+        return decoding_error(format!("{param}{path}"), message, code);
+    }
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+    };
+    if let Some(field) = quoted("missing field `") {
+        return ApiError::missing_param(nested(&param, &field));
+    }
+    if let Some(field) = quoted("unknown field `") {
+        // The path ends at the unknown key where the decoder entered it, not always.
+        let full = if param == field || param.ends_with(&format!("[{field}]")) {
+            param
+        } else {
+            nested(&param, &field)
+        };
+        let expected = message
+            .split_once(", expected")
+            .map(|(_, names)| names.split('`').skip(1).step_by(2).collect::<Vec<_>>())
+            .unwrap_or_default();
+        return ApiError::unknown_param(&full, closest(&field, &expected));
+    }
+    let param = if param.is_empty() {
+        "body".to_string()
+    } else {
+        param
+    };
+    ApiError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        Some(code),
+        format!("Invalid {param}: {message}."),
+    )
+    .with_param(param)
+}
+
+/// Starts a serde error message about a place below the value being decoded: `BELOW`, the path
+/// (`[nested]`), `BELOW` again, then the message. Only the decoders know where the value was.
+const BELOW: &str = "\u{1}below\u{1}";
+
+/// A serde error about `path` below the value a `Deserialize` impl is reading (a metadata
+/// value under `metadata`), so that the decoders name the whole parameter.
+pub fn error_below<E: serde::de::Error>(path: &str, message: &str) -> E {
+    E::custom(format!("{BELOW}{path}{BELOW}{message}"))
+}
+
+/// `field` under `param`: `line_items[0][price]`, or `price` at the top.
+fn nested(param: &str, field: &str) -> String {
+    if param.is_empty() {
+        field.to_string()
+    } else {
+        format!("{param}[{field}]")
+    }
+}
+
+/// The defined name a misspelt one most likely meant, if one is close enough to say so.
+fn closest<'a>(sent: &str, defined: &[&'a str]) -> Option<&'a str> {
+    defined
+        .iter()
+        .map(|name| (strsim::normalized_damerau_levenshtein(sent, name), *name))
+        .filter(|(similarity, _)| *similarity >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
 }
 
 /// serde_json appends " at line 1 column 9"; clients get the parameter name instead.
 fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
+    match message.rfind(" at line ") {
         Some(at) => message[..at].to_string(),
         None => message.to_string(),
     }
@@ -154,7 +217,8 @@ impl ApiError {
 }
 
 /// Query parameters decoded like Stripe form bodies (`created[gte]=...`, `expand[]=...`),
-/// whatever the surface.
+/// whatever the surface. `T` refuses names it does not define (`deny_unknown_fields`), so that
+/// a misspelt filter is an error rather than a list that silently ignores it.
 pub struct Query<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Query<T>
@@ -170,6 +234,43 @@ where
     }
 }
 
+/// A list's query string: its own filters `F` and the paging parameters `P` (Stripe's
+/// `limit`, `starting_after`...; or the Loops ones with `offset`). Each is decoded from the
+/// names it defines, and a name neither defines is refused as unknown.
+pub struct ListQuery<F, P>(pub F, pub P);
+
+impl<S, F, P> FromRequestParts<S> for ListQuery<F, P>
+where
+    S: Send + Sync,
+    F: DeserializeOwned,
+    P: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut filters = super::form::parse(parts.uri.query().unwrap_or("").as_bytes())?;
+        let paging_names = serde_aux::serde_introspection::serde_introspect::<P>();
+        let paging = paging_names
+            .iter()
+            .filter_map(|name| filters.remove_entry(*name))
+            .collect();
+        Ok(ListQuery(
+            super::form::decode_tree(filters)?,
+            super::form::decode_tree(paging)?,
+        ))
+    }
+}
+
+/// A body's operation takes its parameters in the body only: a query string on it would be
+/// ignored, so its first name is refused as unknown.
+fn refuse_query(request: &Request) -> Result<(), ApiError> {
+    let query = request.uri().query().unwrap_or("");
+    match form_urlencoded::parse(query.as_bytes()).next() {
+        Some((name, _)) => Err(ApiError::unknown_param(&name, None)),
+        None => Ok(()),
+    }
+}
+
 /// A `/v1` request body: form-encoded (what the Stripe SDKs send) or JSON.
 pub struct StripeBody<T>(pub T);
 
@@ -181,6 +282,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_query(&request)?;
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -227,10 +329,12 @@ mod tests {
 
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]
+    #[serde(deny_unknown_fields)]
     struct Body {
         name: String,
         #[serde(default)]
         items: Vec<Item>,
+        customer_email: Option<String>,
     }
 
     #[test]
@@ -241,8 +345,18 @@ mod tests {
 
         let wrong =
             decode_json::<Body>(br#"{"name":"x","items":[{"quantity":"two"}]}"#).unwrap_err();
-        assert_eq!(wrong.param.as_deref(), Some("items[0].quantity"));
+        assert_eq!(wrong.param.as_deref(), Some("items[0][quantity]"));
         assert!(!wrong.message.contains("line"), "{}", wrong.message);
+
+        let typo = decode_json::<Body>(br#"{"name":"x","custmer_email":"a@b.c"}"#).unwrap_err();
+        assert_eq!(typo.code, Some("parameter_unknown"));
+        assert_eq!(typo.param.as_deref(), Some("custmer_email"));
+        assert_eq!(
+            typo.message,
+            "Received unknown parameter: custmer_email. Did you mean customer_email?"
+        );
+        let unrelated = decode_json::<Body>(br#"{"name":"x","zz_unknown":1}"#).unwrap_err();
+        assert_eq!(unrelated.message, "Received unknown parameter: zz_unknown");
 
         let broken = decode_json::<Body>(b"{\"name\":").unwrap_err();
         assert_eq!(broken.code, Some("body_invalid_json"));

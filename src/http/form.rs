@@ -126,7 +126,11 @@ fn insert(
 
 /// Decodes urlencoded text into `T`, naming the parameter at fault in errors.
 pub fn decode<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
-    let tree = parse(text)?;
+    decode_tree(parse(text)?)
+}
+
+/// Decodes an already parsed tree into `T`, naming the parameter at fault in errors.
+pub fn decode_tree<T: DeserializeOwned>(tree: BTreeMap<String, FormValue>) -> Result<T, ApiError> {
     let deserializer = FormDeserializer(FormValue::Map(tree));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let param = stripe_param(error.path());
@@ -169,47 +173,7 @@ impl FormError {
     }
 
     fn into_api_error(self, param: String) -> ApiError {
-        if let Some(field) = self
-            .message
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            let full = if param.is_empty() {
-                field.to_string()
-            } else {
-                format!("{param}[{field}]")
-            };
-            return ApiError::missing_param(full);
-        }
-        if let Some(field) = self
-            .message
-            .strip_prefix("unknown field `")
-            .and_then(|r| r.split('`').next())
-        {
-            // The path already ends at the unknown key.
-            let full = if param.is_empty() {
-                field.to_string()
-            } else {
-                param
-            };
-            return ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                Some("parameter_unknown"),
-                format!("Received unknown parameter: {full}"),
-            )
-            .with_param(full);
-        }
-        let param = if param.is_empty() {
-            "body".to_string()
-        } else {
-            param
-        };
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            Some(self.code),
-            format!("Invalid {param}: {}", self.message),
-        )
-        .with_param(param)
+        super::extract::decoding_error(param, &self.message, self.code)
     }
 }
 

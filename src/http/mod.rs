@@ -6,14 +6,17 @@ pub mod api_v3;
 pub mod dashboard;
 pub mod document;
 pub mod error;
+pub mod expand;
 pub mod extract;
 pub mod form;
 pub mod idempotency;
+pub mod input;
 pub mod ops;
 pub mod pages;
 pub mod params;
 pub mod stripe;
 pub mod surface;
+pub mod unsupported;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -156,6 +159,7 @@ pub fn app(
         ))
         .route_layer(middleware::from_fn(record_route))
         .fallback(unknown_route)
+        .layer(middleware::from_fn(input::refuse_nul))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::new())

@@ -453,6 +453,7 @@ fn product_filters(caller: &Caller, filter: &ProductFilter) -> Select {
     select.filter_text("p.amount_type = ?", filter.amount_type.map(|t| t.as_str()));
     select.filter_bool("p.shippable = ?", filter.shippable);
     select.filter_text("p.url = ?", filter.url.as_deref());
+    select.filter_text("p.type = ?", filter.kind.as_deref());
     if let Some(ids) = &filter.ids {
         select.filter_in("p.id", ids);
     }

@@ -343,7 +343,7 @@ async fn session_rules_name_the_parameter(engine: Engine) {
         ),
         (
             json!({"productId": pro["id"], "payment_method_types": ["bitcoin"]}),
-            "payment_method_types",
+            "payment_method_types[0]",
         ),
         (
             json!({"productId": pro["id"], "metadata": {"k": "v".repeat(501)}}),
@@ -361,10 +361,10 @@ async fn session_rules_name_the_parameter(engine: Engine) {
         json!({"productId": "prod_nope"}),
     )
     .await;
-    assert_eq!(
-        json_with_status(unknown_product, 404).await["error"]["code"],
-        "resource_missing"
-    );
+    let error = json_with_status(unknown_product, 400).await;
+    assert_eq!(error["error"]["code"], "resource_missing");
+    assert_eq!(error["error"]["param"], "productId");
+    assert_eq!(error["error"]["message"], "No such product: 'prod_nope'");
     let chosen = create(
         &server,
         &account.test_key,
@@ -659,9 +659,11 @@ async fn sessions_of_other_accounts_and_modes_are_not_found(engine: Engine) {
             .unwrap();
         assert_eq!(json_with_status(listed, 200).await["data"], json!([]));
     }
-    // Another account's product cannot be sold either.
+    // Another account's product cannot be sold either: it names nothing, as an unknown id.
     let response = create(&server, &globex.test_key, json!({"productId": pro["id"]})).await;
-    assert_eq!(response.status(), 404);
+    let error = json_with_status(response, 400).await;
+    assert_eq!(error["error"]["code"], "resource_missing");
+    assert_eq!(error["error"]["param"], "productId");
 }
 
 async fn link(server: &TestServer, account: &TestAccount, body: Value) -> Value {

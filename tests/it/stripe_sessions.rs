@@ -37,7 +37,7 @@ async fn form_encoded_sessions_with_price_and_price_data(engine: Engine) {
          &line_items[1][price_data][product_data][name]=Gift+wrap&line_items[1][quantity]=1\
          &success_url=https%3A%2F%2Fshop.example%2Fok%3Fs%3D%7BCHECKOUT_SESSION_ID%7D&cancel_url=https%3A%2F%2Fshop.example%2Fcancel\
          &metadata[order_id]=42&client_reference_id=ref-1&customer_email=a%40b.example&ui_mode=hosted_page\
-         &allowed_payment_method_types[0]=card&locale=auto&submit_type=pay&billing_address_collection=required\
+         &allowed_payment_method_types[0]=card&locale=auto&submit_type=pay&billing_address_collection=auto\
          &automatic_tax[enabled]=false&phone_number_collection[enabled]=false"
     );
     let session = json_with_status(
@@ -58,7 +58,7 @@ async fn form_encoded_sessions_with_price_and_price_data(engine: Engine) {
     assert_eq!(session["ui_mode"], "hosted_page");
     assert_eq!(session["locale"], "auto");
     assert_eq!(session["submit_type"], "pay");
-    assert_eq!(session["billing_address_collection"], "required");
+    assert_eq!(session["billing_address_collection"], "auto");
     assert_eq!(session["payment_method_types"], json!(["card"]));
     for field in [
         "customer",
@@ -236,7 +236,7 @@ async fn stripe_errors_name_the_parameter(engine: Engine) {
         ),
         (
             "line_items[0][price]=price_nope",
-            "parameter_invalid",
+            "resource_missing",
             "line_items[0][price]",
         ),
         (

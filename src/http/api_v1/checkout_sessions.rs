@@ -13,8 +13,8 @@ use crate::http::api_v2::checkout_sessions::{
     CreateSessionBody, LoopsSessionFilter, loops_list, loops_param, loops_session,
 };
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, Query};
-use crate::http::params::Paging;
+use crate::http::extract::{JsonBody, ListQuery, Query};
+use crate::http::params::{NoParams, Paging};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,8 +54,7 @@ pub async fn create_session(
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<LoopsSessionFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(filter, paging): ListQuery<LoopsSessionFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         loops_list(&state, &caller, filter, paging, false).await?,
@@ -70,6 +69,7 @@ pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let session = checkout::get_session(
         &state.db,
@@ -88,13 +88,14 @@ pub async fn retrieve_session(
 
 /// Expires an open session; 409 if it is not open.
 #[utoipa::path(post, path = "/api/v1/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path)), request_body = NoParams,
     responses((status = 200, description = "The expired session."), (status = 404, description = "Checkout session not found."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    JsonBody(NoParams {}): JsonBody<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now();
     let session =

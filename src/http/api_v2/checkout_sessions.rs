@@ -18,8 +18,8 @@ use crate::domain::list::PageStart;
 use crate::domain::money::MajorAmount;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, Query};
-use crate::http::params::{Paging, clearable, metadata_map};
+use crate::http::extract::{JsonBody, ListQuery, Query};
+use crate::http::params::{MetadataParam, NoParams, Paging, clearable, metadata_param};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -73,6 +73,7 @@ pub fn parse_iso8601(text: &str, param: &str) -> Result<i64, ApiError> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSessionBody {
     /// A payment link; or `productId`.
     #[serde(rename = "paymentLinkId")]
@@ -91,8 +92,10 @@ pub struct CreateSessionBody {
     /// ISO-8601, 30 minutes to 24 hours ahead; one hour by default.
     #[serde(rename = "expiresAt")]
     pub expires_at: Option<String>,
+    /// Up to 50 string values.
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Value>,
+    pub metadata: Option<MetadataParam>,
 }
 
 impl CreateSessionBody {
@@ -130,7 +133,10 @@ impl CreateSessionBody {
             .expires_at
             .map(|t| parse_iso8601(&t, "expiresAt"))
             .transpose()?;
-        input.metadata = metadata_map(self.metadata)?.unwrap_or_default();
+        input.metadata = self
+            .metadata
+            .map(MetadataParam::into_new)
+            .unwrap_or_default();
         Ok(input)
     }
 }
@@ -176,6 +182,7 @@ pub async fn create_session(
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LoopsSessionFilter {
     /// `PENDING`, `COMPLETED`, `EXPIRED`, `CANCELLED`, `FAILED`, or the guide's words (`open`...).
     pub status: Option<String>,
@@ -241,8 +248,7 @@ pub async fn loops_list(
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<LoopsSessionFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(filter, paging): ListQuery<LoopsSessionFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         loops_list(&state, &caller, filter, paging, true).await?,
@@ -257,6 +263,7 @@ pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let session = checkout::get_session(
         &state.db,
@@ -274,6 +281,7 @@ pub async fn retrieve_session(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSessionBody {
     /// Major units, at least 0.01; the session then sells one item at this amount.
     #[schema(value_type = Option<f64>)]
@@ -303,9 +311,10 @@ pub struct UpdateSessionBody {
     /// ISO-8601.
     #[serde(rename = "expiresAt")]
     pub expires_at: Option<String>,
-    /// Replaces the session's metadata.
+    /// Replaces the session's metadata (`""` or `null` removes it).
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Value>,
+    pub metadata: Option<MetadataParam>,
 }
 
 /// Updates an open session; 409 once it has left `PENDING`.
@@ -333,7 +342,7 @@ pub async fn update_session(
             .expires_at
             .map(|t| parse_iso8601(&t, "expiresAt"))
             .transpose()?,
-        metadata: metadata_map(body.metadata)?,
+        metadata: body.metadata.map(MetadataParam::replace),
     };
     let now = state.clock.now();
     let session = checkout::update_session(
@@ -354,13 +363,14 @@ pub async fn update_session(
 
 /// Expires an open session; 409 if it is not open.
 #[utoipa::path(post, path = "/api/v2/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path)), request_body = NoParams,
     responses((status = 200, description = "The expired session."), (status = 404, description = "Checkout session not found."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    JsonBody(NoParams {}): JsonBody<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now();
     let session =

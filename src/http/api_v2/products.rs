@@ -7,12 +7,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, AmountType, PriceInput, Product};
+use crate::domain::catalog::{self, AmountType, Product};
 use crate::domain::list::PageStart;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, Query};
-use crate::http::params::{LoopsProductBody, LoopsProductFilter, Paging};
+use crate::http::extract::{JsonBody, ListQuery, Query};
+use crate::http::params::{LoopsProductBody, LoopsProductFilter, NoParams, Paging};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -70,12 +70,8 @@ pub async fn create_product(
     caller: Caller,
     JsonBody(body): JsonBody<LoopsProductBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (input, pricing) = body.into_parts()?;
-    let price = if pricing.is_empty() {
-        None
-    } else {
-        Some(PriceInput::with_terms(pricing.terms(None)?))
-    };
+    refuse_expand(&body.expand)?;
+    let (input, price) = body.into_new()?;
     let product =
         catalog::create_product(&state.db, &caller, input, price, state.clock.now()).await?;
     Ok(Json(product_object(&product, &caller)))
@@ -88,9 +84,9 @@ pub async fn create_product(
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<LoopsProductFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(filter, paging): ListQuery<LoopsProductFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
+    refuse_expand(&filter.expand)?;
     let filter = filter.filter()?;
     let page = paging.page(50)?;
     let offset = match page.start {
@@ -119,6 +115,7 @@ pub async fn retrieve_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let product = catalog::get_product(&state.db, &caller, &id).await?;
     Ok(Json(product_object(&product, &caller)))
@@ -134,7 +131,8 @@ pub async fn update_product(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<LoopsProductBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (input, pricing) = body.into_parts()?;
+    refuse_expand(&body.expand)?;
+    let (input, pricing) = body.into_update()?;
     let product = catalog::update_product(
         &state.db,
         &caller,
@@ -146,4 +144,12 @@ pub async fn update_product(
     )
     .await?;
     Ok(Json(product_object(&product, &caller)))
+}
+
+/// V2 products are Loops objects with nothing to expand: `expand` is not a V2 parameter.
+fn refuse_expand(expand: &[String]) -> Result<(), ApiError> {
+    match expand.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::unknown_param("expand", None)),
+    }
 }

@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 use crate::domain::accounts::{self, Account, Caller};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{JsonBody, Query};
+use crate::http::params::NoParams;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(retrieve_account, update_account))
@@ -58,12 +59,14 @@ impl AccountObject {
 pub async fn retrieve_account(
     State(state): State<AppState>,
     caller: Caller,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<AccountObject>, ApiError> {
     let account = accounts::get_account(&state.db, &caller.account_id).await?;
     Ok(Json(AccountObject::new(account, &caller)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateAccount {
     /// The merchant's name, 1 to 100 characters.
     name: Option<String>,

@@ -11,8 +11,9 @@ use crate::domain::accounts::Caller;
 use crate::domain::checkout::{self, Session, SessionFilter, SessionState};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, Query};
-use crate::http::params::{Created, Paging, SessionBody};
+use crate::http::expand;
+use crate::http::extract::{JsonBody, ListQuery, Query};
+use crate::http::params::{Created, ExpandParams, NoParams, Paging, SessionBody};
 use crate::objects::{self, Expand};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -23,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_line_items))
 }
 
-/// The session object, with `line_items` and `payment_link` expanded when asked.
+/// The session object, with `expand`'s paths expanded.
 pub async fn session_object(
     state: &AppState,
     caller: &Caller,
@@ -31,35 +32,7 @@ pub async fn session_object(
     expand: &Expand,
 ) -> Result<Value, ApiError> {
     let mut object = objects::checkout_session(session, &state.config.public_url);
-    if expand.has("line_items") {
-        let items = checkout::line_items(&state.db, caller, &session.id).await?;
-        let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
-        object["line_items"] =
-            objects::list(items.iter().map(objects::line_item).collect(), false, &url);
-    }
-    if expand.has("payment_intent")
-        && let Some(intent_id) = &session.payment_intent_id
-    {
-        let intent =
-            crate::domain::payments::get_payment_intent(&state.db, caller, intent_id).await?;
-        object["payment_intent"] = intent.object();
-    }
-    if expand.has("customer")
-        && let Some(customer_id) = &session.customer_id
-    {
-        // On V3 `customer` may be the merchant's own reference, with no Customer behind it.
-        match crate::domain::customers::get_customer(&state.db, caller, customer_id).await {
-            Ok(customer) => object["customer"] = customer.object(),
-            Err(crate::domain::DomainError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if expand.has("payment_link")
-        && let Some(link_id) = &session.payment_link_id
-    {
-        let link = crate::domain::catalog::get_payment_link(&state.db, caller, link_id).await?;
-        object["payment_link"] = super::payment_links::link_object(state, &link);
-    }
+    expand::apply(state, caller, &mut object, "checkout.session", expand).await?;
     Ok(object)
 }
 
@@ -71,9 +44,9 @@ pub async fn session_object(
 pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<SessionBody>,
+    JsonBody(mut body): JsonBody<SessionBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let expand = Expand(body.expand.clone());
+    let expand = expand::check(std::mem::take(&mut body.expand), "checkout.session")?;
     let mut input = body.into_input()?;
     input.customer_is_reference = true;
     let session = checkout::create_session(&state.db, &caller, input, state.clock.now()).await?;
@@ -84,6 +57,7 @@ pub async fn create_session(
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SessionListFilter {
     /// In any vocabulary and case: `open`/`PENDING`, `complete`/`COMPLETED`, `expired`,
     /// `canceled`/`CANCELLED`, `failed`.
@@ -126,10 +100,17 @@ impl SessionListFilter {
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<SessionListFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(mut filter, paging): ListQuery<SessionListFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut filter.expand), "checkout.session")?;
     let domain_filter = filter.filter(false)?;
+    crate::http::stripe::checkout_sessions::check_filter_ids(
+        &state,
+        &caller,
+        &domain_filter,
+        false,
+    )
+    .await?;
     let now = state.clock.now();
     let page = checkout::list_sessions(
         &state.db,
@@ -140,7 +121,6 @@ pub async fn list_sessions(
         &state.config.public_url,
     )
     .await?;
-    let expand = Expand(filter.expand).under("data");
     let mut data = Vec::with_capacity(page.items.len());
     for session in &page.items {
         data.push(session_object(&state, &caller, session, &expand).await?);
@@ -152,14 +132,6 @@ pub async fn list_sessions(
     )))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExpandParams {
-    /// `line_items`, `payment_link`.
-    #[serde(default)]
-    pub expand: Vec<String>,
-}
-
 /// Retrieves a session. An open session past `expires_at` is expired on read.
 #[utoipa::path(get, path = "/api/v3/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`cs_test_...` or `cs_live_...`"), ExpandParams),
@@ -168,8 +140,9 @@ pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(expand): Query<ExpandParams>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "checkout.session")?;
     let session = checkout::get_session(
         &state.db,
         &caller,
@@ -179,20 +152,22 @@ pub async fn retrieve_session(
     )
     .await?;
     Ok(Json(
-        session_object(&state, &caller, &session, &Expand(expand.expand)).await?,
+        session_object(&state, &caller, &session, &expand).await?,
     ))
 }
 
 /// Expires an open session; the customer can no longer pay it. 409 if it is not open.
 #[utoipa::path(post, path = "/api/v3/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path)), request_body = ExpandParams,
     responses((status = 200, description = "The expired session."), (status = 404, description = "No such session."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    JsonBody(params): JsonBody<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "checkout.session")?;
     let session = checkout::expire_session(
         &state.db,
         &caller,
@@ -202,7 +177,7 @@ pub async fn expire_session(
     )
     .await?;
     Ok(Json(
-        session_object(&state, &caller, &session, &Expand::default()).await?,
+        session_object(&state, &caller, &session, &expand).await?,
     ))
 }
 
@@ -214,6 +189,7 @@ pub async fn list_line_items(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let session = checkout::get_session(
         &state.db,

@@ -11,8 +11,10 @@ use crate::domain::accounts::Caller;
 use crate::domain::catalog::{self, PaymentLink, PaymentLinkFilter};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, Query};
-use crate::http::params::{Paging, PaymentLinkBody};
+use crate::http::expand;
+use crate::http::extract::{JsonBody, ListQuery, Query};
+use crate::http::params::{ExpandParams, Paging, PaymentLinkBody};
+use crate::http::stripe::payment_links::expanded_link;
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -29,9 +31,13 @@ pub fn link_object(state: &AppState, link: &PaymentLink) -> Value {
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LinkFilter {
     /// Only active (or inactive) links.
     pub active: Option<bool>,
+    /// Fields to expand in each link (`data.line_items.data.price`).
+    #[serde(default)]
+    pub expand: Vec<String>,
 }
 
 /// Creates a payment link from `line_items` (prices) or `productIds`.
@@ -41,8 +47,9 @@ pub struct LinkFilter {
 pub async fn create_payment_link(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<PaymentLinkBody>,
+    JsonBody(mut body): JsonBody<PaymentLinkBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::create_payment_link(
         &state.db,
         &caller,
@@ -51,7 +58,7 @@ pub async fn create_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(link_object(&state, &link)))
+    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
 }
 
 /// Lists payment links, newest first.
@@ -60,14 +67,17 @@ pub async fn create_payment_link(
 pub async fn list_payment_links(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<LinkFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(mut filter, paging): ListQuery<LinkFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut filter.expand), "payment_link")?;
     let filter = PaymentLinkFilter {
         active: filter.active,
     };
     let page = catalog::list_payment_links(&state.db, &caller, &filter, &paging.page(50)?).await?;
-    let data = page.items.iter().map(|l| link_object(&state, l)).collect();
+    let mut data = Vec::with_capacity(page.items.len());
+    for link in &page.items {
+        data.push(expanded_link(&state, &caller, link, &expand).await?);
+    }
     Ok(Json(objects::list(
         data,
         page.has_more,
@@ -77,15 +87,17 @@ pub async fn list_payment_links(
 
 /// Retrieves a payment link.
 #[utoipa::path(get, path = "/api/v3/payment-links/{id}", tag = "Payment links", security(("secret_key" = [])),
-    params(("id" = String, Path, description = "`pl_...`")),
+    params(("id" = String, Path, description = "`pl_...`"), ExpandParams),
     responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
 pub async fn retrieve_payment_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "payment_link")?;
     let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
-    Ok(Json(link_object(&state, &link)))
+    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
 }
 
 /// Updates a payment link (`label`, `productIds`, `successUrl`, `cancelUrl`, `metadata`, `active`...).
@@ -96,8 +108,9 @@ pub async fn update_payment_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<PaymentLinkBody>,
+    JsonBody(mut body): JsonBody<PaymentLinkBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::update_payment_link(
         &state.db,
         &caller,
@@ -107,5 +120,5 @@ pub async fn update_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(link_object(&state, &link)))
+    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
 }

@@ -2,31 +2,24 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, PriceInput, ProductFilter};
+use crate::domain::catalog::{self, ProductFilter};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, Query};
-use crate::http::params::{LoopsProductBody, LoopsProductFilter, Paging};
+use crate::http::expand;
+use crate::http::extract::{JsonBody, ListQuery, Query};
+use crate::http::params::{ExpandParams, LoopsProductBody, LoopsProductFilter, NoParams, Paging};
+use crate::http::stripe::products::product_object;
 use crate::objects::{self, Expand};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_product, list_products))
         .routes(routes!(retrieve_product, update_product, archive_product))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExpandParams {
-    /// Fields to expand, such as `default_price`.
-    #[serde(default)]
-    pub expand: Vec<String>,
 }
 
 /// Creates a product. A FIXED, CUSTOM or FREE product gets a default price.
@@ -36,21 +29,15 @@ pub struct ExpandParams {
 pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<LoopsProductBody>,
+    JsonBody(mut body): JsonBody<LoopsProductBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (input, pricing) = body.into_parts()?;
-    let price = if pricing.is_empty() {
-        None
-    } else {
-        Some(PriceInput::with_terms(pricing.terms(None)?))
-    };
+    let expand = expand::check(std::mem::take(&mut body.expand), "product")?;
+    let (input, price) = body.into_new()?;
     let product =
         catalog::create_product(&state.db, &caller, input, price, state.clock.now()).await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand::default(),
-    )))
+    Ok(Json(
+        product_object(&state, &caller, &product, &expand).await?,
+    ))
 }
 
 /// Lists products, newest first, by offset or cursor.
@@ -60,18 +47,15 @@ pub async fn create_product(
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<LoopsProductFilter>,
-    Query(paging): Query<Paging>,
-    Query(expand): Query<ExpandParams>,
+    ListQuery(mut filter, paging): ListQuery<LoopsProductFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut filter.expand), "product")?;
     let filter: ProductFilter = filter.filter()?;
     let page = catalog::list_products(&state.db, &caller, &filter, &paging.page(50)?).await?;
-    let expand = Expand(expand.expand).under("data");
-    let data = page
-        .items
-        .iter()
-        .map(|p| objects::product(p, &caller, &expand))
-        .collect();
+    let mut data = Vec::with_capacity(page.items.len());
+    for product in &page.items {
+        data.push(product_object(&state, &caller, product, &expand).await?);
+    }
     Ok(Json(objects::list(data, page.has_more, "/api/v3/products")))
 }
 
@@ -83,14 +67,13 @@ pub async fn retrieve_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(expand): Query<ExpandParams>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "product")?;
     let product = catalog::get_product(&state.db, &caller, &id).await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand(expand.expand),
-    )))
+    Ok(Json(
+        product_object(&state, &caller, &product, &expand).await?,
+    ))
 }
 
 /// Updates a product. A changed amount, currency or interval creates a new default price;
@@ -102,9 +85,10 @@ pub async fn update_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<LoopsProductBody>,
+    JsonBody(mut body): JsonBody<LoopsProductBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (input, pricing) = body.into_parts()?;
+    let expand = expand::check(std::mem::take(&mut body.expand), "product")?;
+    let (input, pricing) = body.into_update()?;
     let product = catalog::update_product(
         &state.db,
         &caller,
@@ -115,11 +99,9 @@ pub async fn update_product(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand::default(),
-    )))
+    Ok(Json(
+        product_object(&state, &caller, &product, &expand).await?,
+    ))
 }
 
 /// Archives a product: it stays readable, becomes inactive, and starts no new sessions.
@@ -130,6 +112,7 @@ pub async fn archive_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let product = catalog::archive_product(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(objects::product(

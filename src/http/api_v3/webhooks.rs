@@ -11,9 +11,9 @@ use crate::domain::accounts::Caller;
 use crate::domain::webhooks;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::{Created, Paging};
-use crate::http::stripe::events::{self as v1_events, EventTypeFilter, ResendParams};
+use crate::http::extract::{JsonBody, ListQuery, Query, StripeBody};
+use crate::http::params::{NoParams, Paging};
+use crate::http::stripe::events::{self as v1_events, EventFilterParams, ResendParams};
 use crate::http::stripe::webhook_endpoints::{
     self as v1_endpoints, AttemptFilter, EndpointParams, ReplayParams,
 };
@@ -64,6 +64,7 @@ pub async fn retrieve_endpoint(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         webhooks::get_endpoint(&state.db, &caller, &id)
@@ -95,6 +96,7 @@ pub async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let endpoint = webhooks::delete_endpoint(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(endpoint.object(false)))
@@ -102,12 +104,13 @@ pub async fn delete_endpoint(
 
 /// Replaces the signing secret; the previous one keeps signing for 24 hours.
 #[utoipa::path(post, path = "/api/v3/webhook-endpoints/{id}/roll-secret", tag = "Webhooks", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path)), request_body = NoParams,
     responses((status = 200, description = "The endpoint, with its new secret."), (status = 404, description = "No such endpoint.")))]
 pub async fn roll_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    JsonBody(NoParams {}): JsonBody<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let endpoint = webhooks::roll_secret(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(endpoint.object(true)))
@@ -136,8 +139,7 @@ pub async fn list_attempts(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(filter): Query<AttemptFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(filter, paging): ListQuery<AttemptFilter, Paging>,
 ) -> Result<Json<Value>, ApiError> {
     let url = format!("/api/v3/webhook-endpoints/{id}/attempts");
     Ok(Json(
@@ -153,25 +155,15 @@ pub async fn list_attempts(
     ))
 }
 
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CreatedFilter {
-    /// `created=T` or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
-    #[param(value_type = Option<Object>)]
-    pub created: Option<Created>,
-}
-
 /// Lists events, newest first (kept 30 days).
 #[utoipa::path(get, path = "/api/v3/events", tag = "Webhooks", security(("secret_key" = [])),
-    params(EventTypeFilter, CreatedFilter, Paging), responses((status = 200, description = "A list of events.")))]
+    params(EventFilterParams, Paging), responses((status = 200, description = "A list of events.")))]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
-    Query(types): Query<EventTypeFilter>,
-    Query(created): Query<CreatedFilter>,
-    Query(paging): Query<Paging>,
+    ListQuery(filter, paging): ListQuery<EventFilterParams, Paging>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = types.filter(created.created.unwrap_or_default().0)?;
+    let filter = filter.filter()?;
     Ok(Json(
         v1_events::list_page(&state, &caller, filter, paging.page(50)?, "/api/v3/events").await?,
     ))
@@ -185,6 +177,7 @@ pub async fn retrieve_event(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(webhooks::get_event(&state.db, &caller, &id).await?))
 }

@@ -156,7 +156,7 @@ pub async fn create_link(
     .await;
     match created {
         Ok(_) => see_other("/dashboard/links"),
-        Err(DomainError::Invalid { param, message }) => {
+        Err(DomainError::Invalid { param, message, .. }) => {
             let mut response = render(&state, &signed, Some(&format!("{param}: {message}."))).await;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             response

@@ -124,6 +124,11 @@ pub fn failure(error: crate::domain::DomainError) -> Response {
             "There is nothing here in this account and mode.",
         ),
         // A hand-edited address, such as an unknown `after` cursor.
+        error @ crate::domain::DomainError::MissingReference { .. } => super::pages::message_page(
+            StatusCode::BAD_REQUEST,
+            "This address is not valid",
+            &format!("Go back and try again ({error})."),
+        ),
         crate::domain::DomainError::Invalid { message, .. } => super::pages::message_page(
             StatusCode::BAD_REQUEST,
             "This address is not valid",

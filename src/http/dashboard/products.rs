@@ -277,7 +277,7 @@ fn body(fields: &[(String, String)]) -> Result<LoopsProductBody, DomainError> {
 
 fn message(error: DomainError) -> String {
     match error {
-        DomainError::Invalid { param, message } => format!("{param}: {message}."),
+        DomainError::Invalid { param, message, .. } => format!("{param}: {message}."),
         other => other.to_string(),
     }
 }

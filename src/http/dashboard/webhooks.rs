@@ -88,7 +88,7 @@ pub async fn list_endpoints(State(state): State<AppState>, headers: HeaderMap) -
 
 fn message(error: DomainError) -> String {
     match error {
-        DomainError::Invalid { param, message } => format!("{param}: {message}."),
+        DomainError::Invalid { param, message, .. } => format!("{param}: {message}."),
         other => other.to_string(),
     }
 }

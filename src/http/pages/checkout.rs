@@ -341,7 +341,7 @@ impl Default for View {
 impl View {
     fn with_error(mut self, error: DomainError) -> View {
         self.status = StatusCode::BAD_REQUEST;
-        if let DomainError::Invalid { param, message } = error {
+        if let DomainError::Invalid { param, message, .. } = error {
             let mut message = message;
             if let Some(first) = message.get(..1) {
                 message = first.to_uppercase() + &message[1..];

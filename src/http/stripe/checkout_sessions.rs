@@ -1,8 +1,6 @@
 //! `/v1/checkout/sessions`: the Stripe Checkout Session API over the same sessions as the
 //! Loops surfaces.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -11,15 +9,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::StripeList;
-use super::products::ExpandQuery;
 use crate::domain::accounts::Caller;
 use crate::domain::checkout::{self, SessionFilter, SessionState};
+use crate::domain::{DomainError, catalog, customers, payments};
 use crate::http::AppState;
 use crate::http::api_v3::checkout_sessions::session_object;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::SessionBody;
-use crate::objects::{self, Expand};
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{Created, ExpandParams, MetadataParam, SessionBody, metadata_param};
+use crate::http::unsupported::{Off, Unset};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,16 +30,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Creates a Checkout Session (`line_items` with `price` or `price_data`, `mode`,
-/// `success_url`, ...). Parameters kassa does not act on are accepted and ignored.
+/// `success_url`, ...). A Stripe parameter kassa does not implement is accepted only at a
+/// value that changes nothing, and refused by name otherwise.
 #[utoipa::path(post, path = "/v1/checkout/sessions", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = SessionBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The Checkout Session."), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
-    StripeBody(body): StripeBody<SessionBody>,
+    StripeBody(mut body): StripeBody<SessionBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let expand = Expand(body.expand.clone());
+    let expand = expand::check(std::mem::take(&mut body.expand), "checkout.session")?;
     let session =
         checkout::create_session(&state.db, &caller, body.into_input()?, state.clock.now()).await?;
     Ok(Json(
@@ -49,6 +50,7 @@ pub async fn create_session(
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct StripeSessionFilter {
     /// `open`, `complete` or `expired` (which includes canceled and failed sessions).
     pub status: Option<String>,
@@ -58,9 +60,18 @@ pub struct StripeSessionFilter {
     /// `customer_details[email]=...`
     #[param(value_type = Option<Object>)]
     pub customer_details: Option<CustomerDetailsFilter>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
+    #[param(value_type = Option<String>)]
+    pub customer_account: Option<Unset>,
+    /// Sessions of a subscription (kassa's sessions start none yet).
+    #[param(value_type = Option<String>)]
+    pub subscription: Option<Unset>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerDetailsFilter {
     pub email: Option<String>,
 }
@@ -71,9 +82,9 @@ pub struct CustomerDetailsFilter {
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<StripeSessionFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<StripeSessionFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "checkout.session")?;
     let domain_filter = SessionFilter {
         states: filter
             .status
@@ -84,9 +95,10 @@ pub async fn list_sessions(
         customer_email: filter.customer_details.and_then(|d| d.email),
         payment_link: filter.payment_link,
         payment_intent: filter.payment_intent,
-        created: list.created.clone().unwrap_or_default().0,
+        created: filter.created.unwrap_or_default().0,
         ..Default::default()
     };
+    check_filter_ids(&state, &caller, &domain_filter, true).await?;
     let now = state.clock.now();
     let page = checkout::list_sessions(
         &state.db,
@@ -97,7 +109,6 @@ pub async fn list_sessions(
         &state.config.public_url,
     )
     .await?;
-    let expand = Expand(list.expand.clone()).under("data");
     let mut data = Vec::with_capacity(page.items.len());
     for session in &page.items {
         data.push(session_object(&state, &caller, session, &expand).await?);
@@ -109,16 +120,45 @@ pub async fn list_sessions(
     )))
 }
 
+/// A filter naming an object the caller cannot see is refused as Stripe refuses it (400
+/// `resource_missing` naming the filter), not answered with an empty list. On V3 `customer`
+/// is the merchant's own reference, so only `/v1` checks it.
+pub async fn check_filter_ids(
+    state: &AppState,
+    caller: &Caller,
+    filter: &SessionFilter,
+    customer_is_id: bool,
+) -> Result<(), ApiError> {
+    let db = &state.db;
+    if let Some(customer) = filter.customer.as_deref().filter(|_| customer_is_id) {
+        customers::get_customer(db, caller, customer)
+            .await
+            .map_err(DomainError::as_reference("customer"))?;
+    }
+    if let Some(link) = &filter.payment_link {
+        catalog::get_payment_link(db, caller, link)
+            .await
+            .map_err(DomainError::as_reference("payment_link"))?;
+    }
+    if let Some(intent) = &filter.payment_intent {
+        payments::get_payment_intent(db, caller, intent)
+            .await
+            .map_err(DomainError::as_reference("payment_intent"))?;
+    }
+    Ok(())
+}
+
 /// Retrieves a Checkout Session (`expand[]=line_items`, `payment_link`, `payment_intent`).
 #[utoipa::path(get, path = "/v1/checkout/sessions/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path), ExpandQuery),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The Checkout Session."), (status = 404, description = "No such session.")))]
 pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(expand): Query<ExpandQuery>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "checkout.session")?;
     let session = checkout::get_session(
         &state.db,
         &caller,
@@ -128,18 +168,25 @@ pub async fn retrieve_session(
     )
     .await?;
     Ok(Json(
-        session_object(&state, &caller, &session, &Expand(expand.expand)).await?,
+        session_object(&state, &caller, &session, &expand).await?,
     ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSessionParams {
-    /// Keys to set; an empty value removes a key.
+    /// Keys to set (`metadata[k]=` removes one; `metadata=` removes every key).
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
+    /// Fields to expand in the answer.
     #[serde(default)]
     pub expand: Vec<String>,
+    /// Changing an open session's lines, shipping or payment is not supported.
+    pub collected_information: Option<Off>,
+    pub line_items: Option<Off>,
+    pub payment_intent_data: Option<Off>,
+    pub shipping_options: Option<Off>,
 }
 
 /// Updates a Checkout Session's metadata; `metadata[key]=` removes a key.
@@ -153,6 +200,7 @@ pub async fn update_session(
     Path(id): Path<String>,
     StripeBody(params): StripeBody<UpdateSessionParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "checkout.session")?;
     let now = state.clock.now();
     let session = match params.metadata {
         Some(metadata) => {
@@ -160,7 +208,7 @@ pub async fn update_session(
                 &state.db,
                 &caller,
                 &id,
-                metadata,
+                metadata.merge(),
                 now,
                 &state.config.public_url,
             )
@@ -171,25 +219,28 @@ pub async fn update_session(
         }
     };
     Ok(Json(
-        session_object(&state, &caller, &session, &Expand(params.expand)).await?,
+        session_object(&state, &caller, &session, &expand).await?,
     ))
 }
 
 /// Expires an open Checkout Session; 409 if it is not open.
 #[utoipa::path(post, path = "/v1/checkout/sessions/{id}/expire", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
+    request_body(content = ExpandParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The expired session."), (status = 404, description = "No such session."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    StripeBody(params): StripeBody<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "checkout.session")?;
     let now = state.clock.now();
     let session =
         checkout::expire_session(&state.db, &caller, &id, now, &state.config.public_url).await?;
     Ok(Json(
-        session_object(&state, &caller, &session, &Expand::default()).await?,
+        session_object(&state, &caller, &session, &expand).await?,
     ))
 }
 
@@ -201,8 +252,9 @@ pub async fn list_line_items(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(list): Query<StripeList>,
+    Query(mut list): Query<StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "item")?;
     let session = checkout::get_session(
         &state.db,
         &caller,
@@ -222,7 +274,12 @@ pub async fn list_line_items(
         _ => 0,
     };
     let end = (start + page.limit as usize).min(items.len());
-    let data = items[start..end].iter().map(objects::line_item).collect();
+    let mut data = Vec::with_capacity(end - start);
+    for item in &items[start..end] {
+        let mut object = objects::line_item(item);
+        expand::apply(&state, &caller, &mut object, "item", &expand).await?;
+        data.push(object);
+    }
     let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
     Ok(Json(objects::list(data, end < items.len(), &url)))
 }

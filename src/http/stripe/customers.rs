@@ -1,10 +1,7 @@
 //! `/v1/customers`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,8 +12,12 @@ use crate::domain::accounts::Caller;
 use crate::domain::customers::{self, Address, CustomerInput};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::clearable;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{
+    Created, ExpandParams, MetadataParam, NoParams, clearable, metadata_param,
+};
+use crate::http::unsupported::{Off, OnlyNone, OnlyZero, Unset};
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -66,21 +67,32 @@ pub struct CustomerParams {
     #[serde(default, deserialize_with = "clearable_address")]
     #[schema(value_type = Option<Address>)]
     pub address: Option<Option<Address>>,
+    /// Keys to set (`metadata[k]=` removes one; `metadata=` removes every key).
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
+    /// Fields to expand in the answer (a customer has none kassa can expand).
     #[serde(default)]
     pub expand: Vec<String>,
-    // Accepted so that Stripe clients can send them; kassa does not act on them.
-    #[schema(ignore)]
-    pub shipping: Option<IgnoredAny>,
-    #[schema(ignore)]
-    pub preferred_locales: Option<IgnoredAny>,
-    #[schema(ignore)]
-    pub tax_exempt: Option<IgnoredAny>,
-    #[schema(ignore)]
-    pub invoice_settings: Option<IgnoredAny>,
-    #[schema(ignore)]
-    pub payment_method: Option<IgnoredAny>,
+    pub balance: Option<OnlyZero>,
+    pub business_name: Option<Unset>,
+    pub cash_balance: Option<Off>,
+    /// Update only, as on Stripe.
+    pub default_source: Option<Unset>,
+    pub individual_name: Option<Unset>,
+    pub invoice_prefix: Option<Unset>,
+    pub invoice_settings: Option<Off>,
+    pub next_invoice_sequence: Option<Unset>,
+    pub payment_method: Option<Unset>,
+    /// kassa sends customers no emails, in any language.
+    pub preferred_locales: Option<Off>,
+    pub shipping: Option<Off>,
+    pub source: Option<Unset>,
+    pub tax: Option<Off>,
+    pub tax_exempt: Option<OnlyNone>,
+    pub tax_id_data: Option<Off>,
+    pub test_clock: Option<Unset>,
+    pub validate: Option<Off>,
 }
 
 impl CustomerParams {
@@ -91,7 +103,7 @@ impl CustomerParams {
             description: self.description,
             phone: self.phone,
             address: self.address,
-            metadata: self.metadata,
+            metadata: self.metadata.map(MetadataParam::merge),
         }
     }
 }
@@ -103,8 +115,12 @@ impl CustomerParams {
 pub async fn create_customer(
     State(state): State<AppState>,
     caller: Caller,
-    StripeBody(params): StripeBody<CustomerParams>,
+    StripeBody(mut params): StripeBody<CustomerParams>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check(std::mem::take(&mut params.expand), "customer")?;
+    if params.default_source.is_some() {
+        return Err(ApiError::unknown_param("default_source", None));
+    }
     let customer =
         customers::create_customer(&state.db, &caller, params.input(), state.clock.now()).await?;
     Ok(Json(customer.object()))
@@ -112,9 +128,16 @@ pub async fn create_customer(
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerListFilter {
     /// Only customers with exactly this email (case-sensitive, as in Stripe).
     pub email: Option<String>,
+    /// Customers on a test clock (kassa has none yet).
+    #[param(value_type = Option<String>)]
+    pub test_clock: Option<Unset>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
 }
 
 /// Lists customers, newest first; deleted customers are left out.
@@ -123,10 +146,10 @@ pub struct CustomerListFilter {
 pub async fn list_customers(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<CustomerListFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<CustomerListFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
-    let created = list.created.clone().unwrap_or_default().0;
+    expand::check_list(std::mem::take(&mut list.expand), "customer")?;
+    let created = filter.created.unwrap_or_default().0;
     let page = customers::list_customers(
         &state.db,
         &caller,
@@ -141,13 +164,15 @@ pub async fn list_customers(
 
 /// Retrieves a customer; a deleted one answers `{id, object: "customer", deleted: true}`.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The customer object."), (status = 404, description = "No such customer.")))]
 pub async fn retrieve_customer(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check(params.expand, "customer")?;
     Ok(Json(
         customers::get_customer(&state.db, &caller, &id)
             .await?
@@ -164,8 +189,9 @@ pub async fn update_customer(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    StripeBody(params): StripeBody<CustomerParams>,
+    StripeBody(mut params): StripeBody<CustomerParams>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check(std::mem::take(&mut params.expand), "customer")?;
     let customer =
         customers::update_customer(&state.db, &caller, &id, params.input(), state.clock.now())
             .await?;
@@ -180,6 +206,7 @@ pub async fn delete_customer(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let customer = customers::delete_customer(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(customer.object()))

@@ -28,6 +28,7 @@ const BATCH: i64 = 500;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct StreamParams {
     /// Start after this event (the same as the `Last-Event-ID` header).
     pub after: Option<String>,

@@ -11,11 +11,14 @@ use utoipa_axum::routes;
 
 use super::StripeList;
 use crate::domain::accounts::Caller;
-use crate::domain::list::{CreatedRange, PageRequest};
+use crate::domain::list::PageRequest;
 use crate::domain::webhooks::{self, EventFilter};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{Created, ExpandParams};
+use crate::http::unsupported::Unset;
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -26,18 +29,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(super::event_stream::stream_events))
 }
 
+/// Filters of the event lists.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct EventTypeFilter {
+#[serde(deny_unknown_fields)]
+pub struct EventFilterParams {
     /// One type, or a prefix written `checkout.session.*`.
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     pub kind: Option<String>,
     /// Several types (any of them).
     pub types: Option<Vec<String>>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
+    /// Events by whether their deliveries succeeded: not kept by kassa.
+    #[param(value_type = Option<bool>)]
+    pub delivery_success: Option<Unset>,
 }
 
-impl EventTypeFilter {
-    pub fn filter(self, created: CreatedRange) -> Result<EventFilter, ApiError> {
+impl EventFilterParams {
+    pub fn filter(self) -> Result<EventFilter, ApiError> {
+        let created = self.created.unwrap_or_default().0;
         if self.kind.is_some() && self.types.is_some() {
             return Err(ApiError::invalid_param(
                 "types",
@@ -66,14 +79,14 @@ pub async fn list_page(
 
 /// Lists events, newest first.
 #[utoipa::path(get, path = "/v1/events", tag = "Stripe", security(("secret_key" = [])),
-    params(EventTypeFilter, StripeList), responses((status = 200, description = "A list of events.")))]
+    params(EventFilterParams, StripeList), responses((status = 200, description = "A list of events.")))]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
-    Query(types): Query<EventTypeFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<EventFilterParams, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = types.filter(list.created.clone().unwrap_or_default().0)?;
+    expand::check_list(std::mem::take(&mut list.expand), "event")?;
+    let filter = filter.filter()?;
     Ok(Json(
         list_page(&state, &caller, filter, list.page()?, "/v1/events").await?,
     ))
@@ -81,13 +94,15 @@ pub async fn list_events(
 
 /// Retrieves an event, exactly as delivered.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The event."), (status = 404, description = "No such event.")))]
 pub async fn retrieve_event(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check(params.expand, "event")?;
     Ok(Json(webhooks::get_event(&state.db, &caller, &id).await?))
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
-use super::params::Created;
+use super::unsupported::{OnlyLicensed, Unset};
 use crate::domain::DomainError;
 use crate::domain::catalog::{CustomUnitAmount, Interval, PriceTerms, Recurring};
 use crate::domain::money::{self, Currency};
@@ -35,15 +35,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Stripe's list parameters.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct StripeList {
     /// 1 to 100; 10 by default.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub starting_after: Option<String>,
     pub ending_before: Option<String>,
-    /// `created=T` or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
-    #[param(value_type = Option<Object>)]
-    pub created: Option<Created>,
     /// Fields to expand, such as `data.default_price`.
     #[serde(default)]
     pub expand: Vec<String>,
@@ -61,14 +59,40 @@ impl StripeList {
     }
 }
 
+/// `recurring` of a price: how often it bills.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecurringParams {
     /// `day`, `week`, `month` or `year`.
     pub interval: String,
+    /// Intervals between two bills, 1 to 365 (1 by default).
     pub interval_count: Option<i64>,
-    pub usage_type: Option<String>,
-    pub trial_period_days: Option<i64>,
+    /// Only `licensed` (billed per quantity, Stripe's default).
+    pub usage_type: Option<OnlyLicensed>,
+    pub trial_period_days: Option<Unset>,
+    pub meter: Option<Unset>,
+}
+
+/// `recurring` of an inline price (`price_data`), which Stripe gives only its interval.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineRecurring {
+    /// `day`, `week`, `month` or `year`.
+    pub interval: String,
+    /// Intervals between two bills, 1 to 365 (1 by default).
+    pub interval_count: Option<i64>,
+}
+
+impl From<InlineRecurring> for RecurringParams {
+    fn from(r: InlineRecurring) -> Self {
+        RecurringParams {
+            interval: r.interval,
+            interval_count: r.interval_count,
+            usage_type: None,
+            trial_period_days: None,
+            meter: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -178,14 +202,6 @@ pub fn price_terms(
     }
     let recurring = recurring
         .map(|r| {
-            if let Some(usage) = &r.usage_type
-                && usage != "licensed"
-            {
-                return Err(DomainError::invalid(
-                    name(&["recurring", "usage_type"]),
-                    "only licensed is supported",
-                ));
-            }
             let interval_count = r.interval_count.unwrap_or(1);
             if !(1..=365).contains(&interval_count) {
                 return Err(DomainError::invalid(

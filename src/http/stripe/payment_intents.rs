@@ -12,7 +12,10 @@ use crate::domain::accounts::Caller;
 use crate::domain::payments;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::Query;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query};
+use crate::http::params::Created;
+use crate::http::unsupported::Unset;
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -23,8 +26,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PaymentIntentFilter {
     pub customer: Option<String>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
+    #[param(value_type = Option<String>)]
+    pub customer_account: Option<Unset>,
 }
 
 /// Lists PaymentIntents, newest first.
@@ -33,10 +42,10 @@ pub struct PaymentIntentFilter {
 pub async fn list_payment_intents(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<PaymentIntentFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<PaymentIntentFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
-    let created = list.created.clone().unwrap_or_default().0;
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "payment_intent")?;
+    let created = filter.created.unwrap_or_default().0;
     let page = payments::list_payment_intents(
         &state.db,
         &caller,
@@ -45,11 +54,12 @@ pub async fn list_payment_intents(
         &list.page()?,
     )
     .await?;
-    let data = page
-        .items
-        .iter()
-        .map(payments::PaymentIntent::object)
-        .collect();
+    let mut data = Vec::with_capacity(page.items.len());
+    for intent in &page.items {
+        let mut object = intent.object();
+        expand::apply(&state, &caller, &mut object, "payment_intent", &expand).await?;
+        data.push(object);
+    }
     Ok(Json(objects::list(
         data,
         page.has_more,
@@ -59,16 +69,30 @@ pub async fn list_payment_intents(
 
 /// Retrieves a PaymentIntent.
 #[utoipa::path(get, path = "/v1/payment_intents/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), RetrieveParams),
     responses((status = 200, description = "The PaymentIntent."), (status = 404, description = "No such payment_intent.")))]
 pub async fn retrieve_payment_intent(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(params): Query<RetrieveParams>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        payments::get_payment_intent(&state.db, &caller, &id)
-            .await?
-            .object(),
-    ))
+    let expand = expand::check(params.expand, "payment_intent")?;
+    let mut object = payments::get_payment_intent(&state.db, &caller, &id)
+        .await?
+        .object();
+    expand::apply(&state, &caller, &mut object, "payment_intent", &expand).await?;
+    Ok(Json(object))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RetrieveParams {
+    /// Fields to expand (`customer`).
+    #[serde(default)]
+    pub expand: Vec<String>,
+    /// A publishable key's way to read a PaymentIntent; a secret key reads it without one.
+    #[param(value_type = Option<String>)]
+    pub client_secret: Option<Unset>,
 }

@@ -9,13 +9,14 @@ use utoipa_axum::routes;
 
 use super::StripeList;
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, PaymentLinkFilter};
+use crate::domain::catalog::{self, PaymentLink, PaymentLinkFilter};
 use crate::http::AppState;
 use crate::http::api_v3::payment_links::link_object;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::PaymentLinkBody;
-use crate::objects;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{ExpandParams, PaymentLinkBody};
+use crate::objects::{self, Expand};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,8 +32,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub async fn create_payment_link(
     State(state): State<AppState>,
     caller: Caller,
-    StripeBody(body): StripeBody<PaymentLinkBody>,
+    StripeBody(mut body): StripeBody<PaymentLinkBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::create_payment_link(
         &state.db,
         &caller,
@@ -41,11 +43,24 @@ pub async fn create_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(link_object(&state, &link)))
+    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
+}
+
+/// The payment link with `expand`'s paths expanded (`line_items.data.price.product`).
+pub async fn expanded_link(
+    state: &AppState,
+    caller: &Caller,
+    link: &PaymentLink,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    let mut object = link_object(state, link);
+    expand::apply(state, caller, &mut object, "payment_link", expand).await?;
+    Ok(object)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LinkListFilter {
     pub active: Option<bool>,
 }
@@ -56,14 +71,17 @@ pub struct LinkListFilter {
 pub async fn list_payment_links(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<LinkListFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<LinkListFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "payment_link")?;
     let filter = PaymentLinkFilter {
         active: filter.active,
     };
     let page = catalog::list_payment_links(&state.db, &caller, &filter, &list.page()?).await?;
-    let data = page.items.iter().map(|l| link_object(&state, l)).collect();
+    let mut data = Vec::with_capacity(page.items.len());
+    for link in &page.items {
+        data.push(expanded_link(&state, &caller, link, &expand).await?);
+    }
     Ok(Json(objects::list(
         data,
         page.has_more,
@@ -73,15 +91,17 @@ pub async fn list_payment_links(
 
 /// Retrieves a payment link.
 #[utoipa::path(get, path = "/v1/payment_links/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
 pub async fn retrieve_payment_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "payment_link")?;
     let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
-    Ok(Json(link_object(&state, &link)))
+    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
 }
 
 /// Updates a payment link; `metadata[key]=` removes a key.
@@ -93,8 +113,9 @@ pub async fn update_payment_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    StripeBody(body): StripeBody<PaymentLinkBody>,
+    StripeBody(mut body): StripeBody<PaymentLinkBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::update_payment_link(
         &state.db,
         &caller,
@@ -104,19 +125,48 @@ pub async fn update_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(link_object(&state, &link)))
+    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
 }
 
 /// The line items of a payment link.
 #[utoipa::path(get, path = "/v1/payment_links/{id}/line_items", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), StripeList),
     responses((status = 200, description = "A list of line items."), (status = 404, description = "No such payment link.")))]
 pub async fn list_payment_link_items(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(mut list): Query<StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "item")?;
     let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
     let url = format!("/v1/payment_links/{}/line_items", link.id);
-    Ok(Json(objects::payment_link_items(&link, &url)))
+    let mut items = objects::payment_link_items(&link, &url);
+    page_line_items(&mut items, &list.page()?);
+    if let Some(data) = items["data"].as_array_mut() {
+        for item in data {
+            expand::apply(&state, &caller, item, "item", &expand).await?;
+        }
+    }
+    Ok(Json(items))
+}
+
+/// Keeps one page of a line item list (at most 20 items, in their order of creation).
+fn page_line_items(list: &mut Value, page: &crate::domain::list::PageRequest) {
+    use crate::domain::list::PageStart;
+    let Some(items) = list["data"].as_array_mut() else {
+        return;
+    };
+    let start = match &page.start {
+        PageStart::After(after) => items
+            .iter()
+            .position(|i| i["id"].as_str() == Some(after))
+            .map_or(items.len(), |p| p + 1),
+        _ => 0,
+    };
+    let end = (start + page.limit as usize).min(items.len());
+    let has_more = end < items.len();
+    items.truncate(end);
+    items.drain(..start);
+    list["has_more"] = Value::Bool(has_more);
 }

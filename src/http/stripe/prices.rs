@@ -1,7 +1,5 @@
 //! `/v1/prices`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -9,7 +7,6 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::products::ExpandQuery;
 use super::{CustomUnitAmountParams, RecurringParams, StripeList, price_terms};
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{
@@ -18,8 +15,12 @@ use crate::domain::catalog::{
 use crate::domain::money::Currency;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::clearable;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{
+    Created, ExpandParams, MetadataParam, clearable, metadata_param, stripe_choice,
+};
+use crate::http::unsupported::{Off, Unset};
 use crate::objects::{self, Expand};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -28,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retrieve_price, update_price))
 }
 
-/// A price, with its product expanded when asked (`expand[]=product`).
+/// A price, with `expand`'s paths expanded (`product`, `product.default_price`).
 async fn price_object(
     state: &AppState,
     caller: &Caller,
@@ -36,23 +37,25 @@ async fn price_object(
     expand: &Expand,
 ) -> Result<Value, ApiError> {
     let mut object = objects::price(price);
-    if expand.has("product") {
-        let product = catalog::get_product(&state.db, caller, &price.product_id).await?;
-        object["product"] = objects::product(&product, caller, &Expand::default());
-    }
+    expand::apply(state, caller, &mut object, "price", expand).await?;
     Ok(object)
 }
 
+/// `product_data`: a product made with the price.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductData {
     pub name: String,
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
     pub statement_descriptor: Option<String>,
     pub tax_code: Option<String>,
     pub unit_label: Option<String>,
+    /// Stripe's own product ids: kassa makes its ids.
+    pub id: Option<Unset>,
+    pub tax_details: Option<Off>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -72,13 +75,20 @@ pub struct CreatePriceParams {
     pub lookup_key: Option<String>,
     pub transfer_lookup_key: Option<bool>,
     pub nickname: Option<String>,
+    /// `inclusive`, `exclusive` or `unspecified`.
     pub tax_behavior: Option<String>,
-    /// Only `per_unit`.
+    /// Only `per_unit`: kassa has no tiered prices.
     pub billing_scheme: Option<String>,
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
+    /// Fields to expand in the answer (`product`).
     #[serde(default)]
     pub expand: Vec<String>,
+    pub currency_options: Option<Off>,
+    pub tiers: Option<Off>,
+    pub tiers_mode: Option<Unset>,
+    pub transform_quantity: Option<Off>,
 }
 
 /// Creates a price for a product.
@@ -90,13 +100,14 @@ pub async fn create_price(
     caller: Caller,
     StripeBody(params): StripeBody<CreatePriceParams>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(scheme) = &params.billing_scheme
-        && scheme != "per_unit"
-    {
-        return Err(ApiError::invalid_param(
+    let expand = expand::check(params.expand, "price")?;
+    if let Some(scheme) = params.billing_scheme {
+        stripe_choice(
             "billing_scheme",
-            "Invalid billing_scheme: kassa supports per_unit prices only.",
-        ));
+            scheme,
+            &["per_unit", "tiered"],
+            &["per_unit"],
+        )?;
     }
     let product = match (params.product, params.product_data) {
         (Some(_), Some(_)) => {
@@ -109,7 +120,7 @@ pub async fn create_price(
         (None, Some(data)) => PriceProduct::New(Box::new(ProductInput {
             name: Some(data.name),
             active: data.active,
-            metadata: data.metadata,
+            metadata: data.metadata.map(MetadataParam::merge),
             statement_descriptor: data.statement_descriptor.map(Some),
             tax_code: data.tax_code.map(Some),
             unit_label: data.unit_label.map(Some),
@@ -132,17 +143,19 @@ pub async fn create_price(
         transfer_lookup_key: params.transfer_lookup_key.unwrap_or(false),
         nickname: params.nickname,
         tax_behavior: params.tax_behavior,
-        metadata: params.metadata.unwrap_or_default(),
+        metadata: params
+            .metadata
+            .map(MetadataParam::into_new)
+            .unwrap_or_default(),
     };
     let price =
         catalog::create_price(&state.db, &caller, product, input, state.clock.now()).await?;
-    Ok(Json(
-        price_object(&state, &caller, &price, &Expand(params.expand)).await?,
-    ))
+    Ok(Json(price_object(&state, &caller, &price, &expand).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PriceListFilter {
     pub active: Option<bool>,
     pub currency: Option<String>,
@@ -155,11 +168,17 @@ pub struct PriceListFilter {
     /// `recurring[interval]=month`.
     #[param(value_type = Option<Object>)]
     pub recurring: Option<RecurringFilter>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecurringFilter {
     pub interval: Option<String>,
+    pub meter: Option<Unset>,
+    pub usage_type: Option<Unset>,
 }
 
 /// Lists prices, newest first.
@@ -168,9 +187,9 @@ pub struct RecurringFilter {
 pub async fn list_prices(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<PriceListFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<PriceListFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "price")?;
     let recurring = match filter.kind.as_deref() {
         None => None,
         Some("recurring") => Some(true),
@@ -196,10 +215,9 @@ pub async fn list_prices(
             .map(|i| Interval::parse(&i, "recurring[interval]"))
             .transpose()?,
         lookup_keys: filter.lookup_keys,
-        created: list.created.clone().unwrap_or_default().0,
+        created: filter.created.unwrap_or_default().0,
     };
     let page = catalog::list_prices(&state.db, &caller, &filter, &list.page()?).await?;
-    let expand = Expand(list.expand).under("data");
     let mut data = Vec::with_capacity(page.items.len());
     for price in &page.items {
         data.push(price_object(&state, &caller, price, &expand).await?);
@@ -209,18 +227,17 @@ pub async fn list_prices(
 
 /// Retrieves a price.
 #[utoipa::path(get, path = "/v1/prices/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path), ExpandQuery),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The price object."), (status = 404, description = "No such price.")))]
 pub async fn retrieve_price(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(expand): Query<ExpandQuery>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "price")?;
     let price = catalog::get_price(&state.db, &caller, &id).await?;
-    Ok(Json(
-        price_object(&state, &caller, &price, &Expand(expand.expand)).await?,
-    ))
+    Ok(Json(price_object(&state, &caller, &price, &expand).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -235,10 +252,13 @@ pub struct UpdatePriceParams {
     #[schema(value_type = Option<String>)]
     pub nickname: Option<Option<String>>,
     pub tax_behavior: Option<String>,
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
+    /// Fields to expand in the answer (`product`).
     #[serde(default)]
     pub expand: Vec<String>,
+    pub currency_options: Option<Off>,
 }
 
 /// Updates a price's `active`, `lookup_key`, `nickname`, `tax_behavior` or `metadata`; what it
@@ -253,16 +273,15 @@ pub async fn update_price(
     Path(id): Path<String>,
     StripeBody(params): StripeBody<UpdatePriceParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "price")?;
     let update = PriceUpdate {
         active: params.active,
         lookup_key: params.lookup_key,
         transfer_lookup_key: params.transfer_lookup_key.unwrap_or(false),
         nickname: params.nickname,
         tax_behavior: params.tax_behavior,
-        metadata: params.metadata,
+        metadata: params.metadata.map(MetadataParam::merge),
     };
     let price = catalog::update_price(&state.db, &caller, &id, update, state.clock.now()).await?;
-    Ok(Json(
-        price_object(&state, &caller, &price, &Expand(params.expand)).await?,
-    ))
+    Ok(Json(price_object(&state, &caller, &price, &expand).await?))
 }

@@ -1,7 +1,5 @@
 //! `/v1/products`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -11,11 +9,15 @@ use utoipa_axum::routes;
 
 use super::{CustomUnitAmountParams, RecurringParams, StripeList, price_terms};
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, PriceInput, ProductFilter, ProductInput};
+use crate::domain::catalog::{self, PriceInput, Product, ProductFilter, ProductInput};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::clearable;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{
+    Created, ExpandParams, MetadataParam, NoParams, clearable, metadata_param, stripe_choice,
+};
+use crate::http::unsupported::{Off, Unset};
 use crate::objects::{self, Expand};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -24,17 +26,45 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retrieve_product, update_product, delete_product))
 }
 
+/// `default_price_data`: the default price made with a new product, in minor units.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultPriceData {
     pub currency: String,
+    /// Minor units.
     pub unit_amount: Option<i64>,
+    /// Minor units as a decimal string; must be whole.
     pub unit_amount_decimal: Option<String>,
     pub custom_unit_amount: Option<CustomUnitAmountParams>,
     pub recurring: Option<RecurringParams>,
+    /// `inclusive`, `exclusive` or `unspecified`.
     pub tax_behavior: Option<String>,
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
+    /// Prices in other currencies.
+    pub currency_options: Option<Off>,
+}
+
+impl DefaultPriceData {
+    /// The price to create with the product.
+    pub fn into_input(self) -> Result<PriceInput, ApiError> {
+        let terms = price_terms(
+            "default_price_data",
+            &self.currency,
+            self.unit_amount,
+            self.unit_amount_decimal.as_deref(),
+            self.custom_unit_amount.as_ref(),
+            self.recurring.as_ref(),
+        )?;
+        let mut input = PriceInput::with_terms(terms);
+        input.tax_behavior = self.tax_behavior;
+        input.metadata = self
+            .metadata
+            .map(MetadataParam::into_new)
+            .unwrap_or_default();
+        Ok(input)
+    }
 }
 
 /// Parameters of `POST /v1/products` and `POST /v1/products/{id}`.
@@ -47,8 +77,10 @@ pub struct ProductParams {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub images: Option<Vec<String>>,
+    /// Keys to set (`metadata[k]=` removes one; `metadata=` removes every key).
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
     pub shippable: Option<bool>,
     #[serde(default, deserialize_with = "clearable")]
     #[schema(value_type = Option<String>)]
@@ -69,8 +101,14 @@ pub struct ProductParams {
     pub default_price_data: Option<DefaultPriceData>,
     /// Update only: an existing price of the product to make the default.
     pub default_price: Option<String>,
+    /// Fields to expand in the answer (`default_price`).
     #[serde(default)]
     pub expand: Vec<String>,
+    /// Stripe's own product ids: kassa makes its ids.
+    pub id: Option<Unset>,
+    pub marketing_features: Option<Off>,
+    pub package_dimensions: Option<Off>,
+    pub tax_details: Option<Off>,
 }
 
 impl ProductParams {
@@ -88,8 +126,7 @@ impl ProductParams {
             url: self.url.take(),
             shippable: self.shippable.map(Some),
             kind: self.kind.take(),
-            metadata: self.metadata.take(),
-            replace_metadata: false,
+            metadata: self.metadata.take().map(MetadataParam::merge),
         }
     }
 }
@@ -103,6 +140,7 @@ pub async fn create_product(
     caller: Caller,
     StripeBody(mut params): StripeBody<ProductParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut params.expand), "product")?;
     if params.name.is_none() {
         return Err(ApiError::missing_param("name"));
     }
@@ -115,39 +153,32 @@ pub async fn create_product(
     let price = params
         .default_price_data
         .take()
-        .map(|data| -> Result<PriceInput, ApiError> {
-            let terms = price_terms(
-                "default_price_data",
-                &data.currency,
-                data.unit_amount,
-                data.unit_amount_decimal.as_deref(),
-                data.custom_unit_amount.as_ref(),
-                data.recurring.as_ref(),
-            )?;
-            let mut input = PriceInput::with_terms(terms);
-            input.tax_behavior = data.tax_behavior;
-            input.metadata = data.metadata.unwrap_or_default();
-            Ok(input)
-        })
+        .map(DefaultPriceData::into_input)
         .transpose()?;
     let product =
         catalog::create_product(&state.db, &caller, params.input(), price, state.clock.now())
             .await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand(params.expand),
-    )))
+    Ok(Json(
+        product_object(&state, &caller, &product, &expand).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ProductListFilter {
     pub active: Option<bool>,
     pub shippable: Option<bool>,
     pub url: Option<String>,
     /// Only these product ids.
     pub ids: Option<Vec<String>>,
+    /// `good` or `service`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
 }
 
 /// Lists products, newest first.
@@ -156,50 +187,58 @@ pub struct ProductListFilter {
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<ProductListFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<ProductListFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "product")?;
+    let kind = filter
+        .kind
+        .map(|kind| stripe_choice("type", kind, &["good", "service"], &["good", "service"]))
+        .transpose()?;
     let filter = ProductFilter {
         active: filter.active,
         shippable: filter.shippable,
         url: filter.url,
         ids: filter.ids,
-        created: list.created.clone().unwrap_or_default().0,
+        kind,
+        created: filter.created.unwrap_or_default().0,
         ..Default::default()
     };
     let page = catalog::list_products(&state.db, &caller, &filter, &list.page()?).await?;
-    let expand = Expand(list.expand).under("data");
-    let data = page
-        .items
-        .iter()
-        .map(|p| objects::product(p, &caller, &expand))
-        .collect();
+    let mut data = Vec::with_capacity(page.items.len());
+    for product in &page.items {
+        data.push(product_object(&state, &caller, product, &expand).await?);
+    }
     Ok(Json(objects::list(data, page.has_more, "/v1/products")))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExpandQuery {
-    #[serde(default)]
-    pub expand: Vec<String>,
+/// The product with `expand`'s paths expanded: its own default price from what was read,
+/// anything deeper by id.
+pub async fn product_object(
+    state: &AppState,
+    caller: &Caller,
+    product: &Product,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    let mut object = objects::product(product, caller, expand);
+    expand::apply(state, caller, &mut object, "product", expand).await?;
+    Ok(object)
 }
 
 /// Retrieves a product.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path), ExpandQuery),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
 pub async fn retrieve_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(expand): Query<ExpandQuery>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "product")?;
     let product = catalog::get_product(&state.db, &caller, &id).await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand(expand.expand),
-    )))
+    Ok(Json(
+        product_object(&state, &caller, &product, &expand).await?,
+    ))
 }
 
 /// Updates a product; an empty value clears a field, and `metadata[key]=` removes a key.
@@ -213,6 +252,7 @@ pub async fn update_product(
     Path(id): Path<String>,
     StripeBody(mut params): StripeBody<ProductParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut params.expand), "product")?;
     if params.default_price_data.is_some() {
         return Err(ApiError::invalid_param(
             "default_price_data",
@@ -236,11 +276,9 @@ pub async fn update_product(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand(params.expand),
-    )))
+    Ok(Json(
+        product_object(&state, &caller, &product, &expand).await?,
+    ))
 }
 
 /// Deletes a product that has no prices; a product with prices can only be archived.
@@ -251,6 +289,7 @@ pub async fn delete_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     catalog::delete_product(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(

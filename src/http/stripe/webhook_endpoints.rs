@@ -2,24 +2,26 @@
 //! kassa adds `roll_secret`, `replay` (every failed delivery since a time) and `attempts` (the
 //! delivery log).
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::StripeList;
 use crate::domain::accounts::Caller;
+use crate::domain::events;
 use crate::domain::list::PageRequest;
 use crate::domain::webhooks::{self, EndpointInput};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, StripeBody};
-use crate::http::params::clearable;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{
+    ExpandParams, MetadataParam, NoParams, clearable, metadata_param, stripe_choice,
+};
+use crate::http::unsupported::Off;
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -42,28 +44,35 @@ pub struct EndpointParams {
     #[serde(default, deserialize_with = "clearable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// Keys to set (`metadata[k]=` removes one; `metadata=` removes every key).
+    #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<MetadataParam>,
     /// Update only: disable (or enable) the endpoint.
     pub disabled: Option<bool>,
+    /// Fields to expand in the answer (an endpoint has none).
     #[serde(default)]
     pub expand: Vec<String>,
-    // Accepted for Stripe clients; every event is rendered with kassa's API version.
-    #[schema(ignore)]
-    pub api_version: Option<IgnoredAny>,
-    #[schema(ignore)]
-    pub connect: Option<IgnoredAny>,
+    /// Create only: the API version events are rendered in; kassa renders every event in its
+    /// one version, so only that version is accepted.
+    pub api_version: Option<String>,
+    /// Create only: events of connected accounts, which kassa does not have.
+    pub connect: Option<Off>,
 }
 
 impl EndpointParams {
-    pub fn input(self) -> EndpointInput {
-        EndpointInput {
+    pub fn input(self) -> Result<EndpointInput, ApiError> {
+        expand::check(self.expand, "webhook_endpoint")?;
+        if let Some(version) = self.api_version.filter(|v| !v.is_empty()) {
+            stripe_choice("api_version", version, &[], &[events::API_VERSION])?;
+        }
+        Ok(EndpointInput {
             url: self.url,
             enabled_events: self.enabled_events,
             description: self.description,
-            metadata: self.metadata,
+            metadata: self.metadata.map(MetadataParam::merge),
             disabled: self.disabled,
-        }
+        })
     }
 }
 
@@ -82,7 +91,7 @@ pub async fn create(
     let endpoint = webhooks::create_endpoint(
         &state.db,
         caller,
-        params.input(),
+        params.input()?,
         allow_private,
         state.clock.now(),
     )
@@ -112,7 +121,7 @@ pub async fn update(
         &state.db,
         caller,
         id,
-        params.input(),
+        params.input()?,
         allow_private,
         state.clock.now(),
     )
@@ -138,8 +147,9 @@ pub async fn create_endpoint(
 pub async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
-    Query(list): Query<StripeList>,
+    Query(mut list): Query<StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check_list(std::mem::take(&mut list.expand), "webhook_endpoint")?;
     Ok(Json(
         list_page(&state, &caller, list.page()?, "/v1/webhook_endpoints").await?,
     ))
@@ -147,13 +157,15 @@ pub async fn list_endpoints(
 
 /// Retrieves an endpoint (without its secret).
 #[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", tag = "Stripe", security(("secret_key" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ExpandParams),
     responses((status = 200, description = "The endpoint."), (status = 404, description = "No such endpoint.")))]
 pub async fn retrieve_endpoint(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check(params.expand, "webhook_endpoint")?;
     Ok(Json(
         webhooks::get_endpoint(&state.db, &caller, &id)
             .await?
@@ -183,6 +195,7 @@ pub async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let endpoint = webhooks::delete_endpoint(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(endpoint.object(false)))
@@ -192,11 +205,13 @@ pub async fn delete_endpoint(
 /// hours, so receivers can switch without losing a delivery.
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/roll_secret", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
+    request_body(content = NoParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The endpoint, with its new secret."), (status = 404, description = "No such endpoint.")))]
 pub async fn roll_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    StripeBody(NoParams {}): StripeBody<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let endpoint = webhooks::roll_secret(&state.db, &caller, &id, state.clock.now()).await?;
     Ok(Json(endpoint.object(true)))
@@ -240,6 +255,7 @@ pub async fn replay_failed(
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AttemptFilter {
     /// Only the attempts to deliver this event.
     pub event: Option<String>,
@@ -267,9 +283,9 @@ pub async fn list_attempts(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(filter): Query<AttemptFilter>,
-    Query(list): Query<StripeList>,
+    ListQuery(filter, mut list): ListQuery<AttemptFilter, StripeList>,
 ) -> Result<Json<Value>, ApiError> {
+    expand::check_list(std::mem::take(&mut list.expand), "webhook_attempt")?;
     let url = format!("/v1/webhook_endpoints/{id}/attempts");
     Ok(Json(
         attempts(
