@@ -132,10 +132,10 @@ fn expand_path<'a>(
         };
         match holds {
             Holds::Id(target) => {
-                if let Some(id) = value[*field].as_str() {
-                    if let Some(found) = fetch(state, caller, target, id).await? {
-                        value[*field] = found;
-                    }
+                if let Some(id) = value[*field].as_str()
+                    && let Some(found) = fetch(state, caller, target, id).await?
+                {
+                    value[*field] = found;
                 }
                 if value[*field].is_object() && !rest.is_empty() {
                     expand_path(state, caller, &mut value[*field], target, rest).await?;
@@ -145,11 +145,11 @@ fn expand_path<'a>(
                 if value.get(*field).is_none() {
                     value[*field] = include(state, caller, object, value, field).await?;
                 }
-                if let [_data, below @ ..] = rest {
-                    if let Some(items) = value[*field]["data"].as_array_mut() {
-                        for entry in items {
-                            expand_path(state, caller, entry, item, below).await?;
-                        }
+                if let [_data, below @ ..] = rest
+                    && let Some(items) = value[*field]["data"].as_array_mut()
+                {
+                    for entry in items {
+                        expand_path(state, caller, entry, item, below).await?;
                     }
                 }
             }

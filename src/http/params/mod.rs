@@ -207,6 +207,15 @@ pub struct NoParams {}
 /// Stripe's words for the pay button, every one of which kassa's page shows.
 pub const SUBMIT_TYPES: &[&str] = &["auto", "book", "donate", "pay", "subscribe"];
 
+/// A Stripe choice as sent: its parameter, its value if given, the values Stripe defines and
+/// those kassa supports (see [`stripe_choice`]).
+pub type Choice = (
+    &'static str,
+    Option<String>,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
 /// A Stripe choice: one of the values Stripe `defined` (else the parameter is invalid), and
 /// one of those kassa `supported` (else kassa says it does not support that value).
 pub fn stripe_choice(

@@ -2,7 +2,9 @@
 
 use serde::Deserialize;
 
-use super::{MetadataParam, SUBMIT_TYPES, card_only, clearable, metadata_param, stripe_choice};
+use super::{
+    Choice, MetadataParam, SUBMIT_TYPES, card_only, clearable, metadata_param, stripe_choice,
+};
 use crate::http::error::ApiError;
 use crate::http::unsupported::{Off, OnlyAlways, OnlyNone, Unset};
 
@@ -185,7 +187,7 @@ impl PaymentLinkBody {
                 }
             }
         }
-        let choices: [(&str, Option<String>, &[&str], &[&str]); 3] = [
+        let choices: [Choice; 3] = [
             (
                 "billing_address_collection",
                 self.billing_address_collection,

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    AdjustableQuantityBody, MetadataParam, SUBMIT_TYPES, card_only, metadata_param, stripe_choice,
+    AdjustableQuantityBody, Choice, MetadataParam, SUBMIT_TYPES, card_only, metadata_param,
+    stripe_choice,
 };
 use crate::domain::catalog::{PriceInput, PriceProduct, ProductInput};
 use crate::domain::checkout::{CheckoutMode, LineRequest, PriceRef, SessionInput, SessionSource};
@@ -324,7 +325,7 @@ const UI_MODES: &[&str] = &[
 impl SessionOptions {
     fn into_settings(self) -> Result<serde_json::Map<String, Value>, ApiError> {
         let mut settings = serde_json::Map::new();
-        let choices: [(&str, Option<String>, &[&str], &[&str]); 5] = [
+        let choices: [Choice; 5] = [
             (
                 "ui_mode",
                 self.ui_mode,
