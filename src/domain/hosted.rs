@@ -396,20 +396,20 @@ fn year_month(now: i64) -> (i64, i64) {
 }
 
 /// Where the customer goes after paying or canceling: the merchant's URL with
-/// `{CHECKOUT_SESSION_ID}` replaced, and `session_id` and `status` appended to its query
-/// (with `&` when it already has one), before any fragment.
+/// `{CHECKOUT_SESSION_ID}` replaced, and `session_id` and `status` appended to its query,
+/// before any fragment; serialized as browsers send it (an international domain name in
+/// punycode, other characters percent-encoded), so that it fits a `Location` header.
 pub fn redirect_url(template: &str, session_id: &str, status: &str) -> String {
-    let url = template.replace("{CHECKOUT_SESSION_ID}", session_id);
-    let (base, fragment) = match url.split_once('#') {
-        Some((base, fragment)) => (base, format!("#{fragment}")),
-        None => (url.as_str(), String::new()),
+    let url = validate::with_session_id(template, session_id);
+    let Ok(mut parsed) = validate::parse_web_url(&url) else {
+        // Checked when the session was created; an older row that fails now goes unchanged.
+        return url;
     };
-    let separator = match base.find('?') {
-        None => "?",
-        Some(_) if base.ends_with('?') || base.ends_with('&') => "",
-        Some(_) => "&",
-    };
-    format!("{base}{separator}session_id={session_id}&status={status}{fragment}")
+    parsed
+        .query_pairs_mut()
+        .append_pair("session_id", session_id)
+        .append_pair("status", status);
+    parsed.into()
 }
 
 #[cfg(test)]
@@ -433,6 +433,14 @@ mod tests {
         assert_eq!(
             redirect_url("https://shop.example/back?", "cs_test_1", "canceled"),
             "https://shop.example/back?session_id=cs_test_1&status=canceled"
+        );
+        assert_eq!(
+            redirect_url(
+                "https://bücher.example/danke?s=%7BCHECKOUT_SESSION_ID%7D",
+                "cs_test_1",
+                "completed"
+            ),
+            "https://xn--bcher-kva.example/danke?s=cs_test_1&session_id=cs_test_1&status=completed"
         );
     }
 }

@@ -158,6 +158,19 @@ fn ids(list: &Value) -> Vec<String> {
     items.iter().map(|o| text(&o["id"]).to_string()).collect()
 }
 
+/// The code of a refused value of `param`: Stripe's `url_invalid` for URLs.
+fn invalid_code(param: &str) -> &'static str {
+    let is_url = param.starts_with("images[")
+        || param == "url"
+        || param.ends_with("Url")
+        || param.ends_with("_url");
+    if is_url {
+        "url_invalid"
+    } else {
+        "parameter_invalid"
+    }
+}
+
 /// Asserts a Stripe-shaped error (V3 and /v1) with `code` naming `param`; returns its message.
 /// An empty `code` expects none, as Stripe answers a value kassa does not support.
 fn stripe_error(body: &Value, code: &str, param: &str) -> String {
@@ -1581,7 +1594,7 @@ async fn payment_links_refuse_what_cannot_be_sold(engine: Engine) {
     ];
     for (body, param, words) in &cases {
         let error = api.post("/api/v3/payment-links", body.clone(), 400).await;
-        let message = stripe_error(&error, "parameter_invalid", param);
+        let message = stripe_error(&error, invalid_code(param), param);
         assert!(message.contains(words), "{body}: {message}");
     }
     // The same refusals on /v1.
@@ -2173,10 +2186,10 @@ async fn loops_product_limits_name_the_parameter(engine: Engine) {
 
     for (body, param) in invalid_loops_products() {
         let v3 = api.post("/api/v3/products", body.clone(), 400).await;
-        let message = stripe_error(&v3, "parameter_invalid", &param);
+        let message = stripe_error(&v3, invalid_code(&param), &param);
         assert!(message.contains(&param), "V3 {body}: {message}");
         let v2 = api.post("/api/v2/products", body.clone(), 400).await;
-        let loops_message = loops_error(&v2, 400, "parameter_invalid", &param);
+        let loops_message = loops_error(&v2, 400, invalid_code(&param), &param);
         assert_eq!(loops_message, message, "V2 and V3 say the same for {body}");
     }
     assert!(
@@ -2208,9 +2221,9 @@ async fn loops_product_limits_name_the_parameter(engine: Engine) {
         for surface in ["/api/v3/products", "/api/v2/products"] {
             let error = api.put(&format!("{surface}/{id}"), body.clone(), 400).await;
             if surface.starts_with("/api/v2") {
-                loops_error(&error, 400, "parameter_invalid", param);
+                loops_error(&error, 400, invalid_code(param), param);
             } else {
-                stripe_error(&error, "parameter_invalid", param);
+                stripe_error(&error, invalid_code(param), param);
             }
         }
     }
@@ -2416,7 +2429,7 @@ async fn stripe_catalog_limits_name_the_parameter(engine: Engine) {
         ),
         (
             "name=P&images[0]=not-a-url".into(),
-            "parameter_invalid",
+            "url_invalid",
             "images[0]".into(),
         ),
         (
@@ -2456,7 +2469,7 @@ async fn stripe_catalog_limits_name_the_parameter(engine: Engine) {
         ),
         (
             "name=P&url=shop.example".into(),
-            "parameter_invalid",
+            "url_invalid",
             "url".into(),
         ),
     ];

@@ -246,12 +246,12 @@ async fn stripe_errors_name_the_parameter(engine: Engine) {
         ),
         (
             &*format!("line_items[0][price]={price}&success_url=not-a-url"),
-            "parameter_invalid",
+            "url_invalid",
             "success_url",
         ),
         (
             &*format!("line_items[0][price]={price}&return_url=ftp%3A%2F%2Fx"),
-            "parameter_invalid",
+            "url_invalid",
             "return_url",
         ),
     ];

@@ -447,14 +447,9 @@ fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) ->
     response
 }
 
-/// `https://shop.example:8443/ok?x` → `https://shop.example:8443`.
+/// `https://shop.example:8443/ok?x` → `https://shop.example:8443`, as a CSP names it.
 fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let valid = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
-    (valid && !host.is_empty()).then(|| format!("{scheme}://{host}"))
+    crate::domain::validate::csp_origin(url)
 }
 
 fn completed_message(hosted: &HostedSession) -> String {
