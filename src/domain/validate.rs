@@ -37,7 +37,7 @@ pub fn url(value: &str, param: &str, allow_session_template: bool) -> Result<Str
     {
         return Err(invalid("contains characters that are not allowed in a URL"));
     }
-    parse_web_url(&text).map_err(|why| invalid(why))?;
+    parse_web_url(&text).map_err(invalid)?;
     Ok(value.to_string())
 }
 
