@@ -10,6 +10,7 @@ mod cli;
 mod customers;
 mod dashboard;
 mod external;
+mod fidelity;
 mod frame;
 mod hosted_checkout;
 mod idempotency;
