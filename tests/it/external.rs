@@ -3,46 +3,56 @@
 //! stripe-python and stripe-node) and the hosted checkout page in a real headless Chromium
 //! (`tests/browser/run.sh`, playwright-core).
 
-use crate::harness::{Engine, TestDatabase, on_both_engines};
+use crate::harness::{Engine, TestDatabase};
 
-on_both_engines!(
+/// Declares a suite's test on both engines; where the build found its tools missing it is
+/// ignored with `$missing` as the reason (`build.rs`; never under `CI=true`).
+macro_rules! suite {
+    ($name:ident, $tools:meta, $missing:literal, $run:expr) => {
+        pub mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not($tools), ignore = $missing)]
+            async fn sqlite() {
+                ($run)(Engine::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(kassa_postgres_tests),
+                ignore = "KASSA_TEST_POSTGRES_URL is not set, so the PostgreSQL variant is skipped"
+            )]
+            #[cfg_attr(all(kassa_postgres_tests, not($tools)), ignore = $missing)]
+            async fn postgres() {
+                ($run)(Engine::Postgres).await
+            }
+        }
+    };
+}
+
+suite!(
     stripe_python_works_against_kassa,
+    kassa_python,
+    "python3 with venv is not installed, so the stripe-python suite is skipped (install it, then build again)",
+    |engine| run_suite(engine, "tests/sdk/run.sh", "python")
+);
+suite!(
     stripe_node_works_against_kassa,
+    kassa_node,
+    "node is not installed, so the stripe-node suite is skipped (install it, then build again)",
+    |engine| run_suite(engine, "tests/sdk/run.sh", "node")
+);
+suite!(
     hosted_checkout_works_in_chromium,
+    all(kassa_node, kassa_chromium),
+    "node or Chromium (/usr/bin/chromium, or KASSA_CHROMIUM) is not installed, so the browser suite is skipped (install them, then build again)",
+    |engine| run_suite(engine, "tests/browser/run.sh", "browser")
 );
 
-async fn stripe_python_works_against_kassa(engine: Engine) {
-    run_suite(engine, "tests/sdk/run.sh", "python", &["python3"]).await;
-}
-
-async fn stripe_node_works_against_kassa(engine: Engine) {
-    run_suite(engine, "tests/sdk/run.sh", "node", &["node"]).await;
-}
-
-async fn hosted_checkout_works_in_chromium(engine: Engine) {
-    let chromium = std::env::var("KASSA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    run_suite(
-        engine,
-        "tests/browser/run.sh",
-        "browser",
-        &["node", &chromium],
-    )
-    .await;
-}
-
-/// Runs `script` (its summary line starts with `label: `) and asserts every check passed.
-async fn run_suite(engine: Engine, script: &str, label: &str, needs: &[&str]) {
-    for program in needs {
-        let available = std::process::Command::new(program)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !available {
-            // .ci/run installs everything; a developer machine may lack some of it.
-            eprintln!("SKIPPED: `{program}` is not installed, so the {label} suite cannot run");
-            return;
-        }
-    }
+/// Runs `script` (its summary line starts with `label: `) and asserts every check passed. A
+/// tool missing now fails the suite: the build found it, or `CI=true` requires it.
+async fn run_suite(engine: Engine, script: &str, label: &str) {
     let database = TestDatabase::new(engine).await;
     let root = env!("CARGO_MANIFEST_DIR");
     let mut command = tokio::process::Command::new("bash");
