@@ -13,6 +13,14 @@ pub enum DomainError {
     #[error("invalid {param}: {message}")]
     Invalid { param: String, message: String },
 
+    /// A parameter failed a check that has an error code of its own (`url_invalid`).
+    #[error("invalid {param}: {message}")]
+    InvalidWithCode {
+        code: &'static str,
+        param: String,
+        message: String,
+    },
+
     /// The object's state forbids the action; `code` says which rule.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -24,6 +32,18 @@ pub enum DomainError {
 impl DomainError {
     pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_with_code(
+        code: &'static str,
+        param: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        DomainError::InvalidWithCode {
+            code,
             param: param.into(),
             message: message.into(),
         }

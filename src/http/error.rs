@@ -276,6 +276,16 @@ impl From<DomainError> for ApiError {
                 let text = format!("Invalid {param}: {message}.");
                 ApiError::invalid_param(param, text)
             }
+            DomainError::InvalidWithCode {
+                code,
+                param,
+                message,
+            } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some(code),
+                format!("Invalid {param}: {message}."),
+            )
+            .with_param(param),
             DomainError::Conflict { code, message } => ApiError::conflict(code, message),
             DomainError::Store(e) => ApiError::internal(e.to_string()),
         }
