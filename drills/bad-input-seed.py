@@ -51,8 +51,14 @@ def main(base: str, key: str, email: str, password: str, out: str) -> None:
     events = call("GET", "/v1/events?limit=1")
     event = events["data"][0]["id"]
 
+    # The sign-in form's CSRF token comes with the form (and its cookie, kept by the session).
     browser = requests.Session()
-    signed = browser.post(base + "/dashboard/sign-in", data={"email": email, "password": password},
+    form = browser.get(base + "/dashboard/sign-in", timeout=30)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    if not token:
+        raise SystemExit(f"no CSRF token on the sign-in form: {form.status_code}")
+    signed = browser.post(base + "/dashboard/sign-in",
+                          data={"csrf": token.group(1), "email": email, "password": password},
                           allow_redirects=False, timeout=30)
     cookie = signed.cookies.get("kassa_dashboard")
     if signed.status_code != 303 or not cookie:

@@ -92,7 +92,14 @@ async fn main() -> anyhow::Result<()> {
         enabled_events: Some(vec!["customer.created".into()]),
         ..Default::default()
     };
-    kassa::domain::webhooks::create_endpoint(&db, &caller, endpoint, false, now).await?;
+    kassa::domain::webhooks::create_endpoint(
+        &db,
+        &caller,
+        endpoint,
+        kassa::domain::webhooks::PrivateTargets::default(),
+        now,
+    )
+    .await?;
 
     println!("engine: {engine}, {EVENTS} events per phase, {WRITERS} writers");
 

@@ -36,7 +36,7 @@ pub async fn serve(
         stop.clone(),
     ));
     let deliverer =
-        crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhooks_allow_private);
+        crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
     let app = crate::http::app(db.clone(), clock, Arc::new(config), stop.clone());
     let signal = stop.clone();

@@ -18,6 +18,7 @@ pub struct ConfigFile {
     pub database_url: Option<String>,
     pub log_format: Option<LogFormat>,
     pub webhooks_allow_private: Option<bool>,
+    pub webhooks_test_private: Option<TestPrivate>,
 }
 
 impl ConfigFile {
@@ -36,6 +37,7 @@ impl ConfigFile {
             database_url: over.database_url.or(self.database_url),
             log_format: over.log_format.or(self.log_format),
             webhooks_allow_private: over.webhooks_allow_private.or(self.webhooks_allow_private),
+            webhooks_test_private: over.webhooks_test_private.or(self.webhooks_test_private),
         }
     }
 }
@@ -50,6 +52,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether test-mode webhook endpoints may target loopback, private and link-local addresses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TestPrivate {
+    /// Test endpoints may target any address, a developer's own machine included.
+    #[default]
+    Allow,
+    /// Test endpoints follow the live rule (for a server shared by several merchants).
+    Deny,
+}
+
 /// The resolved configuration of a server.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -61,6 +74,8 @@ pub struct Config {
     /// Whether live-mode webhook endpoints may target loopback, private and link-local
     /// addresses (off: such endpoints are refused, at creation and where names resolve).
     pub webhooks_allow_private: bool,
+    /// Whether test-mode endpoints may do so too; `deny` applies the live rule to them.
+    pub webhooks_test_private: TestPrivate,
 }
 
 impl Config {
@@ -81,7 +96,17 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
             log_format: settings.log_format.unwrap_or_default(),
             webhooks_allow_private: settings.webhooks_allow_private.unwrap_or(false),
+            webhooks_test_private: settings.webhooks_test_private.unwrap_or_default(),
         })
+    }
+
+    /// Which webhook endpoints may target internal addresses, by mode. With `deny`, test mode
+    /// follows the live rule, `--webhooks-allow-private` included.
+    pub fn webhook_targets(&self) -> crate::domain::webhooks::PrivateTargets {
+        crate::domain::webhooks::PrivateTargets {
+            live: self.webhooks_allow_private,
+            test: self.webhooks_allow_private || self.webhooks_test_private == TestPrivate::Allow,
+        }
     }
 
     /// Once the listener is bound: a public URL that was left to its default points at the
@@ -107,6 +132,7 @@ impl Config {
             database_url: database_url.into(),
             log_format: LogFormat::Text,
             webhooks_allow_private: false,
+            webhooks_test_private: TestPrivate::Allow,
         }
     }
 }
@@ -151,6 +177,29 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:1");
         assert_eq!(config.public_url, "https://pay.example.com");
         assert_eq!(config.database_url, "sqlite://f.db");
+    }
+
+    #[test]
+    fn test_mode_webhooks_may_target_private_addresses_unless_denied() {
+        let defaults = Config::resolve(ConfigFile::default()).unwrap();
+        assert_eq!(defaults.webhooks_test_private, TestPrivate::Allow);
+        let targets = defaults.webhook_targets();
+        assert!(targets.test && !targets.live);
+
+        let file: ConfigFile = toml::from_str("webhooks_test_private = \"deny\"").unwrap();
+        let denied = Config::resolve(file.clone()).unwrap().webhook_targets();
+        assert!(!denied.test && !denied.live);
+        let over = ConfigFile {
+            webhooks_test_private: Some(TestPrivate::Allow),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(file.overridden_by(over))
+                .unwrap()
+                .webhook_targets()
+                .test
+        );
+        assert!(toml::from_str::<ConfigFile>("webhooks_test_private = \"maybe\"").is_err());
     }
 
     #[test]

@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
 use crate::domain::ids::{self, prefix};
-use crate::domain::webhooks::{self, Attempt, DISABLE_AFTER_FAILING_SECONDS, WebhookEndpoint};
+use crate::domain::webhooks::{
+    self, Attempt, DISABLE_AFTER_FAILING_SECONDS, PrivateTargets, WebhookEndpoint,
+};
 use crate::store::webhooks::{AttemptResult, ClaimedDelivery, Finished};
 use crate::store::{Db, StoreResult};
 
@@ -50,15 +52,16 @@ pub fn install_tls_provider() {
 pub struct Deliverer {
     db: Db,
     clock: SharedClock,
-    /// Test-mode endpoints may be anywhere, a developer's laptop included.
-    test_client: reqwest::Client,
-    /// Live-mode endpoints only reach public addresses (unless the operator allows others).
-    live_client: reqwest::Client,
-    allow_private: bool,
+    /// For endpoints that may target any address (test mode by default: a developer's laptop).
+    any_client: reqwest::Client,
+    /// For endpoints that only reach public addresses (live mode, unless the operator allows
+    /// others; test mode too with `--webhooks-test-private deny`).
+    public_client: reqwest::Client,
+    targets: PrivateTargets,
 }
 
 impl Deliverer {
-    pub fn new(db: Db, clock: SharedClock, allow_private: bool) -> Deliverer {
+    pub fn new(db: Db, clock: SharedClock, targets: PrivateTargets) -> Deliverer {
         install_tls_provider();
         let builder = || {
             reqwest::Client::builder()
@@ -67,23 +70,19 @@ impl Deliverer {
                 .connect_timeout(Duration::from_secs(5))
                 .user_agent(USER_AGENT)
         };
-        let test_client = builder().build().expect("the HTTP client builds");
-        let live_client = if allow_private {
-            test_client.clone()
-        } else {
-            // No proxy either: a proxy would resolve names itself, past the check.
-            builder()
-                .no_proxy()
-                .dns_resolver(Arc::new(PublicOnly))
-                .build()
-                .expect("the HTTP client builds")
-        };
+        let any_client = builder().build().expect("the HTTP client builds");
+        // No proxy either: a proxy would resolve names itself, past the check.
+        let public_client = builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(PublicOnly))
+            .build()
+            .expect("the HTTP client builds");
         Deliverer {
             db,
             clock,
-            test_client,
-            live_client,
-            allow_private,
+            any_client,
+            public_client,
+            targets,
         }
     }
 
@@ -206,8 +205,8 @@ impl Deliverer {
         payload: String,
         now: i64,
     ) -> Outcome {
-        let live_rules = endpoint.livemode && !self.allow_private;
-        if live_rules {
+        let public_only = !self.targets.allowed(endpoint.livemode);
+        if public_only {
             // Addresses are never resolved for an IP literal, so check it here, as the client
             // reads the URL.
             let parsed = reqwest::Url::parse(&endpoint.url);
@@ -217,10 +216,10 @@ impl Deliverer {
                 ));
             }
         }
-        let client = if live_rules {
-            &self.live_client
+        let client = if public_only {
+            &self.public_client
         } else {
-            &self.test_client
+            &self.any_client
         };
         let mut request = client
             .post(&endpoint.url)
@@ -332,7 +331,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Resolves names for live endpoints, refusing internal addresses: the check happens where
+/// Resolves names for endpoints that only reach public addresses, refusing internal ones: the check happens where
 /// the name resolves, at delivery time, so a name that later points inside is caught too.
 struct PublicOnly;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kassa::clock::{Clock, SystemClock};
-use kassa::config::{Config, ConfigFile, LogFormat};
+use kassa::config::{Config, ConfigFile, LogFormat, TestPrivate};
 use kassa::domain::Mode;
 use kassa::domain::accounts::{self, CreatedAccount, CreatedUser};
 use kassa::store::redact_url;
@@ -32,7 +32,8 @@ struct Cli {
 /// Settings shared by every command.
 #[derive(Args)]
 struct Settings {
-    /// TOML config file with any of: addr, public_url, database_url, log_format, webhooks_allow_private.
+    /// TOML config file with any of: addr, public_url, database_url, log_format,
+    /// webhooks_allow_private, webhooks_test_private.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -104,6 +105,16 @@ struct ServeArgs {
     /// (refused by default, so a live endpoint cannot reach inside your network).
     #[arg(long, env = "KASSA_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// Whether test-mode webhook endpoints may target loopback, private and link-local
+    /// addresses: `deny` applies the live rule to them too, for a server shared by merchants
+    /// who must not reach inside its network. [default: allow]
+    #[arg(
+        long,
+        env = "KASSA_WEBHOOKS_TEST_PRIVATE",
+        value_enum,
+        value_name = "RULE"
+    )]
+    webhooks_test_private: Option<TestPrivate>,
 }
 
 #[derive(Subcommand)]
@@ -166,12 +177,17 @@ async fn main() -> anyhow::Result<()> {
         ),
         _ => (None, None, None),
     };
+    let webhooks_test_private = match &cli.command {
+        Command::Serve(args) => args.webhooks_test_private,
+        _ => None,
+    };
     let given = ConfigFile {
         addr,
         public_url,
         database_url: cli.settings.database_url.clone(),
         log_format: cli.settings.log_format,
         webhooks_allow_private,
+        webhooks_test_private,
     };
     let config = Config::resolve(file.overridden_by(given))?;
     init_logging(config.log_format);

@@ -411,7 +411,8 @@ impl LoopsPricing {
                     None,
                     Some(CustomUnitAmount {
                         minimum,
-                        maximum: None,
+                        // Loops has no maximum; one set through Stripe stays.
+                        maximum: previous.maximum,
                         preset,
                     }),
                 )

@@ -19,8 +19,6 @@ pub struct DashboardUser {
     pub account_id: String,
     pub email: String,
     pub password_hash: String,
-    pub failed_sign_ins: i64,
-    pub locked_until: Option<i64>,
 }
 
 /// A signed-in browser.
@@ -86,16 +84,20 @@ pub async fn sign_in(
         verify_password(DECOY_HASH, password);
         return Err(SignInError::Invalid);
     };
-    if user.locked_until.is_some_and(|until| until > now) {
+    // The attempt is counted before the (slow) password check, atomically: of many attempts at
+    // once, only those before the lock are checked at all.
+    let Some(locks) =
+        store::dashboard::claim_attempt(db, &user.id, now, MAX_FAILED_SIGN_INS, now + LOCK_SECONDS)
+            .await?
+    else {
         return Err(SignInError::Locked);
-    }
+    };
     if !verify_password(&user.password_hash, password) {
-        let failures = store::dashboard::record_failure(db, &user.id).await?;
-        if failures >= MAX_FAILED_SIGN_INS {
-            store::dashboard::lock(db, &user.id, now + LOCK_SECONDS).await?;
-            return Err(SignInError::Locked);
-        }
-        return Err(SignInError::Invalid);
+        return Err(if locks {
+            SignInError::Locked
+        } else {
+            SignInError::Invalid
+        });
     }
     let token = ids::random_base62(43);
     let session = DashboardSession {

@@ -309,20 +309,58 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// Which webhook endpoints may target loopback, private and link-local addresses (and
+/// `localhost`): by mode, as the operator configured it (`--webhooks-allow-private` for live
+/// mode, `--webhooks-test-private` for test mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivateTargets {
+    pub live: bool,
+    pub test: bool,
+}
+
+impl Default for PrivateTargets {
+    /// kassa's defaults: test endpoints anywhere, live endpoints only on public addresses.
+    fn default() -> Self {
+        PrivateTargets {
+            live: false,
+            test: true,
+        }
+    }
+}
+
+impl PrivateTargets {
+    /// Whether an endpoint of this mode may target internal addresses.
+    pub fn allowed(self, livemode: bool) -> bool {
+        if livemode { self.live } else { self.test }
+    }
+}
+
 /// Checks an endpoint URL: absolute http(s), stored as the URL standard normalises it (the
-/// form the HTTP client will connect to). For live endpoints (unless the operator allows
-/// private targets), a host that is an internal address in any spelling (`127.1`, `2130706433`,
+/// form the HTTP client will connect to). Where `targets` refuses internal addresses for the
+/// endpoint's mode, a host that is an internal address in any spelling (`127.1`, `2130706433`,
 /// `[::ffff:7f00:1]`) or `localhost` is refused here; names are checked again where they
-/// resolve, at delivery time.
-pub fn validate_url(url: &str, livemode: bool, allow_private: bool) -> Result<String, DomainError> {
-    validate::url(url, "url", false)?;
+/// resolve, at delivery time. Errors: `url_invalid`, naming `url`.
+pub fn validate_url(
+    url: &str,
+    livemode: bool,
+    targets: PrivateTargets,
+) -> Result<String, DomainError> {
+    let invalid = |message: String| DomainError::invalid_with("url_invalid", "url", message);
+    validate::url(url, "url", false).map_err(|error| match error {
+        DomainError::Invalid { message, .. } => invalid(message),
+        other => other,
+    })?;
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| DomainError::invalid("url", format!("'{url}' is not a valid URL: {e}")))?;
-    if livemode && !allow_private && internal_host(&parsed).is_some() {
-        return Err(DomainError::invalid(
-            "url",
-            "live endpoints must be reachable on the public internet, not a loopback, private or link-local address",
-        ));
+        .map_err(|e| invalid(format!("'{url}' is not a valid URL: {e}")))?;
+    if !targets.allowed(livemode) && internal_host(&parsed).is_some() {
+        let endpoints = if livemode {
+            "live endpoints"
+        } else {
+            "endpoints"
+        };
+        return Err(invalid(format!(
+            "{endpoints} must be reachable on the public internet, not a loopback, private or link-local address"
+        )));
     }
     Ok(parsed.to_string())
 }
@@ -381,9 +419,13 @@ fn validate_events(events: Vec<String>) -> Result<Vec<String>, DomainError> {
 }
 
 impl EndpointInput {
-    fn apply(self, endpoint: &mut WebhookEndpoint, allow_private: bool) -> Result<(), DomainError> {
+    fn apply(
+        self,
+        endpoint: &mut WebhookEndpoint,
+        targets: PrivateTargets,
+    ) -> Result<(), DomainError> {
         if let Some(url) = self.url {
-            endpoint.url = validate_url(&url, endpoint.livemode, allow_private)?;
+            endpoint.url = validate_url(&url, endpoint.livemode, targets)?;
         }
         if let Some(events) = self.enabled_events {
             endpoint.enabled_events = validate_events(events)?;
@@ -409,7 +451,7 @@ pub async fn create_endpoint(
     db: &Db,
     caller: &Caller,
     input: EndpointInput,
-    allow_private: bool,
+    targets: PrivateTargets,
     now: i64,
 ) -> Result<WebhookEndpoint, DomainError> {
     if input.url.is_none() {
@@ -435,7 +477,7 @@ pub async fn create_endpoint(
         created: now,
         updated: now,
     };
-    input.apply(&mut endpoint, allow_private)?;
+    input.apply(&mut endpoint, targets)?;
     store::webhooks::insert_endpoint(db, caller, &endpoint).await?;
     Ok(endpoint)
 }
@@ -457,11 +499,11 @@ pub async fn update_endpoint(
     caller: &Caller,
     id: &str,
     input: EndpointInput,
-    allow_private: bool,
+    targets: PrivateTargets,
     now: i64,
 ) -> Result<WebhookEndpoint, DomainError> {
     let mut endpoint = get_endpoint(db, caller, id).await?;
-    input.apply(&mut endpoint, allow_private)?;
+    input.apply(&mut endpoint, targets)?;
     endpoint.updated = now;
     store::webhooks::update_endpoint(db, &endpoint).await?;
     Ok(endpoint)
@@ -690,15 +732,36 @@ mod tests {
         }
     }
 
+    /// The defaults: test endpoints anywhere, live endpoints only on public addresses.
+    const LIVE_ONLY_PUBLIC: PrivateTargets = PrivateTargets {
+        live: false,
+        test: true,
+    };
+    const EVERYWHERE: PrivateTargets = PrivateTargets {
+        live: true,
+        test: true,
+    };
+
     #[test]
     fn live_urls_may_not_be_internal_literals() {
-        assert!(validate_url("http://127.0.0.1:3000/hook", true, false).is_err());
-        assert!(validate_url("http://[::1]/hook", true, false).is_err());
-        assert!(validate_url("http://localhost/hook", true, false).is_err());
-        assert!(validate_url("http://127.0.0.1:3000/hook", false, false).is_ok());
-        assert!(validate_url("http://127.0.0.1:3000/hook", true, true).is_ok());
-        assert!(validate_url("https://shop.example/hook", true, false).is_ok());
-        assert!(validate_url("ftp://shop.example/hook", false, false).is_err());
+        assert!(validate_url("http://127.0.0.1:3000/hook", true, LIVE_ONLY_PUBLIC).is_err());
+        assert!(validate_url("http://[::1]/hook", true, LIVE_ONLY_PUBLIC).is_err());
+        assert!(validate_url("http://localhost/hook", true, LIVE_ONLY_PUBLIC).is_err());
+        assert!(validate_url("http://127.0.0.1:3000/hook", false, LIVE_ONLY_PUBLIC).is_ok());
+        assert!(validate_url("http://127.0.0.1:3000/hook", true, EVERYWHERE).is_ok());
+        assert!(validate_url("https://shop.example/hook", true, LIVE_ONLY_PUBLIC).is_ok());
+        // `--webhooks-test-private deny`: test endpoints follow the live rule.
+        let public_only = PrivateTargets {
+            live: false,
+            test: false,
+        };
+        let refused = validate_url("http://127.0.0.1:3000/hook", false, public_only).unwrap_err();
+        assert!(
+            matches!(&refused, DomainError::Invalid { code: "url_invalid", param, .. } if param == "url"),
+            "{refused:?}"
+        );
+        assert!(validate_url("https://shop.example/hook", false, public_only).is_ok());
+        assert!(validate_url("ftp://shop.example/hook", false, LIVE_ONLY_PUBLIC).is_err());
         // Every spelling of an internal address, as the HTTP client would read it.
         for sneaky in [
             "http://2130706433/",
@@ -710,10 +773,13 @@ mod tests {
             "http://[64:ff9b::a9fe:a9fe]/",
             "http://LOCALHOST./x",
         ] {
-            assert!(validate_url(sneaky, true, false).is_err(), "{sneaky}");
+            assert!(
+                validate_url(sneaky, true, LIVE_ONLY_PUBLIC).is_err(),
+                "{sneaky}"
+            );
         }
         assert_eq!(
-            validate_url("https://Shop.Example:443/hook", true, false).unwrap(),
+            validate_url("https://Shop.Example:443/hook", true, LIVE_ONLY_PUBLIC).unwrap(),
             "https://shop.example/hook"
         );
     }

@@ -1,6 +1,9 @@
 //! `Idempotency-Key` on every POST of every API surface: the first request with a key runs and
 //! its response is stored; retries get that response again with `Idempotent-Replayed: true`.
 //! The rules themselves are in [`crate::domain::idempotency`].
+//!
+//! Pages (hosted checkout, payment links, the dashboard) have no API key to scope a key to, and
+//! their forms are guarded by CSRF tokens instead: the header is ignored there.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -24,6 +27,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if request.method() != Method::POST {
         return next.run(request).await;
     }
+    let surface = Surface::of_path(request.uri().path());
+    if matches!(surface, Surface::Pages | Surface::Operations) {
+        return next.run(request).await;
+    }
     let Some(key) = request.headers().get("idempotency-key") else {
         return next.run(request).await;
     };
@@ -34,7 +41,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         )
         .into_response();
     };
-    let surface = Surface::of_path(request.uri().path());
     let (mut parts, body) = request.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(caller) => caller,

@@ -13,15 +13,13 @@ struct UserRow {
     account_id: String,
     email: String,
     password_hash: String,
-    failed_sign_ins: i64,
-    locked_until: Option<i64>,
 }
 
 pub async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<DashboardUser>> {
-    // Read from the writer: a lock written a moment ago must be seen.
+    // Read from the writer: a user created a moment ago must be found.
     let row: Option<UserRow> = on_writer!(db, |pool| {
         sqlx::query_as(
-            "SELECT id, account_id, email, password_hash, failed_sign_ins, locked_until \
+            "SELECT id, account_id, email, password_hash \
              FROM dashboard_users WHERE email = $1",
         )
         .bind(email)
@@ -33,8 +31,6 @@ pub async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<Dashboard
         account_id: r.account_id,
         email: r.email,
         password_hash: r.password_hash,
-        failed_sign_ins: r.failed_sign_ins,
-        locked_until: r.locked_until,
     }))
 }
 
@@ -61,32 +57,37 @@ pub async fn insert_user(
     Ok(())
 }
 
-/// Counts a failed sign-in atomically; returns the failures in a row so far.
-pub async fn record_failure(db: &Db, user_id: &str) -> StoreResult<i64> {
-    Ok(on_writer!(db, |pool| {
+/// Counts a sign-in attempt before its password is checked, in one conditional statement, so
+/// that concurrent attempts each count and none is checked while the user is locked. The
+/// attempt that reaches `max_attempts` locks the user until `lock_until` (and starts the count
+/// again for after the lock); a successful sign-in clears both in [`start_session`].
+///
+/// `None`: the user is locked and the attempt is refused. `Some(true)`: this attempt locked the
+/// user (it may still be the right password, which then unlocks).
+pub async fn claim_attempt(
+    db: &Db,
+    user_id: &str,
+    now: i64,
+    max_attempts: i64,
+    lock_until: i64,
+) -> StoreResult<Option<bool>> {
+    // Every right-hand side reads the row as it was before this statement.
+    let locked: Option<Option<i64>> = on_writer!(db, |pool| {
         sqlx::query_scalar(
-            "UPDATE dashboard_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 \
-             RETURNING failed_sign_ins",
+            "UPDATE dashboard_users SET \
+               failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $3 THEN 0 ELSE failed_sign_ins + 1 END, \
+               locked_until = CASE WHEN failed_sign_ins + 1 >= $3 THEN $4 ELSE locked_until END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+             RETURNING locked_until",
         )
         .bind(user_id)
-        .fetch_one(pool)
+        .bind(now)
+        .bind(max_attempts)
+        .bind(lock_until)
+        .fetch_optional(pool)
         .await
-    })?)
-}
-
-/// Locks the user until `until`, and starts the count again for after the lock.
-pub async fn lock(db: &Db, user_id: &str, until: i64) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query(
-            "UPDATE dashboard_users SET locked_until = $1, failed_sign_ins = 0 WHERE id = $2",
-        )
-        .bind(until)
-        .bind(user_id)
-        .execute(pool)
-        .await
-        .map(|_| ())
     })?;
-    Ok(())
+    Ok(locked.map(|until| until.is_some_and(|until| until > now)))
 }
 
 /// Starts a session and clears the user's failures, in one transaction.

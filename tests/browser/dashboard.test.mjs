@@ -453,6 +453,132 @@ export const TESTS = [
   ],
 
   [
+    "dashboard-sign-in-from-another-site-refused",
+    async (t) => {
+      // Another site's page with a form that posts the attacker's own credentials to kassa's
+      // sign-in (login CSRF): the browser must not end up signed in.
+      const user = t.kassa.dashboardUser();
+      const attacker = http.createServer((req, res) => {
+        res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+        res.end(
+          `<!doctype html><html><body><form method="post" action="${t.kassa.base}/dashboard/sign-in">` +
+            `<input name="email" value="${user.email}"><input name="password" value="${user.password}">` +
+            `<input name="csrf" value="guessed-token-guessed-token-gues">` +
+            `<button type="submit">Win a prize</button></form></body></html>`,
+        );
+      });
+      await new Promise((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+      try {
+        const page = await t.newPage();
+        // The victim has opened kassa's sign-in page before: the browser holds its CSRF cookie.
+        await visit(t, page, "/dashboard/sign-in");
+        await page.goto(`http://127.0.0.1:${attacker.address().port}/`);
+        const answered = page.waitForResponse(
+          (r) =>
+            r.request().method() === "POST" && new URL(r.url()).pathname === "/dashboard/sign-in",
+        );
+        await page.getByRole("button", { name: "Win a prize" }).click();
+        eq((await answered).status(), 403, "status of the other site's sign-in post");
+        await page.waitForLoadState();
+        eq(
+          squash(await page.getByRole("alert").textContent()),
+          "This form has expired or was sent from another site. Please sign in again.",
+          "alert",
+        );
+        eq(
+          (await page.context().cookies()).some((c) => c.name === "kassa_dashboard"),
+          false,
+          "a session cookie after the other site's post",
+        );
+        await t.screenshot(page);
+        // The form kassa shows then signs in as usual.
+        await page.locator("#field-email").fill(user.email);
+        await page.locator("#field-password").fill(user.password);
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.waitForURL((url) => url.pathname === "/dashboard");
+      } finally {
+        attacker.closeAllConnections();
+        await new Promise((resolve) => attacker.close(resolve));
+      }
+    },
+  ],
+
+  [
+    "dashboard-product-metadata-round-trip",
+    async (t) => {
+      // Every legal key and value: `=`, line breaks, surrounding spaces, markup, emoji.
+      const metadata = {
+        "a=b": "c=d",
+        " padded key ": "  padded value  ",
+        "multi\nline": "first\nsecond\nthird",
+        "\nleading": "\nstarts with a line break",
+        trailing: "ends with a line break\n",
+        empty: "",
+        html: "<b>&amp; \"quoted\" 'single'</b></textarea>",
+        "unicode ünï 😀": "ωμέγα 😀",
+        "tab\tkey": "tab\tvalue",
+      };
+      const created = await t.kassa.apiJson("POST", "/api/v3/products", {
+        name: "Round  trip ✓",
+        description: "  Two\nlines & <tags>  ",
+        images: ["https://cdn.example/a.png?size=2&fit=crop", "https://cdn.example/b.png"],
+        metadata,
+        amountType: "FIXED",
+        priceAmount: "12.34",
+        priceCurrency: "eur",
+      });
+      const before = await t.kassa.apiJson("GET", `/v1/products/${created.id}`);
+      const page = await signIn(t);
+      await visit(t, page, `/dashboard/products/${created.id}`);
+      await t.screenshot(page, "dashboard-product-metadata");
+      const save = async () => {
+        const saved = page.waitForResponse(
+          (r) =>
+            r.request().method() === "POST" &&
+            new URL(r.url()).pathname === `/dashboard/products/${created.id}`,
+        );
+        await page.getByRole("button", { name: "Save product" }).click();
+        const answer = await saved;
+        await page.waitForLoadState();
+        if (answer.status() !== 303) {
+          const alert = squash(await page.locator("#form-alert").textContent().catch(() => ""));
+          throw new TestFailed(`saving the product answered ${answer.status()}: ${alert}`);
+        }
+      };
+
+      // Saved untouched: the product is exactly as it was, `updated` included.
+      await save();
+      eq(
+        await t.kassa.apiJson("GET", `/v1/products/${created.id}`),
+        before,
+        "the product after saving the form untouched",
+      );
+
+      // One value edited with a line break, a key cleared, a key typed into an empty row.
+      const keys = Object.keys(before.metadata).sort();
+      const row = (key) => keys.indexOf(key);
+      await page.locator(`#f-meta-${row("a=b")}-value`).fill("new\nvalue");
+      await page.locator(`#f-meta-${row("empty")}-key`).fill("");
+      await page.locator(`#f-meta-${keys.length}-key`).fill(" added=key ");
+      await page.locator(`#f-meta-${keys.length}-value`).fill(" v\n2 ");
+      await save();
+      const after = await t.kassa.apiJson("GET", `/v1/products/${created.id}`);
+      const expected = { ...metadata, "a=b": "new\nvalue", " added=key ": " v\n2 " };
+      delete expected.empty;
+      eq(
+        JSON.stringify(Object.entries(after.metadata).sort()),
+        JSON.stringify(Object.entries(expected).sort()),
+        "metadata after the edit",
+      );
+      eq(after.name, before.name, "name after the edit");
+      eq(after.description, before.description, "description after the edit");
+      eq(after.images, before.images, "images after the edit");
+      eq(after.default_price, before.default_price, "price after the edit");
+      await t.screenshot(page);
+    },
+  ],
+
+  [
     "dashboard-product-copy-id",
     async (t) => {
       const page = await signIn(t);

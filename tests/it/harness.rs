@@ -181,10 +181,19 @@ impl TestServer {
     }
 
     pub async fn start_on(database: TestDatabase) -> TestServer {
+        Self::start_configured(database, |_| {}).await
+    }
+
+    /// A server whose configuration `configure` changes from the defaults first.
+    pub async fn start_configured(
+        database: TestDatabase,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let db = database.open().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config::for_database(addr, database.url.clone());
+        let mut config = Config::for_database(addr, database.url.clone());
+        configure(&mut config);
         let clock = ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(kassa::app::serve(
@@ -281,9 +290,15 @@ impl KassaProcess {
 
     /// Starts `kassa serve` on `addr` (a fixed port, to restart a server where clients expect it).
     pub async fn start_at(database_url: &str, addr: &str) -> KassaProcess {
+        KassaProcess::start_with_args(database_url, addr, &[]).await
+    }
+
+    /// Starts `kassa serve` on `addr` with more flags (`--webhooks-test-private deny`).
+    pub async fn start_with_args(database_url: &str, addr: &str, more: &[&str]) -> KassaProcess {
         use tokio::io::AsyncBufReadExt;
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
             .args(["serve", "--addr", addr, "--database-url", database_url])
+            .args(more)
             .env_remove("KASSA_CONFIG")
             .env("KASSA_LOG", "info")
             .stdin(std::process::Stdio::null())

@@ -13,6 +13,7 @@ on_both_engines!(
     keys_are_shared_by_servers_on_one_database_and_scoped_by_account,
     stripe_form_posts_replay_too,
     concurrent_requests_with_one_key_create_one_session,
+    hosted_page_forms_ignore_the_idempotency_key,
 );
 
 async fn product_id(server: &TestServer, account: &TestAccount) -> String {
@@ -374,4 +375,79 @@ async fn concurrent_requests_with_one_key_create_one_session(engine: Engine) {
     assert_eq!(ids.len(), 1, "every successful answer is the same session");
     assert!(conflicts < 10);
     assert_eq!(session_count(&server, &account).await, 1);
+}
+
+/// The hosted checkout page's forms have no API key: an `Idempotency-Key` header (sent by a
+/// browser extension or a proxy) is ignored there, never a 401. The dashboard's forms are
+/// checked in the dashboard's tests.
+async fn hosted_page_forms_ignore_the_idempotency_key(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pay = [
+        ("action", "pay"),
+        ("card_number", "4242 4242 4242 4242"),
+        ("card_expiry", "12 / 40"),
+        ("card_cvc", "123"),
+        ("email", "ada@example.com"),
+    ];
+    for (action, fields, status) in [("", &pay[..], "complete"), ("/cancel", &[][..], "expired")] {
+        let created = server
+            .form(
+                &account,
+                Method::POST,
+                "/v1/checkout/sessions",
+                "mode=payment&line_items[0][price_data][currency]=usd\
+                 &line_items[0][price_data][unit_amount]=2500\
+                 &line_items[0][price_data][product_data][name]=Shirt&line_items[0][quantity]=1\
+                 &success_url=https%3A%2F%2Fshop.example%2Fok&cancel_url=https%3A%2F%2Fshop.example%2Fcart",
+            )
+            .await;
+        let id = json_with_status(created, 200).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let page = browser
+            .get(format!("{}/checkout/{id}", server.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = page.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        let body = page.text().await.unwrap();
+        let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let mut form = vec![("csrf", &body[at..at + 32])];
+        form.extend_from_slice(fields);
+        let posted = browser
+            .post(format!("{}/checkout/{id}{action}", server.base))
+            .header("cookie", cookie)
+            .header("idempotency-key", "page-form-1")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            posted.status(),
+            303,
+            "{action}: {}",
+            posted.text().await.unwrap()
+        );
+        let session = json_with_status(
+            server
+                .with_key(
+                    Method::GET,
+                    &format!("/v1/checkout/sessions/{id}"),
+                    &account.test_key,
+                )
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        assert_eq!(session["status"], status, "{action}");
+    }
 }

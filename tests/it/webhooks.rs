@@ -22,6 +22,9 @@ on_both_engines!(
     gone_disables_the_endpoint,
     rolled_secrets_sign_beside_the_new_one_for_a_day,
     live_endpoints_may_not_target_private_addresses,
+    test_endpoints_reach_internal_addresses_by_default,
+    test_private_deny_applies_the_live_rule_to_test_endpoints,
+    the_serve_flag_denies_private_test_endpoints,
     endpoints_are_managed_on_both_surfaces,
     events_are_listed_filtered_and_resent,
     catalog_changes_write_their_events_with_the_request,
@@ -518,6 +521,233 @@ async fn live_endpoints_may_not_target_private_addresses(engine: Engine) {
     let error = log["data"][0]["error"].as_str().unwrap();
     assert!(error.contains("loopback, private or link-local"), "{error}");
     assert!(receiver.received().is_empty());
+}
+
+/// A receiver on every interface of this machine, and its URL with `host` (an address or a
+/// name of this machine).
+async fn receiver_on_every_interface() -> (Receiver, u16) {
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (Receiver::start_on(listener).0, port)
+}
+
+/// This machine's own name: it passes the check at creation (it is not an address) and
+/// resolves to one of the machine's own (loopback or private) addresses.
+fn machine_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let name = name.trim().to_string();
+    let resolved: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+            .unwrap()
+            .collect();
+    assert!(
+        !resolved.is_empty()
+            && resolved
+                .iter()
+                .all(|a| kassa::domain::webhooks::is_internal(a.ip())),
+        "{name} resolves to {resolved:?}: the test needs a name of this machine"
+    );
+    name
+}
+
+/// The endpoint's delivery attempts, once there are `count`, read with `key`.
+async fn wait_for_attempts(server: &TestServer, key: &str, endpoint: &str, count: usize) -> Value {
+    let path = format!("/v1/webhook_endpoints/{endpoint}/attempts?limit=100");
+    for _ in 0..200 {
+        let log = json_with_status(
+            server
+                .with_key(Method::GET, &path, key)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        if log["data"].as_array().unwrap().len() >= count {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} attempts for {endpoint}");
+}
+
+async fn test_endpoints_reach_internal_addresses_by_default(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let (receiver, port) = receiver_on_every_interface().await;
+    let name = machine_name();
+    let mut endpoints = Vec::new();
+    for host in ["127.0.0.1", "localhost", name.as_str()] {
+        let url = format!("http://{host}:{port}/webhooks");
+        let created = endpoint(&server, &account, &url, "enabled_events[]=customer.created").await;
+        endpoints.push(created["id"].as_str().unwrap().to_string());
+    }
+    customer(&server, &account, "Ada").await;
+    let deliveries = receiver.wait_for(endpoints.len()).await;
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.json()["type"] == "customer.created")
+    );
+    for id in &endpoints {
+        let log = wait_for_attempts(&server, &account.test_key, id, 1).await;
+        assert_eq!(log["data"][0]["status_code"], 200, "{log}");
+    }
+}
+
+async fn test_private_deny_applies_the_live_rule_to_test_endpoints(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let server = TestServer::start_configured(database, |config| {
+        config.webhooks_test_private = kassa::config::TestPrivate::Deny;
+    })
+    .await;
+    let account = server.account("Acme").await;
+    let refused = |response: Value, what: &str| {
+        assert_eq!(
+            response["error"]["code"], "url_invalid",
+            "{what}: {response}"
+        );
+        assert_eq!(response["error"]["param"], "url", "{what}: {response}");
+        let message = response["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("loopback, private or link-local"),
+            "{what}: {message}"
+        );
+    };
+    for url in [
+        "http://127.0.0.1:3000/hooks",
+        "http://localhost/hooks",
+        "http://10.0.0.8/hooks",
+        "http://169.254.169.254/latest",
+        "http://[::1]/hooks",
+        "http://2130706433/hooks",
+    ] {
+        let stripe = server
+            .with_key(Method::POST, "/v1/webhook_endpoints", &account.test_key)
+            .form(&[("url", url), ("enabled_events[]", "*")])
+            .send()
+            .await
+            .unwrap();
+        refused(json_with_status(stripe, 400).await, url);
+        let v3 = server
+            .with_key(Method::POST, "/api/v3/webhook-endpoints", &account.test_key)
+            .json(&json!({"url": url, "enabled_events": ["*"]}))
+            .send()
+            .await
+            .unwrap();
+        refused(json_with_status(v3, 400).await, url);
+    }
+    // Nor may an endpoint be moved there.
+    let public = endpoint(
+        &server,
+        &account,
+        "https://shop.example/hooks",
+        "enabled_events[]=checkout.session.completed",
+    )
+    .await;
+    let moved = server
+        .with_key(
+            Method::POST,
+            &format!("/v1/webhook_endpoints/{}", public["id"].as_str().unwrap()),
+            &account.test_key,
+        )
+        .form(&[("url", "http://127.0.0.1:3000/hooks")])
+        .send()
+        .await
+        .unwrap();
+    refused(json_with_status(moved, 400).await, "update");
+
+    // A name is checked where it resolves, at delivery: the attempt says why nothing was sent.
+    let (receiver, port) = receiver_on_every_interface().await;
+    let named = endpoint(
+        &server,
+        &account,
+        &format!("http://{}:{port}/webhooks", machine_name()),
+        "enabled_events[]=customer.created",
+    )
+    .await;
+    customer(&server, &account, "Ada").await;
+    let id = named["id"].as_str().unwrap();
+    let log = wait_for_attempts(&server, &account.test_key, id, 1).await;
+    assert_eq!(log["data"][0]["status_code"], Value::Null, "{log}");
+    let error = log["data"][0]["error"].as_str().unwrap();
+    assert!(error.contains("loopback, private or link-local"), "{error}");
+    assert!(log["data"][0]["response_body"].is_null(), "{log}");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
+}
+
+async fn the_serve_flag_denies_private_test_endpoints(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let (code, stdout, stderr) = crate::harness::kassa_command(&[
+        "account",
+        "create",
+        "--name",
+        "Shop",
+        "--json",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let created: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let key = created["test_secret_key"].as_str().unwrap();
+    let create = |base: String, url: &'static str| {
+        let key = key.to_string();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/webhook_endpoints"))
+                .bearer_auth(key)
+                .form(&[("url", url), ("enabled_events[]", "*")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut denying = KassaProcess::start_with_args(
+        &database.url,
+        "127.0.0.1:0",
+        &["--webhooks-test-private", "deny"],
+    )
+    .await;
+    let refused = json_with_status(
+        create(denying.base.clone(), "http://127.0.0.1:3000/hooks").await,
+        400,
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], "url_invalid");
+    denying.signal("TERM");
+    denying.wait().await;
+
+    let mut allowing = KassaProcess::start_with_args(
+        &database.url,
+        "127.0.0.1:0",
+        &["--webhooks-test-private", "allow"],
+    )
+    .await;
+    json_with_status(
+        create(allowing.base.clone(), "http://127.0.0.1:3000/hooks").await,
+        200,
+    )
+    .await;
+    allowing.signal("TERM");
+    allowing.wait().await;
+
+    let (code, _, stderr) =
+        crate::harness::kassa_command(&["serve", "--webhooks-test-private", "sometimes"]).await;
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("allow") && stderr.contains("deny"),
+        "{stderr}"
+    );
+    let (code, help, _) = crate::harness::kassa_command(&["serve", "--help"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("--webhooks-test-private") && help.contains("KASSA_WEBHOOKS_TEST_PRIVATE"),
+        "{help}"
+    );
 }
 
 async fn endpoints_are_managed_on_both_surfaces(engine: Engine) {

@@ -42,20 +42,30 @@ pub struct Signed {
     pub session: DashboardSession,
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the request's cookie `name`.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.to_string())
+}
+
+/// `; Secure` when the dashboard is served over https.
+fn secure_attribute(state: &AppState) -> &'static str {
+    if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 /// The signed-in session, or the answer to give instead: a redirect to the sign-in page.
 pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Signed, Response> {
-    let Some(token) = cookie_token(headers) else {
+    let Some(token) = cookie(headers, COOKIE) else {
         return Err(see_other("/dashboard/sign-in"));
     };
     match dashboard::session(&state.db, &token, state.clock.now()).await {
@@ -80,7 +90,12 @@ pub async fn signed_form(
 
 /// Checks a form's CSRF token against the session's.
 pub fn csrf_ok(signed: &Signed, fields: &[(String, String)]) -> bool {
-    let expected = signed.session.csrf_token.as_bytes();
+    carries_token(fields, &signed.session.csrf_token)
+}
+
+/// Whether the form's `csrf` field is `expected` (compared in constant time).
+fn carries_token(fields: &[(String, String)], expected: &str) -> bool {
+    let expected = expected.as_bytes();
     fields.iter().any(|(name, value)| {
         name == "csrf"
             && value.len() == expected.len()
@@ -145,6 +160,15 @@ pub fn failure(error: crate::domain::DomainError) -> Response {
     }
 }
 
+/// A refused form's error, for the alert above the form again: `param: message.`
+pub fn message(error: crate::domain::DomainError) -> String {
+    use crate::domain::DomainError;
+    match error {
+        DomainError::Invalid { param, message, .. } => format!("{param}: {message}."),
+        other => other.to_string(),
+    }
+}
+
 /// The sections of the dashboard, for the navigation.
 const SECTIONS: [(&str, &str); 6] = [
     ("/dashboard", "Overview"),
@@ -198,8 +222,80 @@ pub fn layout(signed: &Signed, active: &str, title: &str, main: &str) -> Respons
     page(StatusCode::OK, &format!("{title} · kassa"), &body, &[])
 }
 
+/// The sign-in form's CSRF token. There is no session yet, so the token lives in its own
+/// cookie (`SameSite=Strict`, scoped to the form) and the form carries it too (double submit):
+/// another site can make a browser post the form, but cannot know the token, so it cannot sign
+/// the browser in to an account of its choosing (login CSRF).
+struct SignInToken {
+    token: String,
+    /// The cookie to set, when the browser had none.
+    set_cookie: Option<HeaderValue>,
+}
+
+const SIGN_IN_COOKIE: &str = "kassa_sign_in";
+const SIGN_IN_TOKEN_CHARS: usize = 32;
+
+impl SignInToken {
+    /// The browser's token, or a new one.
+    fn of(state: &AppState, headers: &HeaderMap) -> SignInToken {
+        match cookie(headers, SIGN_IN_COOKIE).filter(|t| t.len() == SIGN_IN_TOKEN_CHARS) {
+            Some(token) => SignInToken {
+                token,
+                set_cookie: None,
+            },
+            None => {
+                let token = crate::domain::ids::random_base62(SIGN_IN_TOKEN_CHARS);
+                let set_cookie = HeaderValue::from_str(&format!(
+                    "{SIGN_IN_COOKIE}={token}; Path=/dashboard/sign-in; HttpOnly; SameSite=Strict{}",
+                    secure_attribute(state)
+                ))
+                .ok();
+                SignInToken { token, set_cookie }
+            }
+        }
+    }
+
+    /// Whether a posted sign-in form comes from kassa's own page: the browser's cookie and the
+    /// form's field agree, and the browser does not say it was sent from another site.
+    fn accepts(&self, state: &AppState, headers: &HeaderMap, fields: &[(String, String)]) -> bool {
+        self.set_cookie.is_none()
+            && carries_token(fields, &self.token)
+            && !from_another_site(state, headers)
+    }
+}
+
+/// What the browser says about where a post comes from: `Sec-Fetch-Site` (`same-site` too is
+/// another site here: a sibling host may set cookies for the parent domain), and an `Origin`
+/// other than kassa's own. kassa's pages send no referrer, so their own posts say
+/// `Origin: null`: no evidence either way.
+fn from_another_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site")
+        && site != "same-origin"
+        && site != "none"
+    {
+        return true;
+    }
+    match text("origin") {
+        None | Some("null") => false,
+        Some(origin) => {
+            let public = &state.config.public_url;
+            let is_public_origin = public
+                .strip_prefix(origin)
+                .is_some_and(|path| path.is_empty() || path.starts_with('/'));
+            let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            !is_public_origin && text("host") != Some(authority)
+        }
+    }
+}
+
 /// The sign-in form, with an error when there is one.
-fn sign_in_form(status: StatusCode, error: Option<&str>, email: &str) -> Response {
+fn sign_in_form(
+    status: StatusCode,
+    error: Option<&str>,
+    email: &str,
+    token: &SignInToken,
+) -> Response {
     let alert = error
         .map(|e| {
             format!(
@@ -211,46 +307,62 @@ fn sign_in_form(status: StatusCode, error: Option<&str>, email: &str) -> Respons
     let main = format!(
         "<main class=\"card\">\n<p class=\"merchant\">kassa</p><h1>Sign in to the dashboard</h1>\n{alert}\
          <form method=\"post\" action=\"/dashboard/sign-in\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <div class=\"field\"><label for=\"field-email\">Email</label>\
          <input id=\"field-email\" type=\"email\" name=\"email\" autocomplete=\"username\" required value=\"{email}\"></div>\
          <div class=\"field\"><label for=\"field-password\">Password</label>\
          <input id=\"field-password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required></div>\
          <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>\n</main>",
         email = escape(email),
+        csrf = escape(&token.token),
     );
-    page(status, "Sign in · kassa", &main, &[])
+    let mut response = page(status, "Sign in · kassa", &main, &[]);
+    if let Some(cookie) = &token.set_cookie {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    response
 }
 
 /// The sign-in page.
 #[utoipa::path(get, path = "/dashboard/sign-in", tag = "Pages",
-    responses((status = 200, description = "The sign-in form (HTML).")))]
-pub async fn sign_in_page() -> Response {
-    sign_in_form(StatusCode::OK, None, "")
+    responses((status = 200, description = "The sign-in form (HTML), with its CSRF cookie.")))]
+pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    sign_in_form(StatusCode::OK, None, "", &SignInToken::of(&state, &headers))
 }
 
 /// Signs in with an email and password; five failures in a row lock the user out for 15 minutes.
 #[utoipa::path(post, path = "/dashboard/sign-in", tag = "Pages",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`email`, `password`."),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf` (from the form's page and its cookie), `email`, `password`."),
     responses((status = 303, description = "Signed in: to the overview, with the session cookie."),
               (status = 401, description = "Wrong email or password (HTML)."),
+              (status = 403, description = "The form was not sent from kassa's sign-in page (a missing or wrong CSRF token, or another site's post): the form again (HTML)."),
               (status = 429, description = "Locked after repeated failures (HTML).")))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
+    let token = SignInToken::of(&state, &headers);
+    if !token.accepts(&state, &headers, &fields) {
+        // Nothing of the post is used: not even a wrong password counts towards the lock.
+        return sign_in_form(
+            StatusCode::FORBIDDEN,
+            Some("This form has expired or was sent from another site. Please sign in again."),
+            "",
+            &token,
+        );
+    }
     let email = field(&fields, "email");
     let password = field(&fields, "password");
     match dashboard::sign_in(&state.db, email, password, state.clock.now()).await {
-        Ok((token, session)) => {
+        Ok((session_token, session)) => {
             let mut response = see_other("/dashboard");
-            let secure = if state.config.public_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
             let cookie = format!(
-                "{COOKIE}={token}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                session.expires_at - state.clock.now()
+                "{COOKIE}={session_token}; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                session.expires_at - state.clock.now(),
+                secure_attribute(&state),
             );
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -261,11 +373,13 @@ pub async fn sign_in(
             StatusCode::UNAUTHORIZED,
             Some("The email or password is wrong."),
             email,
+            &token,
         ),
         Err(SignInError::Locked) => sign_in_form(
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many failed sign-ins. Try again in 15 minutes."),
             email,
+            &token,
         ),
         Err(SignInError::Domain(error)) => failure(error),
     }

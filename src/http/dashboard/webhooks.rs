@@ -8,7 +8,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Signed, failure, field, layout, see_other, signed_form, signed_in, when};
+use super::{Signed, failure, field, layout, message, see_other, signed_form, signed_in, when};
 use crate::domain::DomainError;
 use crate::domain::list::{PageRequest, PageStart};
 use crate::domain::webhooks::{self, EndpointInput, WebhookEndpoint};
@@ -86,13 +86,6 @@ pub async fn list_endpoints(State(state): State<AppState>, headers: HeaderMap) -
     }
 }
 
-fn message(error: DomainError) -> String {
-    match error {
-        DomainError::Invalid { param, message, .. } => format!("{param}: {message}."),
-        other => other.to_string(),
-    }
-}
-
 /// Adds an endpoint (Add Webhook).
 #[utoipa::path(post, path = "/dashboard/webhooks", tag = "Pages",
     request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `url`, `events`, `description`."),
@@ -111,19 +104,20 @@ pub async fn add_endpoint(
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .collect();
-    let description = field(&fields, "description").trim();
+    // The description is kept as typed.
+    let description = field(&fields, "description");
     let input = EndpointInput {
         url: Some(field(&fields, "url").trim().to_string()),
         enabled_events: Some(events),
         description: Some((!description.is_empty()).then(|| description.to_string())),
         ..Default::default()
     };
-    let allow_private = state.config.webhooks_allow_private;
+    let targets = state.config.webhook_targets();
     match webhooks::create_endpoint(
         &state.db,
         &signed.session.caller(),
         input,
-        allow_private,
+        targets,
         state.clock.now(),
     )
     .await
@@ -275,7 +269,7 @@ pub async fn endpoint_action(
         Err(response) => return response,
     };
     let (db, caller, now) = (&state.db, signed.session.caller(), state.clock.now());
-    let allow_private = state.config.webhooks_allow_private;
+    let targets = state.config.webhook_targets();
     let result = match action.as_str() {
         "secret" => webhooks::get_endpoint(db, &caller, &id).await.map(Some),
         // After a roll, a redirect: reloading the page must not roll again.
@@ -290,7 +284,7 @@ pub async fn endpoint_action(
                 disabled: Some(action == "disable"),
                 ..Default::default()
             };
-            webhooks::update_endpoint(db, &caller, &id, input, allow_private, now)
+            webhooks::update_endpoint(db, &caller, &id, input, targets, now)
                 .await
                 .map(|_| None)
         }

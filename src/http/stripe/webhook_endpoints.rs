@@ -87,12 +87,12 @@ pub async fn create(
             "Invalid disabled: an endpoint starts enabled; update it to disable it.",
         ));
     }
-    let allow_private = state.config.webhooks_allow_private;
+    let targets = state.config.webhook_targets();
     let endpoint = webhooks::create_endpoint(
         &state.db,
         caller,
         params.input()?,
-        allow_private,
+        targets,
         state.clock.now(),
     )
     .await?;
@@ -116,13 +116,13 @@ pub async fn update(
     id: &str,
     params: EndpointParams,
 ) -> Result<Value, ApiError> {
-    let allow_private = state.config.webhooks_allow_private;
+    let targets = state.config.webhook_targets();
     let endpoint = webhooks::update_endpoint(
         &state.db,
         caller,
         id,
         params.input()?,
-        allow_private,
+        targets,
         state.clock.now(),
     )
     .await?;
