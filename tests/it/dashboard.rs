@@ -13,6 +13,7 @@ on_both_engines!(
     sessions_are_listed_found_and_shown_in_the_selected_mode,
     one_account_never_sees_another_accounts_objects,
     products_links_and_webhooks_are_managed_from_the_dashboard,
+    revoking_a_key_in_the_dashboard_closes_its_event_streams,
 );
 
 /// A browser signed in to the dashboard: keeps the session cookie, follows no redirects.
@@ -663,4 +664,28 @@ async fn products_links_and_webhooks_are_managed_from_the_dashboard(engine: Engi
             .body
             .contains("disabled by the merchant")
     );
+}
+
+async fn revoking_a_key_in_the_dashboard_closes_its_event_streams(engine: Engine) {
+    use crate::revocation::{EventStream, key_id, refused_as_revoked};
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let password = user(&server, &account, "owner@acme.example").await;
+    let dashboard = Dashboard::sign_in(&server, "owner@acme.example", &password).await;
+    let stream = EventStream::open(&server.base, &account.test_key).await;
+
+    let key = key_id(&server.db, &account.test_key).await;
+    let before = std::time::Instant::now();
+    let revoked = dashboard
+        .post(
+            "/dashboard/keys",
+            &format!("/dashboard/keys/{key}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, 303);
+    stream
+        .closes_within_a_second_of(before, "the revocation in the dashboard")
+        .await;
+    refused_as_revoked(&server.base, &account.test_key).await;
 }
