@@ -262,7 +262,9 @@ pub async fn list_keys(db: &Db, account_id: &str) -> Result<Vec<ApiKey>, DomainE
     Ok(store::accounts::list_keys(db, account_id).await?)
 }
 
-/// Revokes a key at once, for every process: the next request with it gets 401.
+/// Revokes a key at once, for every process: from the commit on, every request with it gets
+/// 401, and every server ends the event streams opened with it within a second (they follow
+/// [`KeyChanges`](crate::store::key_changes::KeyChanges)).
 pub async fn revoke_key(db: &Db, key_id: &str, now: i64) -> Result<ApiKey, DomainError> {
     let key = store::accounts::get_key(db, key_id)
         .await?
@@ -275,6 +277,23 @@ pub async fn revoke_key(db: &Db, key_id: &str, now: i64) -> Result<ApiKey, Domai
         revoked: Some(now),
         ..key
     })
+}
+
+/// Checks again that a key authenticated earlier is still usable: what whatever a key opened
+/// (an event stream) does when a [`KeyChange`](crate::store::key_changes::KeyChange) says the
+/// key may have been revoked.
+pub async fn recheck_key(db: &Db, key_id: &str) -> Result<(), AuthError> {
+    let key = store::accounts::get_key(db, key_id)
+        .await?
+        .ok_or_else(|| AuthError::Invalid {
+            redacted: redact_secret(""),
+        })?;
+    match key.revoked {
+        Some(_) => Err(AuthError::Revoked {
+            redacted: key.redacted,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Finds who a presented secret key belongs to.

@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod customers;
 pub mod dashboard;
 pub mod error;
+pub mod event_streams;
 pub mod events;
 pub mod hosted;
 pub mod idempotency;

@@ -182,6 +182,11 @@ impl ApiError {
         )
     }
 
+    /// 429, as Stripe answers it: `invalid_request_error` with the code `rate_limit`.
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, Some("rate_limit"), message)
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::CONFLICT, Some(code), message)
     }

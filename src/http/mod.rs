@@ -39,6 +39,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::ids;
 use crate::store::Db;
+use crate::store::key_changes::KeyChanges;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -54,6 +55,8 @@ pub struct AppState {
     /// Cancelled when the server shuts down: long-lived responses (event streams) end then,
     /// so a graceful shutdown does not wait on them.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Secret keys created and revoked, on any server: what a key opened ends with the key.
+    pub key_changes: KeyChanges,
 }
 
 #[derive(OpenApi)]
@@ -133,7 +136,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes_and_document().1
 }
 
-/// The complete application: routes, their documentation, and the frame around them.
+/// The complete application: routes, their documentation, and the frame around them. Starts
+/// following the database's key changes, until `shutdown` is cancelled.
 pub fn app(
     db: Db,
     clock: SharedClock,
@@ -146,6 +150,7 @@ pub fn app(
             .expect("the OpenAPI document serializes"),
     );
     let state = AppState {
+        key_changes: KeyChanges::follow(&db, shutdown.clone()),
         db,
         clock,
         config,

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::key_changes::{self, KeyChange};
 use super::{Db, StoreResult, on_reader, on_writer};
 use crate::domain::Mode;
 use crate::domain::accounts::{Account, ApiKey, CreatedAccount, CreatedKey, CreatedUser};
@@ -76,6 +77,14 @@ const INSERT_KEY: &str = "INSERT INTO api_keys (id, account_id, livemode, secret
      VALUES ($1, $2, $3, $4, $5, $6)";
 const BOOTSTRAP_MARKER: &str = "first_start";
 
+/// The changes announced once an account's two keys are durable. (A trigger records them in
+/// the database; see [`key_changes`].)
+fn account_keys_created(created: &CreatedAccount) -> [KeyChange; 2] {
+    [&created.test_key, &created.live_key].map(|key| KeyChange::Created {
+        key_id: key.key.id.clone(),
+    })
+}
+
 /// Inserts the account and both its keys in one transaction.
 pub async fn insert_account(db: &Db, created: &CreatedAccount) -> StoreResult<()> {
     on_writer!(db, |pool| {
@@ -91,6 +100,7 @@ pub async fn insert_account(db: &Db, created: &CreatedAccount) -> StoreResult<()
         }
         tx.commit().await
     })?;
+    key_changes::announce(db, account_keys_created(created));
     Ok(())
 }
 
@@ -114,7 +124,7 @@ pub async fn insert_first_account(
     password_hash: &str,
     now: i64,
 ) -> StoreResult<bool> {
-    on_writer!(db, |pool| {
+    let won: StoreResult<bool> = on_writer!(db, |pool| {
         let mut tx = pool.begin().await?;
         let claimed = sqlx::query(
             "INSERT INTO installation (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -159,7 +169,12 @@ pub async fn insert_first_account(
         .await?;
         tx.commit().await?;
         Ok(true)
-    })
+    });
+    let won = won?;
+    if won {
+        key_changes::announce(db, account_keys_created(created));
+    }
+    Ok(won)
 }
 
 pub async fn get_account(db: &Db, id: &str) -> StoreResult<Option<Account>> {
@@ -187,6 +202,12 @@ pub async fn rename_account(db: &Db, id: &str, name: &str) -> StoreResult<bool> 
 
 pub async fn insert_key(db: &Db, created: &CreatedKey) -> StoreResult<()> {
     on_writer!(db, |pool| insert_key!(pool, created).await.map(|_| ()))?;
+    key_changes::announce(
+        db,
+        [KeyChange::Created {
+            key_id: created.key.id.clone(),
+        }],
+    );
     Ok(())
 }
 
@@ -232,14 +253,25 @@ pub async fn touch_key(db: &Db, id: &str, now: i64) -> StoreResult<()> {
     Ok(())
 }
 
-pub async fn revoke_key(db: &Db, id: &str, now: i64) -> StoreResult<()> {
-    on_writer!(db, |pool| {
+/// Revokes the key unless it already is; returns whether this call revoked it. Every server
+/// hears of it within a fraction of a second of the commit ([`key_changes`]).
+pub async fn revoke_key(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
+    let affected = on_writer!(db, |pool| {
         sqlx::query("UPDATE api_keys SET revoked = $1 WHERE id = $2 AND revoked IS NULL")
             .bind(now)
             .bind(id)
             .execute(pool)
             .await
-            .map(|_| ())
+            .map(|r| r.rows_affected())
     })?;
-    Ok(())
+    let revoked = affected == 1;
+    if revoked {
+        key_changes::announce(
+            db,
+            [KeyChange::Revoked {
+                key_id: id.to_string(),
+            }],
+        );
+    }
+    Ok(revoked)
 }

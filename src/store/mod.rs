@@ -16,9 +16,11 @@ pub mod checkout;
 pub mod counts;
 pub mod customers;
 pub mod dashboard;
+pub mod event_streams;
 pub mod events;
 pub mod group_commit;
 pub mod idempotency;
+pub mod key_changes;
 pub mod payments;
 pub mod query;
 pub mod webhooks;
@@ -79,6 +81,9 @@ pub struct SqliteDb {
     pub writer: group_commit::GroupWriter,
     /// The database file; migrations lock a file beside it.
     pub path: std::path::PathBuf,
+    /// Key changes made durable by this process, announced at once to its subscribers
+    /// ([`key_changes`]).
+    pub key_changes: tokio::sync::broadcast::Sender<key_changes::KeyChange>,
 }
 
 /// A connection to kassa's database. Cheap to clone.
@@ -196,6 +201,7 @@ impl Db {
             reader,
             writer: group_commit::GroupWriter::new(writer),
             path: path.into(),
+            key_changes: key_changes::sqlite_channel(),
         }))
     }
 

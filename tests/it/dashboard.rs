@@ -24,6 +24,7 @@ on_both_engines!(
     product_edits_change_exactly_the_fields_edited,
     page_forms_ignore_the_idempotency_key,
     webhook_form_follows_the_test_private_rule,
+    revoking_a_key_in_the_dashboard_closes_its_event_streams,
 );
 
 /// A browser signed in to the dashboard: keeps the session cookie, follows no redirects.
@@ -1510,4 +1511,28 @@ async fn webhook_form_follows_the_test_private_rule(engine: Engine) {
     )
     .await;
     assert_eq!(endpoint["description"], "  Orders = team  ");
+}
+
+async fn revoking_a_key_in_the_dashboard_closes_its_event_streams(engine: Engine) {
+    use crate::revocation::{EventStream, key_id, refused_as_revoked};
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let password = user(&server, &account, "owner@acme.example").await;
+    let dashboard = Dashboard::sign_in(&server, "owner@acme.example", &password).await;
+    let stream = EventStream::open(&server.base, &account.test_key).await;
+
+    let key = key_id(&server.db, &account.test_key).await;
+    let before = std::time::Instant::now();
+    let revoked = dashboard
+        .post(
+            "/dashboard/keys",
+            &format!("/dashboard/keys/{key}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, 303);
+    stream
+        .closes_within_a_second_of(before, "the revocation in the dashboard")
+        .await;
+    refused_as_revoked(&server.base, &account.test_key).await;
 }

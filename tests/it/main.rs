@@ -17,6 +17,7 @@ mod idempotency;
 mod isolation;
 mod process;
 mod receiver;
+mod revocation;
 mod sessions;
 mod storage;
 mod stripe_sessions;

@@ -1,0 +1,336 @@
+//! Key changes: which secret keys were created or revoked, heard by every server within a
+//! fraction of a second of the change's commit, so that whatever relies on a key (an open event
+//! stream, a cache of keys) can let go of it.
+//!
+//! The database records each change: a trigger writes a `key_changes` row in the transaction
+//! that creates or revokes the key, so no code path can change a key without it. How a server
+//! hears of the change depends on the engine:
+//!
+//! - **PostgreSQL**: the same trigger sends `NOTIFY kassa_key_changes`, which PostgreSQL
+//!   delivers to every listening server when the transaction commits (and never if it rolls
+//!   back). A listener that loses its connection misses what is sent meanwhile, so once it is
+//!   listening again it announces [`KeyChange::Reload`] and every subscriber re-checks what it
+//!   holds.
+//! - **SQLite**: a change made in this process is announced in memory as soon as it is durable.
+//!   A change made by another process on the same file (`kassa keys revoke` runs in its own
+//!   process) cannot reach this one in memory, and SQLite has no notifications, so the server
+//!   also reads the `key_changes` rows after the last one it saw, every
+//!   [`SQLITE_READ_EVERY`]: one read of an index range that is empty almost every time.
+//!
+//! A change may be announced more than once (on SQLite, in memory and again by the read), so
+//! subscribers treat changes as idempotent.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::{Db, SqliteDb, StoreResult};
+
+/// The PostgreSQL notification channel; the trigger in the migrations names it too.
+pub const CHANNEL: &str = "kassa_key_changes";
+/// How often an SQLite server reads the changes made by other processes. Bounds how late it
+/// hears of them: well within the second in which a revoked key must stop working.
+pub const SQLITE_READ_EVERY: Duration = Duration::from_millis(250);
+/// Rows read at once on SQLite; more are read at once when a batch is full.
+const SQLITE_READ_BATCH: i64 = 500;
+/// Changes kept for a subscriber that has not read them yet; one that falls further behind
+/// gets [`KeyChange::Reload`].
+const BACKLOG: usize = 1024;
+/// After this long without a notification the PostgreSQL listener checks its connection with a
+/// query: a connection dropped silently (by a firewall's idle timeout) would otherwise go
+/// unnoticed, and the traffic keeps such a firewall from dropping it.
+const LISTENER_QUIET: Duration = Duration::from_secs(10);
+/// How long the listener's check may take before the connection counts as lost.
+const LISTENER_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait between attempts to listen again after a failure.
+const LISTENER_RETRY_MAX: Duration = Duration::from_secs(5);
+/// The listener's `application_name`, so operators (and tests) can tell its connection apart.
+pub const LISTENER_NAME: &str = "kassa key changes";
+
+/// One change to the secret keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChange {
+    /// A key was created.
+    Created { key_id: String },
+    /// A key was revoked: from its commit on, requests with it are refused.
+    Revoked { key_id: String },
+    /// Changes may have been missed (the server has just begun to follow them, the PostgreSQL
+    /// listener lost its connection, or this subscriber fell behind): every subscriber
+    /// re-checks, in the database, whatever it holds.
+    Reload,
+}
+
+impl KeyChange {
+    /// The change a `key_changes` row (or a notification's payload) describes.
+    fn from_row(kind: &str, key_id: &str) -> Option<KeyChange> {
+        let key_id = key_id.to_string();
+        match kind {
+            "created" => Some(KeyChange::Created { key_id }),
+            "revoked" => Some(KeyChange::Revoked { key_id }),
+            _ => None,
+        }
+    }
+
+    /// Whether this change may have revoked `key_id`: it is that key's revocation, or a
+    /// [`KeyChange::Reload`], after which the subscriber must look the key up again.
+    pub fn may_revoke(&self, key_id: &str) -> bool {
+        match self {
+            KeyChange::Revoked { key_id: revoked } => revoked == key_id,
+            KeyChange::Reload => true,
+            KeyChange::Created { .. } => false,
+        }
+    }
+}
+
+/// The key changes a server hears of, for any number of subscribers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct KeyChanges {
+    sender: broadcast::Sender<KeyChange>,
+}
+
+/// One subscriber's changes, in the order they were heard.
+pub struct KeyChangeSubscription(broadcast::Receiver<KeyChange>);
+
+impl KeyChanges {
+    /// Starts following the key changes of `db`'s database (reading them on SQLite, listening on
+    /// PostgreSQL) until `stop` is cancelled. One per server process.
+    pub fn follow(db: &Db, stop: CancellationToken) -> KeyChanges {
+        match db {
+            Db::Sqlite(sqlite) => {
+                let sender = sqlite.key_changes.clone();
+                tokio::spawn(read_sqlite(sqlite.clone(), sender.clone(), stop));
+                KeyChanges { sender }
+            }
+            Db::Postgres(pool) => {
+                let sender = broadcast::channel(BACKLOG).0;
+                tokio::spawn(listen_postgres(pool.clone(), sender.clone(), stop));
+                KeyChanges { sender }
+            }
+        }
+    }
+
+    /// Every change heard from now on. Subscribe before checking a key: a change committed
+    /// after the check is then heard, and one committed before it is seen by the check.
+    pub fn subscribe(&self) -> KeyChangeSubscription {
+        KeyChangeSubscription(self.sender.subscribe())
+    }
+}
+
+impl KeyChangeSubscription {
+    /// The next change. A subscriber that fell more than a backlog behind gets
+    /// [`KeyChange::Reload`] for what it missed. Waits forever once the server stops following.
+    pub async fn next(&mut self) -> KeyChange {
+        match self.0.recv().await {
+            Ok(change) => change,
+            Err(broadcast::error::RecvError::Lagged(_)) => KeyChange::Reload,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
+/// A new channel for the in-process announcements of an SQLite database.
+pub(crate) fn sqlite_channel() -> broadcast::Sender<KeyChange> {
+    broadcast::channel(BACKLOG).0
+}
+
+/// Announces, in this process, changes that this process has just made durable. Needed on
+/// SQLite only: on PostgreSQL the commit itself notifies every server, this one included.
+pub(crate) fn announce(db: &Db, changes: impl IntoIterator<Item = KeyChange>) {
+    if let Db::Sqlite(sqlite) = db {
+        for change in changes {
+            // No subscriber (a command-line process) is fine: nobody holds a key here.
+            let _ = sqlite.key_changes.send(change);
+        }
+    }
+}
+
+/// SQLite: announces the changes that other processes commit, read every
+/// [`SQLITE_READ_EVERY`]. Rows are numbered in commit order (SQLite has one writer at a time),
+/// so "after the last one seen" misses none.
+async fn read_sqlite(
+    sqlite: SqliteDb,
+    changes: broadcast::Sender<KeyChange>,
+    stop: CancellationToken,
+) {
+    // Reading starts after the newest row: older changes are in the keys as anyone reads
+    // them from now on, and a subscriber that came before this first read re-checks.
+    let mut last_seen: Option<i64> = None;
+    loop {
+        let read = match last_seen {
+            None => latest_sqlite(&sqlite).await.map(|latest| {
+                last_seen = Some(latest);
+                let _ = changes.send(KeyChange::Reload);
+            }),
+            Some(after) => changes_after_sqlite(&sqlite, after).await.map(|rows| {
+                for (seq, kind, key_id) in rows {
+                    last_seen = Some(seq);
+                    if let Some(change) = KeyChange::from_row(&kind, &key_id) {
+                        let _ = changes.send(change);
+                    }
+                }
+            }),
+        };
+        if let Err(error) = read {
+            // Nothing is lost: the next read starts after the same row.
+            tracing::warn!(%error, "reading key changes failed; will retry");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(SQLITE_READ_EVERY) => {}
+        }
+    }
+}
+
+async fn latest_sqlite(sqlite: &SqliteDb) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM key_changes")
+            .fetch_one(&sqlite.reader)
+            .await?,
+    )
+}
+
+/// Every change after row `after`, oldest first: `(seq, kind, key_id)`.
+async fn changes_after_sqlite(
+    sqlite: &SqliteDb,
+    mut after: i64,
+) -> StoreResult<Vec<(i64, String, String)>> {
+    let mut all = Vec::new();
+    loop {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT seq, kind, key_id FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(SQLITE_READ_BATCH)
+        .fetch_all(&sqlite.reader)
+        .await?;
+        let full = rows.len() as i64 == SQLITE_READ_BATCH;
+        if let Some((seq, _, _)) = rows.last() {
+            after = *seq;
+        }
+        all.extend(rows);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
+/// PostgreSQL: announces every notification on [`CHANNEL`], and a [`KeyChange::Reload`] each
+/// time the listener is listening again after losing its connection.
+async fn listen_postgres(
+    pool: PgPool,
+    changes: broadcast::Sender<KeyChange>,
+    stop: CancellationToken,
+) {
+    // A pool of its own: the listener keeps its connection for good, which must neither take
+    // one of the requests' connections nor keep their pool from closing.
+    let options = (*pool.connect_options())
+        .clone()
+        .application_name(LISTENER_NAME);
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with(options);
+    let mut retry = Duration::from_millis(100);
+    loop {
+        let listening = tokio::select! {
+            () = stop.cancelled() => return,
+            listening = listen(&own) => listening,
+        };
+        match listening {
+            Ok(listener) => {
+                retry = Duration::from_millis(100);
+                // Listening from here on: a change committed from now is notified, and one
+                // committed while nothing listened is found by the subscribers' re-check.
+                let _ = changes.send(KeyChange::Reload);
+                if !follow_notifications(listener, &changes, &stop).await {
+                    return;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot listen for key changes; will retry"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(retry) => {}
+        }
+        retry = (retry * 2).min(LISTENER_RETRY_MAX);
+    }
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Announces notifications until the connection is lost for good (true: listen again) or
+/// `stop` is cancelled (false).
+async fn follow_notifications(
+    mut listener: PgListener,
+    changes: &broadcast::Sender<KeyChange>,
+    stop: &CancellationToken,
+) -> bool {
+    loop {
+        let received = tokio::select! {
+            () = stop.cancelled() => return false,
+            received = tokio::time::timeout(LISTENER_QUIET, listener.try_recv()) => received,
+        };
+        match received {
+            Ok(Ok(Some(notification))) => {
+                let change = notification
+                    .payload()
+                    .split_once(' ')
+                    .and_then(|(kind, key_id)| KeyChange::from_row(kind, key_id));
+                match change {
+                    Some(change) => {
+                        let _ = changes.send(change);
+                    }
+                    None => {
+                        tracing::warn!(
+                            payload = notification.payload(),
+                            "an unknown key change; reloading"
+                        );
+                        let _ = changes.send(KeyChange::Reload);
+                    }
+                }
+            }
+            // The connection was lost and sqlx has already listened again on a new one.
+            Ok(Ok(None)) => {
+                tracing::info!("the key change listener reconnected");
+                let _ = changes.send(KeyChange::Reload);
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the key change listener lost its connection");
+                return true;
+            }
+            Err(_quiet) => {
+                let check = sqlx::query("SELECT 1").execute(&mut listener);
+                if !matches!(
+                    tokio::time::timeout(LISTENER_CHECK_TIMEOUT, check).await,
+                    Ok(Ok(_))
+                ) {
+                    tracing::warn!("the key change listener's connection stopped answering");
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_say_which_key_they_may_revoke() {
+        let revoked = KeyChange::from_row("revoked", "key_a").unwrap();
+        assert!(revoked.may_revoke("key_a"));
+        assert!(!revoked.may_revoke("key_b"));
+        let created = KeyChange::from_row("created", "key_a").unwrap();
+        assert!(!created.may_revoke("key_a"));
+        assert!(KeyChange::Reload.may_revoke("key_a"));
+        assert_eq!(KeyChange::from_row("renamed", "key_a"), None);
+    }
+}
