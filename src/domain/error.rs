@@ -13,6 +13,15 @@ pub enum DomainError {
     #[error("invalid {param}: {message}")]
     Invalid { param: String, message: String },
 
+    /// A payable total outside what one charge can be: `amount_too_small` (below the
+    /// currency's minimum charge) or `amount_too_large`. `param` is what set the total.
+    #[error("invalid {param}: {message}")]
+    AmountOutOfBounds {
+        code: &'static str,
+        param: String,
+        message: String,
+    },
+
     /// The object's state forbids the action; `code` says which rule.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod amount_bounds;
 mod auth;
 mod catalog;
 mod cli;
@@ -19,4 +20,5 @@ mod receiver;
 mod sessions;
 mod storage;
 mod stripe_sessions;
+mod test_payments;
 mod webhooks;
