@@ -72,6 +72,20 @@ impl HostedSession {
             )
         })
     }
+
+    /// The least amount the page offers for `line`, whose amount the customer chooses: its own
+    /// minimum, raised to the currency's minimum charge when the line alone makes the total
+    /// (the session's only line, sold once), since no smaller total can be charged.
+    pub fn least_amount(&self, line: &LineItem) -> Option<i64> {
+        let (minimum, _) = Self::amount_bounds(line)?;
+        let alone =
+            self.lines.len() == 1 && line.quantity == 1 && Self::quantity_bounds(line).is_none();
+        Some(if alone {
+            minimum.max(self.session.currency.minimum_charge())
+        } else {
+            minimum
+        })
+    }
 }
 
 /// Loads a session for its page. An open session past its deadline is expired first.

@@ -1250,6 +1250,10 @@ async fn chosen_totals_that_cannot_be_charged_are_said_on_the_form(engine: Engin
     let path = format!("/checkout/{id}");
     let amount = format!("amount[{}]", line_id(&server, &account, id, 0).await);
     let page = browser.get(&path).await;
+    assert!(
+        page.body.contains(">At least $0.50</span>"),
+        "the hint says the least that can be charged"
+    );
     for (action, chosen, message) in [
         (
             "pay",

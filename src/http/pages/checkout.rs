@@ -612,8 +612,9 @@ fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {
         ),
         None => format!("<span class=\"quantity\">Qty {}</span>", line.quantity),
     };
-    let unit = match HostedSession::amount_bounds(line) {
-        Some((min, max)) => format!(
+    let bounds = HostedSession::amount_bounds(line).zip(hosted.least_amount(line));
+    let unit = match bounds {
+        Some(((_, max), min)) => format!(
             "<label class=\"amount\" for=\"amount-{id}\">Amount ({prefix}) \
              <input id=\"amount-{id}\" name=\"amount[{id}]\" form=\"pay-form\" type=\"text\" \
              inputmode=\"decimal\" value=\"{value}\" data-amount data-min=\"{min}\" data-max=\"{max}\"\
