@@ -165,7 +165,7 @@ pub async fn pay_session(
             );
             Err(decline_error(&state, &caller, &session, &decline, Some(ended)).await?)
         }
-        PayOutcome::AlreadyFinal(state) => Err(checkout::not_open(&id, state).into()),
+        PayOutcome::AlreadyFinal(ended) => Err(checkout::not_open(&id, ended).into()),
     }
 }
 
