@@ -16,5 +16,6 @@ pub mod domain;
 pub mod http;
 pub mod listen;
 pub mod objects;
+pub mod pay;
 pub mod store;
 pub mod workers;

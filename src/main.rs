@@ -64,6 +64,50 @@ enum Command {
     /// Forward an account's events from a kassa server to a local URL, signed like webhooks
     /// (like `stripe listen`): for developing a webhook handler on your machine.
     Listen(ListenArgs),
+    /// Pay a test-mode checkout session with a test card, as a customer on its hosted page
+    /// would (events and webhooks included): for trying a checkout without a browser. Prints
+    /// the session's status and payment status; exits 3 when the card is refused, 1 on errors.
+    Pay(PayArgs),
+}
+
+#[derive(Args)]
+struct PayArgs {
+    /// The session to pay, `cs_test_...`.
+    #[arg(value_name = "SESSION_ID")]
+    session: String,
+    /// A test card number: 4242424242424242 pays, 4000000000000002 is declined (see the README's
+    /// test cards).
+    #[arg(long, value_name = "NUMBER")]
+    card: String,
+    /// The customer's email [default: the session's customer_email].
+    #[arg(long)]
+    email: Option<String>,
+    /// The name on the card.
+    #[arg(long)]
+    name: Option<String>,
+    /// The amount the customer chooses, in minor units (2500 is $25.00), for a line whose price
+    /// lets the customer choose.
+    #[arg(long, value_name = "MINOR_UNITS")]
+    amount: Option<i64>,
+    /// The quantity of an adjustable line, by its index: `--quantity 0=3` (repeatable).
+    #[arg(long = "quantity", value_name = "LINE=QUANTITY", value_parser = kassa::pay::parse_quantity)]
+    quantities: Vec<(usize, i64)>,
+    /// A test secret key of the session's account.
+    #[arg(
+        long,
+        env = "KASSA_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    api_key: String,
+    /// The kassa server.
+    #[arg(
+        long,
+        env = "KASSA_SERVER",
+        default_value = "http://127.0.0.1:4242",
+        value_name = "URL"
+    )]
+    server: String,
 }
 
 #[derive(Args)]
@@ -204,6 +248,24 @@ async fn main() -> anyhow::Result<()> {
                 events: args.events,
             })
             .await
+        }
+        Command::Pay(args) => {
+            let outcome = kassa::pay::pay(kassa::pay::PayOptions {
+                server: args.server,
+                api_key: args.api_key,
+                session: args.session,
+                card: args.card,
+                email: args.email,
+                name: args.name,
+                amount: args.amount,
+                quantities: args.quantities,
+            })
+            .await?;
+            if outcome == kassa::pay::Outcome::Refused {
+                // Not 1 (an error) or 2 (a usage error): a script can tell a declined card.
+                std::process::exit(3);
+            }
+            Ok(())
         }
         Command::Migrate => {
             kassa::app::open_database(&config.database_url).await?;

@@ -16,7 +16,7 @@ use super::catalog::{
 use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
-use super::money::{Currency, MAX_AMOUNT};
+use super::money::{Currency, MAX_CHARGE};
 use super::{DomainError, validate};
 use crate::store::{self, Db};
 
@@ -24,8 +24,9 @@ use crate::store::{self, Db};
 pub const DEFAULT_LIFETIME: i64 = 3600;
 pub const MIN_LIFETIME: i64 = 30 * 60;
 pub const MAX_LIFETIME: i64 = 24 * 3600;
-/// Declined payment attempts after which a session fails (card-testing protection).
-pub const MAX_DECLINED_ATTEMPTS: i64 = 5;
+/// The event of a session that leaves `open` without payment: expired, canceled (by the
+/// customer or the merchant) or failed (too many declines).
+pub const ENDED_UNPAID_EVENT: &str = "checkout.session.expired";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionState {
@@ -391,6 +392,15 @@ async fn build_session(
     let mut new_prices = Vec::new();
     let mut lines = Vec::new();
     let mut link_id = None;
+    // The parameter that sets the session's total, named when the total cannot be charged.
+    let total_param = match &input.source {
+        SessionSource::Product {
+            quantity: Some(_), ..
+        } => "quantity",
+        SessionSource::Product { .. } => "productId",
+        SessionSource::PaymentLink(_) => "paymentLinkId",
+        SessionSource::LineItems(_) | SessionSource::Nothing => "line_items",
+    };
     match std::mem::replace(&mut input.source, SessionSource::Nothing) {
         SessionSource::Nothing => {}
         SessionSource::Product {
@@ -636,21 +646,9 @@ async fn build_session(
                 custom.preset.or(custom.minimum).unwrap_or(0)
             }
         };
-        let amount = unit_amount
-            .checked_mul(line.quantity)
-            .filter(|a| *a <= MAX_AMOUNT)
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    format!("{}[quantity]", line.param),
-                    "makes the amount too large",
-                )
-            })?;
-        subtotal = subtotal
-            .checked_add(amount)
-            .filter(|a| *a <= MAX_AMOUNT)
-            .ok_or_else(|| {
-                DomainError::invalid("line_items", "the total is larger than kassa accepts")
-            })?;
+        // Unit amounts are at most money::MAX_AMOUNT, quantities 1000 and lines 100: no overflow.
+        let amount = unit_amount * line.quantity;
+        subtotal += amount;
         items.push(LineItem {
             id: ids::new_id(prefix::LINE_ITEM, ids::now_ms()),
             price: line.price.clone(),
@@ -661,6 +659,11 @@ async fn build_session(
             amount_subtotal: amount,
             amount_total: amount,
         });
+    }
+    // What one charge can be. A total the customer still chooses is checked again when they
+    // pay (its minimum only then).
+    if !customer_chooses || subtotal > MAX_CHARGE {
+        currency.check_payable_total(subtotal, total_param)?;
     }
     let payment_status = if mode == CheckoutMode::Setup || (subtotal == 0 && !customer_chooses) {
         PaymentStatus::NoPaymentRequired
@@ -905,7 +908,7 @@ pub async fn count_sessions(
 // ----- Transitions -------------------------------------------------------------------------------
 
 /// Why a transition did not happen.
-fn not_open(session_id: &str, state: SessionState) -> DomainError {
+pub fn not_open(session_id: &str, state: SessionState) -> DomainError {
     DomainError::Conflict {
         code: "checkout_session_not_open",
         message: format!(
@@ -997,11 +1000,11 @@ async fn transition(
     after.state = to;
     after.updated = now;
     let event_type = match to {
-        SessionState::Expired => "checkout.session.expired",
-        SessionState::Canceled => "checkout.session.canceled",
-        SessionState::Failed => "checkout.session.async_payment_failed",
         SessionState::Completed => "checkout.session.completed",
         SessionState::Open => unreachable!("no transition leads back to open"),
+        // Expired, canceled or failed: every way of ending unpaid is `expired` in Stripe's
+        // words, the event integrations listen to for releasing stock.
+        _ => ENDED_UNPAID_EVENT,
     };
     let object = crate::objects::checkout_session(&after, public_url);
     let event = super::events::new_event(
@@ -1124,12 +1127,10 @@ pub async fn update_session(
             DomainError::invalid("amount", "is required when the currency changes")
         })?;
         let amount = currency.parse_major(&amount_text.0, "amount")?;
-        if !(1..=MAX_AMOUNT).contains(&amount) {
-            return Err(DomainError::invalid(
-                "amount",
-                "must be at least 0.01 and at most the largest amount kassa accepts",
-            ));
+        if amount == 0 {
+            return Err(DomainError::invalid("amount", "must be more than 0"));
         }
+        currency.check_payable_total(amount, "amount")?;
         let mut lines = line_items(db, caller, id).await?;
         if lines.len() != 1 {
             return Err(DomainError::invalid(

@@ -60,6 +60,19 @@ impl DomainError {
         }
     }
 
+    /// Whether this is a payable total outside what one charge can be (`amount_too_small`,
+    /// below the currency's minimum charge, or `amount_too_large`): a fault of the whole
+    /// order rather than of one field.
+    pub fn is_out_of_bounds(&self) -> bool {
+        matches!(
+            self,
+            DomainError::Invalid {
+                code: "amount_too_small" | "amount_too_large",
+                ..
+            }
+        )
+    }
+
     pub fn not_found(object: &'static str, id: impl Into<String>) -> Self {
         DomainError::NotFound {
             object,

@@ -14,6 +14,7 @@ use super::accounts::{Account, Caller};
 use super::checkout::{
     self, CheckoutMode, Completion, LineItem, PaidWith, PaymentStatus, Session, SessionState,
 };
+use super::money::MAX_CHARGE;
 use super::processor::{self, CardDetails, Decline};
 use super::{DomainError, ids, ids::prefix, validate};
 use crate::store::checkout::DeclineRecorded;
@@ -67,8 +68,22 @@ impl HostedSession {
         line.price.terms.custom.as_ref().map(|c| {
             (
                 c.minimum.unwrap_or(1).max(1),
-                c.maximum.unwrap_or(super::money::MAX_AMOUNT),
+                c.maximum.unwrap_or(MAX_CHARGE),
             )
+        })
+    }
+
+    /// The least amount the page offers for `line`, whose amount the customer chooses: its own
+    /// minimum, raised to the currency's minimum charge when the line alone makes the total
+    /// (the session's only line, sold once), since no smaller total can be charged.
+    pub fn least_amount(&self, line: &LineItem) -> Option<i64> {
+        let (minimum, _) = Self::amount_bounds(line)?;
+        let alone =
+            self.lines.len() == 1 && line.quantity == 1 && Self::quantity_bounds(line).is_none();
+        Some(if alone {
+            minimum.max(self.session.currency.minimum_charge())
+        } else {
+            minimum
         })
     }
 }
@@ -104,24 +119,78 @@ pub async fn load(
     })
 }
 
-/// What the customer chose on the page, as typed, by line item id.
+/// What the customer chose, as typed, by line item id.
 #[derive(Debug, Clone, Default)]
 pub struct Choices {
+    /// Quantities of lines whose quantity is adjustable.
     pub quantities: BTreeMap<String, String>,
     /// Amounts in major units, for lines whose price lets the customer choose.
     pub amounts: BTreeMap<String, String>,
+    /// How errors name the fields the choices came from.
+    pub names: FieldNames,
 }
 
-/// Applies the customer's choices to the lines and totals. Returns whether anything changed.
+/// How the fields of a customer's choices are named in errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FieldNames {
+    /// The hosted page's form: `quantity[li_...]`, `amount[li_...]`.
+    #[default]
+    Page,
+    /// The test-payment API: `line_items[i][quantity]` (i the line's index) and `amount`.
+    Api,
+}
+
+impl FieldNames {
+    fn quantity(self, index: usize, line_id: &str) -> String {
+        match self {
+            FieldNames::Page => format!("quantity[{line_id}]"),
+            FieldNames::Api => format!("line_items[{index}][quantity]"),
+        }
+    }
+
+    fn amount(self, line_id: &str) -> String {
+        match self {
+            FieldNames::Page => format!("amount[{line_id}]"),
+            FieldNames::Api => "amount".to_string(),
+        }
+    }
+}
+
+/// Applies the customer's choices to the lines and totals, and checks that the total can be
+/// charged (it is checked at every payment, whatever was chosen). Returns whether anything
+/// changed.
 fn apply_choices(hosted: &mut HostedSession, choices: &Choices) -> Result<bool, DomainError> {
+    let names = choices.names;
+    // A choice for a line that offers none is a mistake, never ignored.
+    for id in choices.quantities.keys() {
+        let index = hosted.lines.iter().position(|l| &l.id == id);
+        let line = index.map(|i| &hosted.lines[i]);
+        if line.and_then(HostedSession::quantity_bounds).is_none() {
+            return Err(DomainError::invalid(
+                names.quantity(index.unwrap_or_default(), id),
+                "this line's quantity is not adjustable",
+            ));
+        }
+    }
+    for id in choices.amounts.keys() {
+        let line = hosted.lines.iter().find(|l| &l.id == id);
+        if line.and_then(HostedSession::amount_bounds).is_none() {
+            return Err(DomainError::invalid(
+                names.amount(id),
+                "this line's amount is set by its price, not chosen",
+            ));
+        }
+    }
     let currency = hosted.session.currency.clone();
     let mut changed = false;
-    for line in &mut hosted.lines {
+    // What set the total, named if it cannot be charged: a chosen amount, else a quantity.
+    let (mut amount_param, mut quantity_param) = (None, None);
+    for (index, line) in hosted.lines.iter_mut().enumerate() {
         if let (Some(text), Some((min, max))) = (
             choices.quantities.get(&line.id),
             HostedSession::quantity_bounds(line),
         ) {
-            let param = format!("quantity[{}]", line.id);
+            let param = names.quantity(index, &line.id);
             let quantity = text
                 .trim()
                 .parse::<i64>()
@@ -132,15 +201,21 @@ fn apply_choices(hosted: &mut HostedSession, choices: &Choices) -> Result<bool, 
                 })?;
             changed |= quantity != line.quantity;
             line.quantity = quantity;
+            quantity_param.get_or_insert(param);
         }
-        if let (Some(text), Some((min, max))) = (
-            choices.amounts.get(&line.id),
-            HostedSession::amount_bounds(line),
-        ) {
-            let param = format!("amount[{}]", line.id);
-            let amount = currency.parse_major(text.trim(), &param)?;
+        if let Some((min, max)) = HostedSession::amount_bounds(line) {
+            let param = names.amount(&line.id);
+            let amount = match choices.amounts.get(&line.id) {
+                Some(text) => currency.parse_major(text.trim(), &param)?,
+                // Not chosen now: what was chosen before, or the preset.
+                None => line.unit_amount,
+            };
+            if amount > max && max == MAX_CHARGE {
+                // No maximum of the merchant's: the largest charge is the bound.
+                currency.check_payable_total(amount, &param)?;
+            }
             if !(min..=max).contains(&amount) {
-                let message = if max == super::money::MAX_AMOUNT {
+                let message = if max == MAX_CHARGE {
                     format!("choose an amount of at least {}", currency.display(min))
                 } else {
                     format!(
@@ -153,18 +228,18 @@ fn apply_choices(hosted: &mut HostedSession, choices: &Choices) -> Result<bool, 
             }
             changed |= amount != line.unit_amount;
             line.unit_amount = amount;
+            amount_param.get_or_insert(param);
         }
         line.amount_subtotal = line.unit_amount * line.quantity;
         line.amount_total = line.amount_subtotal;
     }
+    // Unit amounts are at most money::MAX_AMOUNT and quantities 1000: no overflow.
+    let total: i64 = hosted.lines.iter().map(|l| l.amount_total).sum();
+    let param = amount_param
+        .or(quantity_param)
+        .unwrap_or_else(|| "line_items".to_string());
+    currency.check_payable_total(total, &param)?;
     if changed {
-        let total: i64 = hosted.lines.iter().map(|l| l.amount_total).sum();
-        if total > super::money::MAX_AMOUNT {
-            return Err(DomainError::invalid(
-                "quantity",
-                "the total is more than kassa can charge at once",
-            ));
-        }
         let session = &mut hosted.session;
         session.amount_subtotal = total;
         session.amount_total = total;
@@ -197,12 +272,32 @@ pub async fn update_choices(
 /// and never kept; `Debug` leaves them out.
 #[derive(Clone, Default)]
 pub struct PaymentForm {
-    pub email: String,
+    /// The page always sends one (it is a required field); the test-payment API may not.
+    pub email: Option<String>,
     pub name: String,
     pub card_number: String,
     pub card_expiry: String,
     pub card_cvc: String,
     pub choices: Choices,
+}
+
+impl PaymentForm {
+    /// A form with a test card number, its other card fields as any valid card would fill
+    /// them: an expiry in December five years after `now`, and a CVC of the brand's length
+    /// (4 digits for Amex, else 3).
+    pub fn with_test_card(card_number: String, now: i64) -> PaymentForm {
+        let (year, _) = year_month(now);
+        let card_cvc = match processor::brand_of(&card_number) {
+            "amex" => "1234",
+            _ => "123",
+        };
+        PaymentForm {
+            card_number,
+            card_expiry: format!("12 / {}", year + 5),
+            card_cvc: card_cvc.to_string(),
+            ..PaymentForm::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for PaymentForm {
@@ -218,6 +313,10 @@ impl std::fmt::Debug for PaymentForm {
 #[derive(Debug, Clone)]
 pub enum PayOutcome {
     Completed(Box<Session>),
+    /// kassa refused the card before charging it (an incorrect number, a past expiry, a CVC of
+    /// the wrong length): not a decline, the session is open and no attempt was counted.
+    /// `field` says which card field is wrong.
+    CardRejected(Decline),
     /// The card was declined; the session is still open for another try.
     Declined {
         decline: Decline,
@@ -230,8 +329,10 @@ pub enum PayOutcome {
 }
 
 /// Pays an open session with the form's card (or completes it without one when nothing is
-/// due). Mistakes kassa catches itself (an incorrect number, a past expiry) are `Invalid`
-/// errors naming the form field and do not count as declines.
+/// due): the customer's choices are saved, the card charged, then the session completed with
+/// its events (`charge.succeeded`, `payment_intent.succeeded`, `checkout.session.completed`),
+/// or the decline recorded. Invalid fields other than the card's are `Invalid` errors naming
+/// them; a total that cannot be charged is `AmountOutOfBounds`.
 pub async fn pay(
     db: &Db,
     id: &str,
@@ -246,27 +347,30 @@ pub async fn pay(
     if hosted.session.livemode {
         return Err(payments_unavailable());
     }
+    let email = form
+        .email
+        .map(|e| checkout::validate_email(&e, "email"))
+        .transpose()?;
+    let name = validate::optional_text(Some(form.name), "name", 200)?;
     if !update_choices(db, &mut hosted, &form.choices, now).await? {
         return Ok(PayOutcome::AlreadyFinal(current_state(db, id).await?));
     }
-    let email = checkout::validate_email(&form.email, "email")?;
-    let name = validate::optional_text(Some(form.name), "name", 200)?;
     let card = if hosted.needs_card() {
-        let card = CardDetails::parse(&form.card_number, &form.card_expiry, &form.card_cvc)
-            .map_err(field_error)?;
+        let card = match CardDetails::parse(&form.card_number, &form.card_expiry, &form.card_cvc) {
+            Ok(card) => card,
+            Err(rejected) => return Ok(PayOutcome::CardRejected(rejected)),
+        };
         match processor::charge_test_card(&card, year_month(now)) {
             Ok(summary) => Some(summary),
-            Err(decline) if !decline.reached_processor => return Err(field_error(decline)),
+            Err(decline) if !decline.reached_processor => {
+                return Ok(PayOutcome::CardRejected(decline));
+            }
             Err(decline) => return record_decline(db, &hosted, &card, decline, email, now).await,
         }
     } else {
         None
     };
-    let paid = PaidWith {
-        card,
-        email: Some(email),
-        name,
-    };
+    let paid = PaidWith { card, email, name };
     match checkout::complete_session(
         db,
         &hosted.account.id,
@@ -282,12 +386,103 @@ pub async fn pay(
     }
 }
 
+/// A test payment without a browser (`POST /v1/test_helpers/checkout/sessions/{id}/pay`).
+#[derive(Debug, Clone, Default)]
+pub struct TestPayment {
+    /// A test card number, spaces allowed.
+    pub card: String,
+    /// The customer's email; the session's `customer_email` when absent.
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// The amount the customer chooses, in minor units, for the session's line whose price
+    /// lets the customer choose.
+    pub amount: Option<i64>,
+    /// Quantities chosen for adjustable lines, by the line's index.
+    pub quantities: BTreeMap<usize, i64>,
+}
+
+/// Pays a test-mode session as its hosted page would: the form the page submits, filled from
+/// `payment` and completed as the page's defaults would (see [`PaymentForm::with_test_card`]),
+/// through the same [`pay`]. A live caller finds no session (`NotFound`, as for an unknown id);
+/// a session that is not open is a `checkout_session_not_open` conflict.
+pub async fn pay_test_session(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    payment: TestPayment,
+    now: i64,
+    public_url: &str,
+) -> Result<PayOutcome, DomainError> {
+    if caller.mode.is_live() {
+        return Err(DomainError::not_found("checkout.session", id));
+    }
+    let session = checkout::get_session(db, caller, id, now, public_url).await?;
+    if session.state != SessionState::Open {
+        return Err(checkout::not_open(id, session.state));
+    }
+    let lines = checkout::line_items(db, caller, id).await?;
+    let mut choices = Choices {
+        names: FieldNames::Api,
+        ..Choices::default()
+    };
+    for (&index, quantity) in &payment.quantities {
+        let line = lines.get(index).ok_or_else(|| {
+            DomainError::invalid(
+                format!("line_items[{index}][quantity]"),
+                format!("this session has {} line item(s)", lines.len()),
+            )
+        })?;
+        choices
+            .quantities
+            .insert(line.id.clone(), quantity.to_string());
+    }
+    if let Some(amount) = payment.amount {
+        if amount < 0 {
+            return Err(DomainError::invalid("amount", "must not be negative"));
+        }
+        let line = chosen_amount_line(&lines)?;
+        // As the page's field would carry it: major units, read back exactly.
+        choices
+            .amounts
+            .insert(line.id.clone(), session.currency.format_major(amount));
+    }
+    let form = PaymentForm {
+        email: payment.email.or(session.customer_email),
+        name: payment.name.unwrap_or_default(),
+        choices,
+        ..PaymentForm::with_test_card(payment.card, now)
+    };
+    match pay(db, id, form, now, public_url).await? {
+        // Paid or expired since it was read.
+        PayOutcome::AlreadyFinal(state) => Err(checkout::not_open(id, state)),
+        outcome => Ok(outcome),
+    }
+}
+
+/// The one line whose amount the customer chooses, which the API's `amount` sets.
+fn chosen_amount_line(lines: &[LineItem]) -> Result<&LineItem, DomainError> {
+    let mut chosen = lines
+        .iter()
+        .filter(|l| HostedSession::amount_bounds(l).is_some());
+    match (chosen.next(), chosen.next()) {
+        (Some(line), None) => Ok(line),
+        (None, _) => Err(DomainError::invalid(
+            "amount",
+            "no line of this session lets the customer choose the amount",
+        )),
+        (Some(_), Some(_)) => Err(DomainError::invalid(
+            "amount",
+            "several lines of this session let the customer choose the amount; amount sets one",
+        )),
+    }
+}
+
 async fn record_decline(
     db: &Db,
     hosted: &HostedSession,
     card: &CardDetails,
     decline: Decline,
-    email: String,
+    email: Option<String>,
     now: i64,
 ) -> Result<PayOutcome, DomainError> {
     use super::payments::{PaymentIntent, charge_object};
@@ -302,7 +497,7 @@ async fn record_decline(
         status: "requires_payment_method".into(),
         checkout_session_id: Some(session.id.clone()),
         customer_id: session.customer_id.clone(),
-        receipt_email: Some(email),
+        receipt_email: email.or_else(|| session.customer_email.clone()),
         card: Some(card.summary()),
         last_payment_error: Some(serde_json::json!({
             "type": "card_error",
@@ -334,8 +529,10 @@ async fn record_decline(
     failed.state = SessionState::Failed;
     failed.updated = now;
     failed.payment_intent_id = Some(payment.id.clone());
+    // Ending unpaid is `checkout.session.expired` whatever the reason; Stripe's
+    // `async_payment_failed` is about payments that fail after completion.
     let failed_event = event(
-        "checkout.session.async_payment_failed",
+        checkout::ENDED_UNPAID_EVENT,
         &session.id,
         crate::objects::checkout_session(&failed, ""),
     );
@@ -381,10 +578,6 @@ fn payments_unavailable() -> DomainError {
         code: "payments_unavailable",
         message: "live payments are not available yet: no payment processor is configured".into(),
     }
-}
-
-fn field_error(decline: Decline) -> DomainError {
-    DomainError::invalid(decline.field.name(), decline.message)
 }
 
 /// The calendar (year, month) of a unix time, in UTC, for card expiry.

@@ -23,6 +23,42 @@ const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
 /// 99,999,999.99 in major units; this leaves room and keeps every sum inside i64).
 pub const MAX_AMOUNT: i64 = 99_999_999_999;
 
+/// Largest payable total of a session, in minor units: at most 8 integer digits, Stripe's
+/// limit on a charge (99 999 999, $999,999.99 in USD). A price's `unit_amount` is not bounded by
+/// it: only what is charged at once is.
+pub const MAX_CHARGE: i64 = 99_999_999;
+
+/// Stripe's minimum charge amounts, in minor units, from its published table ("Minimum and
+/// maximum charge amounts", https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts),
+/// with kassa's contract where the two differ (BRL). A currency missing here can charge 1 minor
+/// unit.
+const MINIMUM_CHARGES: &[(&str, i64)] = &[
+    ("aed", 200),
+    ("aud", 50),
+    ("bgn", 100),
+    ("brl", 200),
+    ("cad", 50),
+    ("chf", 50),
+    ("czk", 1500),
+    ("dkk", 250),
+    ("eur", 50),
+    ("gbp", 30),
+    ("hkd", 400),
+    ("huf", 17500),
+    ("inr", 50),
+    ("jpy", 50),
+    ("mxn", 1000),
+    ("myr", 200),
+    ("nok", 300),
+    ("nzd", 50),
+    ("pln", 200),
+    ("ron", 200),
+    ("sek", 300),
+    ("sgd", 50),
+    ("thb", 1000),
+    ("usd", 50),
+];
+
 /// A currency code, lowercase, known to ISO 4217.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(transparent)]
@@ -115,6 +151,43 @@ impl Currency {
             format!(".{fraction}")
         };
         format!("{sign}{}{grouped}{fraction}", self.display_prefix())
+    }
+
+    /// The smallest amount a card payment in this currency may charge, in minor units.
+    pub fn minimum_charge(&self) -> i64 {
+        MINIMUM_CHARGES
+            .iter()
+            .find(|(code, _)| *code == self.0)
+            .map_or(1, |(_, minimum)| *minimum)
+    }
+
+    /// Checks a session's payable total: 0 (nothing to pay), or from the currency's minimum
+    /// charge to [`MAX_CHARGE`]. Outside, an `amount_too_small` or `amount_too_large` error
+    /// naming `param`, the parameter that set the total.
+    pub fn check_payable_total(&self, total: i64, param: &str) -> Result<(), DomainError> {
+        let (code, message) = if total != 0 && total < self.minimum_charge() {
+            (
+                "amount_too_small",
+                format!(
+                    "the total amount due ({}) must be at least {}, the smallest charge in {}",
+                    self.display(total),
+                    self.display(self.minimum_charge()),
+                    self.upper()
+                ),
+            )
+        } else if total > MAX_CHARGE {
+            (
+                "amount_too_large",
+                format!(
+                    "the total amount due ({}) must be at most {}, the largest single charge",
+                    self.display(total),
+                    self.display(MAX_CHARGE)
+                ),
+            )
+        } else {
+            return Ok(());
+        };
+        Err(DomainError::invalid_with(code, param, message))
     }
 
     /// Minor units as a JSON number in major units (29.99), for the Loops V1/V2 `amount`.
@@ -252,6 +325,65 @@ mod tests {
 
     fn currency(code: &str) -> Currency {
         Currency::parse(code, "currency").unwrap()
+    }
+
+    fn bound_code(currency: &Currency, total: i64) -> Option<&'static str> {
+        match currency.check_payable_total(total, "line_items") {
+            Ok(()) => None,
+            Err(DomainError::Invalid { code, param, .. }) => {
+                assert_eq!(param, "line_items");
+                Some(code)
+            }
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn payable_totals_are_bounded_by_the_currency() {
+        let usd = currency("usd");
+        assert_eq!(bound_code(&usd, 0), None, "a free session");
+        assert_eq!(bound_code(&usd, 49), Some("amount_too_small"));
+        assert_eq!(bound_code(&usd, 50), None);
+        assert_eq!(bound_code(&usd, MAX_CHARGE), None);
+        assert_eq!(bound_code(&usd, 100_000_000), Some("amount_too_large"));
+        for (code, minimum) in [
+            ("gbp", 30),
+            ("dkk", 250),
+            ("nok", 300),
+            ("sek", 300),
+            ("jpy", 50),
+            ("mxn", 1000),
+            ("hkd", 400),
+            ("brl", 200),
+            ("pln", 200),
+            ("chf", 50),
+        ] {
+            let currency = currency(code);
+            assert_eq!(currency.minimum_charge(), minimum, "{code}");
+            assert_eq!(
+                bound_code(&currency, minimum - 1),
+                Some("amount_too_small"),
+                "{code}"
+            );
+            assert_eq!(bound_code(&currency, minimum), None, "{code}");
+        }
+        let unlisted = currency("isk");
+        assert_eq!(unlisted.minimum_charge(), 1);
+        assert_eq!(bound_code(&unlisted, 1), None);
+        let Err(error) = usd.check_payable_total(49, "amount") else {
+            panic!("49 cents is too small")
+        };
+        assert_eq!(
+            error.to_string(),
+            "invalid amount: the total amount due ($0.49) must be at least $0.50, the smallest charge in USD"
+        );
+        assert!(
+            MINIMUM_CHARGES.windows(2).all(|w| w[0].0 < w[1].0),
+            "one sorted table"
+        );
+        for (code, _) in MINIMUM_CHARGES {
+            Currency::parse(code, "currency").unwrap();
+        }
     }
 
     #[test]

@@ -102,19 +102,7 @@ impl CardDetails {
     }
 
     pub fn brand(&self) -> &'static str {
-        let n = &self.number;
-        let prefix = |len: usize| n[..len].parse::<u32>().unwrap_or(0);
-        if n.starts_with('4') {
-            "visa"
-        } else if (51..=55).contains(&prefix(2)) || (2221..=2720).contains(&prefix(4)) {
-            "mastercard"
-        } else if n.starts_with("34") || n.starts_with("37") {
-            "amex"
-        } else if n.starts_with("6011") || n.starts_with("65") {
-            "discover"
-        } else {
-            "unknown"
-        }
+        brand_of(&self.number)
     }
 
     pub fn last4(&self) -> String {
@@ -128,6 +116,28 @@ impl CardDetails {
             exp_month: self.exp_month,
             exp_year: self.exp_year,
         }
+    }
+}
+
+/// The brand of a card number (`visa`, `mastercard`, `amex`, `discover` or `unknown`), from its
+/// leading digits; spaces and dashes are skipped.
+pub fn brand_of(number: &str) -> &'static str {
+    let n: String = number.chars().filter(char::is_ascii_digit).collect();
+    let prefix = |len: usize| {
+        n.get(..len)
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    if n.starts_with('4') {
+        "visa"
+    } else if (51..=55).contains(&prefix(2)) || (2221..=2720).contains(&prefix(4)) {
+        "mastercard"
+    } else if n.starts_with("34") || n.starts_with("37") {
+        "amex"
+    } else if n.starts_with("6011") || n.starts_with("65") {
+        "discover"
+    } else {
+        "unknown"
     }
 }
 

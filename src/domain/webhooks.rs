@@ -388,6 +388,10 @@ pub struct EndpointInput {
     pub disabled: Option<bool>,
 }
 
+/// What canceled sessions used to send; endpoints subscribed to it were moved to
+/// `checkout.session.expired` (migration 0011), and new subscriptions are refused.
+const RETIRED_CANCELED_EVENT: &str = "checkout.session.canceled";
+
 fn validate_events(events: Vec<String>) -> Result<Vec<String>, DomainError> {
     if events.is_empty() {
         return Err(DomainError::invalid(
@@ -408,6 +412,17 @@ fn validate_events(events: Vec<String>) -> Result<Vec<String>, DomainError> {
                 format!("enabled_events[{i}]"),
                 format!(
                     "'{event}' is not an event type (such as checkout.session.completed) or '*'"
+                ),
+            ));
+        }
+        if event == RETIRED_CANCELED_EVENT {
+            return Err(DomainError::invalid(
+                format!("enabled_events[{i}]"),
+                format!(
+                    "'{event}' is no longer sent: a session that ends unpaid (expired, canceled \
+                     or failed) sends {}; use {} instead",
+                    super::checkout::ENDED_UNPAID_EVENT,
+                    super::checkout::ENDED_UNPAID_EVENT
                 ),
             ));
         }

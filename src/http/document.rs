@@ -51,6 +51,17 @@ pub struct StripeErrorDetail {
     /// The parameter at fault, when there is one.
     #[schema(nullable = false)]
     param: Option<String>,
+    /// For a declined card (`card_error`), the issuer's reason: `generic_decline`,
+    /// `insufficient_funds`...
+    #[schema(nullable = false)]
+    decline_code: Option<String>,
+    /// For a declined card, the charge that failed (`ch_...`).
+    #[schema(nullable = false)]
+    charge: Option<String>,
+    /// For a declined card, the PaymentIntent waiting for another card, with its
+    /// `last_payment_error`.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    payment_intent: Option<serde_json::Value>,
 }
 
 #[derive(ToSchema)]

@@ -47,8 +47,12 @@ pub struct ApiError {
     /// The Loops V1/V2 message, where it differs (`Product not found`).
     pub loops_message: Option<String>,
     pub param: Option<String>,
-    /// What went wrong inside, for the log only; never sent.
-    pub internal: Option<String>,
+    /// Further fields of Stripe's error object (`decline_code`, `charge`, `payment_intent`);
+    /// boxed, as most errors have none.
+    pub fields: Option<Box<serde_json::Map<String, serde_json::Value>>>,
+    /// What went wrong inside, for the log only; never sent. (A boxed `str` keeps the error
+    /// small, as results carry it.)
+    pub internal: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -60,8 +64,17 @@ impl ApiError {
             message: message.into(),
             loops_message: None,
             param: None,
+            fields: None,
             internal: None,
         }
+    }
+
+    /// Adds a field to the Stripe error object, such as `decline_code`.
+    pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.fields
+            .get_or_insert_default()
+            .insert(name.to_string(), value);
+        self
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -199,7 +212,7 @@ impl ApiError {
             "An internal error occurred. The request id identifies it in the server log.",
         )
         .with_type(ErrorType::Api);
-        error.internal = Some(detail.into());
+        error.internal = Some(detail.into().into_boxed_str());
         error
     }
 
@@ -248,6 +261,9 @@ impl ApiError {
             }
             if let Some(param) = &self.param {
                 error["param"] = json!(param);
+            }
+            for (name, value) in self.fields.iter().flat_map(|fields| fields.iter()) {
+                error[name] = value.clone();
             }
             json!({ "error": error })
         }

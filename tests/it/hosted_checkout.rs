@@ -18,6 +18,7 @@ on_both_engines!(
     cancel_redirects_with_status_canceled,
     ended_sessions_show_their_state_and_never_a_form,
     quantities_and_custom_amounts_are_chosen_on_the_page,
+    chosen_totals_that_cannot_be_charged_are_said_on_the_form,
     free_sessions_complete_without_a_card,
     setup_sessions_save_the_card,
     customer_creation_makes_a_customer,
@@ -311,7 +312,11 @@ async fn declines_keep_the_session_open_until_the_fifth(engine: Engine) {
     .await;
     assert_eq!(v3["status"], "FAILED");
     let kinds = event_types(&server, &account, &id).await;
-    assert_eq!(kinds, ["checkout.session.async_payment_failed"]);
+    assert_eq!(
+        kinds,
+        ["checkout.session.expired"],
+        "ending unpaid is expired, whatever the reason"
+    );
     let intent = session["payment_intent"].as_str().unwrap();
     assert_eq!(
         event_types(&server, &account, intent).await,
@@ -437,6 +442,23 @@ async fn forms_need_the_csrf_token_of_their_cookie(engine: Engine) {
 async fn cancel_redirects_with_status_canceled(engine: Engine) {
     let server = TestServer::start(engine).await;
     let account = server.account("Acme").await;
+    let (receiver, url) = crate::receiver::Receiver::start().await;
+    let endpoint = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                "/v1/webhook_endpoints",
+                &format!(
+                    "url={}&enabled_events[]=checkout.session.expired",
+                    form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
+                ),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let secret = endpoint["secret"].as_str().unwrap().to_string();
     let id = session(
         &server,
         &account,
@@ -473,8 +495,16 @@ async fn cancel_redirects_with_status_canceled(engine: Engine) {
     assert_eq!(v2["status"], "CANCELLED");
     assert_eq!(
         event_types(&server, &account, &id).await,
-        ["checkout.session.canceled"]
+        ["checkout.session.expired"]
     );
+    // Delivered to an endpoint that listens for it, as a shop releasing stock does.
+    let delivered = receiver.wait_for(1).await;
+    assert!(crate::receiver::verify(&delivered[0], &secret));
+    let event = delivered[0].json();
+    assert_eq!(event["type"], "checkout.session.expired");
+    assert_eq!(event["data"]["object"]["id"], id.as_str());
+    assert_eq!(event["data"]["object"]["status"], "expired");
+    assert_eq!(event["data"]["object"]["payment_status"], "unpaid");
     // Paying a canceled session does nothing; the page says it was canceled.
     let late = browser.post(&path, &page, &card("4242424242424242")).await;
     assert_eq!(late.status, 303);
@@ -1187,4 +1217,127 @@ async fn a_decline_and_a_success_racing_keep_one_payment_intent(engine: Engine) 
     assert_eq!(data.len(), 1);
     assert_eq!(data[0]["status"], "succeeded");
     assert_eq!(data[0]["last_payment_error"], Value::Null);
+}
+
+/// The line item id of a session's line `index`.
+async fn line_id(server: &TestServer, account: &TestAccount, id: &str, index: usize) -> String {
+    read(server, account, id, "?expand[]=line_items").await["line_items"]["data"][index]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn chosen_totals_that_cannot_be_charged_are_said_on_the_form(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let mut browser = Browser::new(&server);
+    let tip = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                "/v1/checkout/sessions",
+                &format!(
+                    "line_items[0][price]={}",
+                    custom_price(&server, &account, "").await
+                ),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let id = tip["id"].as_str().unwrap();
+    let path = format!("/checkout/{id}");
+    let amount = format!("amount[{}]", line_id(&server, &account, id, 0).await);
+    let page = browser.get(&path).await;
+    assert!(
+        page.body.contains(">At least $0.50</span>"),
+        "the hint says the least that can be charged"
+    );
+    for (action, chosen, message) in [
+        (
+            "pay",
+            "0.49",
+            "The total amount due ($0.49) must be at least $0.50, the smallest charge in USD.",
+        ),
+        (
+            "update",
+            "1000000.00",
+            "The total amount due ($1,000,000.00) must be at most $999,999.99, the largest single charge.",
+        ),
+    ] {
+        let mut fields = card("4242424242424242");
+        fields[0] = ("action", action);
+        fields.push((amount.as_str(), chosen));
+        let refused = browser.post(&path, &page, &fields).await;
+        assert_eq!(refused.status, 400, "{chosen}");
+        assert!(
+            refused.body.contains("id=\"pay-form\""),
+            "the form again, not an error page"
+        );
+        assert!(
+            refused.body.contains(&format!(
+                "<div class=\"alert\" role=\"alert\" id=\"form-alert\">{message}</div>"
+            )),
+            "{chosen}: {}",
+            refused.body
+        );
+        assert!(refused.body.contains("aria-invalid=\"true\""));
+    }
+    let shown = read(&server, &account, id, "").await;
+    assert_eq!(shown["status"], "open");
+    assert_eq!(shown["payment_intent"], Value::Null);
+    let mut fields = card("4242424242424242");
+    fields.push((amount.as_str(), "0.50"));
+    let paid = browser.post(&path, &page, &fields).await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    assert_eq!(read(&server, &account, id, "").await["amount_total"], 50);
+
+    // Through a quantity: $600,000.00 each, two of them.
+    let yacht = session(
+        &server,
+        &account,
+        "&line_items[1][price_data][currency]=usd&line_items[1][price_data][unit_amount]=60000000\
+         &line_items[1][price_data][product_data][name]=Yacht&line_items[1][quantity]=1\
+         &line_items[1][adjustable_quantity][enabled]=true",
+    )
+    .await;
+    let id = yacht["id"].as_str().unwrap();
+    let path = format!("/checkout/{id}");
+    let quantity = format!("quantity[{}]", line_id(&server, &account, id, 1).await);
+    let page = browser.get(&path).await;
+    let mut fields = card("4242424242424242");
+    fields.push((quantity.as_str(), "2"));
+    let refused = browser.post(&path, &page, &fields).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("must be at most $999,999.99"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(&format!(
+        "id=\"quantity-{}-error\"",
+        &quantity[9..quantity.len() - 1]
+    )));
+    assert_eq!(
+        read(&server, &account, id, "").await["amount_total"],
+        60_005_000,
+        "nothing saved"
+    );
+}
+
+/// A price whose amount the customer chooses (`custom_unit_amount` plus `extra`).
+async fn custom_price(server: &TestServer, account: &TestAccount, extra: &str) -> String {
+    let price = server
+        .form(
+            account,
+            Method::POST,
+            "/v1/prices",
+            &format!("currency=usd&custom_unit_amount[enabled]=true&product_data[name]=Tip{extra}"),
+        )
+        .await;
+    json_with_status(price, 200).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

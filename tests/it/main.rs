@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod amount_bounds;
 mod auth;
 mod catalog;
 mod cli;
@@ -21,4 +22,5 @@ mod revocation;
 mod sessions;
 mod storage;
 mod stripe_sessions;
+mod test_payments;
 mod webhooks;

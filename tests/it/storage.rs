@@ -10,7 +10,8 @@ use crate::harness::{Engine, TestDatabase, on_both_engines};
 
 on_both_engines!(
     migrations_run_twice_without_harm,
-    ids_sort_in_creation_order
+    ids_sort_in_creation_order,
+    subscriptions_to_checkout_session_canceled_move_to_expired,
 );
 
 async fn migrations_run_twice_without_harm(engine: Engine) {
@@ -147,5 +148,94 @@ fn migration_files_are_in_step() {
         names("sqlite"),
         names("postgres"),
         "every migration needs its twin in the other tree"
+    );
+}
+
+/// Migration 0011: endpoints subscribed to the retired `checkout.session.canceled` are moved
+/// to `checkout.session.expired`, which canceled sessions now send; written before the
+/// migration, read after it.
+async fn subscriptions_to_checkout_session_canceled_move_to_expired(engine: Engine) {
+    use kassa::domain::webhooks::{self, EndpointInput};
+
+    let database = TestDatabase::new(engine).await;
+    let db = Db::connect(&database.url).await.unwrap();
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(match engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        });
+    let before = sqlx::migrate::Migrator::new(folder.as_path())
+        .await
+        .unwrap();
+    match &db {
+        Db::Sqlite(sqlite) => before.run_to(10, sqlite.writer.pool()).await.unwrap(),
+        Db::Postgres(pool) => before.run_to(10, pool).await.unwrap(),
+    }
+    let account = accounts::create_account(&db, "Acme", 0).await.unwrap();
+    let caller = kassa::domain::accounts::Caller::without_key(&account.account.id, false);
+    let mut ids = Vec::new();
+    // Each endpoint with its subscriptions as an older kassa stored them.
+    let olds: [&[&str]; 4] = [
+        &["checkout.session.completed", "checkout.session.canceled"],
+        &["checkout.session.canceled", "checkout.session.expired"],
+        &["*", "checkout.session.canceled"],
+        &["customer.created"],
+    ];
+    for events in olds {
+        let input = EndpointInput {
+            url: Some("https://shop.example/hooks".into()),
+            enabled_events: Some(vec!["product.created".into()]),
+            ..EndpointInput::default()
+        };
+        let endpoint = webhooks::create_endpoint(&db, &caller, input, Default::default(), 0)
+            .await
+            .unwrap();
+        // Replaces the endpoint's subscriptions, on either engine's pool.
+        macro_rules! store_events {
+            ($pool:expr) => {{
+                let pool = $pool;
+                sqlx::query("DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1")
+                    .bind(&endpoint.id)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                for event in events {
+                    sqlx::query(
+                        "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
+                    )
+                    .bind(&endpoint.id)
+                    .bind(*event)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                }
+            }};
+        }
+        match &db {
+            Db::Sqlite(sqlite) => store_events!(sqlite.writer.pool()),
+            Db::Postgres(pool) => store_events!(pool),
+        }
+        ids.push(endpoint.id);
+    }
+
+    db.migrate().await.unwrap();
+    let mut after = Vec::new();
+    for id in &ids {
+        after.push(
+            webhooks::get_endpoint(&db, &caller, id)
+                .await
+                .unwrap()
+                .enabled_events,
+        );
+    }
+    assert_eq!(
+        after,
+        [
+            vec!["checkout.session.completed", "checkout.session.expired"],
+            vec!["checkout.session.expired"],
+            vec!["*", "checkout.session.expired"],
+            vec!["customer.created"],
+        ]
     );
 }

@@ -26,6 +26,7 @@ on_both_engines!(
     test_private_deny_applies_the_live_rule_to_test_endpoints,
     the_serve_flag_denies_private_test_endpoints,
     endpoints_are_managed_on_both_surfaces,
+    checkout_session_canceled_is_refused_with_its_replacement,
     events_are_listed_filtered_and_resent,
     catalog_changes_write_their_events_with_the_request,
     kill_9_while_delivering_loses_nothing,
@@ -1276,4 +1277,65 @@ async fn kassa_caller(db: &kassa::store::Db, key: &str) -> kassa::domain::accoun
     kassa::domain::accounts::authenticate(db, key, 0)
         .await
         .unwrap()
+}
+
+async fn checkout_session_canceled_is_refused_with_its_replacement(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let refused = server
+        .form(
+            &account,
+            Method::POST,
+            "/v1/webhook_endpoints",
+            "url=https%3A%2F%2Fshop.example%2Fhooks&enabled_events[]=checkout.session.completed\
+             &enabled_events[]=checkout.session.canceled",
+        )
+        .await;
+    let refused = json_with_status(refused, 400).await;
+    assert_eq!(refused["error"]["param"], "enabled_events[1]");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("sends checkout.session.expired; use checkout.session.expired instead"),
+        "{message}"
+    );
+    let v3 = server
+        .with_key(Method::POST, "/api/v3/webhook-endpoints", &account.test_key)
+        .json(&json!({"url": "https://shop.example/hooks", "enabled_events": ["checkout.session.canceled"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_with_status(v3, 400).await["error"]["param"],
+        "enabled_events[0]"
+    );
+    let made = endpoint(
+        &server,
+        &account,
+        "https://shop.example/hooks",
+        "enabled_events[]=checkout.session.expired",
+    )
+    .await;
+    let path = format!("/v1/webhook_endpoints/{}", made["id"].as_str().unwrap());
+    let update = server
+        .form(
+            &account,
+            Method::POST,
+            &path,
+            "enabled_events[]=*&enabled_events[]=checkout.session.canceled",
+        )
+        .await;
+    assert_eq!(
+        json_with_status(update, 400).await["error"]["param"],
+        "enabled_events[1]"
+    );
+    let kept = json_with_status(
+        server
+            .with_key(Method::GET, &path, &account.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(kept["enabled_events"], json!(["checkout.session.expired"]));
 }

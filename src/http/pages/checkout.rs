@@ -66,7 +66,7 @@ pub async fn submit_checkout(
     let (db, now, public_url) = (&state.db, state.clock.now(), &state.config.public_url);
     let form = read_form(fields);
     let view = View {
-        email: form.payment.email.clone(),
+        email: form.payment.email.clone().unwrap_or_default(),
         name: form.payment.name.clone(),
         ..View::default()
     };
@@ -91,6 +91,10 @@ pub async fn submit_checkout(
             None => see_other(&format!("/checkout/{id}")),
         },
         Ok(PayOutcome::AlreadyFinal(_)) => see_other(&format!("/checkout/{id}")),
+        Ok(PayOutcome::CardRejected(rejected)) => {
+            let error = DomainError::invalid(rejected.field.name(), rejected.message);
+            rerender(&state, &id, view.with_error(error), &csrf).await
+        }
         Ok(PayOutcome::Declined {
             decline,
             attempts_left,
@@ -168,7 +172,11 @@ struct SubmittedForm {
 }
 
 fn read_form(fields: Vec<(String, String)>) -> SubmittedForm {
-    let mut payment = PaymentForm::default();
+    // The email field is required: a form without it is checked as an empty one.
+    let mut payment = PaymentForm {
+        email: Some(String::new()),
+        ..PaymentForm::default()
+    };
     let mut action = String::from("pay");
     for (name, value) in fields {
         if let Some(line) = bracketed(&name, "quantity") {
@@ -178,7 +186,7 @@ fn read_form(fields: Vec<(String, String)>) -> SubmittedForm {
         } else {
             match name.as_str() {
                 "action" => action = value,
-                "email" => payment.email = value,
+                "email" => payment.email = Some(value),
                 "name" => payment.name = value,
                 "card_number" => payment.card_number = value,
                 "card_expiry" => payment.card_expiry = value,
@@ -339,18 +347,25 @@ impl Default for View {
 }
 
 impl View {
+    /// The view with `error` by its field. A total that cannot be charged is also said above
+    /// the form, since no single field holds it.
     fn with_error(mut self, error: DomainError) -> View {
         self.status = StatusCode::BAD_REQUEST;
-        if let DomainError::Invalid { param, message, .. } = error {
-            let mut message = message;
-            if let Some(first) = message.get(..1) {
-                message = first.to_uppercase() + &message[1..];
-            }
-            if !message.ends_with('.') {
-                message.push('.');
-            }
-            self.errors.insert(param, message);
+        let whole_form = error.is_out_of_bounds();
+        let DomainError::Invalid { param, message, .. } = error else {
+            return self;
+        };
+        let mut message = message;
+        if let Some(first) = message.get(..1) {
+            message = first.to_uppercase() + &message[1..];
         }
+        if !message.ends_with('.') {
+            message.push('.');
+        }
+        if whole_form {
+            self.banner = Some(message.clone());
+        }
+        self.errors.insert(param, message);
         self
     }
 }
@@ -591,8 +606,9 @@ fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {
         ),
         None => format!("<span class=\"quantity\">Qty {}</span>", line.quantity),
     };
-    let unit = match HostedSession::amount_bounds(line) {
-        Some((min, max)) => format!(
+    let bounds = HostedSession::amount_bounds(line).zip(hosted.least_amount(line));
+    let unit = match bounds {
+        Some(((_, max), min)) => format!(
             "<label class=\"amount\" for=\"amount-{id}\">Amount ({prefix}) \
              <input id=\"amount-{id}\" name=\"amount[{id}]\" form=\"pay-form\" type=\"text\" \
              inputmode=\"decimal\" value=\"{value}\" data-amount data-min=\"{min}\" data-max=\"{max}\"\

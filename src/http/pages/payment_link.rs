@@ -47,6 +47,12 @@ pub async fn visit_payment_link(State(state): State<AppState>, Path(id): Path<St
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
+        Err(error) if error.is_out_of_bounds() => message_page(
+            StatusCode::CONFLICT,
+            "Cannot take payments",
+            "This payment link's total is outside what a single card payment can be, so it \
+             cannot take payments. Please contact the seller; you have not been charged.",
+        ),
         Err(DomainError::Invalid { .. }) => message_page(
             StatusCode::GONE,
             "No longer available",

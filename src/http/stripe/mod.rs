@@ -9,6 +9,7 @@ pub mod payment_intents;
 pub mod payment_links;
 pub mod prices;
 pub mod products;
+pub mod test_helpers;
 pub mod webhook_endpoints;
 
 use serde::Deserialize;
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(customers::routes())
         .merge(webhook_endpoints::routes())
         .merge(events::routes())
+        .merge(test_helpers::routes())
 }
 
 /// Stripe's list parameters.

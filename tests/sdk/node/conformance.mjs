@@ -1164,6 +1164,67 @@ async function checkWebhooksReplayAfter500() {
   }
 }
 
+// A checkout completed without a browser, through the test helper and stripe-node's
+// rawRequest: the session is paid, and its webhook arrives and verifies.
+async function checkTestHelperPay() {
+  const receiver = await new Receiver().start();
+  const ep = await S.stripe.webhookEndpoints.create({
+    url: receiver.url,
+    enabled_events: ["checkout.session.completed"],
+    description: "test helper payments",
+  });
+  try {
+    const price = need(S.price, "price");
+    const session = await S.stripe.checkout.sessions.create({
+      mode: "payment",
+      line_items: [{ price: price.id, quantity: 1 }],
+      success_url: SUCCESS_URL,
+    });
+    track(session.id);
+    const paid = await S.stripe.rawRequest(
+      "POST",
+      `/v1/test_helpers/checkout/sessions/${session.id}/pay`,
+      { card: "4242 4242 4242 4242", email: "ada@example.com" },
+    );
+    eq(paid.object, "checkout.session", "object of the answer");
+    eq(paid.id, session.id, "id of the answer");
+    eq([paid.status, paid.payment_status], ["complete", "paid"], "status of the answer");
+    const got = await S.stripe.checkout.sessions.retrieve(session.id);
+    eq([got.status, got.payment_status], ["complete", "paid"], "status of the session");
+    eq(got.customer_details?.email, "ada@example.com", "customer_details.email");
+    const [d] = await receiver.waitFor("checkout.session.completed", session.id);
+    const event = S.stripe.webhooks.constructEvent(d.body, d.headers["stripe-signature"], ep.secret);
+    eq(event.type, "checkout.session.completed", "event type");
+    eq(event.data.object.payment_status, "paid", "data.object.payment_status");
+    eq(new Webhook(ep.secret).verify(d.body, d.headers).id, event.id, "Standard Webhooks id");
+  } finally {
+    await S.stripe.webhookEndpoints.del(ep.id).catch(() => {});
+  }
+}
+
+// A declined test card: stripe-node's StripeCardError with the decline code, and the session
+// still open for another card.
+async function checkTestHelperDecline() {
+  const price = need(S.price, "price");
+  const session = await S.stripe.checkout.sessions.create({
+    mode: "payment",
+    line_items: [{ price: price.id, quantity: 1 }],
+    success_url: SUCCESS_URL,
+  });
+  track(session.id);
+  const pay = (card) =>
+    S.stripe.rawRequest("POST", `/v1/test_helpers/checkout/sessions/${session.id}/pay`, { card });
+  const err = await expectError(() => pay("4000000000009995"), Stripe.errors.StripeCardError, 402, {
+    code: "card_declined",
+    type: "card_error",
+  });
+  eq(err.decline_code, "insufficient_funds", "decline_code");
+  eq(err.payment_intent?.status, "requires_payment_method", "payment_intent.status");
+  eq((await S.stripe.checkout.sessions.retrieve(session.id)).status, "open", "status after");
+  const paid = await pay("4242424242424242");
+  eq(paid.payment_status, "paid", "payment_status after another card");
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -1197,6 +1258,8 @@ const CHECKS = [
   ["webhooks.signature_standard", checkWebhooksSignatureStandard],
   ["webhooks.events_api", checkWebhooksEventsApi],
   ["webhooks.replay_after_500", checkWebhooksReplayAfter500],
+  ["test_helpers.pay", checkTestHelperPay],
+  ["test_helpers.pay.decline", checkTestHelperDecline],
 ];
 
 async function main() {

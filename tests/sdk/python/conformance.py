@@ -1073,6 +1073,68 @@ def check_webhooks_replay_after_500():
             pass
 
 
+def test_helper_client():
+    return stripe.StripeClient(S.server.key, base_addresses={"api": S.server.base})
+
+
+def check_test_helper_pay():
+    """A checkout completed without a browser, through the test helper and stripe-python's
+    raw_request: the session is paid, and its webhook arrives and verifies."""
+    receiver = Receiver()
+    ep = stripe.WebhookEndpoint.create(url=receiver.url,
+                                       enabled_events=["checkout.session.completed"],
+                                       description="test helper payments")
+    try:
+        price = need(S.price, "price")
+        s = stripe.checkout.Session.create(mode="payment",
+                                           line_items=[{"price": price.id, "quantity": 1}],
+                                           success_url=SUCCESS_URL)
+        track(s.id)
+        client = test_helper_client()
+        response = client.raw_request("post", "/v1/test_helpers/checkout/sessions/%s/pay" % s.id,
+                                      card="4242 4242 4242 4242", email="ada@example.com")
+        paid = client.deserialize(response, api_mode="V1")
+        expect(isinstance(paid, stripe.checkout.Session),
+               "expected stripe.checkout.Session, got %r" % type(paid))
+        eq(paid.id, s.id, "id of the answer")
+        eq((paid.status, paid.payment_status), ("complete", "paid"), "status of the answer")
+        got = stripe.checkout.Session.retrieve(s.id)
+        eq((got.status, got.payment_status), ("complete", "paid"), "status of the session")
+        eq(got.customer_details.email, "ada@example.com", "customer_details.email")
+        d = receiver.wait_for("checkout.session.completed", s.id)[0]
+        event = stripe.Webhook.construct_event(d.body.decode("utf-8"),
+                                               d.headers.get("stripe-signature"), ep.secret)
+        eq(event.type, "checkout.session.completed", "event type")
+        eq(event.data.object.payment_status, "paid", "data.object.payment_status")
+        eq(standardwebhooks.Webhook(ep.secret).verify(d.body, d.headers)["id"], event.id,
+           "Standard Webhooks id")
+    finally:
+        try:
+            stripe.WebhookEndpoint.delete(ep.id)
+        except stripe.StripeError:
+            pass
+
+
+def check_test_helper_decline():
+    """A declined test card: stripe-python's CardError with the decline code, and the session
+    still open for another card."""
+    price = need(S.price, "price")
+    s = stripe.checkout.Session.create(mode="payment",
+                                       line_items=[{"price": price.id, "quantity": 1}],
+                                       success_url=SUCCESS_URL)
+    track(s.id)
+    client = test_helper_client()
+    path = "/v1/test_helpers/checkout/sessions/%s/pay" % s.id
+    e = expect_error(lambda: client.raw_request("post", path, card="4000000000009995"),
+                     stripe.CardError, 402, code="card_declined", type_="card_error")
+    eq(e.error.decline_code, "insufficient_funds", "decline_code")
+    eq(e.error.payment_intent.status, "requires_payment_method", "payment_intent.status")
+    eq(stripe.checkout.Session.retrieve(s.id).status, "open", "status after the decline")
+    paid = client.deserialize(client.raw_request("post", path, card="4242424242424242"),
+                              api_mode="V1")
+    eq(paid.payment_status, "paid", "payment_status after another card")
+
+
 CHECKS = [
     ("product.create", check_product_create),
     ("product.retrieve", check_product_retrieve),
@@ -1107,6 +1169,8 @@ CHECKS = [
     ("webhooks.signature_standard", check_webhooks_signature_standard),
     ("webhooks.events_api", check_webhooks_events_api),
     ("webhooks.replay_after_500", check_webhooks_replay_after_500),
+    ("test_helpers.pay", check_test_helper_pay),
+    ("test_helpers.pay.decline", check_test_helper_decline),
 ]
 
 
