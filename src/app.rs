@@ -20,7 +20,8 @@ pub async fn open_database(database_url: &str) -> anyhow::Result<Db> {
 }
 
 /// Serves the application on `listener`, with the background workers, until `shutdown`
-/// completes; then lets in-flight requests finish, stops the workers and returns.
+/// completes; then stops accepting, lets in-flight requests finish within the configured
+/// grace (closing whatever is still open after it), stops the workers and returns.
 pub async fn serve(
     db: Db,
     clock: SharedClock,
@@ -38,20 +39,28 @@ pub async fn serve(
     let deliverer =
         crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
+    let limits = config.connections;
     let app = crate::http::app(db.clone(), clock, Arc::new(config), stop.clone());
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
         signal.cancel();
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stop.clone().cancelled_owned())
-        .await;
+    let shutdown_began = crate::http::server::serve(listener, app, limits, stop.clone()).await;
     stop.cancel();
-    let _ = sweeper.await;
-    let _ = delivery.await;
+    // The workers finish within what is left of the grace, so a slow webhook receiver cannot
+    // hold the shutdown either; a delivery cut short is retried when its lease ends.
+    let workers = [sweeper.abort_handle(), delivery.abort_handle()];
+    let finished = tokio::time::timeout_at(shutdown_began + limits.shutdown_grace, async {
+        let _ = sweeper.await;
+        let _ = delivery.await;
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!("shutdown grace over: stopping the background work still running");
+        workers.iter().for_each(tokio::task::AbortHandle::abort);
+    }
     db.close().await;
-    served?;
     Ok(())
 }
 

@@ -3,8 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4242";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./kassa-data/kassa.db";
@@ -19,6 +20,13 @@ pub struct ConfigFile {
     pub log_format: Option<LogFormat>,
     pub webhooks_allow_private: Option<bool>,
     pub webhooks_test_private: Option<TestPrivate>,
+    #[serde(default, deserialize_with = "duration")]
+    pub header_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub idle_timeout: Option<Duration>,
+    pub max_connections: Option<usize>,
+    #[serde(default, deserialize_with = "duration")]
+    pub shutdown_grace: Option<Duration>,
 }
 
 impl ConfigFile {
@@ -38,6 +46,10 @@ impl ConfigFile {
             log_format: over.log_format.or(self.log_format),
             webhooks_allow_private: over.webhooks_allow_private.or(self.webhooks_allow_private),
             webhooks_test_private: over.webhooks_test_private.or(self.webhooks_test_private),
+            header_timeout: over.header_timeout.or(self.header_timeout),
+            idle_timeout: over.idle_timeout.or(self.idle_timeout),
+            max_connections: over.max_connections.or(self.max_connections),
+            shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
         }
     }
 }
@@ -76,10 +88,81 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     /// Whether test-mode endpoints may do so too; `deny` applies the live rule to them.
     pub webhooks_test_private: TestPrivate,
+    pub connections: ConnectionLimits,
+}
+
+/// What a client may hold of the server, and for how long: what keeps slow and hostile
+/// clients from exhausting connections, and a shutdown from waiting on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time a client has to send a request's whole head (request line and headers): from the
+    /// connection's start, or on a kept-alive connection from the head's first byte. Past it
+    /// the connection is closed.
+    pub header_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request (no request in flight)
+    /// before it is closed.
+    pub idle_timeout: Duration,
+    /// Most connections open at once; at the cap, the connection that has waited longest for
+    /// its client is closed to make room. `None`: computed at start from the open-file limit
+    /// (see [`crate::http::server::default_max_connections`]).
+    pub max_connections: Option<usize>,
+    /// On shutdown, how long requests in flight may take to finish; then every connection
+    /// still open is closed.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: None,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ConnectionLimits {
+    fn resolve(settings: &ConfigFile) -> anyhow::Result<ConnectionLimits> {
+        let defaults = ConnectionLimits::default();
+        let limits = ConnectionLimits {
+            header_timeout: settings.header_timeout.unwrap_or(defaults.header_timeout),
+            idle_timeout: settings.idle_timeout.unwrap_or(defaults.idle_timeout),
+            max_connections: settings.max_connections,
+            shutdown_grace: settings.shutdown_grace.unwrap_or(defaults.shutdown_grace),
+        };
+        for (name, value) in [
+            ("header_timeout", limits.header_timeout),
+            ("idle_timeout", limits.idle_timeout),
+        ] {
+            if value.is_zero() {
+                anyhow::bail!("invalid {name} '0s': it must be longer than zero");
+            }
+        }
+        if limits.max_connections == Some(0) {
+            anyhow::bail!("invalid max_connections '0': it must be at least 1");
+        }
+        Ok(limits)
+    }
+}
+
+/// Parses a duration such as `10s`, `250ms` or `1m 30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} (expected a duration such as 10s or 250ms)"))
+}
+
+/// A config-file duration, written as [`parse_duration`] reads it.
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 impl Config {
     pub fn resolve(settings: ConfigFile) -> anyhow::Result<Config> {
+        let connections = ConnectionLimits::resolve(&settings)?;
         let addr_text = settings.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
         let addr: SocketAddr = addr_text.parse().map_err(|e| {
             anyhow::anyhow!("invalid address '{addr_text}': {e} (expected e.g. 127.0.0.1:4242)")
@@ -97,6 +180,7 @@ impl Config {
             log_format: settings.log_format.unwrap_or_default(),
             webhooks_allow_private: settings.webhooks_allow_private.unwrap_or(false),
             webhooks_test_private: settings.webhooks_test_private.unwrap_or_default(),
+            connections,
         })
     }
 
@@ -133,6 +217,7 @@ impl Config {
             log_format: LogFormat::Text,
             webhooks_allow_private: false,
             webhooks_test_private: TestPrivate::Allow,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -200,6 +285,62 @@ mod tests {
                 .test
         );
         assert!(toml::from_str::<ConfigFile>("webhooks_test_private = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn connection_limits_come_from_the_file_and_the_flags() {
+        let defaults = Config::resolve(ConfigFile::default()).unwrap().connections;
+        assert_eq!(defaults, ConnectionLimits::default());
+        assert_eq!(defaults.header_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(defaults.max_connections, None);
+
+        let file: ConfigFile = toml::from_str(
+            "header_timeout = \"250ms\"\nidle_timeout = \"1m 30s\"\nmax_connections = 500\nshutdown_grace = \"0s\"",
+        )
+        .unwrap();
+        let over = ConfigFile {
+            header_timeout: Some(Duration::from_secs(3)),
+            ..Default::default()
+        };
+        let limits = Config::resolve(file.overridden_by(over))
+            .unwrap()
+            .connections;
+        assert_eq!(limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(90));
+        assert_eq!(limits.max_connections, Some(500));
+        assert_eq!(limits.shutdown_grace, Duration::ZERO);
+    }
+
+    #[test]
+    fn bad_connection_limits_are_explained() {
+        let error = toml::from_str::<ConfigFile>("header_timeout = \"10\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("header_timeout") && error.contains("10s"),
+            "{error}"
+        );
+        for (settings, name) in [
+            (
+                ConfigFile {
+                    idle_timeout: Some(Duration::ZERO),
+                    ..Default::default()
+                },
+                "idle_timeout",
+            ),
+            (
+                ConfigFile {
+                    max_connections: Some(0),
+                    ..Default::default()
+                },
+                "max_connections",
+            ),
+        ] {
+            let error = Config::resolve(settings).unwrap_err().to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

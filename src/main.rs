@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kassa::clock::{Clock, SystemClock};
-use kassa::config::{Config, ConfigFile, LogFormat, TestPrivate};
+use kassa::config::{Config, ConfigFile, LogFormat, TestPrivate, parse_duration};
 use kassa::domain::Mode;
 use kassa::domain::accounts::{self, CreatedAccount, CreatedUser};
 use kassa::store::redact_url;
@@ -33,7 +34,8 @@ struct Cli {
 #[derive(Args)]
 struct Settings {
     /// TOML config file with any of: addr, public_url, database_url, log_format,
-    /// webhooks_allow_private, webhooks_test_private.
+    /// webhooks_allow_private, webhooks_test_private, header_timeout, idle_timeout,
+    /// max_connections, shutdown_grace.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -159,6 +161,43 @@ struct ServeArgs {
         value_name = "RULE"
     )]
     webhooks_test_private: Option<TestPrivate>,
+    #[command(flatten)]
+    connections: ConnectionArgs,
+}
+
+/// What slow and hostile clients may hold of the server.
+#[derive(Args)]
+struct ConnectionArgs {
+    /// Time a client has to send a request's whole head (request line and headers), from the
+    /// connection's start or the head's first byte; then the connection is closed. [default: 10s]
+    #[arg(long, env = "KASSA_HEADER_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    header_timeout: Option<Duration>,
+    /// Time a kept-alive connection may wait for its next request before it is closed.
+    /// [default: 60s]
+    #[arg(long, env = "KASSA_IDLE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// Most connections open at once; at the cap, the one that has waited longest for its
+    /// client is closed to make room. [default: the open-file limit (ulimit -n) less 128]
+    #[arg(long, env = "KASSA_MAX_CONNECTIONS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before every
+    /// connection still open is closed. [default: 10s]
+    #[arg(long, env = "KASSA_SHUTDOWN_GRACE", value_name = "DURATION", value_parser = parse_duration)]
+    shutdown_grace: Option<Duration>,
+}
+
+impl ConnectionArgs {
+    fn settings(&self) -> ConfigFile {
+        ConfigFile {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self
+                .max_connections
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            shutdown_grace: self.shutdown_grace,
+            ..ConfigFile::default()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -225,6 +264,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => args.webhooks_test_private,
         _ => None,
     };
+    let connections = match &cli.command {
+        Command::Serve(args) => args.connections.settings(),
+        _ => ConfigFile::default(),
+    };
     let given = ConfigFile {
         addr,
         public_url,
@@ -232,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
         log_format: cli.settings.log_format,
         webhooks_allow_private,
         webhooks_test_private,
+        ..connections
     };
     let config = Config::resolve(file.overridden_by(given))?;
     init_logging(config.log_format);
@@ -359,8 +403,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         })?;
     let clock = Arc::new(SystemClock);
     let first_start = accounts::bootstrap(&db, clock.now()).await?;
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
+    let listener = kassa::http::server::bind(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let local = listener.local_addr()?;
     let config = config.bound_to(local);

@@ -14,6 +14,7 @@ pub mod input;
 pub mod ops;
 pub mod pages;
 pub mod params;
+pub mod server;
 pub mod stripe;
 pub mod surface;
 pub mod unsupported;

@@ -161,6 +161,9 @@ async fn bodies_over_one_mebibyte_get_413(engine: Engine) {
         .send()
         .await
         .unwrap();
+    // The body is not read, so the connection closes after the answer, and says so: the
+    // client's next request goes to a new connection (below, on the same client).
+    assert_eq!(response.headers()["connection"], "close");
     let body = json_with_status(response, 413).await;
     assert_eq!(body["error"]["code"], "request_too_large");
 

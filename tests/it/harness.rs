@@ -184,7 +184,7 @@ impl TestServer {
         Self::start_configured(database, |_| {}).await
     }
 
-    /// A server whose configuration `configure` changes from the defaults first.
+    /// Starts a server whose configuration `configure` adjusts first (timeouts, limits...).
     pub async fn start_configured(
         database: TestDatabase,
         configure: impl FnOnce(&mut Config),
@@ -226,6 +226,20 @@ impl TestServer {
             test_key: created.test_key.secret,
             live_key: created.live_key.secret,
         }
+    }
+
+    /// Shuts the server down as SIGTERM does, and waits until `kassa::app::serve` returns.
+    pub async fn shut_down(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("the server is running");
+        task.await.expect("the server task does not panic")
+    }
+
+    /// The address the server listens on, `127.0.0.1:port`.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -290,15 +304,35 @@ impl KassaProcess {
 
     /// Starts `kassa serve` on `addr` (a fixed port, to restart a server where clients expect it).
     pub async fn start_at(database_url: &str, addr: &str) -> KassaProcess {
-        KassaProcess::start_with_args(database_url, addr, &[]).await
+        KassaProcess::start_with(database_url, addr, &[], &[]).await
     }
 
     /// Starts `kassa serve` on `addr` with more flags (`--webhooks-test-private deny`).
     pub async fn start_with_args(database_url: &str, addr: &str, more: &[&str]) -> KassaProcess {
+        KassaProcess::start_with(database_url, addr, &[], more).await
+    }
+
+    /// Starts `kassa serve` with `args` added, run through `wrapper` when it is not empty
+    /// (such as `["prlimit", "--nofile=1024"]`).
+    pub async fn start_with(
+        database_url: &str,
+        addr: &str,
+        wrapper: &[&str],
+        args: &[&str],
+    ) -> KassaProcess {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        let kassa = env!("CARGO_BIN_EXE_kassa");
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(wrapper_args).arg(kassa);
+                command
+            }
+            None => tokio::process::Command::new(kassa),
+        };
+        let mut child = command
             .args(["serve", "--addr", addr, "--database-url", database_url])
-            .args(more)
+            .args(args)
             .env_remove("KASSA_CONFIG")
             .env("KASSA_LOG", "info")
             .stdin(std::process::Stdio::null())

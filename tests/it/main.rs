@@ -20,6 +20,7 @@ mod process;
 mod receiver;
 mod revocation;
 mod sessions;
+mod slow_clients;
 mod storage;
 mod stripe_sessions;
 mod test_payments;

@@ -6,12 +6,18 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{Engine, KassaProcess, TestDatabase, on_both_engines};
+use crate::slow_clients::{
+    HALF_HEAD, closed_within, get_healthz, open, open_slow_body, read_response,
+};
 
 on_both_engines!(
     first_start_prints_keys_once,
     accounts_created_before_the_first_start_are_the_installation,
     simultaneous_first_starts_make_one_account,
     sigterm_lets_in_flight_requests_finish_then_exits_0,
+    sigterm_closes_slow_clients_after_the_grace,
+    accept_failures_shed_waiting_connections_and_are_logged_once,
+    sigterm_does_not_wait_on_a_slow_webhook_receiver,
     acknowledged_writes_survive_kill_9,
 );
 
@@ -184,6 +190,153 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_0(engine: Engine) {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("Renamed during shutdown"), "{response}");
     assert_eq!(server.wait().await, Some(0), "a clean shutdown exits 0");
+}
+
+async fn sigterm_closes_slow_clients_after_the_grace(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let grace = Duration::from_secs(1);
+    let mut server = KassaProcess::start_with(
+        &database.url,
+        "127.0.0.1:0",
+        &[],
+        &[
+            "--shutdown-grace",
+            "1s",
+            "--header-timeout",
+            "60s",
+            "--idle-timeout",
+            "60s",
+        ],
+    )
+    .await;
+    let key = server.banner_value("test key").await.unwrap();
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut half_open = open(&addr, HALF_HEAD).await;
+    let mut idle = open(&addr, get_healthz()).await;
+    assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
+    let mut stalled = open_slow_body(&addr, &key).await;
+
+    let signalled = tokio::time::Instant::now();
+    server.signal("TERM");
+    assert_eq!(server.wait().await, Some(0), "a clean shutdown exits 0");
+    let took = signalled.elapsed();
+    assert!(
+        took <= grace + Duration::from_secs(1),
+        "SIGTERM took {took:?} with slow clients connected"
+    );
+    for (name, stream) in [
+        ("half-open", &mut half_open),
+        ("idle", &mut idle),
+        ("stalled", &mut stalled),
+    ] {
+        assert!(
+            closed_within(stream, Duration::from_millis(100))
+                .await
+                .is_some(),
+            "the {name} connection outlived the process"
+        );
+    }
+}
+
+/// With the cap set above what the open-file limit allows, `accept` fails with "Too many open
+/// files": the server sheds the connections that waited longest, so a real client still gets
+/// in, and says so once rather than once per failure.
+async fn accept_failures_shed_waiting_connections_and_are_logged_once(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let server = KassaProcess::start_with(
+        &database.url,
+        "127.0.0.1:0",
+        &["prlimit", "--nofile=64"],
+        &["--max-connections", "1000", "--header-timeout", "60s"],
+    )
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut half_open = Vec::new();
+    for _ in 0..100 {
+        half_open.push(open(&addr, HALF_HEAD).await);
+    }
+    for _ in 0..3 {
+        let response = reqwest::Client::new()
+            .get(format!("{}/openapi.json", server.base))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("a real client gets in past the failing accepts");
+        assert_eq!(response.status(), 200);
+    }
+    let stderr = server.stderr();
+    let failures = stderr
+        .iter()
+        .filter(|line| line.contains("cannot accept connections"))
+        .count();
+    assert_eq!(failures, 1, "logged once: {stderr:#?}");
+    assert!(
+        stderr
+            .iter()
+            .any(|line| line.contains("max_connections leaves too few file descriptors")),
+        "the setting is flagged at start: {stderr:#?}"
+    );
+    drop(half_open);
+}
+
+/// A webhook receiver that accepts the delivery's connection and never answers holds the
+/// delivery for its 10 s timeout; SIGTERM still ends within the grace, and the delivery is
+/// left to be retried.
+async fn sigterm_does_not_wait_on_a_slow_webhook_receiver(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let grace = Duration::from_secs(1);
+    let mut server = KassaProcess::start_with(
+        &database.url,
+        "127.0.0.1:0",
+        &[],
+        &["--shutdown-grace", "1s"],
+    )
+    .await;
+    let key = server.banner_value("test key").await.unwrap();
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhooks", receiver.local_addr().unwrap());
+    let client = reqwest::Client::new();
+    for (path, form) in [
+        (
+            "/v1/webhook_endpoints",
+            vec![
+                ("url", url.as_str()),
+                ("enabled_events[]", "customer.created"),
+            ],
+        ),
+        ("/v1/customers", vec![("name", "Slow receiver")]),
+    ] {
+        let response = client
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(&key)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    // The delivery is under way: its connection is open, and no answer will come.
+    let (_held, _) = tokio::time::timeout(Duration::from_secs(10), receiver.accept())
+        .await
+        .expect("the delivery connects")
+        .unwrap();
+
+    let signalled = tokio::time::Instant::now();
+    server.signal("TERM");
+    assert_eq!(server.wait().await, Some(0), "a clean shutdown exits 0");
+    let took = signalled.elapsed();
+    assert!(
+        took <= grace + Duration::from_secs(1),
+        "SIGTERM waited {took:?} on a webhook receiver"
+    );
+    let db = database.open().await;
+    let succeeded: i64 = kassa::store::on_reader!(&db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'succeeded'")
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap();
+    assert_eq!(succeeded, 0, "the delivery cut short is left to be retried");
 }
 
 async fn acknowledged_writes_survive_kill_9(engine: Engine) {
