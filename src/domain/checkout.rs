@@ -219,6 +219,15 @@ impl Session {
         })
     }
 
+    /// What the session's PaymentIntent carries from `payment_intent_data` (stored in the
+    /// session's settings when it was created).
+    pub fn payment_intent_data(&self) -> super::payments::PaymentIntentData {
+        self.settings
+            .get("payment_intent_data")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
     pub fn payment_method_types(&self) -> Vec<String> {
         self.settings
             .get("payment_method_types")
@@ -1317,6 +1326,7 @@ pub async fn complete_session(
             card: paid.card.clone(),
             last_payment_error: None,
             latest_charge: Some(ids::new_id(prefix::CHARGE, ids::now_ms())),
+            data: session.payment_intent_data(),
             created: now,
         };
         let charge_id = payment.latest_charge.clone().unwrap_or_default();

@@ -508,6 +508,7 @@ async fn record_decline(
             "payment_method": {"type": "card", "card": {"brand": card.brand(), "last4": card.last4()}},
         })),
         latest_charge: Some(charge_id.clone()),
+        data: session.payment_intent_data(),
         created: now,
     };
     let event = |kind: &str, object_id: &str, object: serde_json::Value| {

@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use super::metadata::Metadata;
+
 /// What kassa keeps of a card: never its number or CVC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardSummary {
@@ -26,7 +28,23 @@ pub struct PaymentIntent {
     pub last_payment_error: Option<Value>,
     /// The charge of the last attempt.
     pub latest_charge: Option<String>,
+    /// What the merchant gave the session's `payment_intent_data`.
+    pub data: PaymentIntentData,
     pub created: i64,
+}
+
+/// What a Checkout Session's `payment_intent_data` puts on its PaymentIntent (Stripe's
+/// `description`, `metadata`, `statement_descriptor` and `statement_descriptor_suffix`),
+/// validated when the session is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct PaymentIntentData {
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    /// At most 22 characters.
+    pub statement_descriptor: Option<String>,
+    /// At most 22 characters.
+    pub statement_descriptor_suffix: Option<String>,
 }
 
 /// A card saved by a `mode=setup` session.
@@ -66,7 +84,7 @@ pub fn charge_object(
         "created": intent.created,
         "currency": intent.currency,
         "customer": intent.customer_id,
-        "description": null,
+        "description": intent.data.description,
         "failure_code": failure.map(|f| f.code),
         "failure_message": failure.map(|f| f.message),
         "livemode": intent.livemode,
@@ -82,6 +100,8 @@ pub fn charge_object(
         "payment_method_details": intent.card.as_ref().map(card_details),
         "receipt_email": intent.receipt_email,
         "refunded": false,
+        "statement_descriptor": intent.data.statement_descriptor,
+        "statement_descriptor_suffix": intent.data.statement_descriptor_suffix,
         "status": if paid { "succeeded" } else { "failed" },
     })
 }
@@ -119,15 +139,17 @@ impl PaymentIntent {
             "created": self.created,
             "currency": self.currency,
             "customer": self.customer_id,
-            "description": null,
+            "description": self.data.description,
             "last_payment_error": self.last_payment_error,
             "latest_charge": self.latest_charge,
             "livemode": self.livemode,
-            "metadata": {},
+            "metadata": self.data.metadata,
             "payment_method": null,
             "payment_method_details": self.card.as_ref().map(card_details),
             "payment_method_types": ["card"],
             "receipt_email": self.receipt_email,
+            "statement_descriptor": self.data.statement_descriptor,
+            "statement_descriptor_suffix": self.data.statement_descriptor_suffix,
             "status": self.status,
         })
     }

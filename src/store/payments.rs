@@ -7,7 +7,8 @@ use super::query::Select;
 use super::{Db, StoreResult, on_reader};
 use crate::domain::accounts::Caller;
 use crate::domain::list::{CreatedRange, Page, PageRequest};
-use crate::domain::payments::{CardSummary, PaymentIntent};
+use crate::domain::metadata::Metadata;
+use crate::domain::payments::{CardSummary, PaymentIntent, PaymentIntentData};
 
 /// Writes a PaymentIntent through `$executor`, or updates it when it exists: a session's
 /// PaymentIntent is made at its first attempt and changes with each one after.
@@ -18,8 +19,8 @@ macro_rules! upsert_payment_intent {
         sqlx::query(
             "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
              customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created, \
-             last_payment_error, latest_charge) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{}', $14, $15, $16) \
+             last_payment_error, latest_charge, description, statement_descriptor, statement_descriptor_suffix) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, status = excluded.status, \
              customer_id = excluded.customer_id, receipt_email = excluded.receipt_email, \
              card_brand = excluded.card_brand, card_last4 = excluded.card_last4, \
@@ -39,9 +40,13 @@ macro_rules! upsert_payment_intent {
         .bind(card.map(|c| c.last4.clone()))
         .bind(card.map(|c| c.exp_month))
         .bind(card.map(|c| c.exp_year))
+        .bind(payment.data.metadata.to_json())
         .bind(payment.created)
         .bind(payment.last_payment_error.as_ref().map(|e| e.to_string()))
         .bind(payment.latest_charge.clone())
+        .bind(payment.data.description.clone())
+        .bind(payment.data.statement_descriptor.clone())
+        .bind(payment.data.statement_descriptor_suffix.clone())
         .execute($executor)
     }};
 }
@@ -88,6 +93,10 @@ struct PaymentIntentRow {
     card_exp_year: Option<i64>,
     last_payment_error: Option<String>,
     latest_charge: Option<String>,
+    metadata: String,
+    description: Option<String>,
+    statement_descriptor: Option<String>,
+    statement_descriptor_suffix: Option<String>,
     created: i64,
 }
 
@@ -116,13 +125,20 @@ impl From<PaymentIntentRow> for PaymentIntent {
                 .last_payment_error
                 .and_then(|e| serde_json::from_str(&e).ok()),
             latest_charge: r.latest_charge,
+            data: PaymentIntentData {
+                description: r.description,
+                metadata: Metadata::from_json(&r.metadata),
+                statement_descriptor: r.statement_descriptor,
+                statement_descriptor_suffix: r.statement_descriptor_suffix,
+            },
             created: r.created,
         }
     }
 }
 
 const PAYMENT_INTENT_COLUMNS: &str = "id, livemode, amount, currency, status, checkout_session_id, customer_id, \
-     receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, last_payment_error, latest_charge, created";
+     receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, last_payment_error, latest_charge, metadata, \
+     description, statement_descriptor, statement_descriptor_suffix, created";
 
 pub async fn get_payment_intent(
     db: &Db,

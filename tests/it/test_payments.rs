@@ -15,6 +15,7 @@ on_both_engines!(
     quantities_and_amounts_are_chosen_as_on_the_page,
     a_session_that_is_not_open_cannot_be_paid,
     kassa_pay_pays_from_the_shell,
+    payment_intent_data_reaches_the_payment_intent_and_its_charges,
 );
 
 /// A session of `extra` over 2 × $25.00 "Linen shirt".
@@ -898,4 +899,72 @@ async fn custom_price(server: &TestServer, account: &TestAccount, extra: &str) -
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// `payment_intent_data` given at creation is on the PaymentIntent and its charges, in the
+/// events, and after a decline too (the declined attempt already made the PaymentIntent).
+async fn payment_intent_data_reaches_the_payment_intent_and_its_charges(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let created = session(
+        &server,
+        &account,
+        "&payment_intent_data[metadata][order]=42&payment_intent_data[description]=Order+42\
+         &payment_intent_data[statement_descriptor_suffix]=ORDER+42",
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let declined = pay(&server, &account.test_key, id, "card=4000000000000002").await;
+    json_with_status(declined, 402).await;
+    let paid = json_with_status(
+        pay(&server, &account.test_key, id, "card=4242424242424242").await,
+        200,
+    )
+    .await;
+    let intent_id = paid["payment_intent"].as_str().unwrap();
+    let intent = get(
+        &server,
+        &account.test_key,
+        &format!("/v1/payment_intents/{intent_id}"),
+    )
+    .await;
+    assert_eq!(intent["metadata"], json!({"order": "42"}));
+    assert_eq!(intent["description"], "Order 42");
+    assert_eq!(intent["statement_descriptor_suffix"], "ORDER 42");
+    assert_eq!(intent["statement_descriptor"], Value::Null);
+
+    let events = get(&server, &account.test_key, "/v1/events?limit=100").await;
+    let of = |kind: &str| -> Vec<Value> {
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .map(|e| e["data"]["object"].clone())
+            .collect()
+    };
+    assert_eq!(of("payment_intent.succeeded")[0]["metadata"]["order"], "42");
+    let charges = [of("charge.failed"), of("charge.succeeded")].concat();
+    assert_eq!(charges.len(), 2, "{events}");
+    for charge in charges {
+        assert_eq!(charge["description"], "Order 42");
+        assert_eq!(charge["statement_descriptor_suffix"], "ORDER 42");
+    }
+
+    // Checked at creation: a payment could not refuse it later.
+    let long = server
+        .form(
+            &account,
+            Method::POST,
+            "/v1/checkout/sessions",
+            "mode=payment&line_items[0][price_data][currency]=usd\
+             &line_items[0][price_data][unit_amount]=2500\
+             &line_items[0][price_data][product_data][name]=Shirt&line_items[0][quantity]=1\
+             &payment_intent_data[statement_descriptor]=ABCDEFGHIJKLMNOPQRSTUVW",
+        )
+        .await;
+    assert_eq!(
+        json_with_status(long, 400).await["error"]["param"],
+        "payment_intent_data[statement_descriptor]"
+    );
 }
