@@ -241,7 +241,7 @@ pub fn checkout_session(session: &crate::domain::checkout::Session, public_url: 
         "customer_email": session.customer_email,
         "discounts": [],
         "expires_at": session.expires_at,
-        "integration_identifier": null,
+        "integration_identifier": setting("integration_identifier"),
         "invoice": null,
         "invoice_creation": null,
         "livemode": session.livemode,

@@ -725,7 +725,9 @@ pub async fn create_product(
     let mut product = blank_product(caller, now);
     apply_product_input(&mut product, input)?;
     if let Some(price) = price {
-        product.default_price = Some(new_price(caller, &product.id, price, now)?);
+        let price = new_price(caller, &product.id, price, now)
+            .map_err(|e| e.under("default_price_data"))?;
+        product.default_price = Some(price);
     }
     let mut events = vec![product_event(caller, "product.created", &product, now)];
     if let Some(price) = &product.default_price {

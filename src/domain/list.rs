@@ -20,6 +20,9 @@ pub enum PageStart {
 pub struct PageRequest {
     pub limit: u32,
     pub start: PageStart,
+    /// The parameter that gave [`PageStart::After`]'s id, which an error about it names
+    /// (`starting_after`, V3's `cursor`, the dashboard's `after`).
+    pub after_param: &'static str,
 }
 
 impl PageRequest {
@@ -65,7 +68,11 @@ impl PageRequest {
             (None, None, Some(before)) => PageStart::Before(before),
             (None, None, None) => PageStart::Offset(0),
         };
-        Ok(PageRequest { limit, start })
+        Ok(PageRequest {
+            limit,
+            start,
+            after_param: "starting_after",
+        })
     }
 }
 
@@ -73,7 +80,7 @@ impl PageRequest {
     /// The cursor, with the parameter it came in (`starting_after`, `ending_before`).
     pub fn cursor(&self) -> Option<(&str, &'static str)> {
         match &self.start {
-            PageStart::After(id) => Some((id, "starting_after")),
+            PageStart::After(id) => Some((id, self.after_param)),
             PageStart::Before(id) => Some((id, "ending_before")),
             PageStart::Offset(_) => None,
         }
@@ -140,7 +147,8 @@ mod tests {
             PageRequest::new(Some(5), 10, None, None, Some("x".into())).unwrap(),
             PageRequest {
                 limit: 5,
-                start: PageStart::Before("x".into())
+                start: PageStart::Before("x".into()),
+                after_param: "starting_after",
             }
         );
     }

@@ -263,6 +263,7 @@ mod tests {
         let page = PageRequest {
             limit: 10,
             start: PageStart::After("prod_9".into()),
+            after_param: "starting_after",
         };
         let (sql, args) = select.page_sql("id", &page);
         assert_eq!(

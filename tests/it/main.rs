@@ -16,6 +16,7 @@ mod frame;
 mod hosted_checkout;
 mod idempotency;
 mod isolation;
+mod parameters;
 mod process;
 mod receiver;
 mod revocation;

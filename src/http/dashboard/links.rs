@@ -27,6 +27,7 @@ fn first_page() -> PageRequest {
     PageRequest {
         limit: 100,
         start: PageStart::Offset(0),
+        after_param: "after",
     }
 }
 

@@ -91,6 +91,7 @@ pub async fn list_products(
             .clone()
             .map(PageStart::After)
             .unwrap_or(PageStart::Offset(0)),
+        after_param: "after",
     };
     let products = match catalog::list_products(&state.db, &caller, &filter, &page).await {
         Ok(products) => products,

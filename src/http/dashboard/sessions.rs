@@ -89,6 +89,7 @@ pub async fn list_sessions(
                 Some(after) => PageStart::After(after.clone()),
                 None => PageStart::Offset(0),
             },
+            after_param: "after",
         };
         checkout::list_sessions(&state.db, &caller, &filter, &page, now, public_url)
             .await

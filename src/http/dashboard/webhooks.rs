@@ -26,6 +26,7 @@ fn first_page(limit: u32) -> PageRequest {
     PageRequest {
         limit,
         start: PageStart::Offset(0),
+        after_param: "after",
     }
 }
 

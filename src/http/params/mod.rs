@@ -178,13 +178,21 @@ impl Paging {
                 "Invalid cursor: give cursor or starting_after, not both.",
             ));
         }
-        Ok(PageRequest::new(
-            self.limit,
-            default_limit,
-            self.offset,
-            self.cursor.or(self.starting_after),
-            self.ending_before,
-        )?)
+        let after_param = if self.cursor.is_some() {
+            "cursor"
+        } else {
+            "starting_after"
+        };
+        Ok(PageRequest {
+            after_param,
+            ..PageRequest::new(
+                self.limit,
+                default_limit,
+                self.offset,
+                self.cursor.or(self.starting_after),
+                self.ending_before,
+            )?
+        })
     }
 }
 

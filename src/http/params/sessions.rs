@@ -183,6 +183,13 @@ impl SessionBody {
                     "Invalid productId: give line_items or productId, not both.",
                 ));
             }
+            (Some(_), None) if self.quantity.is_some() => {
+                return Err(ApiError::invalid_param(
+                    "quantity",
+                    "Invalid quantity: it goes with productId; each of line_items has its own \
+                     quantity.",
+                ));
+            }
             (Some(items), None) => SessionSource::LineItems(
                 items
                     .into_iter()
