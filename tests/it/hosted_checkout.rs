@@ -12,6 +12,7 @@ use crate::harness::{
 
 on_both_engines!(
     paying_redirects_to_the_success_url_and_records_the_payment,
+    submit_type_names_the_pay_button,
     declines_keep_the_session_open_until_the_fifth,
     mistakes_caught_before_the_processor_name_the_field,
     forms_need_the_csrf_token_of_their_cookie,
@@ -1340,4 +1341,32 @@ async fn custom_price(server: &TestServer, account: &TestAccount, extra: &str) -
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// `submit_type` chooses the pay button's word, as on Stripe's page.
+async fn submit_type_names_the_pay_button(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    for (submit_type, label) in [
+        ("auto", "Pay $50.00"),
+        ("pay", "Pay $50.00"),
+        ("book", "Book $50.00"),
+        ("donate", "Donate $50.00"),
+    ] {
+        let created = session(&server, &account, &format!("&submit_type={submit_type}")).await;
+        assert_eq!(created["submit_type"], submit_type);
+        let mut browser = Browser::new(&server);
+        let page = browser
+            .get(&format!("/checkout/{}", created["id"].as_str().unwrap()))
+            .await;
+        assert!(
+            page.body.contains(&format!(">{label}<")),
+            "{submit_type}: {label}"
+        );
+        let prefix = label.split(' ').next().unwrap();
+        assert!(
+            page.body.contains(&format!("data-label=\"{prefix} \"")),
+            "{submit_type}"
+        );
+    }
 }

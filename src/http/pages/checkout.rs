@@ -761,10 +761,17 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
         ""
     };
     let total = session.currency.display(session.amount_total);
+    // The merchant's `submit_type` chooses the word, as on Stripe's page.
+    let verb = match session.settings.get("submit_type").and_then(|v| v.as_str()) {
+        Some("book") => "Book",
+        Some("donate") => "Donate",
+        Some("subscribe") => "Subscribe",
+        _ => "Pay",
+    };
     let pay_label = match (session.mode, needs_card) {
         (CheckoutMode::Setup, _) => "Save card".to_string(),
         (CheckoutMode::Subscription, _) => "Subscribe".to_string(),
-        (CheckoutMode::Payment, true) => format!("Pay {total}"),
+        (CheckoutMode::Payment, true) => format!("{verb} {total}"),
         (CheckoutMode::Payment, false) => "Complete order".to_string(),
     };
     let adjustable = hosted.lines.iter().any(|l| {
@@ -786,9 +793,9 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
         csrf = csrf.input(),
         label = escape(&pay_label),
         pay_prefix = if session.mode == CheckoutMode::Payment && needs_card {
-            "Pay "
+            format!("{verb} ")
         } else {
-            ""
+            String::new()
         },
         merchant = escape(&hosted.account.name),
     )
