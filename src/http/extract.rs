@@ -283,22 +283,28 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         refuse_query(&request)?;
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case("application/json")
-            });
+        // Form-encoded as Stripe takes it, also without a Content-Type; JSON when it says so;
+        // any other type is refused rather than misread as a form.
+        let mime = request.headers().get(header::CONTENT_TYPE).map(|v| {
+            let v = v.to_str().unwrap_or("?");
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         let bytes = read_body(request, state).await?;
-        if is_json && !bytes.iter().all(u8::is_ascii_whitespace) {
-            decode_json(&bytes).map(StripeBody)
-        } else {
-            super::form::decode(&bytes).map(StripeBody)
+        let empty = bytes.iter().all(u8::is_ascii_whitespace);
+        match mime.as_deref() {
+            Some("application/json") if !empty => decode_json(&bytes).map(StripeBody),
+            None | Some("application/x-www-form-urlencoded" | "application/json") => {
+                super::form::decode(&bytes).map(StripeBody)
+            }
+            Some(_) if empty => super::form::decode(&bytes).map(StripeBody),
+            Some(other) => Err(ApiError::unsupported_media_type(format!(
+                "Request bodies must be form-encoded ('Content-Type: \
+                 application/x-www-form-urlencoded') or JSON, not '{other}'."
+            ))),
         }
     }
 }

@@ -13,6 +13,7 @@ on_both_engines!(
     wrong_methods_answer_json_405,
     malformed_bodies_name_the_problem,
     bodies_over_one_mebibyte_get_413,
+    oversized_heads_and_unknown_body_types_are_refused,
     every_response_has_a_unique_request_id,
     health_checks_the_database,
     every_documented_route_is_served,
@@ -337,4 +338,48 @@ fn routes_are_only_added_with_their_documentation() {
         offenders.is_empty(),
         "undocumented routes added at {offenders:?}"
     );
+}
+
+/// A request head over 32 KiB is a 431 (so that each open connection holds little), and a
+/// `/v1` body of a type that is neither a form nor JSON is a 415 rather than read as a form.
+async fn oversized_heads_and_unknown_body_types_are_refused(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let big = server
+        .with_key(Method::GET, "/v1/products", &account.test_key)
+        .header("x-big", "a".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 431);
+    let fits = server
+        .with_key(Method::GET, "/v1/products", &account.test_key)
+        .header("x-big", "a".repeat(16 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fits.status(), 200);
+
+    for content_type in ["text/plain", "multipart/form-data; boundary=x"] {
+        let response = server
+            .with_key(Method::POST, "/v1/customers", &account.test_key)
+            .header("content-type", content_type)
+            .body("name=Ada")
+            .send()
+            .await
+            .unwrap();
+        let body = json_with_status(response, 415).await;
+        assert_eq!(
+            body["error"]["code"], "unsupported_media_type",
+            "{content_type}"
+        );
+    }
+    // A form without a Content-Type is still a form, as Stripe reads it.
+    let untyped = server
+        .with_key(Method::POST, "/v1/customers", &account.test_key)
+        .body("name=Ada")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(untyped, 200).await["name"], "Ada");
 }

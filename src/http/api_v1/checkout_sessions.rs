@@ -50,7 +50,8 @@ pub async fn create_session(
 
 /// Lists sessions, newest first: `{sessions, total, limit, offset}`.
 #[utoipa::path(get, path = "/api/v1/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`")))]
+    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`"),
+        (status = 404, description = "`paymentLinkId` or the cursor names no object of the account.")))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,

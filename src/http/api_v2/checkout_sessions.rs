@@ -244,7 +244,8 @@ pub async fn loops_list(
 
 /// Lists sessions, newest first.
 #[utoipa::path(get, path = "/api/v2/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`")))]
+    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`"),
+        (status = 404, description = "`paymentLinkId` or the cursor names no object of the account.")))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,

@@ -80,7 +80,8 @@ pub async fn create_product(
 /// Lists products, newest first: `{products, total, limit, offset}`.
 #[utoipa::path(get, path = "/api/v2/products", tag = "Products", security(("secret_key" = [])),
     params(LoopsProductFilter, Paging),
-    responses((status = 200, description = "`{products, total, limit, offset}`")))]
+    responses((status = 200, description = "`{products, total, limit, offset}`"),
+        (status = 404, description = "The cursor names no product of the account.")))]
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,

@@ -46,6 +46,9 @@ use tower::ServiceExt;
 
 use crate::config::ConnectionLimits;
 
+/// The largest request head (request line and headers) read, in bytes.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
+
 /// How long a closing connection keeps reading what its client still sends.
 const LINGER: Duration = Duration::from_secs(5);
 
@@ -258,6 +261,9 @@ pub(super) async fn serve(
     let mut builder = hyper::server::conn::http1::Builder::new();
     // The head deadline is kept by `Watch` (see the module's comment).
     builder.header_read_timeout(None);
+    // A larger request head is answered 431: without a limit hyper reads heads up to its
+    // buffer's ~400 KiB, which every connection at the cap could hold.
+    builder.max_header_size(MAX_HEAD_BYTES);
     let mut connection = pin!(builder.serve_connection(io, service));
     let mut closed = pin!(watch.close.cancelled());
     let mut drain = pin!(draining.cancelled());
