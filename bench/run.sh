@@ -129,7 +129,7 @@ api() { # api METHOD PATH KEY [curl args...]: prints the body, fails on a non-2x
 json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
 
 new_account() { # new_account DB_URL NAME -> "account_id key"
-  "$BIN" --database-url "$1" account create --name "$2" --json |
+  "$BIN" account create --name "$2" --json --database-url "$1" |
     python3 -c 'import sys, json; j = json.load(sys.stdin); print(j["account_id"], j["test_secret_key"])'
 }
 

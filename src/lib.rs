@@ -9,6 +9,7 @@
 //! - [`workers`] and [`delivery`]: background work in `kassa serve` (expiry, webhooks).
 
 pub mod app;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod delivery;

@@ -78,7 +78,8 @@ fn now_text() -> String {
     )
 }
 
-/// Runs until interrupted (or until the server refuses the key).
+/// Runs until interrupted, or until the server refuses the key; fails at once when the first
+/// connection does.
 pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
     crate::delivery::install_tls_provider();
     let secret = new_secret();
@@ -102,23 +103,24 @@ pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
         if let Some(id) = &last_event {
             request = request.header("last-event-id", id);
         }
+        // Until the first connection, every failure ends `listen`: the server or key given is
+        // wrong. Once connected, a failure is a server restarting: try again, unless the key
+        // was refused (revoked meanwhile). Too many streams open with the key (429) waits for
+        // one to close either way.
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
-                eprintln!(
-                    "{}  cannot reach {}: {error}; retrying",
-                    now_text(),
-                    options.server
-                );
+                let error = crate::client::unreachable(&options.server, &error);
+                if !announced {
+                    return Err(error);
+                }
+                eprintln!("{}  {error}; retrying", now_text());
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
         let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            anyhow::bail!("the server refused the API key ({status}); check --api-key");
-        }
         if status == reqwest::StatusCode::BAD_REQUEST && last_event.is_some() {
             eprintln!(
                 "{}  the server no longer has event {}; following from now",
@@ -129,13 +131,22 @@ pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
         }
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
-            eprintln!(
-                "{}  the server answered {status}: {body}; retrying",
-                now_text()
-            );
+            let error = crate::client::refusal(&options.server, status, &body);
+            let waits = status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+            if status == reqwest::StatusCode::UNAUTHORIZED || (!announced && !waits) {
+                return Err(error);
+            }
+            eprintln!("{}  {error}; retrying", now_text());
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
             continue;
+        }
+        let streams = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+        if !streams {
+            return Err(crate::client::not_kassa(&options.server, status));
         }
         backoff = Duration::from_millis(250);
         if announced {

@@ -1,5 +1,6 @@
 //! The `kassa` command: the server and its administration.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,15 +25,14 @@ use kassa::store::redact_url;
                   then the defaults."
 )]
 struct Cli {
-    #[command(flatten)]
-    settings: Settings,
     #[command(subcommand)]
     command: Command,
 }
 
-/// Settings shared by every command.
+/// Where the database is, for the commands that open it (only those offer these options).
+/// `global`, so that `kassa keys create ... --database-url URL` works as well.
 #[derive(Args)]
-struct Settings {
+struct Storage {
     /// TOML config file with any of: addr, public_url, database_url, log_format,
     /// webhooks_allow_private, webhooks_test_private, header_timeout, idle_timeout,
     /// max_connections, shutdown_grace.
@@ -42,9 +42,15 @@ struct Settings {
     /// [default: sqlite://./kassa-data/kassa.db]
     #[arg(long, env = "KASSA_DATABASE_URL", global = true, value_name = "URL")]
     database_url: Option<String>,
-    /// Log format. [default: text]
-    #[arg(long, env = "KASSA_LOG_FORMAT", global = true, value_enum)]
-    log_format: Option<LogFormat>,
+}
+
+/// A group of administration commands, with the database they work on.
+#[derive(Args)]
+struct Admin<C: Subcommand> {
+    #[command(flatten)]
+    storage: Storage,
+    #[command(subcommand)]
+    command: C,
 }
 
 #[derive(Subcommand)]
@@ -53,16 +59,13 @@ enum Command {
     /// default account and prints its keys and dashboard sign-in once.
     Serve(ServeArgs),
     /// Bring the database schema up to date, then exit.
-    Migrate,
+    Migrate(Storage),
     /// Manage accounts.
-    #[command(subcommand)]
-    Account(AccountCommand),
+    Account(Admin<AccountCommand>),
     /// Manage secret API keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
+    Keys(Admin<KeysCommand>),
     /// Manage dashboard users.
-    #[command(subcommand)]
-    User(UserCommand),
+    User(Admin<UserCommand>),
     /// Forward an account's events from a kassa server to a local URL, signed like webhooks
     /// (like `stripe listen`): for developing a webhook handler on your machine.
     Listen(ListenArgs),
@@ -140,6 +143,8 @@ struct ListenArgs {
 
 #[derive(Args)]
 struct ServeArgs {
+    #[command(flatten)]
+    storage: Storage,
     /// Address to listen on. [default: 127.0.0.1:4242]
     #[arg(long, env = "KASSA_ADDR", value_name = "HOST:PORT")]
     addr: Option<String>,
@@ -161,8 +166,24 @@ struct ServeArgs {
         value_name = "RULE"
     )]
     webhooks_test_private: Option<TestPrivate>,
+    /// Log format. [default: text]
+    #[arg(long, env = "KASSA_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(flatten)]
     connections: ConnectionArgs,
+}
+
+impl ServeArgs {
+    fn settings(&self) -> ConfigFile {
+        ConfigFile {
+            addr: self.addr.clone(),
+            public_url: self.public_url.clone(),
+            log_format: self.log_format,
+            webhooks_allow_private: self.webhooks_allow_private.then_some(true),
+            webhooks_test_private: self.webhooks_test_private,
+            ..self.connections.settings()
+        }
+    }
 }
 
 /// What slow and hostile clients may hold of the server.
@@ -217,8 +238,10 @@ enum AccountCommand {
 enum UserCommand {
     /// Add a dashboard user to an account; their password is generated and printed once.
     Create {
+        /// The account the user signs in to, `acct_...`.
         #[arg(long, value_name = "ACCOUNT_ID")]
         account: String,
+        /// The email the user signs in with.
         #[arg(long)]
         email: String,
     },
@@ -228,18 +251,22 @@ enum UserCommand {
 enum KeysCommand {
     /// Create a secret key for an account; the key is printed once.
     Create {
+        /// The account the key belongs to, `acct_...`.
         #[arg(long, value_name = "ACCOUNT_ID")]
         account: String,
+        /// `test` for a key that sees test-mode data (`sk_test_...`), `live` for live mode.
         #[arg(long, value_parser = ["test", "live"])]
         mode: String,
     },
-    /// List an account's keys (redacted).
+    /// List an account's keys (redacted), with their ids, creation, last use and status.
     List {
+        /// The account whose keys to list, `acct_...`.
         #[arg(long, value_name = "ACCOUNT_ID")]
         account: String,
     },
     /// Revoke a key; requests with it are refused from then on, in every process.
     Revoke {
+        /// The key's id, `key_...`, as `kassa keys list` shows it (not the secret itself).
         #[arg(value_name = "KEY_ID")]
         key_id: String,
     },
@@ -248,35 +275,19 @@ enum KeysCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let file = match &cli.settings.config {
+    let (storage, mut given) = match &cli.command {
+        Command::Serve(args) => (Some(&args.storage), args.settings()),
+        Command::Migrate(storage) => (Some(storage), ConfigFile::default()),
+        Command::Account(admin) => (Some(&admin.storage), ConfigFile::default()),
+        Command::Keys(admin) => (Some(&admin.storage), ConfigFile::default()),
+        Command::User(admin) => (Some(&admin.storage), ConfigFile::default()),
+        Command::Listen(_) | Command::Pay(_) => (None, ConfigFile::default()),
+    };
+    let file = match storage.and_then(|s| s.config.as_ref()) {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let (addr, public_url, webhooks_allow_private) = match &cli.command {
-        Command::Serve(args) => (
-            args.addr.clone(),
-            args.public_url.clone(),
-            args.webhooks_allow_private.then_some(true),
-        ),
-        _ => (None, None, None),
-    };
-    let webhooks_test_private = match &cli.command {
-        Command::Serve(args) => args.webhooks_test_private,
-        _ => None,
-    };
-    let connections = match &cli.command {
-        Command::Serve(args) => args.connections.settings(),
-        _ => ConfigFile::default(),
-    };
-    let given = ConfigFile {
-        addr,
-        public_url,
-        database_url: cli.settings.database_url.clone(),
-        log_format: cli.settings.log_format,
-        webhooks_allow_private,
-        webhooks_test_private,
-        ..connections
-    };
+    given.database_url = storage.and_then(|s| s.database_url.clone());
     let config = Config::resolve(file.overridden_by(given))?;
     init_logging(config.log_format);
     let clock = SystemClock;
@@ -311,7 +322,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Migrate => {
+        Command::Migrate(_) => {
             kassa::app::open_database(&config.database_url).await?;
             println!(
                 "The database at {} is up to date.",
@@ -319,7 +330,10 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Account(AccountCommand::Create { name, json }) => {
+        Command::Account(Admin {
+            command: AccountCommand::Create { name, json },
+            ..
+        }) => {
             let db = kassa::app::open_database(&config.database_url).await?;
             let created = accounts::create_account(&db, &name, clock.now()).await?;
             if json {
@@ -340,7 +354,10 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::User(UserCommand::Create { account, email }) => {
+        Command::User(Admin {
+            command: UserCommand::Create { account, email },
+            ..
+        }) => {
             let db = kassa::app::open_database(&config.database_url).await?;
             let user =
                 kassa::domain::dashboard::create_user(&db, &account, &email, clock.now()).await?;
@@ -349,7 +366,10 @@ async fn main() -> anyhow::Result<()> {
             println!("The password is shown only this once; store it now.");
             Ok(())
         }
-        Command::Keys(KeysCommand::Create { account, mode }) => {
+        Command::Keys(Admin {
+            command: KeysCommand::Create { account, mode },
+            ..
+        }) => {
             let db = kassa::app::open_database(&config.database_url).await?;
             let mode: Mode = mode.parse().map_err(anyhow::Error::msg)?;
             let created = accounts::create_key(&db, &account, mode, clock.now()).await?;
@@ -358,7 +378,10 @@ async fn main() -> anyhow::Result<()> {
             println!("The key is shown only this once; store it now.");
             Ok(())
         }
-        Command::Keys(KeysCommand::List { account }) => {
+        Command::Keys(Admin {
+            command: KeysCommand::List { account },
+            ..
+        }) => {
             let db = kassa::app::open_database(&config.database_url).await?;
             let keys = accounts::list_keys(&db, &account).await?;
             println!(
@@ -383,7 +406,10 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Keys(KeysCommand::Revoke { key_id }) => {
+        Command::Keys(Admin {
+            command: KeysCommand::Revoke { key_id },
+            ..
+        }) => {
             let db = kassa::app::open_database(&config.database_url).await?;
             let key = accounts::revoke_key(&db, &key_id, clock.now()).await?;
             println!("Revoked {} ({}).", key.id, key.redacted);
@@ -393,6 +419,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Bound before the first-start setup, so that a start that cannot listen creates no keys
+    // it would never get to print.
+    let listener =
+        kassa::http::server::bind(config.addr).map_err(|e| cannot_listen(config.addr, &e))?;
     let db = kassa::app::open_database(&config.database_url)
         .await
         .with_context(|| {
@@ -403,18 +433,51 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         })?;
     let clock = Arc::new(SystemClock);
     let first_start = accounts::bootstrap(&db, clock.now()).await?;
-    let listener = kassa::http::server::bind(config.addr)
-        .with_context(|| format!("cannot listen on {}", config.addr))?;
     let local = listener.local_addr()?;
     let config = config.bound_to(local);
     println!("kassa is listening on http://{local}");
     println!("  public URL  {}", config.public_url);
     println!("  database    {}", redact_url(&config.database_url));
-    if let Some((created, user)) = first_start {
-        print_first_start(&config, &created, &user);
+    match first_start {
+        Some((created, user)) => print_first_start(&config, &created, &user),
+        // The first start's keys are shown only once: say how to make another.
+        None => {
+            let account = accounts::sole_account(&db).await?;
+            println!(
+                "  API keys    shown only on the first start; make another with: {}",
+                key_command(account.as_deref(), &config.database_url)
+            );
+        }
     }
     tracing::info!(addr = %local, "listening");
     kassa::app::serve(db, clock, config, listener, kassa::app::shutdown_signal()).await
+}
+
+/// Why `kassa serve` cannot listen on `addr`, and how to choose another address.
+fn cannot_listen(addr: std::net::SocketAddr, error: &std::io::Error) -> anyhow::Error {
+    let why = match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "the address is already in use (perhaps by another kassa serve)".to_string()
+        }
+        _ => error.to_string(),
+    };
+    anyhow::anyhow!(
+        "cannot listen on {addr}: {why}; choose another address with --addr HOST:PORT \
+         (or KASSA_ADDR, or addr in the config file)"
+    )
+}
+
+/// The command that makes a test key: for the installation's account when it has only one, on
+/// this server's database (its password redacted, as everywhere kassa prints the URL).
+fn key_command(account: Option<&str>, database_url: &str) -> String {
+    let mut command = format!(
+        "kassa keys create --account {} --mode test",
+        account.unwrap_or("ACCOUNT_ID")
+    );
+    if database_url != kassa::config::DEFAULT_DATABASE_URL {
+        command.push_str(&format!(" --database-url {}", redact_url(database_url)));
+    }
+    command
 }
 
 fn print_first_start(config: &Config, created: &CreatedAccount, user: &CreatedUser) {
@@ -451,11 +514,100 @@ fn format_time(unix: i64) -> String {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KASSA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colours only for a person at a terminal: a log file or collector would get escape codes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every command says what it does, every option and argument what it is for, as `--help`
+    /// shows them.
+    #[test]
+    fn every_command_and_option_is_described() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if command.get_about().is_none() {
+                missing.push(format!("`{path}` has no description"));
+            }
+            for arg in command.get_arguments() {
+                if arg.get_help().is_none() {
+                    missing.push(format!("`{path}` {} has no help", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut command = Cli::command();
+        command.build();
+        let mut missing = Vec::new();
+        walk(&command, "kassa", &mut missing);
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    /// Each command offers the options it acts on and no others.
+    #[test]
+    fn commands_offer_only_the_options_they_use() {
+        let mut command = Cli::command();
+        command.build();
+        let options = |path: &[&str]| -> Vec<String> {
+            let mut found = &command;
+            for name in path {
+                found = found.find_subcommand(name).unwrap();
+            }
+            found
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_string))
+                .collect()
+        };
+        for path in [&["listen"][..], &["pay"]] {
+            let offered = options(path);
+            for unused in ["config", "database-url", "log-format"] {
+                assert!(
+                    !offered.iter().any(|o| o == unused),
+                    "{path:?}: {offered:?}"
+                );
+            }
+        }
+        let database = ["config", "database-url"];
+        for path in [
+            &["serve"][..],
+            &["migrate"],
+            &["account", "create"],
+            &["keys", "create"],
+            &["keys", "list"],
+            &["keys", "revoke"],
+            &["user", "create"],
+        ] {
+            let offered = options(path);
+            for used in database {
+                assert!(offered.iter().any(|o| o == used), "{path:?}: {offered:?}");
+            }
+            let logs = offered.iter().any(|o| o == "log-format");
+            assert_eq!(logs, path == ["serve"], "{path:?}: {offered:?}");
+        }
+    }
+
+    #[test]
+    fn the_key_hint_names_the_account_and_a_database_other_than_the_default() {
+        assert_eq!(
+            key_command(Some("acct_1"), kassa::config::DEFAULT_DATABASE_URL),
+            "kassa keys create --account acct_1 --mode test"
+        );
+        assert_eq!(
+            key_command(None, "postgres://kassa:secret@db/kassa"),
+            "kassa keys create --account ACCOUNT_ID --mode test \
+             --database-url postgres://kassa:***@db/kassa"
+        );
     }
 }

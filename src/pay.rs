@@ -84,7 +84,7 @@ fn endpoint(server: &str, session: &str) -> anyhow::Result<url::Url> {
 
 /// Pays the session and prints the outcome: the session's status and payment status, or the
 /// refusal (on standard error). Any other answer, and an unreachable server, is an error naming
-/// the server.
+/// the server (see [`crate::client`]).
 pub async fn pay(options: PayOptions) -> anyhow::Result<Outcome> {
     crate::delivery::install_tls_provider();
     let server = options.server.trim_end_matches('/').to_string();
@@ -100,9 +100,7 @@ pub async fn pay(options: PayOptions) -> anyhow::Result<Outcome> {
         .body(form(&options))
         .send()
         .await
-        .with_context(|| {
-            format!("cannot reach the kassa server at {server} (set --server or KASSA_SERVER)")
-        })?;
+        .map_err(|e| crate::client::unreachable(&server, &e))?;
     let status = response.status();
     let text = response
         .text()
@@ -110,9 +108,8 @@ pub async fn pay(options: PayOptions) -> anyhow::Result<Outcome> {
         .with_context(|| format!("the kassa server at {server} broke off its answer"))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let error = &body["error"];
-    let message = error["message"].as_str().unwrap_or(text.trim());
-    match status.as_u16() {
-        200 => {
+    match (status.as_u16(), error["message"].as_str()) {
+        (200, _) if body["object"] == "checkout.session" => {
             println!(
                 "{}: status {}, payment status {}",
                 body["id"].as_str().unwrap_or(&options.session),
@@ -121,7 +118,7 @@ pub async fn pay(options: PayOptions) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Paid)
         }
-        402 => {
+        (402, Some(message)) => {
             let codes: Vec<&str> = [&error["code"], &error["decline_code"]]
                 .into_iter()
                 .filter_map(Value::as_str)
@@ -129,11 +126,7 @@ pub async fn pay(options: PayOptions) -> anyhow::Result<Outcome> {
             eprintln!("declined: {message} ({})", codes.join(", "));
             Ok(Outcome::Refused)
         }
-        401 => anyhow::bail!(
-            "the kassa server at {server} refused the API key: {message} \
-             (check --api-key or KASSA_API_KEY)"
-        ),
-        _ => anyhow::bail!("the kassa server at {server} answered {status}: {message}"),
+        _ => Err(crate::client::refusal(&server, status, &text)),
     }
 }
 

@@ -230,6 +230,12 @@ pub async fn bootstrap(
     Ok(won.then_some((created, user)))
 }
 
+/// The installation's account when it has exactly one (the first start's, usually).
+pub async fn sole_account(db: &Db) -> Result<Option<String>, DomainError> {
+    let mut ids = store::accounts::some_account_ids(db, 2).await?;
+    Ok(if ids.len() == 1 { ids.pop() } else { None })
+}
+
 pub async fn get_account(db: &Db, id: &str) -> Result<Account, DomainError> {
     store::accounts::get_account(db, id)
         .await?

@@ -177,17 +177,25 @@ async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::unknown_route(method.as_str(), uri.path())
 }
 
-/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span.
+/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span, and
+/// on the response, where [`frame`] sees that the request was routed.
 async fn record_route(request: Request, next: Next) -> Response {
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    if let Some(route) = &route {
         tracing::Span::current().record("route", route.as_str());
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
 }
 
 /// The frame around every request: a `Request-Id`, one log line with the request id, method,
-/// route, status and latency, and every error rendered in the shape of the request's surface.
-/// Headers (which carry keys) and bodies (which may carry card data) are never logged.
+/// route (or, when no route matched, the path), status and latency, and every error rendered in
+/// the shape of the request's surface. Headers (which carry keys), query strings and bodies
+/// (which may carry card data) are never logged, nor the ids in a routed path: a session's id
+/// opens its hosted page.
 async fn frame(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = format!("{}{}", ids::prefix::REQUEST, ids::random_base62(16));
@@ -199,6 +207,7 @@ async fn frame(request: Request, next: Next) -> Response {
         id = %request_id,
         method = %method,
         route = tracing::field::Empty,
+        path = tracing::field::Empty,
     );
 
     // Only API calls are requests in Stripe's sense; a customer's payment on the hosted page is not.
@@ -216,6 +225,9 @@ async fn frame(request: Request, next: Next) -> Response {
     } else {
         crate::domain::events::REQUEST.scope(context, run).await
     };
+    if response.extensions().get::<MatchedPath>().is_none() {
+        span.record("path", path.as_str());
+    }
 
     let error = match response.extensions_mut().remove::<RenderError>() {
         Some(RenderError(error)) => Some(error),
@@ -247,9 +259,15 @@ async fn frame(request: Request, next: Next) -> Response {
         HeaderValue::from_str(&request_id).expect("request ids are ASCII"),
     );
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = millis(started.elapsed());
     span.in_scope(|| tracing::info!(status, latency_ms, "request"));
     response
+}
+
+/// A duration in milliseconds to the microsecond (`0.069`), as logs show it: whole
+/// microseconds divided once print as that decimal, not as `0.06917000000000001`.
+fn millis(duration: std::time::Duration) -> f64 {
+    duration.as_micros() as f64 / 1000.0
 }
 
 /// An error status that did not come from kassa's own code: produced by the router or a layer
@@ -275,4 +293,28 @@ fn error_page(error: &ApiError) -> Response {
         "This request could not be handled."
     };
     pages::message_page(error.status, title, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn latencies_are_logged_to_the_microsecond() {
+        for (nanos, shown) in [
+            (69_170_000, "69.17"),
+            (69_170_001, "69.17"),
+            (69_171_600, "69.171"),
+            (1_234, "0.001"),
+            (400, "0"),
+            (2_000_000_000, "2000"),
+        ] {
+            let ms = super::millis(Duration::from_nanos(nanos));
+            assert_eq!(ms.to_string(), shown, "{nanos} ns");
+            assert_eq!(
+                serde_json::json!(ms).to_string().trim_end_matches(".0"),
+                shown
+            );
+        }
+    }
 }

@@ -187,6 +187,17 @@ pub async fn get_account(db: &Db, id: &str) -> StoreResult<Option<Account>> {
     Ok(row.map(Account::from))
 }
 
+/// The ids of at most `limit` accounts.
+pub async fn some_account_ids(db: &Db, limit: i64) -> StoreResult<Vec<String>> {
+    let ids = on_reader!(db, |pool| {
+        sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })?;
+    Ok(ids)
+}
+
 /// Returns whether the account exists.
 pub async fn rename_account(db: &Db, id: &str, name: &str) -> StoreResult<bool> {
     let affected = on_writer!(db, |pool| {

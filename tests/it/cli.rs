@@ -8,7 +8,8 @@ use crate::harness::{
 
 on_both_engines!(
     account_create_prints_json_with_working_keys,
-    keys_are_created_listed_and_revoked
+    keys_are_created_listed_and_revoked,
+    the_database_comes_from_a_flag_the_environment_or_the_config_file,
 );
 
 async fn account_create_prints_json_with_working_keys(engine: Engine) {
@@ -109,6 +110,17 @@ async fn keys_are_created_listed_and_revoked(engine: Engine) {
         "listing shows only redacted keys"
     );
     assert!(listing.contains(&secret[secret.len() - 4..]));
+    // A table: each value starts under its heading.
+    let header = listing.lines().next().unwrap();
+    for row in listing.lines().skip(1) {
+        for (heading, value) in [("KEY", " sk_"), ("CREATED", " 20")] {
+            assert_eq!(
+                header.find(heading),
+                row.find(value).map(|at| at + 1),
+                "{heading} is not above its values:\n{listing}"
+            );
+        }
+    }
 
     let (code, _, stderr) =
         kassa_command(&["keys", "revoke", &key_id, "--database-url", &url]).await;
@@ -152,4 +164,53 @@ async fn keys_are_created_listed_and_revoked(engine: Engine) {
         kassa_command(&["keys", "revoke", "key_nope", "--database-url", &url]).await;
     assert_ne!(code, 0);
     assert!(stderr.contains("key_nope"), "{stderr}");
+}
+
+/// The database options belong to the commands that open a database, and each is also read from
+/// its environment variable and the config file, before or after the subcommand's own name.
+async fn the_database_comes_from_a_flag_the_environment_or_the_config_file(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let url = server.database.url.clone();
+    let account = server.account("Acme").await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("kassa.toml");
+    std::fs::write(&config, format!("database_url = {url:?}\n")).unwrap();
+    let config = config.to_str().unwrap();
+    let run = |args: Vec<&str>, env: Option<(&'static str, String)>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
+        command
+            .args(args)
+            .env_remove("KASSA_CONFIG")
+            .env_remove("KASSA_DATABASE_URL");
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        async move {
+            let output = command.output().await.unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{stdout}{stderr}");
+            stdout
+        }
+    };
+    let list = vec!["keys", "list", "--account", account.id.as_str()];
+    for (args, env) in [
+        ([&list[..], &["--database-url", &url]].concat(), None),
+        (
+            [&["keys", "--database-url", &url], &list[1..]].concat(),
+            None,
+        ),
+        (list.clone(), Some(("KASSA_DATABASE_URL", url.clone()))),
+        ([&list[..], &["--config", config]].concat(), None),
+        (list.clone(), Some(("KASSA_CONFIG", config.to_string()))),
+    ] {
+        let listing = run(args.clone(), env).await;
+        assert_eq!(
+            listing.lines().filter(|l| l.starts_with("key_")).count(),
+            2,
+            "{args:?}: {listing}"
+        );
+    }
+    let migrated = run(vec!["migrate", "--config", config], None).await;
+    assert!(migrated.contains("is up to date"), "{migrated}");
 }

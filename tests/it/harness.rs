@@ -401,12 +401,30 @@ impl KassaProcess {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Standard error once `done` holds for what was read of it (lines reach the reader a
+    /// moment after they are written); panics after 10 s.
+    pub async fn stderr_until(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        for _ in 0..500 {
+            let lines = self.stderr();
+            if done(&lines) {
+                return lines;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "standard error never had what was expected: {:#?}",
+            self.stderr()
+        );
+    }
+
     /// The value printed after `label` on the first-start banner (`test key`, `account`...).
     pub async fn banner_value(&self, label: &str) -> Option<String> {
         // The banner is written before the server answers; give the reader a moment to catch up.
+        // It ends with `Try it:` on the first start, with the `API keys` hint on later ones.
         for _ in 0..100 {
             let lines = self.stdout();
-            if lines.iter().any(|l| l.starts_with("Try it:")) || lines.len() > 4 {
+            let last = |l: &String| l.starts_with("Try it:") || l.starts_with("  API keys");
+            if lines.iter().any(last) || lines.len() > 4 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

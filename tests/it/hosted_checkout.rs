@@ -22,6 +22,7 @@ on_both_engines!(
     chosen_totals_that_cannot_be_charged_are_said_on_the_form,
     free_sessions_complete_without_a_card,
     setup_sessions_save_the_card,
+    pages_promise_only_what_kassa_does,
     customer_creation_makes_a_customer,
     live_sessions_cannot_be_paid_without_a_processor,
     concurrent_submissions_charge_once,
@@ -796,6 +797,113 @@ async fn setup_sessions_save_the_card(engine: Engine) {
             .starts_with("seti_")
     );
     assert_eq!(session["payment_intent"], Value::Null);
+}
+
+/// The page tells the customer only what happens: kassa sends no email, starts no
+/// subscription and keeps no card to charge later; Cancel returns to the shop only when the
+/// session has somewhere to return to; the test card hint works as written.
+async fn pages_promise_only_what_kassa_does(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let recurring = json_with_status(
+        server
+            .form(
+                &account,
+                Method::POST,
+                "/v1/prices",
+                "currency=usd&unit_amount=900&recurring[interval]=month&product_data[name]=Plan",
+            )
+            .await,
+        200,
+    )
+    .await;
+    let mut browser = Browser::new(&server);
+    let line = |amount: u32| {
+        format!(
+            "mode=payment&line_items[0][price_data][currency]=usd\
+             &line_items[0][price_data][unit_amount]={amount}\
+             &line_items[0][price_data][product_data][name]=Shirt&line_items[0][quantity]=2"
+        )
+    };
+    for (body, heading, message) in [
+        (line(2500), "Payment complete", "You paid $50.00 to Acme."),
+        (
+            format!(
+                "mode=subscription&line_items[0][price]={}&line_items[0][quantity]=1",
+                recurring["id"].as_str().unwrap()
+            ),
+            "Payment complete",
+            "You paid $9.00 to Acme.",
+        ),
+        (
+            "mode=setup&currency=usd".to_string(),
+            "Card confirmed",
+            "You have not been charged.",
+        ),
+        (
+            line(0),
+            "Order complete",
+            "Your order with Acme is complete.",
+        ),
+    ] {
+        let created = server
+            .form(&account, Method::POST, "/v1/checkout/sessions", &body)
+            .await;
+        let id = json_with_status(created, 200).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/checkout/{id}");
+        let page = browser.get(&path).await;
+        assert!(page.body.contains("Cancel checkout"), "{body}");
+        assert!(!page.body.contains("Cancel and return"), "{body}");
+        let mut fields = vec![("action", "pay"), ("email", "ada@example.com")];
+        if page.body.contains("card_number") {
+            let hint =
+                "Pay with 4242 4242 4242 4242, any future expiry and any 3-digit security code.";
+            assert!(page.body.contains(hint), "{body}");
+            fields.extend([
+                ("card_number", "4242 4242 4242 4242"),
+                ("card_expiry", "01 / 39"),
+                ("card_cvc", "987"),
+            ]);
+        }
+        let paid = browser.post(&path, &page, &fields).await;
+        assert_eq!(paid.location.as_deref(), Some(path.as_str()), "{body}");
+        let done = browser.get(&path).await;
+        let text = visible_text(&done.body);
+        assert!(
+            text.contains(&format!("{heading} {message}")),
+            "{body}: {text}"
+        );
+        for promise in [
+            "confirmation",
+            "ada@example.com",
+            "subscription",
+            "saved",
+            "can now charge",
+        ] {
+            assert!(!text.to_lowercase().contains(promise), "{body}: {text}");
+        }
+    }
+}
+
+/// What a page shows: its text without tags, spaces collapsed.
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 async fn customer_creation_makes_a_customer(engine: Engine) {

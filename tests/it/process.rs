@@ -14,6 +14,8 @@ on_both_engines!(
     first_start_prints_keys_once,
     accounts_created_before_the_first_start_are_the_installation,
     simultaneous_first_starts_make_one_account,
+    a_taken_address_is_named_with_the_way_to_choose_another,
+    request_log_lines_name_the_path_in_plain_text,
     sigterm_lets_in_flight_requests_finish_then_exits_0,
     sigterm_closes_slow_clients_after_the_grace,
     accept_failures_shed_waiting_connections_and_are_logged_once,
@@ -92,6 +94,170 @@ async fn first_start_prints_keys_once(engine: Engine) {
         None,
         "keys are printed only once"
     );
+
+    // Later starts say how to make another key, in a command that works as printed.
+    let hint = second
+        .banner_value("API keys")
+        .await
+        .expect("later starts say how to get a key");
+    let command = hint
+        .split_once("make another with: kassa ")
+        .unwrap_or_else(|| panic!("{hint}"))
+        .1;
+    let account = first.banner_value("account").await.unwrap();
+    assert!(command.contains(&account), "{command}");
+    let args: Vec<&str> = command.split_whitespace().collect();
+    let (status, out, err) = crate::harness::kassa_command(&args).await;
+    assert_eq!(status, 0, "{err}");
+    let made = out
+        .split_whitespace()
+        .find(|w| w.starts_with("sk_test_"))
+        .expect("a new test key");
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v3/account", second.base))
+        .bearer_auth(made)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// `kassa serve` on an address that is taken says which, and how to choose another; and,
+/// having listened nowhere, it has not used up the first start's once-only banner.
+async fn a_taken_address_is_named_with_the_way_to_choose_another(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (status, out, err) =
+        crate::harness::kassa_command(&["serve", "--addr", &addr, "--database-url", &database.url])
+            .await;
+    assert_eq!(status, 1, "{out}{err}");
+    for expected in [
+        format!("cannot listen on {addr}"),
+        "already in use".into(),
+        "--addr".into(),
+        "KASSA_ADDR".into(),
+        "addr in the config file".into(),
+    ] {
+        assert!(err.contains(&expected), "{expected} is not in: {err}");
+    }
+    drop(taken);
+    let server = KassaProcess::start(&database.url).await;
+    assert!(server.banner_value("test key").await.is_some());
+}
+
+/// Every request gets a log line with its method and its route, or its path when no route
+/// matched, never the query or a routed path's ids; latencies to the microsecond; no colour
+/// codes in a log that is not a terminal; in both formats.
+async fn request_log_lines_name_the_path_in_plain_text(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    for format in ["text", "json"] {
+        let server =
+            KassaProcess::start_with(&database.url, "127.0.0.1:0", &[], &["--log-format", format])
+                .await;
+        let client = reqwest::Client::new();
+        for path in [
+            "/no/such/page?token=sk_test_inquery",
+            "/checkout/cs_test_unlogged",
+        ] {
+            let response = client
+                .get(format!("{}{path}", server.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 404, "{path}");
+        }
+        let lines = server
+            .stderr_until(|lines| lines.iter().any(|l| l.contains("/checkout/{id}")))
+            .await;
+        let log = lines.join("\n");
+        assert!(
+            !log.contains('\u{1b}'),
+            "colour codes in a piped log: {log:?}"
+        );
+        assert!(
+            !log.contains("sk_test_inquery"),
+            "the query is logged: {log}"
+        );
+        assert!(
+            !log.contains("cs_test_unlogged"),
+            "a routed path's id is logged: {log}"
+        );
+        let requests: Vec<Logged> = lines
+            .iter()
+            .filter_map(|l| Logged::read(format, l))
+            .collect();
+        let unmatched = requests
+            .iter()
+            .find(|r| r.path.as_deref() == Some("/no/such/page"))
+            .unwrap_or_else(|| panic!("no line names the unmatched path: {log}"));
+        assert_eq!((unmatched.method.as_str(), unmatched.status), ("GET", 404));
+        assert_eq!(unmatched.route, None);
+        let routed = requests
+            .iter()
+            .find(|r| r.route.as_deref() == Some("/checkout/{id}"))
+            .unwrap_or_else(|| panic!("no line names the checkout route: {log}"));
+        assert_eq!((routed.method.as_str(), routed.status), ("GET", 404));
+        for request in &requests {
+            let decimals = request
+                .latency_ms
+                .split_once('.')
+                .map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 3, "{format}: latency_ms={}", request.latency_ms);
+            assert!(
+                request.latency_ms.parse::<f64>().is_ok(),
+                "{}",
+                request.latency_ms
+            );
+        }
+    }
+}
+
+/// The request fields of a request log line, in either format.
+#[derive(Debug)]
+struct Logged {
+    method: String,
+    route: Option<String>,
+    path: Option<String>,
+    status: u16,
+    /// As written in the log.
+    latency_ms: String,
+}
+
+impl Logged {
+    fn read(format: &str, line: &str) -> Option<Logged> {
+        if format == "json" {
+            let line: serde_json::Value = serde_json::from_str(line).expect("JSON log lines");
+            let (span, fields) = (&line["span"], &line["fields"]);
+            let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+            return Some(Logged {
+                method: text(&span["method"])?,
+                route: text(&span["route"]),
+                path: text(&span["path"]),
+                status: u16::try_from(fields["status"].as_u64()?).ok()?,
+                latency_ms: fields["latency_ms"].as_f64()?.to_string(),
+            });
+        }
+        // `request{id=req_... method=GET path="/x"}: kassa::http: request status=404 latency_ms=0.1`
+        let (span, fields) = line.split_once("}: ")?;
+        let value = |text: &str, key: &str| {
+            let start = text.find(&format!(" {key}="))? + key.len() + 2;
+            Some(
+                text[start..]
+                    .split(' ')
+                    .next()?
+                    .trim_matches('"')
+                    .to_string(),
+            )
+        };
+        Some(Logged {
+            method: value(span, "method")?,
+            route: value(span, "route"),
+            path: value(span, "path"),
+            status: value(fields, "status")?.parse().ok()?,
+            latency_ms: value(fields, "latency_ms")?,
+        })
+    }
 }
 
 async fn accounts_created_before_the_first_start_are_the_installation(engine: Engine) {

@@ -873,9 +873,38 @@ async fn kassa_pay_pays_from_the_shell(engine: Engine) {
     .await;
     assert_eq!(code, 1);
     assert!(
-        stderr.contains(&format!("cannot reach the kassa server at {closed}")),
+        stderr.contains(&format!(
+            "cannot reach the kassa server at {closed}: Connection refused"
+        )) && !stderr.contains("os error"),
         "{stderr}"
     );
+    // Another program on the address: said so, whatever it answers.
+    let (other, other_url) = Receiver::start().await;
+    let other_base = other_url.trim_end_matches("/webhooks");
+    other.answers.lock().unwrap().push_back(401);
+    for status in ["401 Unauthorized", "200 OK"] {
+        let (code, _, stderr) = kassa_pay(
+            &[
+                &id,
+                "--card",
+                "4242424242424242",
+                "--server",
+                other_base,
+                "--api-key",
+                key,
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(code, 1);
+        assert!(
+            stderr.contains(&format!(
+                "the server at {other_base} does not seem to be a kassa server: its answer \
+                 ({status})"
+            )),
+            "{stderr}"
+        );
+    }
     let (code, _, stderr) = kassa_pay(
         &[&id, "--card", "4242424242424242", "--quantity", "3"],
         &env,

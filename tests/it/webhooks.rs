@@ -31,6 +31,7 @@ on_both_engines!(
     catalog_changes_write_their_events_with_the_request,
     kill_9_while_delivering_loses_nothing,
     kassa_listen_forwards_events_across_a_server_restart,
+    kassa_listen_says_which_server_failed_and_why,
     two_processes_attempt_each_delivery_once,
 );
 
@@ -1270,6 +1271,77 @@ async fn kassa_listen_forwards_events_across_a_server_restart(engine: Engine) {
     assert!(printed.contains("--> customer.created"), "{printed}");
     assert!(printed.contains("<--  [200] POST"), "{printed}");
     listen.kill().await.unwrap();
+}
+
+/// `kassa listen` that cannot start says which server it tried and why: nothing listens there,
+/// another program does, or kassa refused the key (in kassa's words).
+async fn kassa_listen_says_which_server_failed_and_why(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let (_receiver, forward_to) = Receiver::start().await;
+    let listen = |server: String, key: String| {
+        let forward_to = forward_to.clone();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+                .args(["listen", "--forward-to", &forward_to, "--server", &server])
+                .env("KASSA_API_KEY", &key)
+                .output();
+            let output = tokio::time::timeout(Duration::from_secs(30), output)
+                .await
+                .expect("kassa listen gives up")
+                .unwrap();
+            assert_eq!(output.status.code(), Some(1), "{output:?}");
+            String::from_utf8(output.stderr).unwrap()
+        }
+    };
+
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let said = listen(closed.clone(), account.test_key.clone()).await;
+    assert!(
+        said.contains(&format!(
+            "cannot reach the kassa server at {closed}: Connection refused"
+        )),
+        "{said}"
+    );
+
+    let (other, other_url) = Receiver::start().await;
+    let other = {
+        other.answers.lock().unwrap().push_back(401);
+        other_url.trim_end_matches("/webhooks").to_string()
+    };
+    for status in ["401 Unauthorized", "200 OK"] {
+        let said = listen(other.clone(), account.test_key.clone()).await;
+        assert!(
+            said.contains(&format!(
+                "the server at {other} does not seem to be a kassa server: its answer ({status})"
+            )),
+            "{said}"
+        );
+    }
+
+    let said = listen(server.base.clone(), "sk_test_invalid".into()).await;
+    assert!(
+        said.contains(&format!(
+            "the kassa server at {} refused the API key: Invalid API Key provided",
+            server.base
+        )) && said.contains("--api-key"),
+        "{said}"
+    );
+    let key = kassa_caller(&server.db, &account.test_key).await.key_id;
+    kassa::domain::accounts::revoke_key(&server.db, &key, kassa::clock::Clock::now(&server.clock))
+        .await
+        .unwrap();
+    let said = listen(server.base.clone(), account.test_key.clone()).await;
+    assert!(
+        said.contains(&format!(
+            "the kassa server at {} refused the API key: This API key has been revoked",
+            server.base
+        )),
+        "{said}"
+    );
 }
 
 /// The test-mode caller a secret key stands for.

@@ -405,9 +405,9 @@ fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) ->
                 hosted,
                 "done",
                 match session.mode {
-                    CheckoutMode::Setup => "Your card is saved",
-                    CheckoutMode::Subscription => "Your subscription has started",
-                    CheckoutMode::Payment => "Payment complete",
+                    CheckoutMode::Setup => "Card confirmed",
+                    _ if session.payment_status == PaymentStatus::Paid => "Payment complete",
+                    _ => "Order complete",
                 },
                 &completed_message(hosted),
                 session
@@ -467,28 +467,21 @@ fn origin(url: &str) -> Option<String> {
     crate::domain::validate::csp_origin(url)
 }
 
+/// What the customer reads once the session is completed. It promises nothing kassa does not
+/// do: kassa sends no email, starts no subscription and keeps no card to charge later.
 fn completed_message(hosted: &HostedSession) -> String {
     let session = &hosted.session;
     if let Some(message) = &hosted.confirmation_message {
         return message.clone();
     }
-    let email = session
-        .customer_details
-        .as_ref()
-        .and_then(|d| d["email"].as_str())
-        .map(|e| format!(" A confirmation goes to {e}."))
-        .unwrap_or_default();
     match session.mode {
-        CheckoutMode::Setup => format!("{} can now charge this card.", hosted.account.name),
+        CheckoutMode::Setup => "You have not been charged.".to_string(),
         _ if session.payment_status == PaymentStatus::Paid => format!(
-            "You paid {} to {}.{email}",
+            "You paid {} to {}.",
             session.currency.display(session.amount_total),
             hosted.account.name
         ),
-        _ => format!(
-            "Your order with {} is complete.{email}",
-            hosted.account.name
-        ),
+        _ => format!("Your order with {} is complete.", hosted.account.name),
     }
 }
 
@@ -558,7 +551,7 @@ fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -
          </section>\n\
          <section class=\"pay\" aria-label=\"Payment\">\n{action}\n</section>\n\
          </main>\n\
-         <footer class=\"footer\">Secure checkout by kassa</footer>",
+         <footer class=\"footer\">Checkout by kassa</footer>",
         prefix = escape(&currency.display_prefix()),
         exponent = currency.exponent(),
         merchant = escape(&hosted.account.name),
@@ -756,7 +749,7 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
         fields.push_str("</fieldset>\n");
     }
     let test_hint = if needs_card {
-        "<p class=\"test-hint\">Test mode: no real money moves. Pay with 4242 4242 4242 4242, any future expiry and any security code.</p>"
+        "<p class=\"test-hint\">Test mode: no real money moves. Pay with 4242 4242 4242 4242, any future expiry and any 3-digit security code.</p>"
     } else {
         ""
     };
@@ -789,7 +782,7 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
          <button type=\"submit\" name=\"action\" value=\"pay\" class=\"primary\" data-pay data-label=\"{pay_prefix}\">{label}</button>{update}</div>\n\
          </form>\n\
          <form method=\"post\" action=\"/checkout/{id}/cancel\" class=\"cancel\">{csrf}\
-         <button type=\"submit\" class=\"link\">Cancel and return to {merchant}</button></form>",
+         <button type=\"submit\" class=\"link\">{cancel}</button></form>",
         csrf = csrf.input(),
         label = escape(&pay_label),
         pay_prefix = if session.mode == CheckoutMode::Payment && needs_card {
@@ -797,7 +790,11 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
         } else {
             String::new()
         },
-        merchant = escape(&hosted.account.name),
+        // Without a cancel URL there is no shop to return to: the page shows the canceled state.
+        cancel = match &session.cancel_url {
+            Some(_) => format!("Cancel and return to {}", escape(&hosted.account.name)),
+            None => "Cancel checkout".to_string(),
+        },
     )
 }
 
