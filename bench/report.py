@@ -53,7 +53,8 @@ BASELINE_NAMES = {
     "sqlite-read": "sqlite-read: GET by id, sqlx pool of 4",
     "rusqlite-read": "rusqlite-read: GET by id, rusqlite inline",
     "sqlite-write-full": "sqlite-write FULL: 1 INSERT + commit per request",
-    "sqlite-batch-full": "sqlite group commit FULL (durable)",
+    "sqlite-batch-full": "sqlite group commit FULL (durable), through sqlx",
+    "rusqlite-batch-full": "sqlite group commit FULL (durable), one writer thread, no hand-offs",
     "pg-read": "pg-read: GET by id, sqlx pool of 8",
     "pg-write": "pg-write: 1 INSERT per request, synchronous_commit=on",
 }
@@ -177,8 +178,10 @@ def main():
             out.append(f"| {what} | {fnum(value)}{unit} | {ref_name}: {fnum(ref)}{unit} | "
                        f"{ratio_s} | {need_s} | {'met' if ok else 'missed'} |")
 
-        write_ref = ("sqlite group commit FULL", brps("sqlite-batch-full")) if engine == "sqlite" \
-            else ("pg-write", brps("pg-write"))
+        # SQLite's reference is the one-hop group commit: the sqlx one hands each statement to
+        # its connection thread, so it is not the limit.
+        write_ref = ("one-hop group commit FULL", brps("rusqlite-batch-full")) \
+            if engine == "sqlite" else ("pg-write", brps("pg-write"))
         read_ref = ("rusqlite-read", brps("rusqlite-read")) if engine == "sqlite" \
             else ("pg-read", brps("pg-read"))
         for s, label in (("create-v3", "create V3"), ("create-v1", "create /v1 price_data"),
