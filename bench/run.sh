@@ -294,6 +294,9 @@ bench_engine() {
     BENCH_KEY="$writes_key" BENCH_BODY="$RUN/create-v1.form" BENCH_CTYPE=application/x-www-form-urlencoded
   selected create-v1-price && measure "$engine" create-v1-price "$p" "$BASE/v1/checkout/sessions" post.lua \
     BENCH_KEY="$writes_key" BENCH_BODY="$RUN/create-v1-price.form" BENCH_CTYPE=application/x-www-form-urlencoded
+  # One client at a time: the latency of a durable create when nothing queues beside it.
+  selected create-v1-price-c1 && CONC=1 measure "$engine" create-v1-price-c1 "$p" "$BASE/v1/checkout/sessions" \
+    post.lua BENCH_KEY="$writes_key" BENCH_BODY="$RUN/create-v1-price.form" BENCH_CTYPE=application/x-www-form-urlencoded
   # Pay: each request on its own open session of the large account.
   if selected pay; then
     local before after paid
@@ -373,6 +376,8 @@ groups = {}
 for r in csv.DictReader(open(path), delimiter='\t'):
     if r['conc'] == conc:
         groups.setdefault(r['label'], []).append(r)
+    elif r['conc'] == '1':
+        groups.setdefault(r['label'] + '-c1', []).append(r)
 for label, rs in groups.items():
     med = lambda k: st.median(float(r[k]) for r in rs)
     print('\t'.join(['baseline', label, '', f"{med('rps'):.1f}", f"{med('p50_ms'):.3f}",
