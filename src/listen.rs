@@ -146,7 +146,16 @@ pub async fn listen(options: ListenOptions) -> anyhow::Result<()> {
             .get(reqwest::header::CONTENT_TYPE)
             .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
         if !streams {
-            return Err(crate::client::not_kassa(&options.server, status));
+            let error = crate::client::not_kassa(&options.server, status);
+            // Once connected, an answer that is not a stream is a page in front of a server
+            // that is restarting: try again, as after any other failure.
+            if !announced {
+                return Err(error);
+            }
+            eprintln!("{}  {error}; retrying", now_text());
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            continue;
         }
         backoff = Duration::from_millis(250);
         if announced {

@@ -198,7 +198,7 @@ struct ConnectionArgs {
     #[arg(long, env = "KASSA_IDLE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     idle_timeout: Option<Duration>,
     /// Most connections open at once; at the cap, the one that has waited longest for its
-    /// client is closed to make room. [default: the open-file limit (ulimit -n) less 128]
+    /// client is closed to make room. [default: the open-file limit (ulimit -n) less 128, or half of it under 256]
     #[arg(long, env = "KASSA_MAX_CONNECTIONS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: Option<u64>,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before every
@@ -468,14 +468,16 @@ fn cannot_listen(addr: std::net::SocketAddr, error: &std::io::Error) -> anyhow::
 }
 
 /// The command that makes a test key: for the installation's account when it has only one, on
-/// this server's database (its password redacted, as everywhere kassa prints the URL).
+/// this server's database. A password in the URL is not printed: a `PASSWORD` placeholder
+/// stands for it, in capitals like `ACCOUNT_ID`, so that the command is not taken as runnable.
 fn key_command(account: Option<&str>, database_url: &str) -> String {
     let mut command = format!(
         "kassa keys create --account {} --mode test",
         account.unwrap_or("ACCOUNT_ID")
     );
     if database_url != kassa::config::DEFAULT_DATABASE_URL {
-        command.push_str(&format!(" --database-url {}", redact_url(database_url)));
+        let shown = redact_url(database_url).replacen(":***@", ":PASSWORD@", 1);
+        command.push_str(&format!(" --database-url {shown}"));
     }
     command
 }
@@ -607,7 +609,7 @@ mod tests {
         assert_eq!(
             key_command(None, "postgres://kassa:secret@db/kassa"),
             "kassa keys create --account ACCOUNT_ID --mode test \
-             --database-url postgres://kassa:***@db/kassa"
+             --database-url postgres://kassa:PASSWORD@db/kassa"
         );
     }
 }

@@ -70,8 +70,10 @@ fn body_kind(request: &Request) -> BodyKind {
     match mime.as_deref() {
         Some("application/x-www-form-urlencoded") => BodyKind::Form,
         Some(m) if m == "application/json" || m.ends_with("+json") => BodyKind::Json,
-        // The JSON extractor reads a body without a content type as JSON.
+        // A body without a content type is read as JSON on the Loops surfaces and as a form
+        // everywhere else (`/v1` reads it so, as Stripe does).
         None if request.uri().path().starts_with("/api/") => BodyKind::Json,
+        None => BodyKind::Form,
         _ => BodyKind::Other,
     }
 }

@@ -173,26 +173,30 @@ pub fn app(
         .with_state(state)
 }
 
-async fn unknown_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::unknown_route(method.as_str(), uri.path())
-}
-
-/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span, and
-/// on the response, where [`frame`] sees that the request was routed.
-async fn record_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    if let Some(route) = &route {
-        tracing::Span::current().record("route", route.as_str());
-    }
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
-    }
+async fn unknown_route(method: Method, uri: Uri) -> Response {
+    let mut response = axum::response::IntoResponse::into_response(ApiError::unknown_route(
+        method.as_str(),
+        uri.path(),
+    ));
+    response.extensions_mut().insert(UnknownRoute);
     response
 }
 
+/// Marks the answer to a path no route matched, whose path [`frame`] logs: any other answer
+/// without a matched route (a 405, a refusal before routing) may have an id in its path.
+#[derive(Clone, Copy)]
+struct UnknownRoute;
+
+/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span.
+async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", route.as_str());
+    }
+    next.run(request).await
+}
+
 /// The frame around every request: a `Request-Id`, one log line with the request id, method,
-/// route (or, when no route matched, the path), status and latency, and every error rendered in
+/// route (or, when no route matched the path, the path), status and latency, and every error rendered in
 /// the shape of the request's surface. Headers (which carry keys), query strings and bodies
 /// (which may carry card data) are never logged, nor the ids in a routed path: a session's id
 /// opens its hosted page.
@@ -225,7 +229,7 @@ async fn frame(request: Request, next: Next) -> Response {
     } else {
         crate::domain::events::REQUEST.scope(context, run).await
     };
-    if response.extensions().get::<MatchedPath>().is_none() {
+    if response.extensions().get::<UnknownRoute>().is_some() {
         span.record("path", path.as_str());
     }
 

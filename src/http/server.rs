@@ -222,6 +222,12 @@ async fn accept_batch(
     let mut batch = vec![first];
     while batch.len() < room.min(SHED_SLACK) {
         match listener.accept().now_or_never() {
+            // A failure for want of resources would repeat at once: one in a batch is enough
+            // to shed a connection and back off.
+            Some(Err(error)) if !is_connection_error(&error) => {
+                batch.push(Err(error));
+                break;
+            }
             Some(accepted) => batch.push(accepted),
             None => break,
         }

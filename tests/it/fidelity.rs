@@ -607,6 +607,18 @@ async fn nul_characters_are_refused_on_every_surface(engine: Engine) {
         .await;
     let message = refused(&error, Some("parameter_invalid"), "name");
     assert!(message.contains("NUL"), "{message}");
+    // A form without a Content-Type is read as a form, and checked as one.
+    let untyped = server
+        .with_key(Method::POST, "/v1/customers", &account.test_key)
+        .body("name=a%00b")
+        .send()
+        .await
+        .unwrap();
+    refused(
+        &json_with_status(untyped, 400).await,
+        Some("parameter_invalid"),
+        "name",
+    );
     let error = api
         .form(
             Method::POST,

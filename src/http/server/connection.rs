@@ -13,7 +13,7 @@
 //! - a request being answered (the handler running, the response going out) is never shed,
 //!   even before its handler has read a body that the client did send.
 //!
-//! When hyper closes a connection whose client is still sending (a body refused with a 413
+//! When hyper closes a connection whose request body was not read (a body refused with a 413
 //! before it was read), the socket sends its FIN and then reads and discards what still
 //! arrives, for at most [`LINGER`] and [`LINGER_BYTES`]: closing a socket with unread data
 //! makes the kernel answer with a reset, and a reset destroys the response in the client's
@@ -445,12 +445,16 @@ impl AsyncWrite for Watched {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
-    /// Sends the FIN, then discards what the client still sends until it closes its side
-    /// (see the module's comment).
+    /// Sends the FIN, then, when the client may still be sending a body the server did not
+    /// read, discards what arrives until it closes its side (see the module's comment). Other
+    /// connections (idle keep-alives closed at shutdown) close at once.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if this.linger.is_none() {
             std::task::ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+            if !this.watch.body_unread.load(Ordering::Relaxed) {
+                return Poll::Ready(Ok(()));
+            }
         }
         let (until, discarded) = this
             .linger

@@ -23,7 +23,6 @@ use crate::http::AppState;
 use crate::http::api_v3::checkout_sessions::session_object;
 use crate::http::error::{ApiError, ErrorType};
 use crate::http::extract::StripeBody;
-use crate::objects::Expand;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(pay_session))
@@ -139,7 +138,8 @@ pub async fn pay_session(
     StripeBody(params): StripeBody<PayParams>,
 ) -> Result<Json<Value>, ApiError> {
     let (now, public_url) = (state.clock.now(), &state.config.public_url);
-    let expand = Expand(params.expand.clone());
+    // Checked before the payment runs, as every operation checks its expand[] paths.
+    let expand = crate::http::expand::check(params.expand.clone(), "checkout.session")?;
     let outcome = hosted::pay_test_session(
         &state.db,
         &caller,
