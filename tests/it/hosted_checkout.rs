@@ -1150,11 +1150,37 @@ async fn card_numbers_reach_neither_the_database_nor_the_logs(engine: Engine) {
         .await;
     assert_eq!(paid.status, 303);
 
+    // A test payment through the API with an Idempotency-Key: the request's fingerprint is
+    // kept, and must not be a hash of the card number either, yet still tell cards apart.
+    let other = process_session(&server, &key).await;
+    let pay_path = format!("/v1/test_helpers/checkout/sessions/{other}/pay");
+    let pay = |body: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}{pay_path}", server.base))
+            .bearer_auth(&key)
+            .header("idempotency-key", "pay-once")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    assert_eq!(pay("card=4242424242424242").await.unwrap().status(), 200);
+    let retried = pay("card=4242424242424242").await.unwrap();
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    let other_card = json_with_status(pay("card=5555555555554444").await.unwrap(), 400).await;
+    assert_eq!(other_card["error"]["type"], "idempotency_error");
+    let whole_body_hash = {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(format!("POST {pay_path}\0card=4242424242424242").as_bytes());
+        hex::encode(hasher.finalize())
+    };
+
     let secrets = [
         "4242424242424242",
         "4242 4242 4242 4242",
         "4000000000000002",
         "4000 0000 0000 0002",
+        whole_body_hash.as_str(),
     ];
     let logs = [server.stdout(), server.stderr()].concat().join("\n");
     assert!(
