@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use kassa::store::{Db, on_reader};
+use kassa::store::Db;
 use serde_json::Value;
 
 /// What a request came back with.
@@ -133,13 +133,18 @@ impl Shop {
 
 /// Ids of `sql`'s single text column.
 pub async fn ids(db: &Db, sql: &'static str) -> BTreeSet<String> {
-    let rows: Vec<String> = on_reader!(db, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)
+    let rows: Vec<(String,)> = db
+        .fetch_all(sql, &[])
+        .await
         .expect("query the drill's database");
-    rows.into_iter().collect()
+    rows.into_iter().map(|(id,)| id).collect()
 }
 
 /// The single number `sql` counts.
 pub async fn count(db: &Db, sql: &'static str) -> i64 {
-    on_reader!(db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)
-        .expect("query the drill's database")
+    let (count,): (i64,) = db
+        .fetch_one(sql, &[])
+        .await
+        .expect("query the drill's database");
+    count
 }

@@ -15,7 +15,7 @@ use kassa::clock::{Clock, SystemClock};
 use kassa::config::Config;
 use kassa::domain::Mode;
 use kassa::domain::accounts::{self, Caller};
-use kassa::store::Db;
+use kassa::store::{Db, args};
 
 const SAMPLES: usize = 200;
 
@@ -34,9 +34,9 @@ async fn main() -> anyhow::Result<()> {
                 "kassa_bench_{}",
                 kassa::domain::ids::random_base62(8).to_lowercase()
             );
-            if let Db::Postgres(pool) = Db::connect(&server).await? {
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&pool)
+            if let admin @ Db::Postgres(_) = Db::connect(&server).await? {
+                admin
+                    .execute(&format!("CREATE DATABASE {name}"), &[])
                     .await?;
             }
             let (base, _) = server.rsplit_once('/').expect("a database URL");
@@ -94,11 +94,7 @@ async fn main() -> anyhow::Result<()> {
             println!("| {label} | {products} | {p50:.2} | {p95:.2} |");
         }
     }
-    let price_id: String = kassa::on_reader!(&db, |pool| {
-        sqlx::query_scalar("SELECT id FROM prices LIMIT 1")
-            .fetch_one(pool)
-            .await
-    })?;
+    let (price_id,): (String,) = db.fetch_one("SELECT id FROM prices LIMIT 1", &[]).await?;
     let mut sessions = 0;
     for target in [1_000, 1_000_000] {
         seed_sessions(&db, &caller, &price_id, sessions, target, now).await?;
@@ -163,40 +159,23 @@ async fn seed_products(
 ) -> anyhow::Result<()> {
     for chunk_start in (from..to).step_by(5_000) {
         let chunk_end = (chunk_start + 5_000).min(to);
-        kassa::on_writer!(db, |pool| {
-            let mut tx = pool.begin().await?;
+        db.write(async |tx| {
             for i in chunk_start..chunk_end {
                 let product = format!("prod_{:012}bench{i:010}", now);
                 let price = format!("price_{:012}bench{i:010}", now);
-                sqlx::query(
-                    "INSERT INTO products (id, account_id, livemode, name, description, status, amount_type, \
+                tx.execute("INSERT INTO products (id, account_id, livemode, name, description, status, amount_type, \
                      default_price_id, images, thumbnail_url, statement_descriptor, tax_code, unit_label, url, \
                      shippable, type, metadata, created, updated) VALUES ($1, $2, FALSE, $3, NULL, $4, \
-                     'FIXED', $5, '[]', NULL, NULL, NULL, NULL, NULL, NULL, 'service', '{}', $6, $6)",
-                )
-                .bind(&product)
-                .bind(&caller.account_id)
-                .bind(format!("Product {i}"))
-                .bind(if i % 10 == 0 { "INACTIVE" } else { "ACTIVE" })
-                .bind(&price)
-                .bind(now)
-                .execute(&mut *tx)
+                     'FIXED', $5, '[]', NULL, NULL, NULL, NULL, NULL, NULL, 'service', '{}', $6, $6)", &args![&product, &caller.account_id, format!("Product {i}"), if i % 10 == 0 { "INACTIVE" } else { "ACTIVE" }, &price, now])
                 .await?;
-                sqlx::query(
-                    "INSERT INTO prices (id, account_id, livemode, product_id, active, currency, unit_amount, \
+                tx.execute("INSERT INTO prices (id, account_id, livemode, product_id, active, currency, unit_amount, \
                      custom_enabled, tax_behavior, metadata, created) VALUES ($1, $2, FALSE, $3, TRUE, 'usd', $4, \
-                     FALSE, 'unspecified', '{}', $5)",
-                )
-                .bind(&price)
-                .bind(&caller.account_id)
-                .bind(&product)
-                .bind(1000 + i as i64)
-                .bind(now)
-                .execute(&mut *tx)
+                     FALSE, 'unspecified', '{}', $5)", &args![&price, &caller.account_id, &product, 1000 + i as i64, now])
                 .await?;
             }
-            tx.commit().await
-        })?;
+            Ok(())
+        })
+        .await?;
     }
     Ok(())
 }
@@ -212,8 +191,7 @@ async fn seed_sessions(
 ) -> anyhow::Result<()> {
     for chunk_start in (from..to).step_by(10_000) {
         let chunk_end = (chunk_start + 10_000).min(to);
-        kassa::on_writer!(db, |pool| {
-            let mut tx = pool.begin().await?;
+        db.write(async |tx| {
             for i in chunk_start..chunk_end {
                 let id = format!("cs_test_{:012}bench{i:010}", now);
                 let state = match i % 10 {
@@ -221,33 +199,19 @@ async fn seed_sessions(
                     2 => "expired",
                     _ => "open",
                 };
-                sqlx::query(
-                    "INSERT INTO checkout_sessions (id, account_id, livemode, state, mode, payment_status, currency, \
+                tx.execute("INSERT INTO checkout_sessions (id, account_id, livemode, state, mode, payment_status, currency, \
                      amount_subtotal, amount_total, product_name, metadata, settings, declined_attempts, created, \
                      updated, expires_at, external_customer_id) VALUES ($1, $2, FALSE, $3, 'payment', 'unpaid', 'usd', \
-                     2999, 2999, 'Pro', '{}', '{}', 0, $4, $4, $5, $6)",
-                )
-                .bind(&id)
-                .bind(&caller.account_id)
-                .bind(state)
-                .bind(now)
-                .bind(now + 86_400)
-                .bind(format!("c{}", i % 1000))
-                .execute(&mut *tx)
+                     2999, 2999, 'Pro', '{}', '{}', 0, $4, $4, $5, $6)", &args![&id, &caller.account_id, state, now, now + 86_400, format!("c{}", i % 1000)])
                 .await?;
-                sqlx::query(
-                    "INSERT INTO checkout_line_items (id, session_id, position, price_id, description, currency, \
+                tx.execute("INSERT INTO checkout_line_items (id, session_id, position, price_id, description, currency, \
                      unit_amount, quantity, adjustable_enabled, amount_subtotal, amount_total) VALUES ($1, $2, 0, $3, \
-                     'Pro', 'usd', 2999, 1, FALSE, 2999, 2999)",
-                )
-                .bind(format!("li_{:012}bench{i:010}", now))
-                .bind(&id)
-                .bind(price)
-                .execute(&mut *tx)
+                     'Pro', 'usd', 2999, 1, FALSE, 2999, 2999)", &args![format!("li_{:012}bench{i:010}", now), &id, price])
                 .await?;
             }
-            tx.commit().await
-        })?;
+            Ok(())
+        })
+        .await?;
     }
     Ok(())
 }

@@ -46,7 +46,9 @@ async fn main() -> anyhow::Result<()> {
                 "kassa_bench_{}",
                 kassa::domain::ids::random_base62(8).to_lowercase()
             );
-            if let Db::Postgres(pool) = Db::connect(&server).await? {
+            if let Db::Postgres(kassa::store::PostgresDb { pool, .. }) =
+                Db::connect(&server).await?
+            {
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&pool)
                     .await?;

@@ -308,7 +308,8 @@ pub async fn authenticate(db: &Db, secret: &str, now: i64) -> Result<Caller, Aut
         redacted: redact_secret(secret),
     };
     let claimed_mode = mode_of_secret(secret).ok_or_else(invalid)?;
-    let key = store::accounts::find_key_by_hash(db, &hash_secret(secret))
+    let secret_hash = hash_secret(secret);
+    let key = store::accounts::find_key_by_hash(db, &secret_hash)
         .await?
         .ok_or_else(invalid)?;
     if key.revoked.is_some() {
@@ -321,7 +322,7 @@ pub async fn authenticate(db: &Db, secret: &str, now: i64) -> Result<Caller, Aut
         .last_used
         .is_none_or(|t| now - t >= LAST_USED_RESOLUTION_SECONDS)
     {
-        store::accounts::touch_key(db, &key.id, now).await?;
+        store::accounts::touch_key(db, &secret_hash, &key.id, now).await?;
     }
     Ok(Caller {
         account_id: key.account_id,

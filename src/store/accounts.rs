@@ -1,17 +1,16 @@
 //! Accounts, API keys, dashboard users and the installation marker.
 
-use sqlx::FromRow;
-
 use super::key_changes::{self, KeyChange};
-use super::{Db, StoreResult, on_reader, on_writer};
+use super::{Db, StoreResult, Tx, args, row_struct};
 use crate::domain::Mode;
 use crate::domain::accounts::{Account, ApiKey, CreatedAccount, CreatedKey, CreatedUser};
 
-#[derive(FromRow)]
-struct AccountRow {
-    id: String,
-    name: String,
-    created: i64,
+row_struct! {
+    struct AccountRow {
+        id: String,
+        name: String,
+        created: i64,
+    }
 }
 
 impl From<AccountRow> for Account {
@@ -24,15 +23,16 @@ impl From<AccountRow> for Account {
     }
 }
 
-#[derive(FromRow)]
-struct KeyRow {
-    id: String,
-    account_id: String,
-    livemode: bool,
-    redacted: String,
-    created: i64,
-    last_used: Option<i64>,
-    revoked: Option<i64>,
+row_struct! {
+    struct KeyRow {
+        id: String,
+        account_id: String,
+        livemode: bool,
+        redacted: String,
+        created: i64,
+        last_used: Option<i64>,
+        revoked: Option<i64>,
+    }
 }
 
 impl From<KeyRow> for ApiKey {
@@ -59,19 +59,38 @@ macro_rules! select_keys {
     };
 }
 
-/// Inserts a new key through `$executor` (a pool or a transaction).
-macro_rules! insert_key {
-    ($executor:expr, $created:expr) => {
-        sqlx::query(INSERT_KEY)
-            .bind(&$created.key.id)
-            .bind(&$created.key.account_id)
-            .bind($created.key.mode.is_live())
-            .bind(crate::domain::accounts::hash_secret(&$created.secret))
-            .bind(&$created.key.redacted)
-            .bind($created.key.created)
-            .execute($executor)
-    };
+/// Inserts a new key inside `tx`.
+async fn insert_key_row(tx: &mut Tx<'_>, created: &CreatedKey) -> StoreResult<()> {
+    let hash = crate::domain::accounts::hash_secret(&created.secret);
+    tx.execute(
+        INSERT_KEY,
+        &args![
+            &created.key.id,
+            &created.key.account_id,
+            created.key.mode.is_live(),
+            hash,
+            &created.key.redacted,
+            created.key.created
+        ],
+    )
+    .await?;
+    Ok(())
 }
+
+/// Inserts an account and its two keys inside `tx`.
+async fn insert_account_rows(tx: &mut Tx<'_>, created: &CreatedAccount) -> StoreResult<()> {
+    let account = &created.account;
+    tx.execute(
+        INSERT_ACCOUNT,
+        &args![&account.id, &account.name, account.created],
+    )
+    .await?;
+    for key in [&created.test_key, &created.live_key] {
+        insert_key_row(tx, key).await?;
+    }
+    Ok(())
+}
+
 const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, name, created) VALUES ($1, $2, $3)";
 const INSERT_KEY: &str = "INSERT INTO api_keys (id, account_id, livemode, secret_hash, redacted, created) \
      VALUES ($1, $2, $3, $4, $5, $6)";
@@ -87,30 +106,19 @@ fn account_keys_created(created: &CreatedAccount) -> [KeyChange; 2] {
 
 /// Inserts the account and both its keys in one transaction.
 pub async fn insert_account(db: &Db, created: &CreatedAccount) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(INSERT_ACCOUNT)
-            .bind(&created.account.id)
-            .bind(&created.account.name)
-            .bind(created.account.created)
-            .execute(&mut *tx)
-            .await?;
-        for key in [&created.test_key, &created.live_key] {
-            insert_key!(&mut *tx, key).await?;
-        }
-        tx.commit().await
-    })?;
+    db.write(async |tx| insert_account_rows(tx, created).await)
+        .await?;
     key_changes::announce(db, account_keys_created(created));
     Ok(())
 }
 
 pub async fn is_bootstrapped(db: &Db) -> StoreResult<bool> {
-    let found: Option<String> = on_reader!(db, |pool| {
-        sqlx::query_scalar("SELECT value FROM installation WHERE key = $1")
-            .bind(BOOTSTRAP_MARKER)
-            .fetch_optional(pool)
-            .await
-    })?;
+    let found: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT value FROM installation WHERE key = $1",
+            &args![BOOTSTRAP_MARKER],
+        )
+        .await?;
     Ok(found.is_some())
 }
 
@@ -124,53 +132,36 @@ pub async fn insert_first_account(
     password_hash: &str,
     now: i64,
 ) -> StoreResult<bool> {
-    let won: StoreResult<bool> = on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let claimed = sqlx::query(
-            "INSERT INTO installation (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(BOOTSTRAP_MARKER)
-        .bind(now.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !claimed {
-            return Ok(false);
-        }
-        // Accounts made with `kassa account create` before the first start: the installation
-        // is not empty, so no default account is added.
-        let has_accounts: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
-            .fetch_one(&mut *tx)
+    let won = db
+        .write(async |tx| {
+            let claimed = tx
+                .execute(
+                    "INSERT INTO installation (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                    &args![BOOTSTRAP_MARKER, now.to_string()],
+                )
+                .await?
+                == 1;
+            if !claimed {
+                return Ok(false);
+            }
+            // Accounts made with `kassa account create` before the first start: the
+            // installation is not empty, so no default account is added.
+            let (has_accounts,): (bool,) = tx
+                .fetch_one("SELECT EXISTS (SELECT 1 FROM accounts)", &[])
+                .await?;
+            if has_accounts {
+                return Ok(false);
+            }
+            insert_account_rows(tx, created).await?;
+            tx.execute(
+                "INSERT INTO dashboard_users (id, account_id, email, password_hash, created) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &args![&user.id, &user.account_id, &user.email, password_hash, now],
+            )
             .await?;
-        if has_accounts {
-            tx.commit().await?;
-            return Ok(false);
-        }
-        sqlx::query(INSERT_ACCOUNT)
-            .bind(&created.account.id)
-            .bind(&created.account.name)
-            .bind(created.account.created)
-            .execute(&mut *tx)
-            .await?;
-        for key in [&created.test_key, &created.live_key] {
-            insert_key!(&mut *tx, key).await?;
-        }
-        sqlx::query(
-            "INSERT INTO dashboard_users (id, account_id, email, password_hash, created) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&user.id)
-        .bind(&user.account_id)
-        .bind(&user.email)
-        .bind(password_hash)
-        .bind(now)
-        .execute(&mut *tx)
+            Ok(true)
+        })
         .await?;
-        tx.commit().await?;
-        Ok(true)
-    });
-    let won = won?;
     if won {
         key_changes::announce(db, account_keys_created(created));
     }
@@ -178,41 +169,43 @@ pub async fn insert_first_account(
 }
 
 pub async fn get_account(db: &Db, id: &str) -> StoreResult<Option<Account>> {
-    let row: Option<AccountRow> = on_reader!(db, |pool| {
-        sqlx::query_as("SELECT id, name, created FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-    })?;
+    let row: Option<AccountRow> = db
+        .fetch_optional(
+            "SELECT id, name, created FROM accounts WHERE id = $1",
+            &args![id],
+        )
+        .await?;
     Ok(row.map(Account::from))
 }
 
 /// The ids of at most `limit` accounts.
 pub async fn some_account_ids(db: &Db, limit: i64) -> StoreResult<Vec<String>> {
-    let ids = on_reader!(db, |pool| {
-        sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT $1")
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-    })?;
-    Ok(ids)
+    let ids: Vec<(String,)> = db
+        .fetch_all(
+            "SELECT id FROM accounts ORDER BY id LIMIT $1",
+            &args![limit],
+        )
+        .await?;
+    Ok(ids.into_iter().map(|(id,)| id).collect())
 }
 
 /// Returns whether the account exists.
 pub async fn rename_account(db: &Db, id: &str, name: &str) -> StoreResult<bool> {
-    let affected = on_writer!(db, |pool| {
-        sqlx::query("UPDATE accounts SET name = $1 WHERE id = $2")
-            .bind(name)
-            .bind(id)
-            .execute(pool)
+    let affected = db
+        .write(async |tx| {
+            tx.execute(
+                "UPDATE accounts SET name = $1 WHERE id = $2",
+                &args![name, id],
+            )
             .await
-            .map(|r| r.rows_affected())
-    })?;
+        })
+        .await?;
     Ok(affected == 1)
 }
 
 pub async fn insert_key(db: &Db, created: &CreatedKey) -> StoreResult<()> {
-    on_writer!(db, |pool| insert_key!(pool, created).await.map(|_| ()))?;
+    db.write(async |tx| insert_key_row(tx, created).await)
+        .await?;
     key_changes::announce(
         db,
         [KeyChange::Created {
@@ -223,60 +216,112 @@ pub async fn insert_key(db: &Db, created: &CreatedKey) -> StoreResult<()> {
 }
 
 pub async fn list_keys(db: &Db, account_id: &str) -> StoreResult<Vec<ApiKey>> {
-    let rows: Vec<KeyRow> = on_reader!(db, |pool| {
-        sqlx::query_as(select_keys!("WHERE account_id = $1 ORDER BY id"))
-            .bind(account_id)
-            .fetch_all(pool)
-            .await
-    })?;
-    Ok(rows.into_iter().map(ApiKey::from).collect())
+    let rows: Vec<KeyRow> = db
+        .fetch_all(
+            select_keys!("WHERE account_id = $1 ORDER BY id"),
+            &args![account_id],
+        )
+        .await?;
+    let keys = db.keys();
+    Ok(rows
+        .into_iter()
+        .map(|row| keys.with_pending_use(row.into()))
+        .collect())
 }
 
 pub async fn get_key(db: &Db, id: &str) -> StoreResult<Option<ApiKey>> {
-    let row: Option<KeyRow> = on_reader!(db, |pool| {
-        sqlx::query_as(select_keys!("WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(row.map(ApiKey::from))
+    let row: Option<KeyRow> = db
+        .fetch_optional(select_keys!("WHERE id = $1"), &args![id])
+        .await?;
+    Ok(row.map(|row| db.keys().with_pending_use(row.into())))
 }
 
+/// The key whose secret hashes to `secret_hash`: from memory when this process holds it
+/// ([`key_cache`](super::key_cache)), else from the database.
 pub async fn find_key_by_hash(db: &Db, secret_hash: &str) -> StoreResult<Option<ApiKey>> {
-    let row: Option<KeyRow> = on_reader!(db, |pool| {
-        sqlx::query_as(select_keys!("WHERE secret_hash = $1"))
-            .bind(secret_hash)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(row.map(ApiKey::from))
+    let keys = db.keys();
+    if let Some(key) = keys.get(secret_hash) {
+        return Ok(Some(key));
+    }
+    let generation = keys.generation();
+    let row: Option<KeyRow> = db
+        .fetch_optional(select_keys!("WHERE secret_hash = $1"), &args![secret_hash])
+        .await?;
+    // A use recorded here and not yet written counts, so that it is not recorded again.
+    let key = row.map(|row| keys.with_pending_use(row.into()));
+    if let (Some(generation), Some(key)) = (generation, &key) {
+        keys.keep(secret_hash, key, generation);
+    }
+    Ok(key)
 }
 
-pub async fn touch_key(db: &Db, id: &str, now: i64) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query("UPDATE api_keys SET last_used = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })?;
+/// Records that a key was used at `now`: in memory, written with others by
+/// [`record_key_use`], when the server holds its keys; else at once.
+pub async fn touch_key(db: &Db, secret_hash: &str, id: &str, now: i64) -> StoreResult<()> {
+    if !db.keys().record_use(secret_hash, id, now) {
+        write_key_use(db, &[(id.to_string(), now)]).await?;
+    }
     Ok(())
+}
+
+/// How often a server writes the `last_used` times of its keys.
+const KEY_USE_WRITTEN_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Writes the keys' recorded uses every [`KEY_USE_WRITTEN_EVERY`] in one transaction, and once
+/// more when `stop` is cancelled. Runs in every server.
+pub async fn record_key_use(db: Db, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        let stopping = tokio::select! {
+            () = stop.cancelled() => true,
+            () = tokio::time::sleep(KEY_USE_WRITTEN_EVERY) => false,
+        };
+        let uses = db.keys().pending_use();
+        match write_key_use(&db, &uses).await {
+            Ok(()) => db.keys().written(&uses),
+            Err(error) => {
+                tracing::warn!(%error, keys = uses.len(), "could not record when keys were used");
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Saves `last_used` times, `(key id, time)`, never moving one back.
+async fn write_key_use(db: &Db, uses: &[(String, i64)]) -> StoreResult<()> {
+    if uses.is_empty() {
+        return Ok(());
+    }
+    db.write(async |tx| {
+        for (id, at) in uses {
+            tx.execute(
+                "UPDATE api_keys SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used < $1)",
+                &args![*at, id],
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Revokes the key unless it already is; returns whether this call revoked it. Every server
 /// hears of it within a fraction of a second of the commit ([`key_changes`]).
 pub async fn revoke_key(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
-    let affected = on_writer!(db, |pool| {
-        sqlx::query("UPDATE api_keys SET revoked = $1 WHERE id = $2 AND revoked IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(pool)
+    let affected = db
+        .write(async |tx| {
+            tx.execute(
+                "UPDATE api_keys SET revoked = $1 WHERE id = $2 AND revoked IS NULL",
+                &args![now, id],
+            )
             .await
-            .map(|r| r.rows_affected())
-    })?;
+        })
+        .await?;
     let revoked = affected == 1;
     if revoked {
+        // This process refuses the key from now on, whichever the engine; others hear of it.
+        db.keys().apply(&KeyChange::Revoked { key_id: id.into() });
         key_changes::announce(
             db,
             [KeyChange::Revoked {

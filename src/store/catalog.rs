@@ -1,17 +1,15 @@
 //! Products, prices and payment links.
 
-use super::events::insert_event;
-use crate::domain::events::Event;
-use sqlx::FromRow;
-
-use super::counts::{self, bump_count};
-use super::query::{Arg, Select};
-use super::{Db, StoreError, StoreResult, on_reader, on_writer};
+use super::counts;
+use super::events::insert_events;
+use super::query::Select;
+use super::{Arg, Db, FromRow, Row, Statement, StoreError, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{
     CustomUnitAmount, Interval, LinkItem, PaymentLink, PaymentLinkFilter, Price, PriceFilter,
     PriceTerms, Product, ProductFilter, ProductStatus, Recurring,
 };
+use crate::domain::events::Event;
 use crate::domain::list::{Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
@@ -75,7 +73,6 @@ macro_rules! product_select {
 const PRODUCT_FROM: &str = "products p LEFT JOIN prices pr ON pr.id = p.default_price_id";
 
 /// A price's columns, possibly all NULL (a product without a default price).
-#[derive(FromRow)]
 struct PriceRow {
     price_id: Option<String>,
     price_livemode: Option<bool>,
@@ -97,6 +94,29 @@ struct PriceRow {
 }
 
 impl PriceRow {
+    /// The price's columns from position `at` on, in the order of `price_columns!`.
+    fn read(row: &Row<'_>, at: usize) -> StoreResult<PriceRow> {
+        Ok(PriceRow {
+            price_id: row.get(at)?,
+            price_livemode: row.get(at + 1)?,
+            price_product_id: row.get(at + 2)?,
+            price_active: row.get(at + 3)?,
+            price_currency: row.get(at + 4)?,
+            price_unit_amount: row.get(at + 5)?,
+            price_custom_enabled: row.get(at + 6)?,
+            price_custom_minimum: row.get(at + 7)?,
+            price_custom_maximum: row.get(at + 8)?,
+            price_custom_preset: row.get(at + 9)?,
+            price_recurring_interval: row.get(at + 10)?,
+            price_recurring_interval_count: row.get(at + 11)?,
+            price_lookup_key: row.get(at + 12)?,
+            price_nickname: row.get(at + 13)?,
+            price_tax_behavior: row.get(at + 14)?,
+            price_metadata: row.get(at + 15)?,
+            price_created: row.get(at + 16)?,
+        })
+    }
+
     fn into_price(self) -> Option<Price> {
         let id = self.price_id?;
         let recurring = self.price_recurring_interval.map(|interval| Recurring {
@@ -133,7 +153,7 @@ impl PriceRow {
     }
 }
 
-#[derive(FromRow)]
+/// The product's columns of `product_select!`, then its default price's.
 struct ProductRow {
     id: String,
     livemode: bool,
@@ -151,8 +171,37 @@ struct ProductRow {
     metadata: String,
     created: i64,
     updated: i64,
-    #[sqlx(flatten)]
     price: PriceRow,
+}
+
+impl FromRow for PriceRow {
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        PriceRow::read(row, 0)
+    }
+}
+
+impl FromRow for ProductRow {
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        Ok(ProductRow {
+            id: row.get(0)?,
+            livemode: row.get(1)?,
+            name: row.get(2)?,
+            description: row.get(3)?,
+            status: row.get(4)?,
+            images: row.get(5)?,
+            thumbnail_url: row.get(6)?,
+            statement_descriptor: row.get(7)?,
+            tax_code: row.get(8)?,
+            unit_label: row.get(9)?,
+            url: row.get(10)?,
+            shippable: row.get(11)?,
+            r#type: row.get(12)?,
+            metadata: row.get(13)?,
+            created: row.get(14)?,
+            updated: row.get(15)?,
+            price: PriceRow::read(row, 16)?,
+        })
+    }
 }
 
 impl From<ProductRow> for Product {
@@ -196,95 +245,85 @@ pub(crate) const INSERT_PRICE: &str = "INSERT INTO prices (id, account_id, livem
      recurring_interval_count, lookup_key, nickname, tax_behavior, metadata, created) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
-/// Binds a product's columns in the order of [`INSERT_PRODUCT`] (after the account).
-macro_rules! bind_product_fields {
-    ($query:expr, $product:expr) => {
-        $query
-            .bind($product.name.clone())
-            .bind($product.description.clone())
-            .bind($product.status.as_str())
-            .bind($product.amount_type().map(|t| t.as_str()))
-            .bind($product.default_price.as_ref().map(|p| p.id.clone()))
-            .bind(serde_json::to_string(&$product.images).expect("images serialize"))
-            .bind($product.thumbnail_url.clone())
-            .bind($product.statement_descriptor.clone())
-            .bind($product.tax_code.clone())
-            .bind($product.unit_label.clone())
-            .bind($product.url.clone())
-            .bind($product.shippable)
-            .bind($product.kind.clone())
-            .bind($product.metadata.to_json())
-    };
+/// A product's columns in the order of [`INSERT_PRODUCT`] and [`UPDATE_PRODUCT`], after the
+/// account (`$4` to `$17`).
+fn product_fields(product: &Product) -> [Arg<'_>; 14] {
+    args![
+        &product.name,
+        &product.description,
+        product.status.as_str(),
+        product.amount_type().map(|t| t.as_str()),
+        product.default_price.as_ref().map(|p| p.id.as_str()),
+        serde_json::to_string(&product.images).expect("images serialize"),
+        &product.thumbnail_url,
+        &product.statement_descriptor,
+        &product.tax_code,
+        &product.unit_label,
+        &product.url,
+        product.shippable,
+        &product.kind,
+        product.metadata.to_json()
+    ]
 }
 
-pub(crate) use bind_product_fields;
-
-/// Binds every column of [`INSERT_PRODUCT`] for a product, after what `$query` has bound.
-macro_rules! bind_product_row {
-    ($query:expr, $caller:expr, $product:expr) => {{
-        let query = $query
-            .bind($product.id.clone())
-            .bind($caller.account_id.clone())
-            .bind($product.livemode);
-        $crate::store::catalog::bind_product_fields!(query, $product)
-            .bind($product.created)
-            .bind($product.updated)
-    }};
+/// The INSERT of a product (without its default price).
+pub(crate) fn product_insert<'a>(caller: &'a Caller, product: &'a Product) -> Statement<'a> {
+    let mut row = args![&product.id, &caller.account_id, product.livemode].to_vec();
+    row.extend(product_fields(product));
+    row.extend(args![product.created, product.updated]);
+    Statement::new(INSERT_PRODUCT, row)
 }
-pub(crate) use bind_product_row;
 
-/// Inserts a product (without its default price) through `$executor`.
-macro_rules! insert_product_row {
-    ($executor:expr, $caller:expr, $product:expr) => {
-        $crate::store::catalog::bind_product_row!(
-            sqlx::query($crate::store::catalog::INSERT_PRODUCT),
-            $caller,
-            $product
-        )
-        .execute($executor)
-    };
+/// Inserts a product (without its default price) inside `tx`.
+pub(crate) async fn insert_product_row(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    product: &Product,
+) -> StoreResult<()> {
+    let insert = product_insert(caller, product);
+    tx.execute(insert.sql, &insert.args).await?;
+    Ok(())
 }
-pub(crate) use insert_product_row;
 
-/// Binds every column of [`INSERT_PRICE`] for a price, after what `$query` has bound.
-macro_rules! bind_price_row {
-    ($query:expr, $caller:expr, $price:expr) => {{
-        let custom = $price.terms.custom.unwrap_or_default();
-        $query
-            .bind($price.id.clone())
-            .bind($caller.account_id.clone())
-            .bind($price.livemode)
-            .bind($price.product_id.clone())
-            .bind($price.active)
-            .bind($price.terms.currency.as_str().to_string())
-            .bind($price.terms.unit_amount)
-            .bind($price.terms.custom.is_some())
-            .bind(custom.minimum)
-            .bind(custom.maximum)
-            .bind(custom.preset)
-            .bind($price.terms.recurring.map(|r| r.interval.as_str()))
-            .bind($price.terms.recurring.map(|r| r.interval_count))
-            .bind($price.lookup_key.clone())
-            .bind($price.nickname.clone())
-            .bind($price.tax_behavior.clone())
-            .bind($price.metadata.to_json())
-            .bind($price.created)
-    }};
+/// The INSERT of a price.
+pub(crate) fn price_insert<'a>(caller: &'a Caller, price: &'a Price) -> Statement<'a> {
+    let custom = price.terms.custom.unwrap_or_default();
+    let recurring = price.terms.recurring;
+    Statement::new(
+        INSERT_PRICE,
+        args![
+            &price.id,
+            &caller.account_id,
+            price.livemode,
+            &price.product_id,
+            price.active,
+            price.terms.currency.as_str(),
+            price.terms.unit_amount,
+            price.terms.custom.is_some(),
+            custom.minimum,
+            custom.maximum,
+            custom.preset,
+            recurring.map(|r| r.interval.as_str()),
+            recurring.map(|r| r.interval_count),
+            &price.lookup_key,
+            &price.nickname,
+            &price.tax_behavior,
+            price.metadata.to_json(),
+            price.created
+        ],
+    )
 }
-pub(crate) use bind_price_row;
 
-/// Inserts a price through `$executor`.
-macro_rules! insert_price_row {
-    ($executor:expr, $caller:expr, $price:expr) => {
-        $crate::store::catalog::bind_price_row!(
-            sqlx::query($crate::store::catalog::INSERT_PRICE),
-            $caller,
-            $price
-        )
-        .execute($executor)
-    };
+/// Inserts a price inside `tx`.
+pub(crate) async fn insert_price_row(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    price: &Price,
+) -> StoreResult<()> {
+    let insert = price_insert(caller, price);
+    tx.execute(insert.sql, &insert.args).await?;
+    Ok(())
 }
-pub(crate) use insert_price_row;
 
 /// Inserts the product and, when it has one, its default price, in one transaction.
 pub async fn insert_product(
@@ -293,27 +332,24 @@ pub async fn insert_product(
     product: &Product,
     events: &[Event],
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        insert_product_row!(&mut *tx, caller, product).await?;
+    db.write(async |tx| {
+        insert_product_row(tx, caller, product).await?;
         if let Some(price) = &product.default_price {
-            insert_price_row!(&mut *tx, caller, price).await?;
+            insert_price_row(tx, caller, price).await?;
         }
-        bump_count!(
-            &mut *tx,
+        let key = product.count_key();
+        counts::bump(
+            tx,
             &caller.account_id,
             product.livemode,
             counts::PRODUCTS,
-            product.count_key(),
-            1i64
+            &key,
+            1,
         )
         .await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
-        tx.commit().await
-    })?;
-    Ok(())
+        insert_events(tx, events).await
+    })
+    .await
 }
 
 /// Saves a product's fields; when the default price changed, inserts the new price and
@@ -328,51 +364,33 @@ pub async fn update_product(
     events: &[Event],
 ) -> StoreResult<()> {
     let count_key = product.count_key();
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
+    db.write(async |tx| {
         if count_key != previous_count_key {
-            bump_count!(
-                &mut *tx,
-                &caller.account_id,
-                product.livemode,
-                counts::PRODUCTS,
-                previous_count_key,
-                -1i64
-            )
-            .await?;
-            bump_count!(
-                &mut *tx,
-                &caller.account_id,
-                product.livemode,
-                counts::PRODUCTS,
-                &count_key,
-                1i64
-            )
-            .await?;
+            let (account, live) = (&caller.account_id, product.livemode);
+            counts::bump(tx, account, live, counts::PRODUCTS, previous_count_key, -1).await?;
+            counts::bump(tx, account, live, counts::PRODUCTS, &count_key, 1).await?;
         }
         if let Some(price) = new_price {
-            insert_price_row!(&mut *tx, caller, price).await?;
+            insert_price_row(tx, caller, price).await?;
         }
         if let Some(retired) = retired_price {
-            sqlx::query("UPDATE prices SET active = FALSE WHERE id = $1 AND account_id = $2")
-                .bind(retired)
-                .bind(&caller.account_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        bind_product_fields!(sqlx::query(UPDATE_PRODUCT), product)
-            .bind(product.updated)
-            .bind(product.id.clone())
-            .bind(caller.account_id.clone())
-            .bind(caller.mode.is_live())
-            .execute(&mut *tx)
+            tx.execute(
+                "UPDATE prices SET active = FALSE WHERE id = $1 AND account_id = $2",
+                &args![retired, &caller.account_id],
+            )
             .await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
         }
-        tx.commit().await
-    })?;
-    Ok(())
+        let mut row = product_fields(product).to_vec();
+        row.extend(args![
+            product.updated,
+            &product.id,
+            &caller.account_id,
+            caller.mode.is_live()
+        ]);
+        tx.execute(UPDATE_PRODUCT, &row).await?;
+        insert_events(tx, events).await
+    })
+    .await
 }
 
 pub async fn delete_product(
@@ -381,42 +399,38 @@ pub async fn delete_product(
     product: &Product,
     events: &[Event],
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let deleted =
-            sqlx::query("DELETE FROM products WHERE id = $1 AND account_id = $2 AND livemode = $3")
-                .bind(&product.id)
-                .bind(&caller.account_id)
-                .bind(caller.mode.is_live())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+    db.write(async |tx| {
+        let deleted = tx
+            .execute(
+                "DELETE FROM products WHERE id = $1 AND account_id = $2 AND livemode = $3",
+                &args![&product.id, &caller.account_id, caller.mode.is_live()],
+            )
+            .await?;
         if deleted == 1 {
-            for event in events {
-                insert_event!(&mut *tx, event).await?;
-            }
-            bump_count!(
-                &mut *tx,
+            insert_events(tx, events).await?;
+            let key = product.count_key();
+            counts::bump(
+                tx,
                 &caller.account_id,
                 product.livemode,
                 counts::PRODUCTS,
-                product.count_key(),
-                -1i64
+                &key,
+                -1,
             )
             .await?;
         }
-        tx.commit().await
-    })?;
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 pub async fn product_has_prices(db: &Db, product_id: &str) -> StoreResult<bool> {
-    let found: Option<String> = on_reader!(db, |pool| {
-        sqlx::query_scalar("SELECT id FROM prices WHERE product_id = $1 LIMIT 1")
-            .bind(product_id)
-            .fetch_optional(pool)
-            .await
-    })?;
+    let found: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT id FROM prices WHERE product_id = $1 LIMIT 1",
+            &args![product_id],
+        )
+        .await?;
     Ok(found.is_some())
 }
 
@@ -427,14 +441,9 @@ pub async fn get_product(db: &Db, caller: &Caller, id: &str) -> StoreResult<Opti
         " FROM products p LEFT JOIN prices pr ON pr.id = p.default_price_id ",
         "WHERE p.id = $1 AND p.account_id = $2 AND p.livemode = $3"
     );
-    let row: Option<ProductRow> = on_reader!(db, |pool| {
-        sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&caller.account_id)
-            .bind(caller.mode.is_live())
-            .fetch_optional(pool)
-            .await
-    })?;
+    let row: Option<ProductRow> = db
+        .fetch_optional(SQL, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
     Ok(row.map(Product::from))
 }
 
@@ -448,7 +457,7 @@ fn product_filters(caller: &Caller, filter: &ProductFilter) -> Select {
         } else {
             "p.status <> ?"
         };
-        select.filter(condition, Arg::Text(ProductStatus::Active.as_str().into()));
+        select.filter(condition, ProductStatus::Active.as_str().to_string());
     }
     select.filter_text("p.amount_type = ?", filter.amount_type.map(|t| t.as_str()));
     select.filter_bool("p.shippable = ?", filter.shippable);
@@ -463,10 +472,7 @@ fn product_filters(caller: &Caller, filter: &ProductFilter) -> Select {
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        select.filter(
-            "LOWER(p.name) LIKE ? ESCAPE '\\'",
-            Arg::Text(format!("%{escaped}%")),
-        );
+        select.filter("LOWER(p.name) LIKE ? ESCAPE '\\'", format!("%{escaped}%"));
     }
     select.created("p.created", &filter.created);
     select
@@ -550,35 +556,24 @@ async fn insert_price_and_product(
     transfer_lookup_key: bool,
     events: &[Event],
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
+    db.write(async |tx| {
         if let Some(product) = product {
-            insert_product_row!(&mut *tx, caller, product).await?;
-            bump_count!(
-                &mut *tx,
-                &caller.account_id,
-                product.livemode,
-                counts::PRODUCTS,
-                product.count_key(),
-                1i64
+            insert_product_row(tx, caller, product).await?;
+            let key = product.count_key();
+            counts::bump(tx, &caller.account_id, product.livemode, counts::PRODUCTS, &key, 1)
+                .await?;
+        }
+        if transfer_lookup_key && let Some(key) = &price.lookup_key {
+            tx.execute(
+                "UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3",
+                &args![&caller.account_id, price.livemode, key],
             )
             .await?;
         }
-        if transfer_lookup_key && let Some(key) = &price.lookup_key {
-            sqlx::query("UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3")
-                .bind(&caller.account_id)
-                .bind(price.livemode)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_price_row!(&mut *tx, caller, price).await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
-        tx.commit().await
-    })?;
-    Ok(())
+        insert_price_row(tx, caller, price).await?;
+        insert_events(tx, events).await
+    })
+    .await
 }
 
 pub async fn update_price(
@@ -588,39 +583,33 @@ pub async fn update_price(
     transfer_lookup_key: bool,
     events: &[Event],
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
+    db.write(async |tx| {
         if transfer_lookup_key && let Some(key) = &price.lookup_key {
-            sqlx::query(
-                "UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3 AND id <> $4",
+            tx.execute(
+                "UPDATE prices SET lookup_key = NULL WHERE account_id = $1 AND livemode = $2 AND lookup_key = $3 \
+                 AND id <> $4",
+                &args![&caller.account_id, price.livemode, key, &price.id],
             )
-            .bind(&caller.account_id)
-            .bind(price.livemode)
-            .bind(key)
-            .bind(&price.id)
-            .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
+        tx.execute(
             "UPDATE prices SET active = $1, lookup_key = $2, nickname = $3, tax_behavior = $4, metadata = $5 \
              WHERE id = $6 AND account_id = $7 AND livemode = $8",
+            &args![
+                price.active,
+                &price.lookup_key,
+                &price.nickname,
+                &price.tax_behavior,
+                price.metadata.to_json(),
+                &price.id,
+                &caller.account_id,
+                caller.mode.is_live()
+            ],
         )
-        .bind(price.active)
-        .bind(price.lookup_key.clone())
-        .bind(price.nickname.clone())
-        .bind(price.tax_behavior.clone())
-        .bind(price.metadata.to_json())
-        .bind(&price.id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .execute(&mut *tx)
         .await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
-        tx.commit().await
-    })?;
-    Ok(())
+        insert_events(tx, events).await
+    })
+    .await
 }
 
 pub async fn get_price(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Price>> {
@@ -629,14 +618,9 @@ pub async fn get_price(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option
         price_columns!("pr."),
         " FROM prices pr WHERE pr.id = $1 AND pr.account_id = $2 AND pr.livemode = $3"
     );
-    let row: Option<PriceRow> = on_reader!(db, |pool| {
-        sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&caller.account_id)
-            .bind(caller.mode.is_live())
-            .fetch_optional(pool)
-            .await
-    })?;
+    let row: Option<PriceRow> = db
+        .fetch_optional(SQL, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
     Ok(row.and_then(PriceRow::into_price))
 }
 
@@ -680,26 +664,26 @@ pub async fn list_prices(
 
 // ----- Payment links -----------------------------------------------------------------------------
 
-#[derive(FromRow)]
-struct PaymentLinkRow {
-    id: String,
-    livemode: bool,
-    active: bool,
-    label: Option<String>,
-    line_items: String,
-    currency: String,
-    success_url: Option<String>,
-    cancel_url: Option<String>,
-    confirmation_message: Option<String>,
-    allow_promotion_codes: bool,
-    settings: String,
-    metadata: String,
-    created: i64,
-    updated: i64,
+row_struct! {
+    struct PaymentLinkRow {
+        id: String,
+        livemode: bool,
+        active: bool,
+        label: Option<String>,
+        line_items: String,
+        currency: String,
+        success_url: Option<String>,
+        cancel_url: Option<String>,
+        confirmation_message: Option<String>,
+        allow_promotion_codes: bool,
+        settings: String,
+        metadata: String,
+        created: i64,
+        updated: i64,
+    }
 }
 
-const LINK_COLUMNS: &str = "id, livemode, active, label, line_items, currency, success_url, cancel_url, \
-     confirmation_message, allow_promotion_codes, settings, metadata, created, updated";
+const LINK_COLUMNS: &str = PaymentLinkRow::COLUMNS;
 
 /// Completes link rows with their items' prices.
 async fn links_with_prices(
@@ -752,36 +736,33 @@ pub async fn insert_payment_link(
     link: &PaymentLink,
     events: &[Event],
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+    db.write(async |tx| {
+        tx.execute(
             "INSERT INTO payment_links (id, account_id, livemode, active, label, line_items, currency, success_url, \
              cancel_url, confirmation_message, allow_promotion_codes, settings, metadata, created, updated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &args![
+                &link.id,
+                &caller.account_id,
+                link.livemode,
+                link.active,
+                &link.label,
+                serde_json::to_string(&link.items).expect("items serialize"),
+                link.currency.as_str(),
+                &link.success_url,
+                &link.cancel_url,
+                &link.confirmation_message,
+                link.allow_promotion_codes,
+                serde_json::Value::Object(link.settings.clone()).to_string(),
+                link.metadata.to_json(),
+                link.created,
+                link.updated
+            ],
         )
-        .bind(&link.id)
-        .bind(&caller.account_id)
-        .bind(link.livemode)
-        .bind(link.active)
-        .bind(link.label.clone())
-        .bind(serde_json::to_string(&link.items).expect("items serialize"))
-        .bind(link.currency.as_str())
-        .bind(link.success_url.clone())
-        .bind(link.cancel_url.clone())
-        .bind(link.confirmation_message.clone())
-        .bind(link.allow_promotion_codes)
-        .bind(serde_json::Value::Object(link.settings.clone()).to_string())
-        .bind(link.metadata.to_json())
-        .bind(link.created)
-        .bind(link.updated)
-        .execute(&mut *tx)
         .await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
-        tx.commit().await
-    })?;
-    Ok(())
+        insert_events(tx, events).await
+    })
+    .await
 }
 
 pub async fn update_payment_link(
@@ -790,35 +771,32 @@ pub async fn update_payment_link(
     link: &PaymentLink,
     events: &[Event],
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+    db.write(async |tx| {
+        tx.execute(
             "UPDATE payment_links SET active = $1, label = $2, line_items = $3, currency = $4, success_url = $5, \
              cancel_url = $6, confirmation_message = $7, allow_promotion_codes = $8, settings = $9, metadata = $10, \
              updated = $11 WHERE id = $12 AND account_id = $13 AND livemode = $14",
+            &args![
+                link.active,
+                &link.label,
+                serde_json::to_string(&link.items).expect("items serialize"),
+                link.currency.as_str(),
+                &link.success_url,
+                &link.cancel_url,
+                &link.confirmation_message,
+                link.allow_promotion_codes,
+                serde_json::Value::Object(link.settings.clone()).to_string(),
+                link.metadata.to_json(),
+                link.updated,
+                &link.id,
+                &caller.account_id,
+                caller.mode.is_live()
+            ],
         )
-        .bind(link.active)
-        .bind(link.label.clone())
-        .bind(serde_json::to_string(&link.items).expect("items serialize"))
-        .bind(link.currency.as_str())
-        .bind(link.success_url.clone())
-        .bind(link.cancel_url.clone())
-        .bind(link.confirmation_message.clone())
-        .bind(link.allow_promotion_codes)
-        .bind(serde_json::Value::Object(link.settings.clone()).to_string())
-        .bind(link.metadata.to_json())
-        .bind(link.updated)
-        .bind(&link.id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .execute(&mut *tx)
         .await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
-        tx.commit().await
-    })?;
-    Ok(())
+        insert_events(tx, events).await
+    })
+    .await
 }
 
 pub async fn get_payment_link(
@@ -829,14 +807,9 @@ pub async fn get_payment_link(
     const SQL: &str = "SELECT id, livemode, active, label, line_items, currency, success_url, cancel_url, \
          confirmation_message, allow_promotion_codes, settings, metadata, created, updated \
          FROM payment_links WHERE id = $1 AND account_id = $2 AND livemode = $3";
-    let row: Option<PaymentLinkRow> = on_reader!(db, |pool| {
-        sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&caller.account_id)
-            .bind(caller.mode.is_live())
-            .fetch_optional(pool)
-            .await
-    })?;
+    let row: Option<PaymentLinkRow> = db
+        .fetch_optional(SQL, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
     Ok(links_with_prices(db, caller, row.into_iter().collect())
         .await?
         .pop())
@@ -860,11 +833,9 @@ pub async fn list_payment_links(
 
 /// The account and mode of a payment link, found by id alone (public visits).
 pub async fn payment_link_owner(db: &Db, id: &str) -> StoreResult<Option<(String, bool)>> {
-    let row = on_reader!(db, |pool| {
-        sqlx::query_as("SELECT account_id, livemode FROM payment_links WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(row)
+    db.fetch_optional(
+        "SELECT account_id, livemode FROM payment_links WHERE id = $1",
+        &args![id],
+    )
+    .await
 }

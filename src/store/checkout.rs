@@ -1,14 +1,11 @@
 //! Checkout sessions, their line items, and events.
 
-use sqlx::FromRow;
-
-use super::counts::{self, bind_count, bump_count};
+use super::counts;
 use super::customers::insert_customer_row;
-use super::events::insert_event;
+use super::events::{insert_event, insert_events};
 use super::payments::{insert_setup_intent, upsert_payment_intent};
-use super::query::{Arg, Select};
-use super::{Db, StoreResult, on_reader, on_writer};
-use crate::bind_args;
+use super::query::Select;
+use super::{Db, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::AdjustableQuantity;
 use crate::domain::checkout::{
@@ -21,42 +18,40 @@ use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
 use crate::domain::payments::{PaymentIntent, SetupIntent};
 
-const SESSION_COLUMNS: &str = "id, account_id, livemode, state, mode, payment_status, currency, amount_subtotal, \
-     amount_total, product_name, product_description, success_url, cancel_url, customer_id, customer_email, \
-     client_reference_id, external_customer_id, payment_link_id, payment_intent_id, setup_intent_id, metadata, \
-     settings, customer_details, declined_attempts, created, updated, expires_at, completed_at";
-
-#[derive(FromRow)]
-struct SessionRow {
-    id: String,
-    account_id: String,
-    livemode: bool,
-    state: String,
-    mode: String,
-    payment_status: String,
-    currency: String,
-    amount_subtotal: i64,
-    amount_total: i64,
-    product_name: String,
-    product_description: Option<String>,
-    success_url: Option<String>,
-    cancel_url: Option<String>,
-    customer_id: Option<String>,
-    customer_email: Option<String>,
-    client_reference_id: Option<String>,
-    external_customer_id: Option<String>,
-    payment_link_id: Option<String>,
-    payment_intent_id: Option<String>,
-    setup_intent_id: Option<String>,
-    metadata: String,
-    settings: String,
-    customer_details: Option<String>,
-    declined_attempts: i64,
-    created: i64,
-    updated: i64,
-    expires_at: i64,
-    completed_at: Option<i64>,
+row_struct! {
+    struct SessionRow {
+        id: String,
+        account_id: String,
+        livemode: bool,
+        state: String,
+        mode: String,
+        payment_status: String,
+        currency: String,
+        amount_subtotal: i64,
+        amount_total: i64,
+        product_name: String,
+        product_description: Option<String>,
+        success_url: Option<String>,
+        cancel_url: Option<String>,
+        customer_id: Option<String>,
+        customer_email: Option<String>,
+        client_reference_id: Option<String>,
+        external_customer_id: Option<String>,
+        payment_link_id: Option<String>,
+        payment_intent_id: Option<String>,
+        setup_intent_id: Option<String>,
+        metadata: String,
+        settings: String,
+        customer_details: Option<String>,
+        declined_attempts: i64,
+        created: i64,
+        updated: i64,
+        expires_at: i64,
+        completed_at: Option<i64>,
+    }
 }
+
+const SESSION_COLUMNS: &str = SessionRow::COLUMNS;
 
 impl SessionRow {
     fn into_session(self) -> (String, Session) {
@@ -106,60 +101,76 @@ const INSERT_LINE_ITEM: &str = "INSERT INTO checkout_line_items (id, session_id,
      currency, unit_amount, quantity, adjustable_enabled, adjustable_minimum, adjustable_maximum, amount_subtotal, \
      amount_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
-/// Binds every column of [`INSERT_SESSION`], after what `$query` has bound.
-macro_rules! bind_session_row {
-    ($query:expr, $caller:expr, $s:expr) => {
-        $query
-            .bind(&$s.id)
-            .bind(&$caller.account_id)
-            .bind($s.livemode)
-            .bind($s.state.as_str())
-            .bind($s.mode.as_str())
-            .bind($s.payment_status.as_str())
-            .bind($s.currency.as_str())
-            .bind($s.amount_subtotal)
-            .bind($s.amount_total)
-            .bind(&$s.product_name)
-            .bind($s.product_description.clone())
-            .bind($s.success_url.clone())
-            .bind($s.cancel_url.clone())
-            .bind($s.customer_id.clone())
-            .bind($s.customer_email.clone())
-            .bind($s.client_reference_id.clone())
-            .bind($s.external_customer_id.clone())
-            .bind($s.payment_link_id.clone())
-            .bind($s.payment_intent_id.clone())
-            .bind($s.setup_intent_id.clone())
-            .bind($s.metadata.to_json())
-            .bind(serde_json::Value::Object($s.settings.clone()).to_string())
-            .bind($s.customer_details.as_ref().map(|d| d.to_string()))
-            .bind($s.declined_attempts)
-            .bind($s.created)
-            .bind($s.updated)
-            .bind($s.expires_at)
-            .bind($s.completed_at)
-    };
+/// The INSERT of a session's row.
+fn session_insert<'a>(caller: &'a Caller, s: &'a Session) -> Statement<'a> {
+    Statement::new(
+        INSERT_SESSION,
+        args![
+            &s.id,
+            &caller.account_id,
+            s.livemode,
+            s.state.as_str(),
+            s.mode.as_str(),
+            s.payment_status.as_str(),
+            s.currency.as_str(),
+            s.amount_subtotal,
+            s.amount_total,
+            &s.product_name,
+            &s.product_description,
+            &s.success_url,
+            &s.cancel_url,
+            &s.customer_id,
+            &s.customer_email,
+            &s.client_reference_id,
+            &s.external_customer_id,
+            &s.payment_link_id,
+            &s.payment_intent_id,
+            &s.setup_intent_id,
+            s.metadata.to_json(),
+            serde_json::Value::Object(s.settings.clone()).to_string(),
+            s.customer_details.as_ref().map(|d| d.to_string()),
+            s.declined_attempts,
+            s.created,
+            s.updated,
+            s.expires_at,
+            s.completed_at
+        ],
+    )
 }
 
-/// Binds every column of [`INSERT_LINE_ITEM`], after what `$query` has bound.
-macro_rules! bind_line_item_row {
-    ($query:expr, $session_id:expr, $position:expr, $item:expr) => {{
-        let adjustable = $item.adjustable_quantity.filter(|a| a.enabled);
-        $query
-            .bind(&$item.id)
-            .bind($session_id)
-            .bind($position as i64)
-            .bind(&$item.price.id)
-            .bind(&$item.description)
-            .bind($item.price.terms.currency.as_str())
-            .bind($item.unit_amount)
-            .bind($item.quantity)
-            .bind(adjustable.is_some())
-            .bind(adjustable.and_then(|a| a.minimum))
-            .bind(adjustable.and_then(|a| a.maximum))
-            .bind($item.amount_subtotal)
-            .bind($item.amount_total)
-    }};
+/// The INSERT of a line item of session `session_id`, at `position`.
+fn line_item_insert<'a>(session_id: &'a str, position: usize, item: &'a LineItem) -> Statement<'a> {
+    let adjustable = item.adjustable_quantity.filter(|a| a.enabled);
+    Statement::new(
+        INSERT_LINE_ITEM,
+        args![
+            &item.id,
+            session_id,
+            position as i64,
+            &item.price.id,
+            &item.description,
+            item.price.terms.currency.as_str(),
+            item.unit_amount,
+            item.quantity,
+            adjustable.is_some(),
+            adjustable.and_then(|a| a.minimum),
+            adjustable.and_then(|a| a.maximum),
+            item.amount_subtotal,
+            item.amount_total
+        ],
+    )
+}
+
+/// Moves one session from the total of state `from` to that of `to`, inside `tx`.
+async fn move_count(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    livemode: bool,
+    from: &str,
+    to: &str,
+) -> StoreResult<()> {
+    counts::bump(tx, account_id, livemode, counts::SESSIONS, from, -1).await?;
+    counts::bump(tx, account_id, livemode, counts::SESSIONS, to, 1).await
 }
 
 /// Inserts everything a new session adds (its inline products and prices, the session, its line
@@ -172,122 +183,72 @@ pub async fn insert_session(db: &Db, caller: &Caller, new: &NewSession) -> Store
         );
     }
     let s = &new.session;
-    match db {
-        // Creating sessions is the hottest write. On SQLite every statement is a round trip to
-        // the connection's thread, two context switches that cost more than the insert itself,
-        // and the writer is held meanwhile; so the rows go in as one multi-statement query
-        // (SQLite binds `$N` across all its statements), inside the write's savepoint.
-        Db::Sqlite(sqlite) => {
-            let mut statements = Vec::new();
-            statements.extend(new.products.iter().map(|_| super::catalog::INSERT_PRODUCT));
-            statements.extend(new.prices.iter().map(|_| super::catalog::INSERT_PRICE));
-            statements.push(INSERT_SESSION);
-            statements.extend(new.items.iter().map(|_| INSERT_LINE_ITEM));
-            statements.push(counts::BUMP);
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(super::joined_statements(&statements)));
-            for product in &new.products {
-                query = super::catalog::bind_product_row!(query, caller, product);
-            }
-            for price in &new.prices {
-                query = super::catalog::bind_price_row!(query, caller, price);
-            }
-            query = bind_session_row!(query, caller, s);
-            for (position, item) in new.items.iter().enumerate() {
-                query = bind_line_item_row!(query, &s.id, position, item);
-            }
-            query = bind_count!(
-                query,
-                &caller.account_id,
-                s.livemode,
-                counts::SESSIONS,
-                "open",
-                1i64
-            );
-            sqlite
-                .writer
-                .write(async |connection| {
-                    let mut tx = sqlx::Connection::begin(connection).await?;
-                    query.execute(&mut *tx).await?;
-                    tx.commit().await
-                })
-                .await?;
-        }
-        Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            for product in &new.products {
-                super::catalog::insert_product_row!(&mut *tx, caller, product).await?;
-            }
-            for price in &new.prices {
-                super::catalog::insert_price_row!(&mut *tx, caller, price).await?;
-            }
-            bind_session_row!(sqlx::query(INSERT_SESSION), caller, s)
-                .execute(&mut *tx)
-                .await?;
-            for (position, item) in new.items.iter().enumerate() {
-                bind_line_item_row!(sqlx::query(INSERT_LINE_ITEM), &s.id, position, item)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            bump_count!(
-                &mut *tx,
-                &caller.account_id,
-                s.livemode,
-                counts::SESSIONS,
-                "open",
-                1i64
-            )
-            .await?;
-            tx.commit().await?;
-        }
-    }
-    Ok(())
+    // Creating sessions is the hottest write: its rows go in as one batch of statements, one
+    // round trip on PostgreSQL.
+    let mut statements =
+        Vec::with_capacity(new.products.len() + new.prices.len() + new.items.len() + 2);
+    statements.extend(
+        new.products
+            .iter()
+            .map(|p| super::catalog::product_insert(caller, p)),
+    );
+    statements.extend(
+        new.prices
+            .iter()
+            .map(|p| super::catalog::price_insert(caller, p)),
+    );
+    statements.push(session_insert(caller, s));
+    statements.extend(
+        new.items
+            .iter()
+            .enumerate()
+            .map(|(position, item)| line_item_insert(&s.id, position, item)),
+    );
+    statements.push(counts::bump_statement(
+        &caller.account_id,
+        s.livemode,
+        counts::SESSIONS,
+        "open",
+        1,
+    ));
+    db.write_statements(&statements).await
 }
 
 pub async fn get_session(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Session>> {
-    const SQL: &str = "SELECT id, account_id, livemode, state, mode, payment_status, currency, amount_subtotal, \
-         amount_total, product_name, product_description, success_url, cancel_url, customer_id, customer_email, \
-         client_reference_id, external_customer_id, payment_link_id, payment_intent_id, setup_intent_id, metadata, \
-         settings, customer_details, declined_attempts, created, updated, expires_at, completed_at \
-         FROM checkout_sessions WHERE id = $1 AND account_id = $2 AND livemode = $3";
-    let row: Option<SessionRow> = on_reader!(db, |pool| {
-        sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&caller.account_id)
-            .bind(caller.mode.is_live())
-            .fetch_optional(pool)
-            .await
-    })?;
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM checkout_sessions WHERE id = $1 AND account_id = $2 AND livemode = $3"
+    );
+    let row: Option<SessionRow> = db
+        .fetch_optional(&sql, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
     Ok(row.map(|r| r.into_session().1))
 }
 
-#[derive(FromRow)]
-struct LineItemRow {
-    id: String,
-    price_id: String,
-    description: String,
-    unit_amount: i64,
-    quantity: i64,
-    adjustable_enabled: bool,
-    adjustable_minimum: Option<i64>,
-    adjustable_maximum: Option<i64>,
-    amount_subtotal: i64,
-    amount_total: i64,
+row_struct! {
+    struct LineItemRow {
+        id: String,
+        price_id: String,
+        description: String,
+        unit_amount: i64,
+        quantity: i64,
+        adjustable_enabled: bool,
+        adjustable_minimum: Option<i64>,
+        adjustable_maximum: Option<i64>,
+        amount_subtotal: i64,
+        amount_total: i64,
+    }
 }
 
 pub async fn line_items(db: &Db, caller: &Caller, session_id: &str) -> StoreResult<Vec<LineItem>> {
-    let rows: Vec<LineItemRow> = on_reader!(db, |pool| {
-        sqlx::query_as(
+    let rows: Vec<LineItemRow> = db
+        .fetch_all(
             "SELECT li.id, li.price_id, li.description, li.unit_amount, li.quantity, li.adjustable_enabled, \
              li.adjustable_minimum, li.adjustable_maximum, li.amount_subtotal, li.amount_total \
              FROM checkout_line_items li JOIN checkout_sessions s ON s.id = li.session_id \
              WHERE li.session_id = $1 AND s.account_id = $2 AND s.livemode = $3 ORDER BY li.position",
+            &args![session_id, &caller.account_id, caller.mode.is_live()],
         )
-        .bind(session_id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_all(pool)
-        .await
-    })?;
+        .await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let price = super::catalog::get_price(db, caller, &row.price_id)
@@ -379,13 +340,9 @@ pub async fn overdue_sessions(
 ) -> StoreResult<Vec<(String, Session)>> {
     let mut select = Select::new(SESSION_COLUMNS, "checkout_sessions");
     select.condition("state = 'open'");
-    select.filter("expires_at <= ?", Arg::Int(now));
+    select.filter("expires_at <= ?", now);
     let (sql, args) = select.oldest_first_sql("expires_at", limit);
-    let rows: Vec<SessionRow> = on_reader!(db, |pool| {
-        bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-            .fetch_all(pool)
-            .await
-    })?;
+    let rows: Vec<SessionRow> = db.fetch_all(&sql, &args).await?;
     Ok(rows.into_iter().map(SessionRow::into_session).collect())
 }
 
@@ -399,97 +356,73 @@ pub async fn transition(
     now: i64,
     event: &Event,
 ) -> StoreResult<bool> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE checkout_sessions SET state = $1, updated = $2 WHERE id = $3 AND state = 'open'",
-        )
-        .bind(to.as_str())
-        .bind(now)
-        .bind(session_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+    db.write(async |tx| {
+        let changed = tx
+            .execute(
+                "UPDATE checkout_sessions SET state = $1, updated = $2 WHERE id = $3 AND state = 'open'",
+                &args![to.as_str(), now, session_id],
+            )
+            .await?
             == 1;
         if !changed {
             return Ok(false);
         }
-        insert_event!(&mut *tx, event).await?;
-        bump_count!(
-            &mut *tx,
-            &event.account_id,
-            event.livemode,
-            counts::SESSIONS,
-            "open",
-            -1i64
-        )
-        .await?;
-        bump_count!(
-            &mut *tx,
-            &event.account_id,
-            event.livemode,
-            counts::SESSIONS,
-            to.as_str(),
-            1i64
-        )
-        .await?;
-        tx.commit().await?;
+        insert_event(tx, event).await?;
+        move_count(tx, &event.account_id, event.livemode, "open", to.as_str()).await?;
         Ok(true)
     })
+    .await
 }
 
-/// Saves the amounts of a session's line items through `$conn`.
-macro_rules! save_line_items {
-    ($conn:expr, $session:expr, $items:expr) => {{
-        let conn = $conn;
-        let session: &Session = $session;
-        let items: &[LineItem] = $items;
-        async move {
-            for item in items {
-                sqlx::query(
-                    "UPDATE checkout_line_items SET currency = $1, unit_amount = $2, quantity = $3, \
-                     amount_subtotal = $4, amount_total = $5 WHERE id = $6",
-                )
-                .bind(session.currency.as_str())
-                .bind(item.unit_amount)
-                .bind(item.quantity)
-                .bind(item.amount_subtotal)
-                .bind(item.amount_total)
-                .bind(&item.id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        }
-    }};
+/// Saves the amounts of a session's line items inside `tx`.
+async fn save_line_items(
+    tx: &mut Tx<'_>,
+    session: &Session,
+    items: &[LineItem],
+) -> StoreResult<()> {
+    for item in items {
+        tx.execute(
+            "UPDATE checkout_line_items SET currency = $1, unit_amount = $2, quantity = $3, \
+             amount_subtotal = $4, amount_total = $5 WHERE id = $6",
+            &args![
+                session.currency.as_str(),
+                item.unit_amount,
+                item.quantity,
+                item.amount_subtotal,
+                item.amount_total,
+                &item.id
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Saves the customer's choices on the hosted page (quantities, chosen amounts): the line
 /// items and the totals only, so a merchant's concurrent change to other fields is kept. Only
 /// while the session is open; returns whether it was.
 pub async fn save_choices(db: &Db, session: &Session, items: &[LineItem]) -> StoreResult<bool> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE checkout_sessions SET amount_subtotal = $1, amount_total = $2, payment_status = $3, \
-             updated = $4 WHERE id = $5 AND state = 'open'",
-        )
-        .bind(session.amount_subtotal)
-        .bind(session.amount_total)
-        .bind(session.payment_status.as_str())
-        .bind(session.updated)
-        .bind(&session.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+    db.write(async |tx| {
+        let changed = tx
+            .execute(
+                "UPDATE checkout_sessions SET amount_subtotal = $1, amount_total = $2, payment_status = $3, \
+                 updated = $4 WHERE id = $5 AND state = 'open'",
+                &args![
+                    session.amount_subtotal,
+                    session.amount_total,
+                    session.payment_status.as_str(),
+                    session.updated,
+                    &session.id
+                ],
+            )
+            .await?
             == 1;
-        if !changed {
-            return Ok(false);
+        if changed {
+            save_line_items(tx, session, items).await?;
         }
-        save_line_items!(&mut *tx, session, items).await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(changed)
     })
+    .await
 }
 
 /// Saves an open session's changed fields (and its line items, when given), only if it is
@@ -499,38 +432,38 @@ pub async fn update_open_session(
     session: &Session,
     items: Option<&[LineItem]>,
 ) -> StoreResult<bool> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE checkout_sessions SET currency = $1, amount_subtotal = $2, amount_total = $3, product_name = $4, \
-             product_description = $5, success_url = $6, cancel_url = $7, external_customer_id = $8, expires_at = $9, \
-             metadata = $10, settings = $11, payment_status = $12, updated = $13 WHERE id = $14 AND state = 'open'",
-        )
-        .bind(session.currency.as_str())
-        .bind(session.amount_subtotal)
-        .bind(session.amount_total)
-        .bind(&session.product_name)
-        .bind(session.product_description.clone())
-        .bind(session.success_url.clone())
-        .bind(session.cancel_url.clone())
-        .bind(session.external_customer_id.clone())
-        .bind(session.expires_at)
-        .bind(session.metadata.to_json())
-        .bind(serde_json::Value::Object(session.settings.clone()).to_string())
-        .bind(session.payment_status.as_str())
-        .bind(session.updated)
-        .bind(&session.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+    db.write(async |tx| {
+        let changed = tx
+            .execute(
+                "UPDATE checkout_sessions SET currency = $1, amount_subtotal = $2, amount_total = $3, \
+                 product_name = $4, product_description = $5, success_url = $6, cancel_url = $7, \
+                 external_customer_id = $8, expires_at = $9, metadata = $10, settings = $11, payment_status = $12, \
+                 updated = $13 WHERE id = $14 AND state = 'open'",
+                &args![
+                    session.currency.as_str(),
+                    session.amount_subtotal,
+                    session.amount_total,
+                    &session.product_name,
+                    &session.product_description,
+                    &session.success_url,
+                    &session.cancel_url,
+                    &session.external_customer_id,
+                    session.expires_at,
+                    session.metadata.to_json(),
+                    serde_json::Value::Object(session.settings.clone()).to_string(),
+                    session.payment_status.as_str(),
+                    session.updated,
+                    &session.id
+                ],
+            )
+            .await?
             == 1;
-        if !changed {
-            return Ok(false);
+        if changed {
+            save_line_items(tx, session, items.unwrap_or_default()).await?;
         }
-        save_line_items!(&mut *tx, session, items.unwrap_or_default()).await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(changed)
     })
+    .await
 }
 
 /// What paying a session writes besides the session itself.
@@ -557,84 +490,67 @@ pub async fn complete(
         customer,
         events,
     } = writes;
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
-             setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
-             WHERE id = $7 AND state = 'open' AND amount_total = $8",
-        )
-        .bind(session.payment_status.as_str())
-        .bind(session.payment_intent_id.clone())
-        .bind(session.setup_intent_id.clone())
-        .bind(session.customer_id.clone())
-        .bind(session.customer_details.as_ref().map(|d| d.to_string()))
-        .bind(session.completed_at)
-        .bind(&session.id)
-        .bind(session.amount_total)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+    db.write(async |tx| {
+        let changed = tx
+            .execute(
+                "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
+                 setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
+                 WHERE id = $7 AND state = 'open' AND amount_total = $8",
+                &args![
+                    session.payment_status.as_str(),
+                    &session.payment_intent_id,
+                    &session.setup_intent_id,
+                    &session.customer_id,
+                    session.customer_details.as_ref().map(|d| d.to_string()),
+                    session.completed_at,
+                    &session.id,
+                    session.amount_total
+                ],
+            )
+            .await?
             == 1;
         if !changed {
             return Ok(false);
         }
         if let Some(payment) = payment {
-            upsert_payment_intent!(&mut *tx, account_id, payment).await?;
+            upsert_payment_intent(tx, account_id, payment).await?;
         }
         if let Some(setup) = setup {
-            insert_setup_intent!(&mut *tx, account_id, setup).await?;
+            insert_setup_intent(tx, account_id, setup).await?;
         }
         if let Some(customer) = customer {
-            insert_customer_row!(&mut *tx, account_id, customer).await?;
+            insert_customer_row(tx, account_id, customer).await?;
         }
-        bump_count!(
-            &mut *tx,
-            account_id,
-            session.livemode,
-            counts::SESSIONS,
-            "open",
-            -1i64
-        )
-        .await?;
-        bump_count!(
-            &mut *tx,
-            account_id,
-            session.livemode,
-            counts::SESSIONS,
-            "completed",
-            1i64
-        )
-        .await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
-        tx.commit().await?;
+        move_count(tx, account_id, session.livemode, "open", "completed").await?;
+        insert_events(tx, events).await?;
         Ok(true)
     })
+    .await
 }
 
 /// A session's current state, whoever owns it.
 pub async fn state_of(db: &Db, session_id: &str) -> StoreResult<Option<SessionState>> {
-    let state: Option<String> = on_writer!(db, |pool| {
-        sqlx::query_scalar("SELECT state FROM checkout_sessions WHERE id = $1")
-            .bind(session_id)
-            .fetch_optional(pool)
+    let state: Option<(String,)> = db
+        .write(async |tx| {
+            tx.fetch_optional(
+                "SELECT state FROM checkout_sessions WHERE id = $1",
+                &args![session_id],
+            )
             .await
-    })?;
-    Ok(state.map(|s| SessionState::from_stored(&s)))
+        })
+        .await?;
+    Ok(state.map(|(s,)| SessionState::from_stored(&s)))
 }
 
 pub async fn update_metadata(db: &Db, session: &Session) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query("UPDATE checkout_sessions SET metadata = $1, updated = $2 WHERE id = $3")
-            .bind(session.metadata.to_json())
-            .bind(session.updated)
-            .bind(&session.id)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })?;
+    db.write(async |tx| {
+        tx.execute(
+            "UPDATE checkout_sessions SET metadata = $1, updated = $2 WHERE id = $3",
+            &args![session.metadata.to_json(), session.updated, &session.id],
+        )
+        .await
+    })
+    .await?;
     Ok(())
 }
 
@@ -661,66 +577,38 @@ pub async fn record_decline(
     fail_at: i64,
     failed_event: &Event,
 ) -> StoreResult<DeclineRecorded> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let attempts: Option<i64> = sqlx::query_scalar(
-            "UPDATE checkout_sessions SET declined_attempts = declined_attempts + 1, payment_intent_id = $1, \
-             updated = $2 WHERE id = $3 AND state = 'open' RETURNING declined_attempts",
-        )
-        .bind(&payment.id)
-        .bind(failed_event.created)
-        .bind(&session.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(attempts) = attempts else {
+    db.write(async |tx| {
+        let attempts: Option<(i64,)> = tx
+            .fetch_optional(
+                "UPDATE checkout_sessions SET declined_attempts = declined_attempts + 1, payment_intent_id = $1, \
+                 updated = $2 WHERE id = $3 AND state = 'open' RETURNING declined_attempts",
+                &args![&payment.id, failed_event.created, &session.id],
+            )
+            .await?;
+        let Some((attempts,)) = attempts else {
             return Ok(DeclineRecorded::NotOpen);
         };
-        upsert_payment_intent!(&mut *tx, account_id, payment).await?;
-        for event in events {
-            insert_event!(&mut *tx, event).await?;
-        }
+        upsert_payment_intent(tx, account_id, payment).await?;
+        insert_events(tx, events).await?;
         if attempts < fail_at {
-            tx.commit().await?;
             return Ok(DeclineRecorded::Declined { attempts });
         }
-        sqlx::query("UPDATE checkout_sessions SET state = 'failed' WHERE id = $1")
-            .bind(&session.id)
-            .execute(&mut *tx)
-            .await?;
-        insert_event!(&mut *tx, failed_event).await?;
-        bump_count!(
-            &mut *tx,
-            account_id,
-            session.livemode,
-            counts::SESSIONS,
-            "open",
-            -1i64
+        tx.execute(
+            "UPDATE checkout_sessions SET state = 'failed' WHERE id = $1",
+            &args![&session.id],
         )
         .await?;
-        bump_count!(
-            &mut *tx,
-            account_id,
-            session.livemode,
-            counts::SESSIONS,
-            "failed",
-            1i64
-        )
-        .await?;
-        tx.commit().await?;
+        insert_event(tx, failed_event).await?;
+        move_count(tx, account_id, session.livemode, "open", "failed").await?;
         Ok(DeclineRecorded::Failed)
     })
+    .await
 }
 
 /// A session by id alone, with the account that owns it: for the hosted page, where the id
 /// itself is the capability.
 pub async fn find_session(db: &Db, id: &str) -> StoreResult<Option<(String, Session)>> {
-    let row: Option<SessionRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM checkout_sessions WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-    })?;
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM checkout_sessions WHERE id = $1");
+    let row: Option<SessionRow> = db.fetch_optional(&sql, &args![id]).await?;
     Ok(row.map(SessionRow::into_session))
 }

@@ -1,6 +1,6 @@
 //! Running totals for list `total`s (see the `list_counts` migration).
 
-use super::{Db, StoreResult, on_reader, on_writer};
+use super::{Arg, Db, Statement, StoreResult, Tx, args};
 
 /// Shards per total.
 pub const SHARDS: i64 = 8;
@@ -12,35 +12,33 @@ pub const BUMP: &str = "INSERT INTO list_counts (account_id, livemode, list, key
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, livemode, list, key, shard) \
      DO UPDATE SET count = list_counts.count + excluded.count";
 
-/// Binds the columns of [`BUMP`], after what `$query` has bound.
-macro_rules! bind_count {
-    ($query:expr, $account_id:expr, $livemode:expr, $list:expr, $key:expr, $delta:expr) => {
-        $query
-            .bind($account_id)
-            .bind($livemode)
-            .bind($list)
-            .bind($key)
-            .bind(rand::random_range(0..$crate::store::counts::SHARDS))
-            .bind($delta)
-    };
+/// The change of a total by `delta`, to run in the transaction of the change it counts. It
+/// goes to one of [`SHARDS`] rows picked at random, so that concurrent changes to one total
+/// rarely touch one row.
+pub fn bump_statement<'a>(
+    account_id: &'a str,
+    livemode: bool,
+    list: &'a str,
+    key: &'a str,
+    delta: i64,
+) -> Statement<'a> {
+    let shard = rand::random_range(0..SHARDS);
+    Statement::new(BUMP, args![account_id, livemode, list, key, shard, delta])
 }
-pub(crate) use bind_count;
 
-/// Adds `$delta` to a total through `$executor`, inside the transaction of the change.
-macro_rules! bump_count {
-    ($executor:expr, $account_id:expr, $livemode:expr, $list:expr, $key:expr, $delta:expr) => {
-        $crate::store::counts::bind_count!(
-            sqlx::query($crate::store::counts::BUMP),
-            $account_id,
-            $livemode,
-            $list,
-            $key,
-            $delta
-        )
-        .execute($executor)
-    };
+/// Adds `delta` to a total, inside `tx`, the transaction of the change ([`bump_statement`]).
+pub async fn bump(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    livemode: bool,
+    list: &str,
+    key: &str,
+    delta: i64,
+) -> StoreResult<()> {
+    let bump = bump_statement(account_id, livemode, list, key, delta);
+    tx.execute(bump.sql, &bump.args).await?;
+    Ok(())
 }
-pub(crate) use bump_count;
 
 /// The sum of the totals under `keys`.
 pub async fn sum(
@@ -59,41 +57,31 @@ pub async fn sum(
          AND key IN ({})",
         placeholders.join(", ")
     );
-    let total: i64 = on_reader!(db, |pool| {
-        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(account_id)
-            .bind(livemode)
-            .bind(list);
-        for key in keys {
-            query = query.bind(key);
-        }
-        query.fetch_one(pool).await
-    })?;
+    let mut bound = args![account_id, livemode, list].to_vec();
+    bound.extend(keys.iter().map(Arg::from));
+    let (total,): (i64,) = db.fetch_one(&sql, &bound).await?;
     Ok(total.max(0) as u64)
 }
 
 /// Recomputes every total from the rows themselves (after a bulk load that bypassed them).
 pub async fn rebuild(db: &Db) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM list_counts")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+    db.write(async |tx| {
+        tx.execute("DELETE FROM list_counts", &[]).await?;
+        tx.execute(
             "INSERT INTO list_counts (account_id, livemode, list, key, shard, count) \
              SELECT account_id, livemode, 'checkout_sessions', state, 0, COUNT(*) FROM checkout_sessions \
              GROUP BY account_id, livemode, state",
+            &[],
         )
-        .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        tx.execute(
             "INSERT INTO list_counts (account_id, livemode, list, key, shard, count) \
              SELECT account_id, livemode, 'products', status || '/' || COALESCE(amount_type, ''), 0, COUNT(*) \
              FROM products GROUP BY account_id, livemode, status, amount_type",
+            &[],
         )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
-    })?;
+        .await
+    })
+    .await?;
     Ok(())
 }

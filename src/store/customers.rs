@@ -1,33 +1,31 @@
 //! Customers.
 
-use sqlx::FromRow;
-
 use super::events::insert_event;
 use super::query::Select;
-use super::{Db, StoreResult, on_reader, on_writer};
+use super::{Db, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::customers::Customer;
 use crate::domain::events::Event;
 use crate::domain::list::{CreatedRange, Page, PageRequest};
 use crate::domain::metadata::Metadata;
 
-const COLUMNS: &str =
-    "id, livemode, email, name, description, phone, address, metadata, deleted, created, updated";
-
-#[derive(FromRow)]
-struct CustomerRow {
-    id: String,
-    livemode: bool,
-    email: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    phone: Option<String>,
-    address: Option<String>,
-    metadata: String,
-    deleted: bool,
-    created: i64,
-    updated: i64,
+row_struct! {
+    struct CustomerRow {
+        id: String,
+        livemode: bool,
+        email: Option<String>,
+        name: Option<String>,
+        description: Option<String>,
+        phone: Option<String>,
+        address: Option<String>,
+        metadata: String,
+        deleted: bool,
+        created: i64,
+        updated: i64,
+    }
 }
+
+const COLUMNS: &str = CustomerRow::COLUMNS;
 
 impl From<CustomerRow> for Customer {
     fn from(r: CustomerRow) -> Customer {
@@ -54,30 +52,34 @@ pub fn address_json(customer: &Customer) -> Option<String> {
         .map(|a| serde_json::to_string(a).expect("an address serializes"))
 }
 
-/// Inserts a customer through `$executor`: on its own, or inside the transaction of a paid
-/// session that creates it.
-macro_rules! insert_customer_row {
-    ($executor:expr, $account_id:expr, $customer:expr) => {
-        sqlx::query(
-            "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
-             metadata, deleted, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&$customer.id)
-        .bind($account_id)
-        .bind($customer.livemode)
-        .bind($customer.email.clone())
-        .bind($customer.name.clone())
-        .bind($customer.description.clone())
-        .bind($customer.phone.clone())
-        .bind($crate::store::customers::address_json($customer))
-        .bind($customer.metadata.to_json())
-        .bind($customer.deleted)
-        .bind($customer.created)
-        .bind($customer.updated)
-        .execute($executor)
-    };
+/// Inserts a customer inside `tx`: on its own, or inside the transaction of a paid session
+/// that creates it.
+pub async fn insert_customer_row(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    customer: &Customer,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
+         metadata, deleted, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &args![
+            &customer.id,
+            account_id,
+            customer.livemode,
+            &customer.email,
+            &customer.name,
+            &customer.description,
+            &customer.phone,
+            address_json(customer),
+            customer.metadata.to_json(),
+            customer.deleted,
+            customer.created,
+            customer.updated
+        ],
+    )
+    .await?;
+    Ok(())
 }
-pub(crate) use insert_customer_row;
 
 pub async fn insert(
     db: &Db,
@@ -85,13 +87,11 @@ pub async fn insert(
     customer: &Customer,
     event: &Event,
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        insert_customer_row!(&mut *tx, &caller.account_id, customer).await?;
-        insert_event!(&mut *tx, event).await?;
-        tx.commit().await
-    })?;
-    Ok(())
+    db.write(async |tx| {
+        insert_customer_row(tx, &caller.account_id, customer).await?;
+        insert_event(tx, event).await
+    })
+    .await
 }
 
 /// Saves every field (deletion is `deleted = true`) and records `event`, in one transaction,
@@ -102,47 +102,43 @@ pub async fn update(
     customer: &Customer,
     event: &Event,
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
-             metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11 \
-             AND deleted = FALSE",
-        )
-        .bind(customer.email.clone())
-        .bind(customer.name.clone())
-        .bind(customer.description.clone())
-        .bind(customer.phone.clone())
-        .bind(address_json(customer))
-        .bind(customer.metadata.to_json())
-        .bind(customer.deleted)
-        .bind(customer.updated)
-        .bind(&customer.id)
-        .bind(&caller.account_id)
-        .bind(customer.livemode)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    db.write(async |tx| {
+        let changed = tx
+            .execute(
+                "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
+                 metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11 \
+                 AND deleted = FALSE",
+                &args![
+                    &customer.email,
+                    &customer.name,
+                    &customer.description,
+                    &customer.phone,
+                    address_json(customer),
+                    customer.metadata.to_json(),
+                    customer.deleted,
+                    customer.updated,
+                    &customer.id,
+                    &caller.account_id,
+                    customer.livemode
+                ],
+            )
+            .await?;
         // Deleted meanwhile by another request: nothing changes, and no event.
         if changed == 1 {
-            insert_event!(&mut *tx, event).await?;
+            insert_event(tx, event).await?;
         }
-        tx.commit().await
-    })?;
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 pub async fn get(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Customer>> {
-    let row: Option<CustomerRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND account_id = $2 AND livemode = $3"
-        )))
-        .bind(id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_optional(pool)
-        .await
-    })?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers WHERE id = $1 AND account_id = $2 AND livemode = $3"
+    );
+    let row: Option<CustomerRow> = db
+        .fetch_optional(&sql, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
     Ok(row.map(Into::into))
 }
 

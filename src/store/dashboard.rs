@@ -1,31 +1,30 @@
 //! Dashboard users and their signed-in sessions.
 
-use sqlx::FromRow;
-
-use super::{Db, StoreResult, on_reader, on_writer};
+use super::{Db, StoreResult, args, row_struct};
 use crate::domain::Mode;
 use crate::domain::accounts::CreatedUser;
 use crate::domain::dashboard::{DashboardSession, DashboardUser};
 
-#[derive(FromRow)]
-struct UserRow {
-    id: String,
-    account_id: String,
-    email: String,
-    password_hash: String,
+row_struct! {
+    struct UserRow {
+        id: String,
+        account_id: String,
+        email: String,
+        password_hash: String,
+    }
 }
 
 pub async fn user_by_email(db: &Db, email: &str) -> StoreResult<Option<DashboardUser>> {
     // Read from the writer: a user created a moment ago must be found.
-    let row: Option<UserRow> = on_writer!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id, account_id, email, password_hash \
-             FROM dashboard_users WHERE email = $1",
-        )
-        .bind(email)
-        .fetch_optional(pool)
-        .await
-    })?;
+    let row: Option<UserRow> = db
+        .write(async |tx| {
+            tx.fetch_optional(
+                "SELECT id, account_id, email, password_hash FROM dashboard_users WHERE email = $1",
+                &args![email],
+            )
+            .await
+        })
+        .await?;
     Ok(row.map(|r| DashboardUser {
         id: r.id,
         account_id: r.account_id,
@@ -40,20 +39,12 @@ pub async fn insert_user(
     password_hash: &str,
     now: i64,
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO dashboard_users (id, account_id, email, password_hash, created) \
+    db.execute(
+        "INSERT INTO dashboard_users (id, account_id, email, password_hash, created) \
              VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&user.id)
-        .bind(&user.account_id)
-        .bind(&user.email)
-        .bind(password_hash)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })?;
+        &args![&user.id, &user.account_id, &user.email, password_hash, now],
+    )
+    .await?;
     Ok(())
 }
 
@@ -72,22 +63,20 @@ pub async fn claim_attempt(
     lock_until: i64,
 ) -> StoreResult<Option<bool>> {
     // Every right-hand side reads the row as it was before this statement.
-    let locked: Option<Option<i64>> = on_writer!(db, |pool| {
-        sqlx::query_scalar(
+    let locked: Option<(Option<i64>,)> = db
+        .write(async |tx| {
+            tx.fetch_optional(
             "UPDATE dashboard_users SET \
                failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $3 THEN 0 ELSE failed_sign_ins + 1 END, \
                locked_until = CASE WHEN failed_sign_ins + 1 >= $3 THEN $4 ELSE locked_until END \
              WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
              RETURNING locked_until",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(max_attempts)
-        .bind(lock_until)
-        .fetch_optional(pool)
-        .await
-    })?;
-    Ok(locked.map(|until| until.is_some_and(|until| until > now)))
+                &args![user_id, now, max_attempts, lock_until],
+            )
+            .await
+        })
+        .await?;
+    Ok(locked.map(|(until,)| until.is_some_and(|until| until > now)))
 }
 
 /// Starts a session and clears the user's failures, in one transaction.
@@ -97,52 +86,50 @@ pub async fn start_session(
     session: &DashboardSession,
     now: i64,
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+    db.write(async |tx| {
+        tx.execute(
             "UPDATE dashboard_users SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1",
+            &args![&session.user_id],
         )
-        .bind(&session.user_id)
-        .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        tx.execute(
             "INSERT INTO dashboard_sessions (token_hash, user_id, account_id, mode, csrf_token, created, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &args![
+                token_hash,
+                &session.user_id,
+                &session.account_id,
+                session.mode.to_string(),
+                &session.csrf_token,
+                now,
+                session.expires_at
+            ],
         )
-        .bind(token_hash)
-        .bind(&session.user_id)
-        .bind(&session.account_id)
-        .bind(session.mode.to_string())
-        .bind(&session.csrf_token)
-        .bind(now)
-        .bind(session.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
-    })?;
+        .await
+    })
+    .await?;
     Ok(())
 }
 
-#[derive(FromRow)]
-struct SessionRow {
-    user_id: String,
-    email: String,
-    account_id: String,
-    mode: String,
-    csrf_token: String,
-    expires_at: i64,
+row_struct! {
+    struct SessionRow {
+        user_id: String,
+        email: String,
+        account_id: String,
+        mode: String,
+        csrf_token: String,
+        expires_at: i64,
+    }
 }
 
 pub async fn session(db: &Db, token_hash: &str) -> StoreResult<Option<DashboardSession>> {
-    let row: Option<SessionRow> = on_reader!(db, |pool| {
-        sqlx::query_as(
+    let row: Option<SessionRow> = db
+        .fetch_optional(
             "SELECT s.user_id, u.email, s.account_id, s.mode, s.csrf_token, s.expires_at \
              FROM dashboard_sessions s JOIN dashboard_users u ON u.id = s.user_id WHERE s.token_hash = $1",
+            &args![token_hash],
         )
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await
-    })?;
+        .await?;
     Ok(row.map(|r| DashboardSession {
         user_id: r.user_id,
         email: r.email,
@@ -154,24 +141,19 @@ pub async fn session(db: &Db, token_hash: &str) -> StoreResult<Option<DashboardS
 }
 
 pub async fn end_session(db: &Db, token_hash: &str) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })?;
+    db.execute(
+        "DELETE FROM dashboard_sessions WHERE token_hash = $1",
+        &args![token_hash],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_mode(db: &Db, token_hash: &str, mode: Mode) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query("UPDATE dashboard_sessions SET mode = $1 WHERE token_hash = $2")
-            .bind(mode.to_string())
-            .bind(token_hash)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })?;
+    db.execute(
+        "UPDATE dashboard_sessions SET mode = $1 WHERE token_hash = $2",
+        &args![mode.to_string(), token_hash],
+    )
+    .await?;
     Ok(())
 }

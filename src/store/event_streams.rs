@@ -6,7 +6,7 @@
 //! between servers with no engine-specific locking: two servers claiming the same slot at once
 //! conflict, and the second one's upsert finds a live lease and takes nothing.
 
-use super::{Db, StoreResult, on_writer};
+use super::{Db, StoreResult, args};
 
 /// Takes slot `$2` of key `$1` for stream `$3` until `$4`, if the slot is free: no row, or a
 /// lease that expired by `$5`.
@@ -25,29 +25,19 @@ pub async fn claim(
     now: i64,
     expires: i64,
 ) -> StoreResult<Option<i64>> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        // Slots are tried in the same order everywhere, so that servers claiming at once wait
-        // on each other's rows in one order and never deadlock.
+    db.write(async |tx| {
         for slot in 0..slots {
-            let claimed = sqlx::query(CLAIM)
-                .bind(key_id)
-                .bind(slot)
-                .bind(stream_id)
-                .bind(expires)
-                .bind(now)
-                .execute(&mut *tx)
+            let claimed = tx
+                .execute(CLAIM, &args![key_id, slot, stream_id, expires, now])
                 .await?
-                .rows_affected()
                 == 1;
             if claimed {
-                tx.commit().await?;
                 return Ok(Some(slot));
             }
         }
-        tx.commit().await?;
         Ok(None)
     })
+    .await
 }
 
 /// Extends the lease of `stream_id` on its slot to `expires`. False when the stream must end:
@@ -60,35 +50,23 @@ pub async fn renew(
     stream_id: &str,
     expires: i64,
 ) -> StoreResult<bool> {
-    let affected = on_writer!(db, |pool| {
-        sqlx::query(
+    let affected = db
+        .execute(
             "UPDATE event_stream_leases SET expires = $1 \
              WHERE key_id = $2 AND slot = $3 AND stream_id = $4 \
              AND EXISTS (SELECT 1 FROM api_keys WHERE id = $2 AND revoked IS NULL)",
+            &args![expires, key_id, slot, stream_id],
         )
-        .bind(expires)
-        .bind(key_id)
-        .bind(slot)
-        .bind(stream_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
+        .await?;
     Ok(affected == 1)
 }
 
 /// Frees the slot held by `stream_id` (if it still holds it).
 pub async fn release(db: &Db, key_id: &str, slot: i64, stream_id: &str) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        sqlx::query(
-            "DELETE FROM event_stream_leases WHERE key_id = $1 AND slot = $2 AND stream_id = $3",
-        )
-        .bind(key_id)
-        .bind(slot)
-        .bind(stream_id)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })?;
+    db.execute(
+        "DELETE FROM event_stream_leases WHERE key_id = $1 AND slot = $2 AND stream_id = $3",
+        &args![key_id, slot, stream_id],
+    )
+    .await?;
     Ok(())
 }

@@ -1,8 +1,6 @@
-//! Events: written through [`insert_event!`] inside the transaction of the change they record.
+//! Events: written through [`insert_event`] inside the transaction of the change they record.
 
-use sqlx::FromRow;
-
-use super::{Db, StoreResult, on_reader};
+use super::{Db, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::events::Event;
 
@@ -18,67 +16,69 @@ pub const MATCHING_ENDPOINTS: &str = "SELECT e.id FROM webhook_endpoints e \
 pub const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, state, \
      attempts, next_attempt_at, lease_until, created, updated) VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, $5, $5)";
 
-/// Writes an event through `$conn` (a connection inside the transaction of the change it
-/// records) and, in that same transaction, one pending delivery per enabled endpoint that wants
-/// it: the transactional outbox. No event is written without its deliveries, or the reverse.
-macro_rules! insert_event {
-    ($conn:expr, $event:expr) => {{
-        let conn = $conn;
-        let event: &$crate::domain::events::Event = $event;
-        async move {
-            let endpoints: Vec<String> =
-                sqlx::query_scalar($crate::store::events::MATCHING_ENDPOINTS)
-                    .bind(&event.account_id)
-                    .bind(event.livemode)
-                    .bind(&event.kind)
-                    .fetch_all(&mut *conn)
-                    .await?;
-            sqlx::query($crate::store::events::INSERT_EVENT)
-                .bind(&event.id)
-                .bind(&event.account_id)
-                .bind(event.livemode)
-                .bind(&event.kind)
-                .bind(&event.object_id)
-                .bind(event.object.to_string())
-                .bind(event.request_id.clone())
-                .bind(event.idempotency_key.clone())
-                .bind(event.created)
-                .bind(event.payload(endpoints.len()))
-                .execute(&mut *conn)
-                .await?;
-            for endpoint in &endpoints {
-                sqlx::query($crate::store::events::INSERT_DELIVERY)
-                    .bind($crate::domain::ids::new_id(
-                        $crate::domain::ids::prefix::WEBHOOK_DELIVERY,
-                        $crate::domain::ids::now_ms(),
-                    ))
-                    .bind(&event.account_id)
-                    .bind(endpoint)
-                    .bind(&event.id)
-                    .bind(event.created)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            if !endpoints.is_empty() {
-                $crate::delivery::WAKE.notify_one();
-            }
-            Ok::<(), sqlx::Error>(())
-        }
-    }};
+/// Writes an event inside `tx` (the transaction of the change it records) and, in that same
+/// transaction, one pending delivery per enabled endpoint that wants it: the transactional
+/// outbox. No event is written without its deliveries, or the reverse.
+pub async fn insert_event(tx: &mut Tx<'_>, event: &Event) -> StoreResult<()> {
+    let endpoints: Vec<(String,)> = tx
+        .fetch_all(
+            MATCHING_ENDPOINTS,
+            &args![&event.account_id, event.livemode, &event.kind],
+        )
+        .await?;
+    tx.execute(
+        INSERT_EVENT,
+        &args![
+            &event.id,
+            &event.account_id,
+            event.livemode,
+            &event.kind,
+            &event.object_id,
+            event.object.to_string(),
+            &event.request_id,
+            &event.idempotency_key,
+            event.created,
+            event.payload(endpoints.len())
+        ],
+    )
+    .await?;
+    for (endpoint,) in &endpoints {
+        let id = crate::domain::ids::new_id(
+            crate::domain::ids::prefix::WEBHOOK_DELIVERY,
+            crate::domain::ids::now_ms(),
+        );
+        tx.execute(
+            INSERT_DELIVERY,
+            &args![id, &event.account_id, endpoint, &event.id, event.created],
+        )
+        .await?;
+    }
+    if !endpoints.is_empty() {
+        crate::delivery::WAKE.notify_one();
+    }
+    Ok(())
 }
-pub(crate) use insert_event;
 
-#[derive(FromRow)]
-struct EventRow {
-    id: String,
-    account_id: String,
-    livemode: bool,
-    r#type: String,
-    object_id: String,
-    data: String,
-    request_id: Option<String>,
-    idempotency_key: Option<String>,
-    created: i64,
+/// Writes each of `events` inside `tx` ([`insert_event`]).
+pub async fn insert_events(tx: &mut Tx<'_>, events: &[Event]) -> StoreResult<()> {
+    for event in events {
+        insert_event(tx, event).await?;
+    }
+    Ok(())
+}
+
+row_struct! {
+    struct EventRow {
+        id: String,
+        account_id: String,
+        livemode: bool,
+        r#type: String,
+        object_id: String,
+        data: String,
+        request_id: Option<String>,
+        idempotency_key: Option<String>,
+        created: i64,
+    }
 }
 
 /// The events about one object, oldest first.
@@ -87,17 +87,13 @@ pub async fn events_for_object(
     caller: &Caller,
     object_id: &str,
 ) -> StoreResult<Vec<Event>> {
-    let rows: Vec<EventRow> = on_reader!(db, |pool| {
-        sqlx::query_as(
+    let rows: Vec<EventRow> = db
+        .fetch_all(
             "SELECT id, account_id, livemode, type, object_id, data, request_id, idempotency_key, created \
              FROM events WHERE object_id = $1 AND account_id = $2 AND livemode = $3 ORDER BY id",
+            &args![object_id, &caller.account_id, caller.mode.is_live()],
         )
-        .bind(object_id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_all(pool)
-        .await
-    })?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| Event {
@@ -114,18 +110,19 @@ pub async fn events_for_object(
         .collect())
 }
 
-#[derive(FromRow)]
-struct PayloadRow {
-    payload: Option<String>,
-    id: String,
-    account_id: String,
-    livemode: bool,
-    r#type: String,
-    object_id: String,
-    data: String,
-    request_id: Option<String>,
-    idempotency_key: Option<String>,
-    created: i64,
+row_struct! {
+    struct PayloadRow {
+        payload: Option<String>,
+        id: String,
+        account_id: String,
+        livemode: bool,
+        r#type: String,
+        object_id: String,
+        data: String,
+        request_id: Option<String>,
+        idempotency_key: Option<String>,
+        created: i64,
+    }
 }
 
 impl PayloadRow {
@@ -149,37 +146,41 @@ impl PayloadRow {
     }
 }
 
-const PAYLOAD_COLUMNS: &str = "payload, id, account_id, livemode, type, object_id, data, request_id, idempotency_key, created";
+/// The columns of [`PayloadRow`], for queries that name them in `format!`.
+macro_rules! payload_columns {
+    () => {
+        "payload, id, account_id, livemode, type, object_id, data, request_id, idempotency_key, created"
+    };
+}
+const PAYLOAD_COLUMNS: &str = payload_columns!();
 
 pub async fn get_payload(
     db: &Db,
     caller: &Caller,
     id: &str,
 ) -> StoreResult<Option<serde_json::Value>> {
-    let row: Option<PayloadRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYLOAD_COLUMNS} FROM events WHERE id = $1 AND account_id = $2 AND livemode = $3"
-        )))
-        .bind(id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_optional(pool)
-        .await
-    })?;
+    let row: Option<PayloadRow> = db
+        .fetch_optional(
+            concat!(
+                "SELECT ",
+                payload_columns!(),
+                " FROM events WHERE id = $1 AND account_id = $2 AND livemode = $3"
+            ),
+            &args![id, &caller.account_id, caller.mode.is_live()],
+        )
+        .await?;
     Ok(row.map(PayloadRow::into_value))
 }
 
 /// An event's delivered bytes by id alone, for the delivery workers. Events from before stored
 /// payloads get their envelope, rendered the same way each time.
 pub async fn payload_text(db: &Db, id: &str) -> StoreResult<Option<String>> {
-    let row: Option<PayloadRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYLOAD_COLUMNS} FROM events WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-    })?;
+    let row: Option<PayloadRow> = db
+        .fetch_optional(
+            concat!("SELECT ", payload_columns!(), " FROM events WHERE id = $1"),
+            &args![id],
+        )
+        .await?;
     Ok(row.map(|r| match r.payload {
         Some(payload) => payload,
         None => r.into_value().to_string(),
@@ -204,9 +205,9 @@ pub async fn list_payloads(
         .map(|kind| match kind.strip_suffix('*') {
             Some(prefix) => (
                 format!("substr(type, 1, {}) = ?", prefix.len()),
-                Arg::Text(prefix.to_string()),
+                Arg::from(prefix.to_string()),
             ),
-            None => ("type = ?".to_string(), Arg::Text(kind.clone())),
+            None => ("type = ?".to_string(), Arg::from(kind.clone())),
         })
         .collect();
     select.filter_any(alternatives);
@@ -226,20 +227,24 @@ pub async fn payloads_since(
     limit: i64,
 ) -> StoreResult<Vec<(String, serde_json::Value)>> {
     let (after_created, after_id) = after.cloned().unwrap_or((i64::MIN, String::new()));
-    let rows: Vec<PayloadRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYLOAD_COLUMNS} FROM events WHERE account_id = $1 AND livemode = $2 AND created >= $3 \
-             AND (created > $4 OR (created = $4 AND id > $5)) ORDER BY created, id LIMIT $6"
-        )))
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .bind(since)
-        .bind(after_created)
-        .bind(&after_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-    })?;
+    let rows: Vec<PayloadRow> = db
+        .fetch_all(
+            concat!(
+                "SELECT ",
+                payload_columns!(),
+                " FROM events WHERE account_id = $1 AND livemode = $2 AND created >= $3 \
+                 AND (created > $4 OR (created = $4 AND id > $5)) ORDER BY created, id LIMIT $6"
+            ),
+            &args![
+                &caller.account_id,
+                caller.mode.is_live(),
+                since,
+                after_created,
+                &after_id,
+                limit
+            ],
+        )
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| (r.id.clone(), r.into_value()))
@@ -249,33 +254,32 @@ pub async fn payloads_since(
 /// Deletes up to `limit` events older than `before`, with their deliveries and attempts, in
 /// one transaction; returns how many. Batches keep the writer free for payments meanwhile.
 pub async fn prune(db: &Db, before: i64, limit: i64) -> StoreResult<u64> {
-    const OLDEST: &str = "SELECT id FROM events WHERE created < $1 ORDER BY created LIMIT $2";
-    super::on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries \
-             WHERE event_id IN ({OLDEST}))"
-        )))
-        .bind(before)
-        .bind(limit)
-        .execute(&mut *tx)
+    macro_rules! oldest {
+        () => {
+            "SELECT id FROM events WHERE created < $1 ORDER BY created LIMIT $2"
+        };
+    }
+    db.write(async |tx| {
+        tx.execute(
+            concat!(
+                "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries \
+                 WHERE event_id IN (",
+                oldest!(),
+                "))"
+            ),
+            &args![before, limit],
+        )
         .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM webhook_deliveries WHERE event_id IN ({OLDEST})"
-        )))
-        .bind(before)
-        .bind(limit)
-        .execute(&mut *tx)
+        tx.execute(
+            concat!("DELETE FROM webhook_deliveries WHERE event_id IN (", oldest!(), ")"),
+            &args![before, limit],
+        )
         .await?;
-        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM events WHERE id IN ({OLDEST})"
-        )))
-        .bind(before)
-        .bind(limit)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(deleted)
+        tx.execute(
+            concat!("DELETE FROM events WHERE id IN (", oldest!(), ")"),
+            &args![before, limit],
+        )
+        .await
     })
+    .await
 }

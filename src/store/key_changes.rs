@@ -26,7 +26,8 @@ use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::{Db, SqliteDb, StoreResult};
+use super::key_cache::KeyCache;
+use super::{Db, PostgresDb, SqliteDb, StoreResult, args, sqlite};
 
 /// The PostgreSQL notification channel; the trigger in the migrations names it too.
 pub const CHANNEL: &str = "kassa_key_changes";
@@ -100,12 +101,29 @@ impl KeyChanges {
         match db {
             Db::Sqlite(sqlite) => {
                 let sender = sqlite.key_changes.clone();
-                tokio::spawn(read_sqlite(sqlite.clone(), sender.clone(), stop));
+                // Every change from now on is heard: in memory from this process, by the
+                // reads from others.
+                db.keys().set_live(true);
+                // The first read happens here, so that every change committed once `follow`
+                // returns is heard.
+                let last_seen = latest_sqlite(sqlite).ok();
+                tokio::spawn(read_sqlite(
+                    sqlite.clone(),
+                    last_seen,
+                    sender.clone(),
+                    stop.clone(),
+                ));
+                tokio::spawn(super::accounts::record_key_use(db.clone(), stop));
                 KeyChanges { sender }
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(postgres) => {
                 let sender = broadcast::channel(BACKLOG).0;
-                tokio::spawn(listen_postgres(pool.clone(), sender.clone(), stop));
+                tokio::spawn(listen_postgres(
+                    postgres.clone(),
+                    sender.clone(),
+                    stop.clone(),
+                ));
+                tokio::spawn(super::accounts::record_key_use(db.clone(), stop));
                 KeyChanges { sender }
             }
         }
@@ -140,10 +158,17 @@ pub(crate) fn sqlite_channel() -> broadcast::Sender<KeyChange> {
 pub(crate) fn announce(db: &Db, changes: impl IntoIterator<Item = KeyChange>) {
     if let Db::Sqlite(sqlite) = db {
         for change in changes {
+            sqlite.keys.apply(&change);
             // No subscriber (a command-line process) is fine: nobody holds a key here.
             let _ = sqlite.key_changes.send(change);
         }
     }
+}
+
+/// Applies `change` to the keys in memory, then tells the subscribers.
+fn publish(keys: &KeyCache, changes: &broadcast::Sender<KeyChange>, change: KeyChange) {
+    keys.apply(&change);
+    let _ = changes.send(change);
 }
 
 /// SQLite: announces the changes that other processes commit, read every
@@ -151,23 +176,23 @@ pub(crate) fn announce(db: &Db, changes: impl IntoIterator<Item = KeyChange>) {
 /// so "after the last one seen" misses none.
 async fn read_sqlite(
     sqlite: SqliteDb,
+    mut last_seen: Option<i64>,
     changes: broadcast::Sender<KeyChange>,
     stop: CancellationToken,
 ) {
-    // Reading starts after the newest row: older changes are in the keys as anyone reads
-    // them from now on, and a subscriber that came before this first read re-checks.
-    let mut last_seen: Option<i64> = None;
+    // Reading starts after the newest row (`last_seen`, unless the first read failed): older
+    // changes are in the keys as anyone reads them from now on.
     loop {
         let read = match last_seen {
-            None => latest_sqlite(&sqlite).await.map(|latest| {
+            None => latest_sqlite(&sqlite).map(|latest| {
                 last_seen = Some(latest);
-                let _ = changes.send(KeyChange::Reload);
+                publish(&sqlite.keys, &changes, KeyChange::Reload);
             }),
-            Some(after) => changes_after_sqlite(&sqlite, after).await.map(|rows| {
+            Some(after) => changes_after_sqlite(&sqlite, after).map(|rows| {
                 for (seq, kind, key_id) in rows {
                     last_seen = Some(seq);
                     if let Some(change) = KeyChange::from_row(&kind, &key_id) {
-                        let _ = changes.send(change);
+                        publish(&sqlite.keys, &changes, change);
                     }
                 }
             }),
@@ -183,28 +208,27 @@ async fn read_sqlite(
     }
 }
 
-async fn latest_sqlite(sqlite: &SqliteDb) -> StoreResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM key_changes")
-            .fetch_one(&sqlite.reader)
-            .await?,
-    )
+fn latest_sqlite(sqlite: &SqliteDb) -> StoreResult<i64> {
+    let (latest,) = sqlite.read(|conn| {
+        sqlite::fetch_one(conn, "SELECT COALESCE(MAX(seq), 0) FROM key_changes", &[])
+    })?;
+    Ok(latest)
 }
 
 /// Every change after row `after`, oldest first: `(seq, kind, key_id)`.
-async fn changes_after_sqlite(
+fn changes_after_sqlite(
     sqlite: &SqliteDb,
     mut after: i64,
 ) -> StoreResult<Vec<(i64, String, String)>> {
     let mut all = Vec::new();
     loop {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT seq, kind, key_id FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(SQLITE_READ_BATCH)
-        .fetch_all(&sqlite.reader)
-        .await?;
+        let rows: Vec<(i64, String, String)> = sqlite.read(|conn| {
+            sqlite::fetch_all(
+                conn,
+                "SELECT seq, kind, key_id FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &args![after, SQLITE_READ_BATCH],
+            )
+        })?;
         let full = rows.len() as i64 == SQLITE_READ_BATCH;
         if let Some((seq, _, _)) = rows.last() {
             after = *seq;
@@ -219,10 +243,11 @@ async fn changes_after_sqlite(
 /// PostgreSQL: announces every notification on [`CHANNEL`], and a [`KeyChange::Reload`] each
 /// time the listener is listening again after losing its connection.
 async fn listen_postgres(
-    pool: PgPool,
+    postgres: PostgresDb,
     changes: broadcast::Sender<KeyChange>,
     stop: CancellationToken,
 ) {
+    let PostgresDb { pool, keys } = postgres;
     // A pool of its own: the listener keeps its connection for good, which must neither take
     // one of the requests' connections nor keep their pool from closing.
     let options = (*pool.connect_options())
@@ -244,8 +269,12 @@ async fn listen_postgres(
                 retry = Duration::from_millis(100);
                 // Listening from here on: a change committed from now is notified, and one
                 // committed while nothing listened is found by the subscribers' re-check.
+                keys.set_live(true);
                 let _ = changes.send(KeyChange::Reload);
-                if !follow_notifications(listener, &changes, &stop).await {
+                let again = follow_notifications(listener, &keys, &changes, &stop).await;
+                // Until listening again, changes may be missed: keys come from the database.
+                keys.set_live(false);
+                if !again {
                     return;
                 }
             }
@@ -269,6 +298,7 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// `stop` is cancelled (false).
 async fn follow_notifications(
     mut listener: PgListener,
+    keys: &KeyCache,
     changes: &broadcast::Sender<KeyChange>,
     stop: &CancellationToken,
 ) -> bool {
@@ -284,22 +314,20 @@ async fn follow_notifications(
                     .split_once(' ')
                     .and_then(|(kind, key_id)| KeyChange::from_row(kind, key_id));
                 match change {
-                    Some(change) => {
-                        let _ = changes.send(change);
-                    }
+                    Some(change) => publish(keys, changes, change),
                     None => {
                         tracing::warn!(
                             payload = notification.payload(),
                             "an unknown key change; reloading"
                         );
-                        let _ = changes.send(KeyChange::Reload);
+                        publish(keys, changes, KeyChange::Reload);
                     }
                 }
             }
             // The connection was lost and sqlx has already listened again on a new one.
             Ok(Ok(None)) => {
                 tracing::info!("the key change listener reconnected");
-                let _ = changes.send(KeyChange::Reload);
+                publish(keys, changes, KeyChange::Reload);
             }
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the key change listener lost its connection");

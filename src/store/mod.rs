@@ -1,14 +1,12 @@
 //! Persistence: one schema and one set of queries over two engines.
 //!
-//! [`Db`] holds concrete pools for SQLite or PostgreSQL. Queries are written once, with `$N`
-//! placeholders that both engines accept, inside [`on_reader!`] / [`on_writer!`], which expand
-//! the same code once per engine. Where the dialects really differ, a query picks its SQL per
-//! arm with [`Db::engine`].
+//! [`Db`] is SQLite or PostgreSQL. Queries are written once, with `$N` placeholders that both
+//! engines accept, and run through [`sql`]: [`Db::fetch_optional`] and its kin for reads,
+//! [`Db::write`] for a transaction. Where the dialects really differ, a query picks its SQL by
+//! [`Db::engine`].
 //!
-//! SQLite gets one writer connection (SQLite has a single writer; several writer connections
-//! only add lock waits) and a pool of readers. Commits are durable: WAL with
-//! `synchronous=FULL`, so an acknowledged write survives `kill -9` and power loss; concurrent
-//! writes share commits ([`group_commit`]) so that one fsync covers many of them.
+//! SQLite runs its statements inline, on the request's own thread, with one writer connection
+//! whose writes share durable commits ([`sqlite`]). PostgreSQL goes through sqlx's pool.
 
 pub mod accounts;
 pub mod catalog;
@@ -18,27 +16,29 @@ pub mod customers;
 pub mod dashboard;
 pub mod event_streams;
 pub mod events;
-pub mod group_commit;
 pub mod idempotency;
+pub mod key_cache;
 pub mod key_changes;
 pub mod payments;
 pub mod query;
+pub mod sql;
+pub mod sqlite;
 pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+
+pub use sql::{Arg, FromRow, Row, Statement, Tx, args, row_struct};
+pub use sqlite::SqliteDb;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// Readers in the SQLite pool; measured best for point reads on two cores.
-const SQLITE_READERS: u32 = 4;
 /// Connections per process in the PostgreSQL pool.
 const POSTGRES_CONNECTIONS: u32 = 8;
 
@@ -46,6 +46,12 @@ const POSTGRES_CONNECTIONS: u32 = 8;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the batch holding this write did not commit: {0}")]
+    Commit(String),
+    #[error("the database is closed")]
+    Closed,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL '{url}': {reason}")]
@@ -62,7 +68,17 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the error is a violated unique constraint (a duplicate key).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Sqlx(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+        match self {
+            StoreError::Sqlx(e) => e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation()),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -75,72 +91,20 @@ pub enum Engine {
     Postgres,
 }
 
-#[derive(Clone, Debug)]
-pub struct SqliteDb {
-    pub reader: SqlitePool,
-    pub writer: group_commit::GroupWriter,
-    /// The database file; migrations lock a file beside it.
-    pub path: std::path::PathBuf,
-    /// Key changes made durable by this process, announced at once to its subscribers
-    /// ([`key_changes`]).
-    pub key_changes: tokio::sync::broadcast::Sender<key_changes::KeyChange>,
-}
-
 /// A connection to kassa's database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqliteDb),
-    Postgres(PgPool),
+    Postgres(PostgresDb),
 }
 
-/// Runs `$body` with `$pool` bound to a pool that may only read.
-#[macro_export]
-macro_rules! on_reader {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.reader;
-                $body
-            }
-            $crate::store::Db::Postgres(postgres) => {
-                let $pool = postgres;
-                $body
-            }
-        }
-    };
+/// kassa's PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PostgresDb {
+    pub pool: PgPool,
+    /// Keys from memory ([`key_cache`]).
+    pub keys: Arc<key_cache::KeyCache>,
 }
-
-/// Runs `$body`, which returns a `Result`, with `$pool` bound to where writes go: the
-/// PostgreSQL pool, or SQLite's writer connection inside a group-commit batch, where `begin()`
-/// opens a savepoint. On SQLite the result comes back once the batch is durable. `return` and
-/// `?` in `$body` leave the body, not the enclosing function.
-#[macro_export]
-macro_rules! on_writer {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite(sqlite) => match sqlite.writer.lease().await {
-                Ok(mut lease) => {
-                    let result = async {
-                        // `begin()` on the connection.
-                        #[allow(unused_imports)]
-                        use sqlx::Connection as _;
-                        let $pool = lease.connection();
-                        $body
-                    }
-                    .await;
-                    lease.durable(result).await
-                }
-                Err(error) => Err(error.into()),
-            },
-            $crate::store::Db::Postgres(postgres) => {
-                let $pool = postgres;
-                async { $body }.await
-            }
-        }
-    };
-}
-
-pub use crate::{on_reader, on_writer};
 
 impl Db {
     /// Connects to `url`: `postgres://...` / `postgresql://...` for PostgreSQL, anything else
@@ -163,46 +127,32 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Db::Postgres(pool))
+        Ok(Db::Postgres(PostgresDb {
+            pool,
+            keys: Arc::default(),
+        }))
     }
 
     async fn connect_sqlite(url: &str) -> StoreResult<Db> {
-        let path = sqlite_path(url);
-        if let Some(folder) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
+        let path = Path::new(sqlite_path(url));
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
                 path: folder.display().to_string(),
                 source,
             })?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let setup = SetupLock::acquire(Path::new(path)).await?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(SQLITE_READERS)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
-            .await?;
+        let setup = SetupLock::acquire(path).await?;
+        let db = SqliteDb::open(path)?;
         drop(setup);
-        Ok(Db::Sqlite(SqliteDb {
-            reader,
-            writer: group_commit::GroupWriter::new(writer),
-            path: path.into(),
-            key_changes: key_changes::sqlite_channel(),
-        }))
+        Ok(Db::Sqlite(db))
+    }
+
+    /// The keys this process holds in memory ([`key_cache`]).
+    pub fn keys(&self) -> &key_cache::KeyCache {
+        match self {
+            Db::Sqlite(sqlite) => &sqlite.keys,
+            Db::Postgres(postgres) => &postgres.keys,
+        }
     }
 
     pub fn engine(&self) -> Engine {
@@ -213,63 +163,45 @@ impl Db {
     }
 
     /// Brings the schema up to date. Safe to run from several processes at once (PostgreSQL
-    /// takes an advisory lock; SQLite serialises on its write lock).
+    /// takes an advisory lock; SQLite serialises on a lock file).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Db::Sqlite(sqlite) => {
-                // sqlx does not serialise SQLite migrations across processes; a lock file does.
+                // sqlx's migrator (which both engines share, with its record of applied
+                // migrations) runs on a connection of its own, closed afterwards. sqlx does not
+                // serialise SQLite migrations across processes; a lock file does.
                 let lock = SetupLock::acquire(&sqlite.path).await?;
-                SQLITE_MIGRATIONS.run(sqlite.writer.pool()).await?;
+                let options = SqliteConnectOptions::new()
+                    .filename(&sqlite.path)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let mut conn: sqlx::SqliteConnection =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
+                SQLITE_MIGRATIONS.run(&mut conn).await?;
+                sqlx::Connection::close(conn).await?;
                 drop(lock);
             }
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Postgres(postgres) => POSTGRES_MIGRATIONS.run(&postgres.pool).await?,
         }
         Ok(())
     }
 
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> StoreResult<()> {
-        on_reader!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.fetch_one::<(bool,)>("SELECT TRUE", &[]).await?;
         Ok(())
     }
 
+    /// Finishes what is in flight (on SQLite, the last batch's commit) and closes the database:
+    /// every use after it fails.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(sqlite) => {
-                sqlite.reader.close().await;
-                sqlite.writer.pool().close().await;
-            }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(sqlite) => sqlite.close().await,
+            Db::Postgres(postgres) => postgres.pool.close().await,
         }
     }
-}
-
-/// SQL statements joined into one multi-statement text, with each statement's `$N` placeholders
-/// renumbered to follow the previous statements' (SQLite binds `$N` across the whole text), so
-/// that the statements' binds can be chained in order on one query.
-pub(crate) fn joined_statements(statements: &[&str]) -> String {
-    let mut joined = String::new();
-    let mut offset = 0;
-    for statement in statements {
-        let mut highest = 0;
-        let mut rest = *statement;
-        while let Some(dollar) = rest.find('$') {
-            joined.push_str(&rest[..=dollar]);
-            rest = &rest[dollar + 1..];
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let n: usize = rest[..digits].parse().expect("placeholders are $N");
-            highest = highest.max(n);
-            joined.push_str(&(n + offset).to_string());
-            rest = &rest[digits..];
-        }
-        joined.push_str(rest);
-        joined.push_str(";\n");
-        offset += highest;
-    }
-    joined
 }
 
 /// An exclusive lock on `<database>.setup.lock`, held while one process opens a new database
@@ -359,18 +291,6 @@ mod tests {
             "postgres://kassa:***@db:5432/kassa"
         );
         assert_eq!(redact_url("postgres://db/kassa"), "postgres://db/kassa");
-    }
-
-    #[test]
-    fn joined_statements_number_their_placeholders_in_turn() {
-        assert_eq!(
-            joined_statements(&[
-                "INSERT INTO a VALUES ($1, $2)",
-                "UPDATE b SET x = $2 WHERE y = $1",
-                "DELETE FROM c"
-            ]),
-            "INSERT INTO a VALUES ($1, $2);\nUPDATE b SET x = $4 WHERE y = $3;\nDELETE FROM c;\n"
-        );
     }
 
     #[test]

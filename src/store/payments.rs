@@ -1,103 +1,108 @@
 //! PaymentIntents and SetupIntents: written in the transactions that pay (or decline) a
 //! session, read through `/v1/payment_intents`.
 
-use sqlx::FromRow;
-
 use super::query::Select;
-use super::{Db, StoreResult, on_reader};
+use super::{Db, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::list::{CreatedRange, Page, PageRequest};
 use crate::domain::metadata::Metadata;
-use crate::domain::payments::{CardSummary, PaymentIntent, PaymentIntentData};
+use crate::domain::payments::{CardSummary, PaymentIntent, PaymentIntentData, SetupIntent};
 
-/// Writes a PaymentIntent through `$executor`, or updates it when it exists: a session's
-/// PaymentIntent is made at its first attempt and changes with each one after.
-macro_rules! upsert_payment_intent {
-    ($executor:expr, $account_id:expr, $payment:expr) => {{
-        let payment: &$crate::domain::payments::PaymentIntent = $payment;
-        let card = payment.card.as_ref();
-        sqlx::query(
-            "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
-             customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created, \
-             last_payment_error, latest_charge, description, statement_descriptor, statement_descriptor_suffix) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-             ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, status = excluded.status, \
-             customer_id = excluded.customer_id, receipt_email = excluded.receipt_email, \
-             card_brand = excluded.card_brand, card_last4 = excluded.card_last4, \
-             card_exp_month = excluded.card_exp_month, card_exp_year = excluded.card_exp_year, \
-             last_payment_error = excluded.last_payment_error, latest_charge = excluded.latest_charge",
-        )
-        .bind(&payment.id)
-        .bind($account_id)
-        .bind(payment.livemode)
-        .bind(payment.amount)
-        .bind(&payment.currency)
-        .bind(&payment.status)
-        .bind(payment.checkout_session_id.clone())
-        .bind(payment.customer_id.clone())
-        .bind(payment.receipt_email.clone())
-        .bind(card.map(|c| c.brand.clone()))
-        .bind(card.map(|c| c.last4.clone()))
-        .bind(card.map(|c| c.exp_month))
-        .bind(card.map(|c| c.exp_year))
-        .bind(payment.data.metadata.to_json())
-        .bind(payment.created)
-        .bind(payment.last_payment_error.as_ref().map(|e| e.to_string()))
-        .bind(payment.latest_charge.clone())
-        .bind(payment.data.description.clone())
-        .bind(payment.data.statement_descriptor.clone())
-        .bind(payment.data.statement_descriptor_suffix.clone())
-        .execute($executor)
-    }};
+/// Writes a PaymentIntent inside `tx`, or updates it when it exists: a session's PaymentIntent
+/// is made at its first attempt and changes with each one after.
+pub async fn upsert_payment_intent(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    payment: &PaymentIntent,
+) -> StoreResult<()> {
+    let card = payment.card.as_ref();
+    tx.execute(
+        "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
+         customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created, \
+         last_payment_error, latest_charge, description, statement_descriptor, statement_descriptor_suffix) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, status = excluded.status, \
+         customer_id = excluded.customer_id, receipt_email = excluded.receipt_email, \
+         card_brand = excluded.card_brand, card_last4 = excluded.card_last4, \
+         card_exp_month = excluded.card_exp_month, card_exp_year = excluded.card_exp_year, \
+         last_payment_error = excluded.last_payment_error, latest_charge = excluded.latest_charge",
+        &args![
+            &payment.id,
+            account_id,
+            payment.livemode,
+            payment.amount,
+            &payment.currency,
+            &payment.status,
+            &payment.checkout_session_id,
+            &payment.customer_id,
+            &payment.receipt_email,
+            card.map(|c| c.brand.as_str()),
+            card.map(|c| c.last4.as_str()),
+            card.map(|c| c.exp_month),
+            card.map(|c| c.exp_year),
+            payment.data.metadata.to_json(),
+            payment.created,
+            payment.last_payment_error.as_ref().map(|e| e.to_string()),
+            &payment.latest_charge,
+            &payment.data.description,
+            &payment.data.statement_descriptor,
+            &payment.data.statement_descriptor_suffix
+        ],
+    )
+    .await?;
+    Ok(())
 }
-pub(crate) use upsert_payment_intent;
 
-/// Writes a SetupIntent through `$executor`.
-macro_rules! insert_setup_intent {
-    ($executor:expr, $account_id:expr, $setup:expr) => {{
-        let setup: &$crate::domain::payments::SetupIntent = $setup;
-        sqlx::query(
-            "INSERT INTO setup_intents (id, account_id, livemode, status, checkout_session_id, customer_id, \
-             card_brand, card_last4, card_exp_month, card_exp_year, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&setup.id)
-        .bind($account_id)
-        .bind(setup.livemode)
-        .bind(&setup.status)
-        .bind(setup.checkout_session_id.clone())
-        .bind(setup.customer_id.clone())
-        .bind(setup.card.brand.clone())
-        .bind(setup.card.last4.clone())
-        .bind(setup.card.exp_month)
-        .bind(setup.card.exp_year)
-        .bind(setup.created)
-        .execute($executor)
-    }};
+/// Writes a SetupIntent inside `tx`.
+pub async fn insert_setup_intent(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    setup: &SetupIntent,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO setup_intents (id, account_id, livemode, status, checkout_session_id, customer_id, \
+         card_brand, card_last4, card_exp_month, card_exp_year, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &args![
+            &setup.id,
+            account_id,
+            setup.livemode,
+            &setup.status,
+            &setup.checkout_session_id,
+            &setup.customer_id,
+            &setup.card.brand,
+            &setup.card.last4,
+            setup.card.exp_month,
+            setup.card.exp_year,
+            setup.created
+        ],
+    )
+    .await?;
+    Ok(())
 }
-pub(crate) use insert_setup_intent;
 
-#[derive(FromRow)]
-struct PaymentIntentRow {
-    id: String,
-    livemode: bool,
-    amount: i64,
-    currency: String,
-    status: String,
-    checkout_session_id: Option<String>,
-    customer_id: Option<String>,
-    receipt_email: Option<String>,
-    card_brand: Option<String>,
-    card_last4: Option<String>,
-    card_exp_month: Option<i64>,
-    card_exp_year: Option<i64>,
-    last_payment_error: Option<String>,
-    latest_charge: Option<String>,
-    metadata: String,
-    description: Option<String>,
-    statement_descriptor: Option<String>,
-    statement_descriptor_suffix: Option<String>,
-    created: i64,
+row_struct! {
+    struct PaymentIntentRow {
+        id: String,
+        livemode: bool,
+        amount: i64,
+        currency: String,
+        status: String,
+        checkout_session_id: Option<String>,
+        customer_id: Option<String>,
+        receipt_email: Option<String>,
+        card_brand: Option<String>,
+        card_last4: Option<String>,
+        card_exp_month: Option<i64>,
+        card_exp_year: Option<i64>,
+        last_payment_error: Option<String>,
+        latest_charge: Option<String>,
+        metadata: String,
+        description: Option<String>,
+        statement_descriptor: Option<String>,
+        statement_descriptor_suffix: Option<String>,
+        created: i64,
+    }
 }
 
 impl From<PaymentIntentRow> for PaymentIntent {
@@ -136,26 +141,20 @@ impl From<PaymentIntentRow> for PaymentIntent {
     }
 }
 
-const PAYMENT_INTENT_COLUMNS: &str = "id, livemode, amount, currency, status, checkout_session_id, customer_id, \
-     receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, last_payment_error, latest_charge, metadata, \
-     description, statement_descriptor, statement_descriptor_suffix, created";
+const PAYMENT_INTENT_COLUMNS: &str = PaymentIntentRow::COLUMNS;
 
 pub async fn get_payment_intent(
     db: &Db,
     caller: &Caller,
     id: &str,
 ) -> StoreResult<Option<PaymentIntent>> {
-    let row: Option<PaymentIntentRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_INTENT_COLUMNS} FROM payment_intents \
-             WHERE id = $1 AND account_id = $2 AND livemode = $3"
-        )))
-        .bind(id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_optional(pool)
-        .await
-    })?;
+    let sql = format!(
+        "SELECT {PAYMENT_INTENT_COLUMNS} FROM payment_intents \
+         WHERE id = $1 AND account_id = $2 AND livemode = $3"
+    );
+    let row: Option<PaymentIntentRow> = db
+        .fetch_optional(&sql, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
     Ok(row.map(Into::into))
 }
 
@@ -180,16 +179,11 @@ pub async fn revenue_since(
     caller: &Caller,
     since: i64,
 ) -> StoreResult<Vec<(String, i64, i64)>> {
-    Ok(on_reader!(db, |pool| {
-        sqlx::query_as(
-            "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM payment_intents \
-             WHERE account_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 \
-             GROUP BY currency ORDER BY currency",
-        )
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .bind(since)
-        .fetch_all(pool)
-        .await
-    })?)
+    db.fetch_all(
+        "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM payment_intents \
+         WHERE account_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 \
+         GROUP BY currency ORDER BY currency",
+        &args![&caller.account_id, caller.mode.is_live(), since],
+    )
+    .await
 }

@@ -1,15 +1,12 @@
 //! A small builder for queries whose WHERE clause depends on the filters given (lists).
 //! The SQL text is assembled only from fixed fragments; every value is a bound parameter.
 
-use super::{Db, StoreResult, on_reader};
+use super::sql::FromRow;
+use super::{Db, StoreResult};
 use crate::domain::list::{CreatedRange, Page, PageRequest, PageStart};
 
-#[derive(Debug, Clone)]
-pub enum Arg {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-}
+/// A bound value of a built query; it owns its text, as the query outlives the filter values.
+pub type Arg = super::sql::Arg<'static>;
 
 /// A SELECT under construction: `conditions` are ANDed; `$N` placeholders are numbered as
 /// arguments are pushed.
@@ -32,13 +29,13 @@ impl Select {
     }
 
     /// Adds an argument and returns its placeholder.
-    pub fn arg(&mut self, arg: Arg) -> String {
-        self.args.push(arg);
+    pub fn arg(&mut self, arg: impl Into<Arg>) -> String {
+        self.args.push(arg.into());
         format!("${}", self.args.len())
     }
 
     /// Adds `condition`, in which `?` stands for the placeholder of `arg`.
-    pub fn filter(&mut self, condition: &str, arg: Arg) -> &mut Self {
+    pub fn filter(&mut self, condition: &str, arg: impl Into<Arg>) -> &mut Self {
         let placeholder = self.arg(arg);
         self.conditions
             .push(condition.replacen('?', &placeholder, 1));
@@ -64,14 +61,14 @@ impl Select {
 
     pub fn filter_text(&mut self, condition: &str, value: Option<&str>) -> &mut Self {
         if let Some(value) = value {
-            self.filter(condition, Arg::Text(value.to_string()));
+            self.filter(condition, value.to_string());
         }
         self
     }
 
     pub fn filter_bool(&mut self, condition: &str, value: Option<bool>) -> &mut Self {
         if let Some(value) = value {
-            self.filter(condition, Arg::Bool(value));
+            self.filter(condition, value);
         }
         self
     }
@@ -91,14 +88,11 @@ impl Select {
                 return self;
             }
             [only] => {
-                return self.filter(&format!("{column} = ?"), Arg::Text(only.clone()));
+                return self.filter(&format!("{column} = ?"), only.clone());
             }
             _ => {}
         }
-        let placeholders: Vec<String> = values
-            .iter()
-            .map(|v| self.arg(Arg::Text(v.clone())))
-            .collect();
+        let placeholders: Vec<String> = values.iter().map(|v| self.arg(v.clone())).collect();
         self.conditions
             .push(format!("{column} IN ({})", placeholders.join(", ")));
         self
@@ -106,11 +100,8 @@ impl Select {
 
     /// Restricts to one account and mode: every listing query starts with this.
     pub fn scope(&mut self, prefix: &str, account_id: &str, livemode: bool) -> &mut Self {
-        self.filter(
-            &format!("{prefix}account_id = ?"),
-            Arg::Text(account_id.to_string()),
-        );
-        self.filter(&format!("{prefix}livemode = ?"), Arg::Bool(livemode));
+        self.filter(&format!("{prefix}account_id = ?"), account_id.to_string());
+        self.filter(&format!("{prefix}livemode = ?"), livemode);
         self
     }
 
@@ -122,7 +113,7 @@ impl Select {
             ("<=", range.lte),
         ] {
             if let Some(bound) = bound {
-                self.filter(&format!("{column} {op} ?"), Arg::Int(bound));
+                self.filter(&format!("{column} {op} ?"), bound);
             }
         }
         self
@@ -150,16 +141,16 @@ impl Select {
         let (order, offset) = match &page.start {
             PageStart::Offset(offset) => ("DESC", *offset),
             PageStart::After(id) => {
-                self.filter(&format!("{id_column} < ?"), Arg::Text(id.clone()));
+                self.filter(&format!("{id_column} < ?"), id.clone());
                 ("DESC", 0)
             }
             PageStart::Before(id) => {
-                self.filter(&format!("{id_column} > ?"), Arg::Text(id.clone()));
+                self.filter(&format!("{id_column} > ?"), id.clone());
                 ("ASC", 0)
             }
         };
-        let limit = self.arg(Arg::Int(fetch));
-        let offset = self.arg(Arg::Int(offset as i64));
+        let limit = self.arg(fetch);
+        let offset = self.arg(offset as i64);
         let sql = format!(
             "SELECT {} FROM {}{} ORDER BY {id_column} {order} LIMIT {limit} OFFSET {offset}",
             self.columns,
@@ -173,7 +164,7 @@ impl Select {
 impl Select {
     /// The first `limit` rows by `column`, ascending (oldest deadlines first).
     pub fn oldest_first_sql(mut self, column: &str, limit: i64) -> (String, Vec<Arg>) {
-        let limit = self.arg(Arg::Int(limit));
+        let limit = self.arg(limit);
         let sql = format!(
             "SELECT {} FROM {}{} ORDER BY {column} LIMIT {limit}",
             self.columns,
@@ -186,57 +177,23 @@ impl Select {
 
 impl Select {
     /// Reads one page of rows, newest first (see [`Select::page_sql`]).
-    pub async fn fetch_page<R>(
+    pub async fn fetch_page<R: FromRow>(
         self,
         db: &Db,
         id_column: &str,
         page: &PageRequest,
-    ) -> StoreResult<Page<R>>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    ) -> StoreResult<Page<R>> {
         let (sql, args) = self.page_sql(id_column, page);
-        let rows: Vec<R> = on_reader!(db, |pool| {
-            crate::bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-                .fetch_all(pool)
-                .await
-        })?;
+        let rows: Vec<R> = db.fetch_all(&sql, &args).await?;
         let (items, has_more) = finish_page(rows, page);
         Ok(Page { items, has_more })
     }
 
     /// Counts the rows matching the filters, from `from` (see [`Select::count_sql`]).
     pub async fn count(&self, db: &Db, from: &str) -> StoreResult<u64> {
-        let sql = self.count_sql(from);
-        let count: i64 = on_reader!(db, |pool| {
-            crate::bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
-                &self.args
-            )
-            .fetch_one(pool)
-            .await
-        })?;
+        let (count,): (i64,) = db.fetch_one(&self.count_sql(from), &self.args).await?;
         Ok(count as u64)
     }
-}
-
-/// Binds `args` to a query, whichever the engine.
-#[macro_export]
-macro_rules! bind_args {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                $crate::store::query::Arg::Text(v) => query.bind(v.clone()),
-                $crate::store::query::Arg::Int(v) => query.bind(*v),
-                $crate::store::query::Arg::Bool(v) => query.bind(*v),
-            };
-        }
-        query
-    }};
 }
 
 /// Trims the extra row fetched by [`Select::page_sql`] and puts rows newest first.

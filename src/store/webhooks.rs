@@ -1,31 +1,30 @@
 //! Webhook endpoints, the delivery outbox and the attempts log.
 
-use sqlx::FromRow;
-
-use super::query::{Arg, Select};
-use super::{Db, StoreResult, on_reader, on_writer};
+use super::query::Select;
+use super::{Db, StoreResult, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::ids::{self, prefix};
 use crate::domain::list::{Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::webhooks::{Attempt, WebhookEndpoint};
 
-#[derive(FromRow)]
-struct EndpointRow {
-    id: String,
-    livemode: bool,
-    url: String,
-    description: Option<String>,
-    metadata: String,
-    status: String,
-    disabled_reason: Option<String>,
-    secret: String,
-    previous_secret: Option<String>,
-    previous_secret_until: Option<i64>,
-    failing_since: Option<i64>,
-    deleted: bool,
-    created: i64,
-    updated: i64,
+row_struct! {
+    struct EndpointRow {
+        id: String,
+        livemode: bool,
+        url: String,
+        description: Option<String>,
+        metadata: String,
+        status: String,
+        disabled_reason: Option<String>,
+        secret: String,
+        previous_secret: Option<String>,
+        previous_secret_until: Option<i64>,
+        failing_since: Option<i64>,
+        deleted: bool,
+        created: i64,
+        updated: i64,
+    }
 }
 
 impl EndpointRow {
@@ -58,109 +57,58 @@ pub async fn insert_endpoint(
     caller: &Caller,
     endpoint: &WebhookEndpoint,
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, metadata, status, \
+    db.write(async |tx| {
+        tx.execute("INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, metadata, status, \
              disabled_reason, secret, previous_secret, previous_secret_until, failing_since, deleted, created, updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(&endpoint.id)
-        .bind(&caller.account_id)
-        .bind(endpoint.livemode)
-        .bind(&endpoint.url)
-        .bind(endpoint.description.clone())
-        .bind(endpoint.metadata.to_json())
-        .bind(if endpoint.enabled { "enabled" } else { "disabled" })
-        .bind(endpoint.disabled_reason.clone())
-        .bind(&endpoint.secret)
-        .bind(endpoint.previous_secret.clone())
-        .bind(endpoint.previous_secret_until)
-        .bind(endpoint.failing_since)
-        .bind(endpoint.deleted)
-        .bind(endpoint.created)
-        .bind(endpoint.updated)
-        .execute(&mut *tx)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)", &args![&endpoint.id, &caller.account_id, endpoint.livemode, &endpoint.url, endpoint.description.clone(), endpoint.metadata.to_json(), if endpoint.enabled { "enabled" } else { "disabled" }, endpoint.disabled_reason.clone(), &endpoint.secret, endpoint.previous_secret.clone(), endpoint.previous_secret_until, endpoint.failing_since, endpoint.deleted, endpoint.created, endpoint.updated])
         .await?;
         for event_type in &endpoint.enabled_events {
-            sqlx::query(
-                "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
-            )
-            .bind(&endpoint.id)
-            .bind(event_type)
-            .execute(&mut *tx)
+            tx.execute("INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)", &args![&endpoint.id, event_type])
             .await?;
         }
-        tx.commit().await
-    })?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
 /// Saves every field and the event types; a disabled or deleted endpoint's pending deliveries
 /// are canceled in the same transaction.
 pub async fn update_endpoint(db: &Db, endpoint: &WebhookEndpoint) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET url = $1, description = $2, metadata = $3, status = $4, \
+    db.write(async |tx| {
+        tx.execute("UPDATE webhook_endpoints SET url = $1, description = $2, metadata = $3, status = $4, \
              disabled_reason = $5, secret = $6, previous_secret = $7, previous_secret_until = $8, \
-             failing_since = $9, deleted = $10, updated = $11 WHERE id = $12",
-        )
-        .bind(&endpoint.url)
-        .bind(endpoint.description.clone())
-        .bind(endpoint.metadata.to_json())
-        .bind(if endpoint.enabled {
+             failing_since = $9, deleted = $10, updated = $11 WHERE id = $12", &args![&endpoint.url, endpoint.description.clone(), endpoint.metadata.to_json(), if endpoint.enabled {
             "enabled"
         } else {
             "disabled"
-        })
-        .bind(endpoint.disabled_reason.clone())
-        .bind(&endpoint.secret)
-        .bind(endpoint.previous_secret.clone())
-        .bind(endpoint.previous_secret_until)
-        .bind(endpoint.failing_since)
-        .bind(endpoint.deleted)
-        .bind(endpoint.updated)
-        .bind(&endpoint.id)
-        .execute(&mut *tx)
+        }, endpoint.disabled_reason.clone(), &endpoint.secret, endpoint.previous_secret.clone(), endpoint.previous_secret_until, endpoint.failing_since, endpoint.deleted, endpoint.updated, &endpoint.id])
         .await?;
-        sqlx::query("DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1")
-            .bind(&endpoint.id)
-            .execute(&mut *tx)
+        tx.execute("DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1", &args![&endpoint.id])
             .await?;
         for event_type in &endpoint.enabled_events {
-            sqlx::query(
-                "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
-            )
-            .bind(&endpoint.id)
-            .bind(event_type)
-            .execute(&mut *tx)
+            tx.execute("INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)", &args![&endpoint.id, event_type])
             .await?;
         }
         if !endpoint.enabled {
-            sqlx::query(
-                "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
-                 WHERE endpoint_id = $2 AND state = 'pending'",
-            )
-            .bind(endpoint.updated)
-            .bind(&endpoint.id)
-            .execute(&mut *tx)
+            tx.execute("UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
+                 WHERE endpoint_id = $2 AND state = 'pending'", &args![endpoint.updated, &endpoint.id])
             .await?;
         }
-        tx.commit().await
-    })?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
 async fn event_types(db: &Db, endpoint_id: &str) -> StoreResult<Vec<String>> {
-    Ok(on_reader!(db, |pool| {
-        sqlx::query_scalar(
+    let rows: Vec<(String,)> = db
+        .fetch_all(
             "SELECT event_type FROM webhook_endpoint_events WHERE endpoint_id = $1 ORDER BY event_type",
+            &args![endpoint_id],
         )
-        .bind(endpoint_id)
-        .fetch_all(pool)
-        .await
-    })?)
+        .await?;
+    Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
 pub async fn get_endpoint(
@@ -168,16 +116,9 @@ pub async fn get_endpoint(
     caller: &Caller,
     id: &str,
 ) -> StoreResult<Option<WebhookEndpoint>> {
-    let row: Option<EndpointRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let row: Option<EndpointRow> = db.fetch_optional(&format!(
             "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND livemode = $3"
-        )))
-        .bind(id)
-        .bind(&caller.account_id)
-        .bind(caller.mode.is_live())
-        .fetch_optional(pool)
-        .await
-    })?;
+        ), &args![id, &caller.account_id, caller.mode.is_live()]).await?;
     match row {
         Some(row) => {
             let events = event_types(db, &row.id).await?;
@@ -189,14 +130,12 @@ pub async fn get_endpoint(
 
 /// An endpoint by id alone, for the delivery workers.
 pub async fn endpoint_by_id(db: &Db, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
-    let row: Option<EndpointRow> = on_reader!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-    })?;
+    let row: Option<EndpointRow> = db
+        .fetch_optional(
+            &format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"),
+            &args![id],
+        )
+        .await?;
     Ok(row.map(|r| r.into_endpoint(Vec::new())))
 }
 
@@ -221,14 +160,13 @@ pub async fn list_endpoints(
 }
 
 pub async fn matching_endpoints(db: &Db, caller: &Caller, kind: &str) -> StoreResult<Vec<String>> {
-    Ok(on_reader!(db, |pool| {
-        sqlx::query_scalar(super::events::MATCHING_ENDPOINTS)
-            .bind(&caller.account_id)
-            .bind(caller.mode.is_live())
-            .bind(kind)
-            .fetch_all(pool)
-            .await
-    })?)
+    let rows: Vec<(String,)> = db
+        .fetch_all(
+            super::events::MATCHING_ENDPOINTS,
+            &args![&caller.account_id, caller.mode.is_live(), kind],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// New deliveries of an event, due at `now`.
@@ -239,52 +177,51 @@ pub async fn queue_deliveries(
     endpoints: &[String],
     now: i64,
 ) -> StoreResult<()> {
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
+    db.write(async |tx| {
         for endpoint in endpoints {
-            sqlx::query(super::events::INSERT_DELIVERY)
-                .bind(ids::new_id(prefix::WEBHOOK_DELIVERY, ids::now_ms()))
-                .bind(account_id)
-                .bind(endpoint)
-                .bind(event_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            tx.execute(
+                super::events::INSERT_DELIVERY,
+                &args![
+                    ids::new_id(prefix::WEBHOOK_DELIVERY, ids::now_ms()),
+                    account_id,
+                    endpoint,
+                    event_id,
+                    now
+                ],
+            )
+            .await?;
         }
-        tx.commit().await
-    })?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
 /// Makes the endpoint's deliveries that ended failed (or canceled) since `since` pending again,
 /// due now, with a fresh count of attempts.
 pub async fn requeue_failed(db: &Db, endpoint_id: &str, since: i64, now: i64) -> StoreResult<u64> {
-    Ok(on_writer!(db, |pool| {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, \
-             lease_until = NULL, updated = $1 WHERE endpoint_id = $2 AND state IN ('failed', 'canceled') \
-             AND updated >= $3",
-        )
-        .bind(now)
-        .bind(endpoint_id)
-        .bind(since)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?)
+    db.execute(
+        "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+         lease_until = NULL, updated = $1 WHERE endpoint_id = $2 AND state IN ('failed', 'canceled') \
+         AND updated >= $3",
+        &args![now, endpoint_id, since],
+    )
+    .await
 }
 
 // ----- Delivering ----------------------------------------------------------------------------------
 
-/// A delivery claimed by a worker, with what it needs to send it.
-#[derive(Debug, Clone, FromRow)]
-pub struct ClaimedDelivery {
-    pub id: String,
-    pub endpoint_id: String,
-    pub event_id: String,
-    pub attempts: i64,
-    /// The claim's lease: the token the attempt's result is saved with.
-    pub lease_until: i64,
+row_struct! {
+    /// A delivery claimed by a worker, with what it needs to send it.
+    #[derive(Debug, Clone)]
+    pub struct ClaimedDelivery {
+        pub id: String,
+        pub endpoint_id: String,
+        pub event_id: String,
+        pub attempts: i64,
+        /// The claim's lease: the token the attempt's result is saved with.
+        pub lease_until: i64,
+    }
 }
 
 /// Claims up to `limit` due deliveries for `lease` seconds: they are not due for anyone else
@@ -307,14 +244,8 @@ pub async fn claim_due(
          AND (lease_until IS NULL OR lease_until <= $2) ORDER BY next_attempt_at LIMIT $3{lock}) \
          RETURNING id, endpoint_id, event_id, attempts, lease_until"
     );
-    Ok(on_writer!(db, |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(now + lease)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-    })?)
+    db.write(async |tx| tx.fetch_all(&sql, &args![now + lease, now, limit]).await)
+        .await
 }
 
 /// How an attempt ended, for [`finish_attempt`].
@@ -351,8 +282,7 @@ pub async fn finish_attempts(db: &Db, batch: &[Finished], now: i64) -> StoreResu
     if batch.is_empty() {
         return Ok(());
     }
-    on_writer!(db, |pool| {
-        let mut tx = pool.begin().await?;
+    db.write(async |tx| {
         for Finished {
             delivery,
             attempt,
@@ -360,20 +290,8 @@ pub async fn finish_attempts(db: &Db, batch: &[Finished], now: i64) -> StoreResu
         } in batch
         {
             if let Some(attempt) = attempt {
-                sqlx::query(
-                    "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempted_at, status_code, \
-                     latency_ms, error, response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(&attempt.id)
-                .bind(&attempt.delivery_id)
-                .bind(&attempt.endpoint_id)
-                .bind(&attempt.event_id)
-                .bind(attempt.attempted_at)
-                .bind(attempt.status_code)
-                .bind(attempt.latency_ms)
-                .bind(attempt.error.clone())
-                .bind(attempt.response_excerpt.clone())
-                .execute(&mut *tx)
+                tx.execute("INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempted_at, status_code, \
+                     latency_ms, error, response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", &args![&attempt.id, &attempt.delivery_id, &attempt.endpoint_id, &attempt.event_id, attempt.attempted_at, attempt.status_code, attempt.latency_ms, attempt.error.clone(), attempt.response_excerpt.clone()])
                 .await?;
             }
             let (state, next_attempt_at) = match result {
@@ -382,18 +300,9 @@ pub async fn finish_attempts(db: &Db, batch: &[Finished], now: i64) -> StoreResu
                 AttemptResult::GiveUp { .. } => ("failed", now),
                 AttemptResult::Canceled => ("canceled", now),
             };
-            let still_held = sqlx::query(
-                "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, updated = $3 \
-                 WHERE id = $4 AND state = 'pending' AND lease_until = $5",
-            )
-            .bind(state)
-            .bind(next_attempt_at)
-            .bind(now)
-            .bind(&delivery.id)
-            .bind(delivery.lease_until)
-            .execute(&mut *tx)
+            let still_held = tx.execute("UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL, updated = $3 \
+                 WHERE id = $4 AND state = 'pending' AND lease_until = $5", &args![state, next_attempt_at, now, &delivery.id, delivery.lease_until])
             .await?
-            .rows_affected()
                 == 1;
             if !still_held {
                 continue;
@@ -401,20 +310,11 @@ pub async fn finish_attempts(db: &Db, batch: &[Finished], now: i64) -> StoreResu
             match result {
                 AttemptResult::Canceled => continue,
                 AttemptResult::Succeeded => {
-                    sqlx::query(
-                        "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
-                    )
-                    .bind(&delivery.endpoint_id)
-                    .execute(&mut *tx)
+                    tx.execute("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL", &args![&delivery.endpoint_id])
                     .await?;
                 }
                 _ => {
-                    sqlx::query(
-                        "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
-                    )
-                    .bind(now)
-                    .bind(&delivery.endpoint_id)
-                    .execute(&mut *tx)
+                    tx.execute("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2", &args![now, &delivery.endpoint_id])
                     .await?;
                 }
             }
@@ -422,40 +322,31 @@ pub async fn finish_attempts(db: &Db, batch: &[Finished], now: i64) -> StoreResu
                 disable_endpoint: Some(reason),
             } = result
             {
-                sqlx::query(
-                    "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated = $2 WHERE id = $3",
-                )
-                .bind(reason)
-                .bind(now)
-                .bind(&delivery.endpoint_id)
-                .execute(&mut *tx)
+                tx.execute("UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated = $2 WHERE id = $3", &args![reason, now, &delivery.endpoint_id])
                 .await?;
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
-                     WHERE endpoint_id = $2 AND state = 'pending'",
-                )
-                .bind(now)
-                .bind(&delivery.endpoint_id)
-                .execute(&mut *tx)
+                tx.execute("UPDATE webhook_deliveries SET state = 'canceled', lease_until = NULL, updated = $1 \
+                     WHERE endpoint_id = $2 AND state = 'pending'", &args![now, &delivery.endpoint_id])
                 .await?;
             }
         }
-        tx.commit().await
-    })?;
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
-#[derive(FromRow)]
-struct AttemptRow {
-    id: String,
-    delivery_id: String,
-    endpoint_id: String,
-    event_id: String,
-    attempted_at: i64,
-    status_code: Option<i64>,
-    latency_ms: i64,
-    error: Option<String>,
-    response_excerpt: Option<String>,
+row_struct! {
+    struct AttemptRow {
+        id: String,
+        delivery_id: String,
+        endpoint_id: String,
+        event_id: String,
+        attempted_at: i64,
+        status_code: Option<i64>,
+        latency_ms: i64,
+        error: Option<String>,
+        response_excerpt: Option<String>,
+    }
 }
 
 impl AttemptRow {
@@ -484,7 +375,7 @@ pub async fn list_attempts(
         "id, delivery_id, endpoint_id, event_id, attempted_at, status_code, latency_ms, error, response_excerpt",
         "webhook_attempts",
     );
-    select.filter("endpoint_id = ?", Arg::Text(endpoint_id.to_string()));
+    select.filter("endpoint_id = ?", endpoint_id.to_string());
     select.filter_text("event_id = ?", event_id);
     let rows: Page<AttemptRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(AttemptRow::into_attempt))
@@ -492,15 +383,13 @@ pub async fn list_attempts(
 
 /// Every attempt to deliver an event, oldest first.
 pub async fn attempts_for_event(db: &Db, event_id: &str) -> StoreResult<Vec<Attempt>> {
-    let rows: Vec<AttemptRow> = on_reader!(db, |pool| {
-        sqlx::query_as(
+    let rows: Vec<AttemptRow> = db
+        .fetch_all(
             "SELECT a.id, a.delivery_id, a.endpoint_id, a.event_id, a.attempted_at, a.status_code, \
              a.latency_ms, a.error, a.response_excerpt FROM webhook_deliveries d \
              JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.event_id = $1 ORDER BY a.id",
+            &args![event_id],
         )
-        .bind(event_id)
-        .fetch_all(pool)
-        .await
-    })?;
+        .await?;
     Ok(rows.into_iter().map(AttemptRow::into_attempt).collect())
 }

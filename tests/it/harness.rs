@@ -76,7 +76,7 @@ impl TestDatabase {
                 let admin = Db::connect(&server)
                     .await
                     .expect("connect to KASSA_TEST_POSTGRES_URL");
-                if let Db::Postgres(pool) = &admin {
+                if let Db::Postgres(kassa::store::PostgresDb { pool, .. }) = &admin {
                     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                         .execute(pool)
                         .await
@@ -122,7 +122,9 @@ impl Drop for TestDatabase {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                if let Ok(Db::Postgres(pool)) = Db::connect(&server).await {
+                if let Ok(Db::Postgres(kassa::store::PostgresDb { pool, .. })) =
+                    Db::connect(&server).await
+                {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                     let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
                     pool.close().await;

@@ -1223,7 +1223,7 @@ async fn everything_stored(database: &TestDatabase) -> String {
         }
         None => {
             let db = database.open().await;
-            let kassa::store::Db::Postgres(pool) = &db else {
+            let kassa::store::Db::Postgres(kassa::store::PostgresDb { pool, .. }) = &db else {
                 unreachable!("a non-SQLite URL is PostgreSQL")
             };
             let tables: Vec<String> = sqlx::query_scalar(

@@ -317,12 +317,10 @@ async fn simultaneous_first_starts_make_one_account(engine: Engine) {
         "exactly one process creates the first account"
     );
     let db = database.open().await;
-    let accounts: i64 = kassa::store::on_reader!(&db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-            .fetch_one(pool)
-            .await
-    })
-    .unwrap();
+    let (accounts,): (i64,) = db
+        .fetch_one("SELECT COUNT(*) FROM accounts", &[])
+        .await
+        .unwrap();
     assert_eq!(accounts, 1);
 }
 
@@ -511,12 +509,13 @@ async fn sigterm_does_not_wait_on_a_slow_webhook_receiver(engine: Engine) {
         "SIGTERM waited {took:?} on a webhook receiver"
     );
     let db = database.open().await;
-    let succeeded: i64 = kassa::store::on_reader!(&db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'succeeded'")
-            .fetch_one(pool)
-            .await
-    })
-    .unwrap();
+    let (succeeded,): (i64,) = db
+        .fetch_one(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'succeeded'",
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(succeeded, 0, "the delivery cut short is left to be retried");
 }
 

@@ -56,22 +56,23 @@ async fn ids_sort_in_creation_order(engine: Engine) {
 async fn schema(db: &Db) -> BTreeMap<String, Vec<(String, String, bool)>> {
     let mut tables: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();
     match db {
-        Db::Sqlite(sqlite) => {
-            let names: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name NOT LIKE '_sqlx%'",
-            )
-            .fetch_all(&sqlite.reader)
-            .await
-            .unwrap();
-            for name in names {
-                let columns: Vec<(String, String, bool)> = sqlx::query_as(
-                    "SELECT name, type, \"notnull\" OR pk FROM pragma_table_info($1)",
+        Db::Sqlite(_) => {
+            let names: Vec<(String,)> = db
+                .fetch_all(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                     AND name NOT LIKE '_sqlx%'",
+                    &[],
                 )
-                .bind(&name)
-                .fetch_all(&sqlite.reader)
                 .await
                 .unwrap();
+            for (name,) in names {
+                let columns: Vec<(String, String, bool)> = db
+                    .fetch_all(
+                        "SELECT name, type, \"notnull\" OR pk FROM pragma_table_info($1)",
+                        &kassa::store::args![&name],
+                    )
+                    .await
+                    .unwrap();
                 let columns = columns
                     .into_iter()
                     .map(|(c, t, n)| (c, portable(&t), n))
@@ -79,7 +80,7 @@ async fn schema(db: &Db) -> BTreeMap<String, Vec<(String, String, bool)>> {
                 tables.insert(name, columns);
             }
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(kassa::store::PostgresDb { pool, .. }) => {
             let rows: Vec<(String, String, String, String)> = sqlx::query_as(
                 "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
                  FROM information_schema.columns WHERE table_schema = 'public' \
@@ -169,8 +170,16 @@ async fn subscriptions_to_checkout_session_canceled_move_to_expired(engine: Engi
         .await
         .unwrap();
     match &db {
-        Db::Sqlite(sqlite) => before.run_to(10, sqlite.writer.pool()).await.unwrap(),
-        Db::Postgres(pool) => before.run_to(10, pool).await.unwrap(),
+        Db::Sqlite(sqlite) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&sqlite.path);
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+                .await
+                .unwrap();
+            before.run_to(10, &mut conn).await.unwrap();
+        }
+        Db::Postgres(kassa::store::PostgresDb { pool, .. }) => {
+            before.run_to(10, pool).await.unwrap()
+        }
     }
     let account = accounts::create_account(&db, "Acme", 0).await.unwrap();
     let caller = kassa::domain::accounts::Caller::without_key(&account.account.id, false);
@@ -191,31 +200,24 @@ async fn subscriptions_to_checkout_session_canceled_move_to_expired(engine: Engi
         let endpoint = webhooks::create_endpoint(&db, &caller, input, Default::default(), 0)
             .await
             .unwrap();
-        // Replaces the endpoint's subscriptions, on either engine's pool.
-        macro_rules! store_events {
-            ($pool:expr) => {{
-                let pool = $pool;
-                sqlx::query("DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1")
-                    .bind(&endpoint.id)
-                    .execute(pool)
-                    .await
-                    .unwrap();
-                for event in events {
-                    sqlx::query(
-                        "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
-                    )
-                    .bind(&endpoint.id)
-                    .bind(*event)
-                    .execute(pool)
-                    .await
-                    .unwrap();
-                }
-            }};
-        }
-        match &db {
-            Db::Sqlite(sqlite) => store_events!(sqlite.writer.pool()),
-            Db::Postgres(pool) => store_events!(pool),
-        }
+        // Replaces the endpoint's subscriptions.
+        db.write(async |tx| {
+            tx.execute(
+                "DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1",
+                &kassa::store::args![&endpoint.id],
+            )
+            .await?;
+            for event in events {
+                tx.execute(
+                    "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2)",
+                    &kassa::store::args![&endpoint.id, *event],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
         ids.push(endpoint.id);
     }
 

@@ -336,14 +336,15 @@ async fn a_receiver_down_for_a_thousand_events_gets_each_once(engine: Engine) {
 
 /// Deliveries not yet attempted once.
 async fn pending_first_attempts(server: &TestServer) -> i64 {
-    kassa::store::on_reader!(&server.db, |pool| {
-        sqlx::query_scalar::<_, i64>(
+    let (pending,): (i64,) = server
+        .db
+        .fetch_one(
             "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND attempts = 0",
+            &[],
         )
-        .fetch_one(pool)
         .await
-    })
-    .unwrap()
+        .unwrap();
+    pending
 }
 
 async fn gone_disables_the_endpoint(engine: Engine) {
@@ -1057,12 +1058,10 @@ async fn two_processes_attempt_each_delivery_once(engine: Engine) {
     );
     assert_eq!(delivered_events(&receiver).len(), 100);
     let db = database.open().await;
-    let attempts: i64 = kassa::store::on_reader!(&db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
-            .fetch_one(pool)
-            .await
-    })
-    .unwrap();
+    let (attempts,): (i64,) = db
+        .fetch_one("SELECT COUNT(*) FROM webhook_attempts", &[])
+        .await
+        .unwrap();
     assert_eq!(attempts, 100);
 }
 

@@ -1,0 +1,417 @@
+//! SQLite, one hop per request: readers run their statements inline, on the calling thread;
+//! writes run inline too, on the one writer connection, and share durable commits.
+//!
+//! A statement on a local SQLite file costs a few microseconds, less than handing it to another
+//! thread and back (two context switches), so nothing is handed anywhere except the commit. A
+//! read takes an idle reader connection, runs, and puts it back. A write takes the writer
+//! connection (a fair FIFO lock), runs inside a savepoint of the open batch transaction
+//! (`BEGIN IMMEDIATE`), and releases it; the committer thread then commits the batch, with every
+//! write queued meanwhile, and only then does each write return. An acknowledged write is
+//! durable (WAL with `synchronous=FULL`: it survives `kill -9` and power loss), and under
+//! concurrency one fsync covers many writes. A write that fails rolls back its savepoint alone.
+//!
+//! The commit runs on its own thread because its fsync may take milliseconds, which must not
+//! hold up a request's thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use super::sql::{Arg, FromRow, Row};
+use super::{StoreError, StoreResult};
+
+/// How long a statement waits for a lock another process holds (`kassa keys revoke` writes to
+/// the same file) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle reader connections kept open.
+const IDLE_READERS: usize = 8;
+/// Prepared statements cached per connection: every query kassa makes, with room to spare.
+const STATEMENT_CACHE: usize = 256;
+
+/// How a batch ended: `None` while open, then the commit's outcome for everyone in it.
+type BatchOutcome = Option<Result<(), String>>;
+
+/// Opens a connection to `path` with kassa's settings.
+fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    if !read_only {
+        // The journal mode is the file's; the rest are the connection's.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Idle reader connections, taken by one read at a time.
+#[derive(Debug)]
+pub struct Readers {
+    path: PathBuf,
+    idle: StdMutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn new(path: &Path) -> Readers {
+        Readers {
+            path: path.to_path_buf(),
+            idle: StdMutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on an idle reader connection (a new one if none is idle), on this thread.
+    pub fn read<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let idle = self
+            .idle
+            .lock()
+            .expect("no reader panics holding the lock")
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open(&self.path, true)?,
+        };
+        let result = read(&conn);
+        let mut idle = self.idle.lock().expect("no reader panics holding the lock");
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+/// The writer connection and its open batch.
+#[derive(Debug)]
+struct WriterState {
+    conn: Connection,
+    /// Whether a batch transaction is open.
+    batch_open: bool,
+    /// Whether a write's savepoint is open (a write whose future was dropped midway leaves one).
+    savepoint_open: bool,
+    /// Told how the open batch ended.
+    outcome: watch::Sender<BatchOutcome>,
+    /// Writes in the open batch, for the log.
+    writes: u64,
+}
+
+/// The one SQLite writer connection: lent to one write at a time, committed by the committer
+/// thread.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    state: Arc<Mutex<WriterState>>,
+    /// Wakes the committer when a write ends with the batch open.
+    commit_wanted: mpsc::Sender<()>,
+}
+
+/// The writer connection, held by one write, inside the open batch.
+pub struct WriteLease {
+    guard: Option<OwnedMutexGuard<WriterState>>,
+    commit_wanted: mpsc::Sender<()>,
+}
+
+impl Writer {
+    fn new(conn: Connection) -> Writer {
+        let state = Arc::new(Mutex::new(WriterState {
+            conn,
+            batch_open: false,
+            savepoint_open: false,
+            outcome: watch::channel(None).0,
+            writes: 0,
+        }));
+        let (commit_wanted, wakes) = mpsc::channel();
+        let weak = Arc::downgrade(&state);
+        std::thread::Builder::new()
+            .name("kassa-sqlite-commit".into())
+            .spawn(move || committer(weak, wakes))
+            .expect("the committer thread starts");
+        Writer {
+            state,
+            commit_wanted,
+        }
+    }
+
+    /// Waits for the writer connection and opens a batch if none is open.
+    pub async fn lease(&self) -> StoreResult<WriteLease> {
+        let mut guard = self.state.clone().lock_owned().await;
+        if !guard.batch_open {
+            guard = begin_batch(guard).await?;
+        }
+        guard.writes += 1;
+        Ok(WriteLease {
+            guard: Some(guard),
+            commit_wanted: self.commit_wanted.clone(),
+        })
+    }
+
+    /// Waits until no batch is open: every acknowledged write is committed by then anyway;
+    /// this lets a caller about to exit know the last commit has finished.
+    pub async fn settle(&self) {
+        let guard = self.state.lock().await;
+        let mut outcome = guard.outcome.subscribe();
+        let open = guard.batch_open;
+        drop(guard);
+        if open {
+            let _ = self.commit_wanted.send(());
+            let _ = outcome.wait_for(Option::is_some).await;
+        }
+    }
+}
+
+/// Opens the batch transaction. Without a competing process this is immediate; when another
+/// process holds the write lock, the wait (up to [`BUSY_TIMEOUT`]) happens on a blocking thread.
+async fn begin_batch(
+    mut guard: OwnedMutexGuard<WriterState>,
+) -> StoreResult<OwnedMutexGuard<WriterState>> {
+    guard.conn.busy_timeout(Duration::ZERO)?;
+    let begun = guard.conn.execute_batch("BEGIN IMMEDIATE");
+    guard.conn.busy_timeout(BUSY_TIMEOUT)?;
+    match begun {
+        Ok(()) => {}
+        Err(error) if is_busy(&error) => {
+            guard = tokio::task::spawn_blocking(move || {
+                let begun = guard.conn.execute_batch("BEGIN IMMEDIATE");
+                begun.map(|()| guard)
+            })
+            .await
+            .expect("BEGIN does not panic")?;
+        }
+        Err(error) => return Err(error.into()),
+    }
+    guard.batch_open = true;
+    guard.outcome = watch::channel(None).0;
+    guard.writes = 0;
+    Ok(guard)
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy)
+    )
+}
+
+impl WriteLease {
+    fn state(&mut self) -> &mut WriterState {
+        self.guard
+            .as_mut()
+            .expect("a lease holds the writer until it ends")
+    }
+
+    /// The writer connection, inside the batch transaction.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.state().conn
+    }
+
+    /// Opens the write's savepoint, so that it can roll back alone.
+    pub fn savepoint(&mut self) -> StoreResult<()> {
+        let state = self.state();
+        state.conn.execute_batch("SAVEPOINT kassa_write")?;
+        state.savepoint_open = true;
+        Ok(())
+    }
+
+    /// Keeps (`keep`) or rolls back what the write did since [`WriteLease::savepoint`].
+    pub fn end_savepoint(&mut self, keep: bool) -> StoreResult<()> {
+        let state = self.state();
+        state.savepoint_open = false;
+        if keep {
+            state.conn.execute_batch("RELEASE kassa_write")?;
+        } else {
+            state
+                .conn
+                .execute_batch("ROLLBACK TO kassa_write; RELEASE kassa_write")?;
+        }
+        Ok(())
+    }
+
+    /// Ends the write and returns `result` once the batch holding it is durable, or the
+    /// commit's error if the batch failed. An error from the write itself is returned at once.
+    pub async fn durable<T>(mut self, result: StoreResult<T>) -> StoreResult<T> {
+        let value = result?;
+        let mut outcome = self.state().outcome.subscribe();
+        drop(self); // frees the connection for the next write and wakes the committer
+        let ended = match outcome.wait_for(Option::is_some).await {
+            Ok(ended) => ended.clone(),
+            Err(_) => Some(Err("the committer stopped".to_owned())),
+        };
+        match ended {
+            Some(Ok(())) => Ok(value),
+            Some(Err(reason)) => Err(StoreError::Commit(reason)),
+            None => unreachable!("waited for an outcome"),
+        }
+    }
+}
+
+impl Drop for WriteLease {
+    fn drop(&mut self) {
+        if let Some(mut guard) = self.guard.take()
+            && guard.savepoint_open
+        {
+            // The write was abandoned midway: nothing of it may be committed.
+            guard.savepoint_open = false;
+            if let Err(error) = guard
+                .conn
+                .execute_batch("ROLLBACK TO kassa_write; RELEASE kassa_write")
+            {
+                tracing::error!(%error, "could not roll back an abandoned write");
+            }
+        }
+        let _ = self.commit_wanted.send(());
+    }
+}
+
+/// Commits the open batch each time a write ends, after the writes already queued for the
+/// connection (the lock is fair). Ends when the writer is gone.
+fn committer(state: Weak<Mutex<WriterState>>, wakes: mpsc::Receiver<()>) {
+    while wakes.recv().is_ok() {
+        while wakes.try_recv().is_ok() {}
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        let mut guard = state.blocking_lock();
+        if !guard.batch_open {
+            continue;
+        }
+        let result = guard.conn.execute_batch("COMMIT");
+        match &result {
+            Ok(()) => tracing::trace!(writes = guard.writes, "group commit"),
+            Err(error) => {
+                tracing::error!(%error, writes = guard.writes, "a group commit failed");
+                if !guard.conn.is_autocommit() {
+                    let _ = guard.conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        guard.batch_open = false;
+        guard
+            .outcome
+            .send_replace(Some(result.map_err(|e| e.to_string())));
+    }
+}
+
+/// kassa's SQLite database: readers and the writer on one file.
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pub readers: Arc<Readers>,
+    pub writer: Writer,
+    /// The database file; migrations lock a file beside it.
+    pub path: PathBuf,
+    /// Key changes made durable by this process, announced at once to its subscribers
+    /// ([`key_changes`](super::key_changes)).
+    pub key_changes: tokio::sync::broadcast::Sender<super::key_changes::KeyChange>,
+    /// Keys from memory ([`key_cache`](super::key_cache)).
+    pub keys: Arc<super::key_cache::KeyCache>,
+    /// Set by [`SqliteDb::close`]: every use after it fails.
+    closed: Arc<AtomicBool>,
+}
+
+impl SqliteDb {
+    /// Opens (creating it if missing, in WAL mode) the database file at `path`.
+    pub fn open(path: &Path) -> StoreResult<SqliteDb> {
+        let writer = open(path, false)?;
+        Ok(SqliteDb {
+            readers: Arc::new(Readers::new(path)),
+            writer: Writer::new(writer),
+            path: path.to_path_buf(),
+            key_changes: super::key_changes::sqlite_channel(),
+            keys: Arc::default(),
+            closed: Arc::default(),
+        })
+    }
+
+    /// Waits for the last commit, then refuses every further read and write.
+    pub async fn close(&self) {
+        self.writer.settle().await;
+        self.closed.store(true, Ordering::Release);
+    }
+
+    fn check_open(&self) -> StoreResult<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Closed);
+        }
+        Ok(())
+    }
+
+    /// The writer connection, inside the open batch ([`Writer::lease`]).
+    pub async fn lease(&self) -> StoreResult<WriteLease> {
+        self.check_open()?;
+        self.writer.lease().await
+    }
+
+    /// Runs `read` on a reader connection, on this thread.
+    pub fn read<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.check_open()?;
+        self.readers.read(read)
+    }
+}
+
+/// Runs a statement; returns how many rows it changed.
+pub fn execute(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+    let mut statement = conn.prepare_cached(sql)?;
+    bind(&mut statement, args)?;
+    Ok(statement.raw_execute()? as u64)
+}
+
+/// Binds `args` to the statement's `$N` placeholders: `$N` takes `args[N - 1]`. (SQLite numbers
+/// `$name` parameters by first appearance, not by the digits, so `$3 ... $1` must be bound by
+/// name, as PostgreSQL reads them.)
+fn bind(statement: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> StoreResult<()> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .filter(|n| (1..=args.len()).contains(n))
+            .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
+        statement.raw_bind_parameter(index, &args[number - 1])?;
+    }
+    Ok(())
+}
+
+/// The first row `sql` returns, if any.
+pub fn fetch_optional<R: FromRow>(
+    conn: &Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<Option<R>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    bind(&mut statement, args)?;
+    let mut rows = statement.raw_query();
+    match rows.next()? {
+        Some(row) => R::from_row(&Row::Sqlite(row)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The one row `sql` returns; none is an error.
+pub fn fetch_one<R: FromRow>(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> StoreResult<R> {
+    fetch_optional(conn, sql, args)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+}
+
+/// Every row `sql` returns.
+pub fn fetch_all<R: FromRow>(
+    conn: &Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<Vec<R>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    bind(&mut statement, args)?;
+    let mut rows = statement.raw_query();
+    let mut all = Vec::new();
+    while let Some(row) = rows.next()? {
+        all.push(R::from_row(&Row::Sqlite(row))?);
+    }
+    Ok(all)
+}
