@@ -998,6 +998,17 @@ pub async fn get_price(db: &Db, caller: &Caller, id: &str) -> Result<Price, Doma
         .ok_or_else(|| DomainError::not_found("price", id))
 }
 
+/// A price with its product, in one read: what a line item with a price id needs.
+pub async fn get_price_with_product(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Price, Product), DomainError> {
+    store::catalog::get_price_with_product(db, caller, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("price", id))
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PriceFilter {
     pub active: Option<bool>,

@@ -357,13 +357,22 @@ async fn sellable_product(
     let product = catalog::get_product(db, caller, id)
         .await
         .map_err(DomainError::as_reference(param))?;
+    check_sellable(&product, param)?;
+    Ok(product)
+}
+
+/// Refuses a product that is not active, naming `param`.
+fn check_sellable(product: &Product, param: &str) -> Result<(), DomainError> {
     if !product.active() {
         return Err(DomainError::invalid(
             param,
-            format!("product '{id}' is not active and cannot start new sessions"),
+            format!(
+                "product '{}' is not active and cannot start new sessions",
+                product.id
+            ),
         ));
     }
-    Ok(product)
+    Ok(())
 }
 
 fn check_quantity(
@@ -496,24 +505,20 @@ async fn build_session(
                 let param = format!("line_items[{i}]");
                 let (price, product_name) = match request.price {
                     PriceRef::Existing(price_id) => {
-                        let price = catalog::get_price(db, caller, &price_id)
-                            .await
-                            .map_err(DomainError::as_reference(format!("{param}[price]")))?;
+                        let price_param = format!("{param}[price]");
+                        let (price, product) =
+                            catalog::get_price_with_product(db, caller, &price_id)
+                                .await
+                                .map_err(DomainError::as_reference(&price_param))?;
                         if !price.active {
                             return Err(DomainError::invalid(
-                                format!("{param}[price]"),
+                                price_param,
                                 format!(
                                     "price '{price_id}' is not active and cannot start new sessions"
                                 ),
                             ));
                         }
-                        let product = sellable_product(
-                            db,
-                            caller,
-                            &price.product_id,
-                            &format!("{param}[price]"),
-                        )
-                        .await?;
+                        check_sellable(&product, &price_param)?;
                         (price, product.name)
                     }
                     PriceRef::Inline {

@@ -180,27 +180,48 @@ impl FromRow for PriceRow {
     }
 }
 
+impl ProductRow {
+    /// The columns of `product_select!` from position `at` on.
+    fn read(row: &Row<'_>, at: usize) -> StoreResult<ProductRow> {
+        Ok(ProductRow {
+            id: row.get(at)?,
+            livemode: row.get(at + 1)?,
+            name: row.get(at + 2)?,
+            description: row.get(at + 3)?,
+            status: row.get(at + 4)?,
+            images: row.get(at + 5)?,
+            thumbnail_url: row.get(at + 6)?,
+            statement_descriptor: row.get(at + 7)?,
+            tax_code: row.get(at + 8)?,
+            unit_label: row.get(at + 9)?,
+            url: row.get(at + 10)?,
+            shippable: row.get(at + 11)?,
+            r#type: row.get(at + 12)?,
+            metadata: row.get(at + 13)?,
+            created: row.get(at + 14)?,
+            updated: row.get(at + 15)?,
+            price: PriceRow::read(row, at + 16)?,
+        })
+    }
+}
+
 impl FromRow for ProductRow {
     fn from_row(row: &Row<'_>) -> StoreResult<Self> {
-        Ok(ProductRow {
-            id: row.get(0)?,
-            livemode: row.get(1)?,
-            name: row.get(2)?,
-            description: row.get(3)?,
-            status: row.get(4)?,
-            images: row.get(5)?,
-            thumbnail_url: row.get(6)?,
-            statement_descriptor: row.get(7)?,
-            tax_code: row.get(8)?,
-            unit_label: row.get(9)?,
-            url: row.get(10)?,
-            shippable: row.get(11)?,
-            r#type: row.get(12)?,
-            metadata: row.get(13)?,
-            created: row.get(14)?,
-            updated: row.get(15)?,
-            price: PriceRow::read(row, 16)?,
-        })
+        ProductRow::read(row, 0)
+    }
+}
+
+/// A price (`x.`) and its product, for [`get_price_with_product`].
+struct PriceWithProductRow(PriceRow, ProductRow);
+
+impl FromRow for PriceWithProductRow {
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        /// Columns in `price_columns!`.
+        const PRICE_COLUMNS: usize = 17;
+        Ok(PriceWithProductRow(
+            PriceRow::read(row, 0)?,
+            ProductRow::read(row, PRICE_COLUMNS)?,
+        ))
     }
 }
 
@@ -622,6 +643,29 @@ pub async fn get_price(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option
         .fetch_optional(SQL, &args![id, &caller.account_id, caller.mode.is_live()])
         .await?;
     Ok(row.and_then(PriceRow::into_price))
+}
+
+/// A price and its product (with the product's default price), in one query.
+pub async fn get_price_with_product(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+) -> StoreResult<Option<(Price, Product)>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        price_columns!("x."),
+        ", ",
+        product_select!(),
+        " FROM prices x JOIN products p ON p.id = x.product_id ",
+        "LEFT JOIN prices pr ON pr.id = p.default_price_id ",
+        "WHERE x.id = $1 AND x.account_id = $2 AND x.livemode = $3"
+    );
+    let row: Option<PriceWithProductRow> = db
+        .fetch_optional(SQL, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
+    Ok(row.and_then(|PriceWithProductRow(price, product)| {
+        Some((price.into_price()?, Product::from(product)))
+    }))
 }
 
 pub async fn list_prices(

@@ -30,6 +30,8 @@ use super::{StoreError, StoreResult};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle reader connections kept open.
 const IDLE_READERS: usize = 8;
+/// The writer's page cache, in KiB as SQLite takes a negative `cache_size` (16 MiB).
+const WRITER_CACHE_KIB: i64 = -16 * 1024;
 /// Prepared statements cached per connection: every query kassa makes, with room to spare.
 const STATEMENT_CACHE: usize = 256;
 
@@ -51,6 +53,10 @@ fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
     if !read_only {
         // The journal mode is the file's; the rest are the connection's.
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Each write's savepoint journal stays in memory instead of a temporary file, and a
+        // batch's pages stay in the cache until its commit.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
