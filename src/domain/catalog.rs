@@ -16,6 +16,7 @@ use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_AMOUNT, MajorAmount};
 use super::{DomainError, validate};
+use crate::objects;
 use crate::store::{self, Db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -692,12 +693,13 @@ fn catalog_event(
 }
 
 fn product_event(caller: &Caller, kind: &str, product: &Product, now: i64) -> Event {
-    let object = crate::objects::product(product, caller, &crate::objects::Expand::default());
+    let object = objects::to_value(&objects::Product::new(product, caller));
     catalog_event(caller, kind, &product.id, object, now)
 }
 
 fn price_event(caller: &Caller, kind: &str, price: &Price, now: i64) -> Event {
-    catalog_event(caller, kind, &price.id, crate::objects::price(price), now)
+    let object = objects::to_value(&objects::Price::new(price));
+    catalog_event(caller, kind, &price.id, object, now)
 }
 
 fn link_event(
@@ -707,8 +709,7 @@ fn link_event(
     public_url: &str,
     now: i64,
 ) -> Event {
-    let items_url = format!("/v1/payment_links/{}/line_items", link.id);
-    let object = crate::objects::payment_link(link, public_url, &items_url);
+    let object = objects::to_value(&objects::PaymentLink::new(link, public_url));
     catalog_event(caller, kind, &link.id, object, now)
 }
 

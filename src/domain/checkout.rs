@@ -18,6 +18,7 @@ use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_CHARGE};
 use super::{DomainError, validate};
+use crate::objects;
 use crate::store::{self, Db};
 
 /// Default lifetime of a session, and the bounds of a chosen one.
@@ -1020,7 +1021,7 @@ async fn transition(
         // words, the event integrations listen to for releasing stock.
         _ => ENDED_UNPAID_EVENT,
     };
-    let object = crate::objects::checkout_session(&after, public_url);
+    let object = objects::to_value(&objects::CheckoutSession::new(&after, public_url));
     let event = super::events::new_event(
         account_id,
         after.livemode,
@@ -1371,7 +1372,7 @@ pub async fn complete_session(
     events.push(event(
         "checkout.session.completed",
         &session.id,
-        crate::objects::checkout_session(&after, public_url),
+        objects::to_value(&objects::CheckoutSession::new(&after, public_url)),
     ));
     let writes = store::checkout::CompletionWrites {
         payment: payment.as_ref(),

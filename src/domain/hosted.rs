@@ -17,6 +17,7 @@ use super::checkout::{
 use super::money::MAX_CHARGE;
 use super::processor::{self, CardDetails, Decline};
 use super::{DomainError, ids, ids::prefix, validate};
+use crate::objects;
 use crate::store::checkout::DeclineRecorded;
 use crate::store::{self, Db};
 
@@ -535,7 +536,7 @@ async fn record_decline(
     let failed_event = event(
         checkout::ENDED_UNPAID_EVENT,
         &session.id,
-        crate::objects::checkout_session(&failed, ""),
+        objects::to_value(&objects::CheckoutSession::new(&failed, "")),
     );
     let recorded = store::checkout::record_decline(
         db,

@@ -3,19 +3,52 @@
 //! most four levels deep. Paths are checked against what each object can expand before the
 //! request does anything, so a create never happens for an answer that is then refused; an
 //! unknown path answers Stripe's "This property cannot be expanded (X)."
+//!
+//! Each object is rendered by the function of its type here (`session`, `product`...): the
+//! typed object of `crate::objects`, with the fields its paths name replaced by the objects
+//! they name. An object fetched for a path is written to JSON where it is read, with the paths
+//! below it already applied.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use axum::http::StatusCode;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::DomainError;
 use crate::domain::accounts::Caller;
-use crate::domain::{catalog, checkout, customers, payments};
-use crate::objects::{self, Expand};
+use crate::domain::catalog::{self, PaymentLink, Price, Product};
+use crate::domain::checkout::{self, LineItem, Session};
+use crate::domain::{customers, payments};
+use crate::objects::{self, Expandable, Fetched};
+
+/// What to expand in place of ids (`expand[]=default_price`), as dotted paths.
+#[derive(Debug, Clone, Default)]
+pub struct Expand(pub Vec<String>);
+
+impl Expand {
+    /// Whether `field` is expanded, by itself or on the way to a path below it.
+    pub fn reaches(&self, field: &str) -> bool {
+        self.0.iter().any(|f| {
+            f.strip_prefix(field)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    }
+
+    /// The expansions under `prefix.` (`data.default_price` inside a list).
+    pub fn under(&self, prefix: &str) -> Expand {
+        let start = format!("{prefix}.");
+        Expand(
+            self.0
+                .iter()
+                .filter_map(|f| f.strip_prefix(&start).map(str::to_string))
+                .collect(),
+        )
+    }
+}
 
 /// Stripe's limit on the levels of one path.
 pub const MAX_LEVELS: usize = 4;
@@ -99,120 +132,181 @@ fn reaches(object: &str, segments: &[&str]) -> bool {
     }
 }
 
-type Expanding<'a> = Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
+/// A rendering that recurses (a price's product, whose default price has a product...).
+type Expanding<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
-/// Expands `expand`'s paths in `value`, an object of type `object` rendered for `caller`.
-pub async fn apply(
-    state: &AppState,
-    caller: &Caller,
-    value: &mut Value,
-    object: &'static str,
-    expand: &Expand,
-) -> Result<(), ApiError> {
-    for path in &expand.0 {
-        let segments: Vec<&str> = path.split('.').collect();
-        expand_path(state, caller, value, object, &segments).await?;
-    }
-    Ok(())
-}
-
-fn expand_path<'a>(
-    state: &'a AppState,
-    caller: &'a Caller,
-    value: &'a mut Value,
-    object: &'static str,
-    segments: &'a [&'a str],
-) -> Expanding<'a> {
-    Box::pin(async move {
-        let Some((field, rest)) = segments.split_first() else {
-            return Ok(());
-        };
-        let Some(holds) = expandable(object, field) else {
-            return Ok(());
-        };
-        match holds {
-            Holds::Id(target) => {
-                if let Some(id) = value[*field].as_str()
-                    && let Some(found) = fetch(state, caller, target, id).await?
-                {
-                    value[*field] = found;
-                }
-                if value[*field].is_object() && !rest.is_empty() {
-                    expand_path(state, caller, &mut value[*field], target, rest).await?;
-                }
-            }
-            Holds::Includable(item) | Holds::List(item) => {
-                if value.get(*field).is_none() {
-                    value[*field] = include(state, caller, object, value, field).await?;
-                }
-                if let [_data, below @ ..] = rest
-                    && let Some(items) = value[*field]["data"].as_array_mut()
-                {
-                    for entry in items {
-                        expand_path(state, caller, entry, item, below).await?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    })
-}
-
-/// The object of type `object` with this id, as its retrieve answers it; `None` when the
-/// caller cannot see one (a V3 session's `customer` may be the merchant's own reference).
-async fn fetch(
-    state: &AppState,
-    caller: &Caller,
-    object: &str,
-    id: &str,
-) -> Result<Option<Value>, ApiError> {
-    let db = &state.db;
-    let found = match object {
-        "customer" => customers::get_customer(db, caller, id)
-            .await
-            .map(|c| c.object()),
-        "payment_intent" => payments::get_payment_intent(db, caller, id)
-            .await
-            .map(|p| p.object()),
-        "product" => catalog::get_product(db, caller, id)
-            .await
-            .map(|p| objects::product(&p, caller, &Expand::default())),
-        "price" => catalog::get_price(db, caller, id)
-            .await
-            .map(|p| objects::price(&p)),
-        "payment_link" => catalog::get_payment_link(db, caller, id)
-            .await
-            .map(|l| super::api_v3::payment_links::link_object(state, &l)),
-        _ => return Ok(None),
-    };
-    match found {
-        Ok(value) => Ok(Some(value)),
+/// The object a fetch found, or `None` when the caller cannot see one: the field then keeps
+/// its id (a V3 session's `customer` may be the merchant's own reference).
+fn found<T>(fetched: Result<T, DomainError>) -> Result<Option<T>, ApiError> {
+    match fetched {
+        Ok(object) => Ok(Some(object)),
         Err(DomainError::NotFound { .. }) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }
 
-/// An includable list of the object `value`.
-async fn include(
+/// An object written to JSON once, to stand in the answer of another.
+fn fetched<T: Serialize>(object: &T) -> Result<Fetched, ApiError> {
+    serde_json::value::to_raw_value(object).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// A checkout session (`customer`, `payment_intent`, `payment_link`, `line_items`).
+pub async fn session<'a>(
     state: &AppState,
     caller: &Caller,
-    object: &str,
-    value: &Value,
-    field: &str,
-) -> Result<Value, ApiError> {
-    let id = value["id"].as_str().unwrap_or_default();
-    match (object, field) {
-        ("checkout.session", "line_items") => {
-            let items = checkout::line_items(&state.db, caller, id).await?;
-            let url = format!("/v1/checkout/sessions/{id}/line_items");
-            Ok(objects::list(
-                items.iter().map(objects::line_item).collect(),
-                false,
-                &url,
-            ))
-        }
-        _ => Ok(Value::Null),
+    session: &'a Session,
+    expand: &Expand,
+) -> Result<objects::CheckoutSession<'a>, ApiError> {
+    let mut object = objects::CheckoutSession::new(session, &state.config.public_url);
+    let db = &state.db;
+    if let Some(id) = &session.customer_id
+        && expand.reaches("customer")
+        && let Some(customer) = found(customers::get_customer(db, caller, id).await)?
+    {
+        object.customer = Some(Expandable::Object(customer.object()));
     }
+    if let Some(id) = &session.payment_intent_id
+        && expand.reaches("payment_intent")
+        && let Some(intent) = found(payments::get_payment_intent(db, caller, id).await)?
+    {
+        let below = expand.under("payment_intent");
+        let intent = payment_intent(state, caller, intent.object(), &below).await?;
+        object.payment_intent = Some(Expandable::Object(intent));
+    }
+    if let Some(id) = &session.payment_link_id
+        && expand.reaches("payment_link")
+        && let Some(link) = found(catalog::get_payment_link(db, caller, id).await)?
+    {
+        let link = payment_link(state, caller, &link, &expand.under("payment_link")).await?;
+        object.payment_link = Some(Expandable::Object(fetched(&link)?));
+    }
+    if expand.reaches("line_items") {
+        let items = checkout::line_items(db, caller, &session.id).await?;
+        let below = expand.under("line_items").under("data");
+        let mut data = Vec::with_capacity(items.len());
+        for item in &items {
+            data.push(line_item(state, caller, item, &below).await?);
+        }
+        let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
+        object.line_items = Some(fetched(&objects::List::new(data, false, url))?);
+    }
+    Ok(object)
+}
+
+/// A checkout session's line item (`price.product`...).
+pub async fn line_item<'a>(
+    state: &AppState,
+    caller: &Caller,
+    item: &'a LineItem,
+    expand: &Expand,
+) -> Result<objects::LineItem<'a>, ApiError> {
+    let mut object = objects::LineItem::new(item);
+    price_fields(state, caller, &mut object.price, &expand.under("price")).await?;
+    Ok(object)
+}
+
+/// A payment link (`line_items.data.price.product`...).
+pub async fn payment_link<'a>(
+    state: &AppState,
+    caller: &Caller,
+    link: &'a PaymentLink,
+    expand: &Expand,
+) -> Result<objects::PaymentLink<'a>, ApiError> {
+    let mut object = objects::PaymentLink::new(link, &state.config.public_url);
+    let below = expand.under("line_items").under("data");
+    for item in &mut object.line_items.data {
+        link_item(state, caller, item, &below).await?;
+    }
+    Ok(object)
+}
+
+/// Expands one of a payment link's line items (`price.product`...).
+pub async fn link_item(
+    state: &AppState,
+    caller: &Caller,
+    item: &mut objects::LinkItem<'_>,
+    expand: &Expand,
+) -> Result<(), ApiError> {
+    price_fields(state, caller, &mut item.price, &expand.under("price")).await
+}
+
+/// A price (`product`, `product.default_price`...).
+pub async fn price<'a>(
+    state: &AppState,
+    caller: &Caller,
+    price: &'a Price,
+    expand: &Expand,
+) -> Result<objects::Price<'a>, ApiError> {
+    let mut object = objects::Price::new(price);
+    price_fields(state, caller, &mut object, expand).await?;
+    Ok(object)
+}
+
+/// Expands a price's `product`, fetched by its id.
+async fn price_fields(
+    state: &AppState,
+    caller: &Caller,
+    object: &mut objects::Price<'_>,
+    expand: &Expand,
+) -> Result<(), ApiError> {
+    if let Expandable::Id(id) = object.product
+        && expand.reaches("product")
+        && let Some(product) = fetch_product(state, caller, id, expand.under("product")).await?
+    {
+        object.product = Expandable::Object(product);
+    }
+    Ok(())
+}
+
+/// The product with this id, rendered with `expand`; boxed, as products and prices expand
+/// into each other.
+fn fetch_product<'a>(
+    state: &'a AppState,
+    caller: &'a Caller,
+    id: &'a str,
+    expand: Expand,
+) -> Expanding<'a, Option<Fetched>> {
+    Box::pin(async move {
+        let Some(found) = found(catalog::get_product(&state.db, caller, id).await)? else {
+            return Ok(None);
+        };
+        let object = product(state, caller, &found, &expand).await?;
+        Ok(Some(fetched(&object)?))
+    })
+}
+
+/// A product (`default_price`, from the price read with it; `default_price.product`...).
+pub async fn product<'a>(
+    state: &AppState,
+    caller: &'a Caller,
+    product: &'a Product,
+    expand: &Expand,
+) -> Result<objects::Product<'a>, ApiError> {
+    let mut object = objects::Product::new(product, caller);
+    if let Some(default_price) = &product.default_price
+        && expand.reaches("default_price")
+    {
+        let below = expand.under("default_price");
+        let default_price = price(state, caller, default_price, &below).await?;
+        object.default_price = Some(Expandable::Object(default_price));
+    }
+    Ok(object)
+}
+
+/// A PaymentIntent, an object of the domain's own JSON (`customer`).
+pub async fn payment_intent(
+    state: &AppState,
+    caller: &Caller,
+    mut object: Value,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    if expand.reaches("customer")
+        && let Some(id) = object["customer"].as_str().map(str::to_string)
+        && let Some(customer) = found(customers::get_customer(&state.db, caller, &id).await)?
+    {
+        object["customer"] = customer.object();
+    }
+    Ok(object)
 }
 
 #[cfg(test)]
@@ -267,8 +361,19 @@ mod tests {
     #[test]
     fn list_paths_start_at_data() {
         let expand = check_list(paths(&["data.default_price"]), "product").unwrap();
-        assert!(expand.has("default_price"));
+        assert_eq!(expand.0, ["default_price"]);
         assert!(check_list(paths(&["default_price"]), "product").is_err());
         assert!(check_list(paths(&["data"]), "product").is_err());
+    }
+
+    #[test]
+    fn a_field_is_reached_by_its_own_path_or_one_below_it() {
+        let expand = Expand(paths(&["payment_intent.customer", "line_items"]));
+        assert!(expand.reaches("payment_intent"));
+        assert!(expand.reaches("line_items"));
+        assert!(!expand.reaches("customer"));
+        assert!(!expand.reaches("line"));
+        assert_eq!(expand.under("payment_intent").0, ["customer"]);
+        assert!(!Expand(paths(&["customer_details"])).reaches("customer"));
     }
 }

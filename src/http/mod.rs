@@ -45,6 +45,26 @@ use crate::store::key_changes::KeyChanges;
 /// Largest accepted request body.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
+/// A JSON answer, written to bytes inside the handler. kassa's objects (`crate::objects`)
+/// borrow from what the handler read, so they are serialised before the handler returns
+/// rather than handed to axum as `Json<T>`, which needs a `T` that owns its data.
+pub struct JsonBytes(Vec<u8>);
+
+impl JsonBytes {
+    pub fn of<T: serde::Serialize + ?Sized>(object: &T) -> Result<JsonBytes, ApiError> {
+        serde_json::to_vec(object)
+            .map(JsonBytes)
+            .map_err(|e| ApiError::internal(e.to_string()))
+    }
+}
+
+impl axum::response::IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        let content_type = HeaderValue::from_static("application/json");
+        ([(header::CONTENT_TYPE, content_type)], self.0).into_response()
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,20 +1,18 @@
 //! `/api/v1/checkout/sessions`: sessions from a payment link.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
 use crate::domain::checkout;
-use crate::http::AppState;
 use crate::http::api_v2::checkout_sessions::{
-    CreateSessionBody, LoopsSessionFilter, loops_list, loops_param, loops_session,
+    CreateSessionBody, LoopsSession, LoopsSessionFilter, loops_list, loops_param,
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{NoParams, Paging};
+use crate::http::{AppState, JsonBytes};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,7 +30,7 @@ pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateSessionBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let session = checkout::create_session(
         &state.db,
         &caller,
@@ -41,11 +39,11 @@ pub async fn create_session(
     )
     .await
     .map_err(|e| loops_param(e.into()))?;
-    Ok(Json(loops_session(
+    JsonBytes::of(&LoopsSession::new(
         &session,
         &state.config.public_url,
         false,
-    )))
+    ))
 }
 
 /// Lists sessions, newest first: `{sessions, total, limit, offset}`.
@@ -56,10 +54,8 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, paging): ListQuery<LoopsSessionFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        loops_list(&state, &caller, filter, paging, false).await?,
-    ))
+) -> Result<JsonBytes, ApiError> {
+    loops_list(&state, &caller, filter, paging, false).await
 }
 
 /// Retrieves a session.
@@ -71,7 +67,7 @@ pub async fn retrieve_session(
     caller: Caller,
     Path(id): Path<String>,
     Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let session = checkout::get_session(
         &state.db,
         &caller,
@@ -80,11 +76,11 @@ pub async fn retrieve_session(
         &state.config.public_url,
     )
     .await?;
-    Ok(Json(loops_session(
+    JsonBytes::of(&LoopsSession::new(
         &session,
         &state.config.public_url,
         false,
-    )))
+    ))
 }
 
 /// Expires an open session; 409 if it is not open.
@@ -97,13 +93,13 @@ pub async fn expire_session(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(NoParams {}): JsonBody<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let now = state.clock.now();
     let session =
         checkout::expire_session(&state.db, &caller, &id, now, &state.config.public_url).await?;
-    Ok(Json(loops_session(
+    JsonBytes::of(&LoopsSession::new(
         &session,
         &state.config.public_url,
         false,
-    )))
+    ))
 }

@@ -1,10 +1,8 @@
 //! `/api/v2/checkout/sessions` (and the V1 object, which V1 shares): Loops sessions in
 //! camelCase, amounts in major units, ISO-8601 times.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,11 +13,12 @@ use crate::domain::checkout::{
     SessionUpdate,
 };
 use crate::domain::list::PageStart;
+use crate::domain::metadata::Metadata;
 use crate::domain::money::MajorAmount;
-use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{MetadataParam, NoParams, Paging, clearable, metadata_param};
+use crate::http::{AppState, JsonBytes};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -28,36 +27,80 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(expire_session))
 }
 
-/// The Loops session object; V2 adds its extra fields.
-pub fn loops_session(session: &Session, public_url: &str, v2: bool) -> Value {
-    let mut object = json!({
-        "id": session.id,
-        "url": session.url(public_url),
-        "status": session.state.loops_status(),
-        "amount": session.currency.major_number(session.amount_total),
-        "currency": session.currency.upper(),
-        "productName": session.product_name,
-        "createdAt": iso8601(session.created),
-        "externalCustomerId": session.external_customer_id,
-        "expiresAt": iso8601(session.expires_at),
-        "completedAt": session.completed_at.map(iso8601),
-        "metadata": session.metadata,
-        "paymentLinkId": session.payment_link_id,
-        "livemode": session.livemode,
-    });
-    if v2 {
-        let extra = json!({
-            "updatedAt": iso8601(session.updated),
-            "productDescription": session.product_description,
-            "pricingType": if session.mode == CheckoutMode::Subscription { "RECURRING" } else { "ONE_TIME" },
-            "allowedPaymentMethods": session.payment_method_types(),
-            "successUrl": session.success_url,
-            "cancelUrl": session.cancel_url,
-        });
-        let fields = object.as_object_mut().expect("an object");
-        fields.extend(extra.as_object().expect("an object").clone());
+/// The Loops session object (V1's fields; V2 adds its own after them), written straight from
+/// the session rather than through a `serde_json::Value`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoopsSession<'a> {
+    id: &'a str,
+    url: String,
+    status: &'static str,
+    amount: serde_json::Number,
+    currency: String,
+    product_name: &'a str,
+    created_at: String,
+    external_customer_id: Option<&'a str>,
+    expires_at: String,
+    completed_at: Option<String>,
+    metadata: &'a Metadata,
+    payment_link_id: Option<&'a str>,
+    livemode: bool,
+    #[serde(flatten)]
+    v2: Option<V2Fields<'a>>,
+}
+
+/// What V2 shows of a session beyond V1.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Fields<'a> {
+    updated_at: String,
+    product_description: Option<&'a str>,
+    pricing_type: &'static str,
+    allowed_payment_methods: Vec<String>,
+    success_url: Option<&'a str>,
+    cancel_url: Option<&'a str>,
+}
+
+impl<'a> LoopsSession<'a> {
+    /// The V1 object, or with `v2` the V2 one.
+    pub fn new(session: &'a Session, public_url: &str, v2: bool) -> Self {
+        LoopsSession {
+            id: &session.id,
+            url: session.url(public_url),
+            status: session.state.loops_status(),
+            amount: session.currency.major_number(session.amount_total),
+            currency: session.currency.upper(),
+            product_name: &session.product_name,
+            created_at: iso8601(session.created),
+            external_customer_id: session.external_customer_id.as_deref(),
+            expires_at: iso8601(session.expires_at),
+            completed_at: session.completed_at.map(iso8601),
+            metadata: &session.metadata,
+            payment_link_id: session.payment_link_id.as_deref(),
+            livemode: session.livemode,
+            v2: v2.then(|| V2Fields {
+                updated_at: iso8601(session.updated),
+                product_description: session.product_description.as_deref(),
+                pricing_type: if session.mode == CheckoutMode::Subscription {
+                    "RECURRING"
+                } else {
+                    "ONE_TIME"
+                },
+                allowed_payment_methods: session.payment_method_types(),
+                success_url: session.success_url.as_deref(),
+                cancel_url: session.cancel_url.as_deref(),
+            }),
+        }
     }
-    object
+}
+
+/// The Loops list of sessions: `{sessions, total, limit, offset}`.
+#[derive(Debug, Serialize)]
+struct SessionPage<'a> {
+    sessions: Vec<LoopsSession<'a>>,
+    total: u64,
+    limit: u32,
+    offset: u64,
 }
 
 /// ISO-8601 `expiresAt` as unix seconds.
@@ -164,7 +207,7 @@ pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateSessionBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let session = checkout::create_session(
         &state.db,
         &caller,
@@ -173,11 +216,7 @@ pub async fn create_session(
     )
     .await
     .map_err(|e| loops_param(e.into()))?;
-    Ok(Json(loops_session(
-        &session,
-        &state.config.public_url,
-        true,
-    )))
+    JsonBytes::of(&LoopsSession::new(&session, &state.config.public_url, true))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -216,7 +255,7 @@ pub async fn loops_list(
     filter: LoopsSessionFilter,
     paging: Paging,
     v2: bool,
-) -> Result<Value, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let filter = filter.filter()?;
     let page = paging.page(50)?;
     let offset = match page.start {
@@ -234,12 +273,17 @@ pub async fn loops_list(
     )
     .await?;
     let total = checkout::count_sessions(&state.db, caller, &filter).await?;
-    let sessions: Vec<Value> = listed
+    let sessions = listed
         .items
         .iter()
-        .map(|s| loops_session(s, &state.config.public_url, v2))
+        .map(|s| LoopsSession::new(s, &state.config.public_url, v2))
         .collect();
-    Ok(json!({"sessions": sessions, "total": total, "limit": page.limit, "offset": offset}))
+    JsonBytes::of(&SessionPage {
+        sessions,
+        total,
+        limit: page.limit,
+        offset,
+    })
 }
 
 /// Lists sessions, newest first.
@@ -250,10 +294,8 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, paging): ListQuery<LoopsSessionFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        loops_list(&state, &caller, filter, paging, true).await?,
-    ))
+) -> Result<JsonBytes, ApiError> {
+    loops_list(&state, &caller, filter, paging, true).await
 }
 
 /// Retrieves a session.
@@ -265,7 +307,7 @@ pub async fn retrieve_session(
     caller: Caller,
     Path(id): Path<String>,
     Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let session = checkout::get_session(
         &state.db,
         &caller,
@@ -274,11 +316,7 @@ pub async fn retrieve_session(
         &state.config.public_url,
     )
     .await?;
-    Ok(Json(loops_session(
-        &session,
-        &state.config.public_url,
-        true,
-    )))
+    JsonBytes::of(&LoopsSession::new(&session, &state.config.public_url, true))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -328,7 +366,7 @@ pub async fn update_session(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateSessionBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let update = SessionUpdate {
         amount: body.amount,
         currency: body.currency,
@@ -355,11 +393,7 @@ pub async fn update_session(
         &state.config.public_url,
     )
     .await?;
-    Ok(Json(loops_session(
-        &session,
-        &state.config.public_url,
-        true,
-    )))
+    JsonBytes::of(&LoopsSession::new(&session, &state.config.public_url, true))
 }
 
 /// Expires an open session; 409 if it is not open.
@@ -372,13 +406,9 @@ pub async fn expire_session(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(NoParams {}): JsonBody<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let now = state.clock.now();
     let session =
         checkout::expire_session(&state.db, &caller, &id, now, &state.config.public_url).await?;
-    Ok(Json(loops_session(
-        &session,
-        &state.config.public_url,
-        true,
-    )))
+    JsonBytes::of(&LoopsSession::new(&session, &state.config.public_url, true))
 }

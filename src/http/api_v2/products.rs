@@ -1,18 +1,18 @@
 //! `/api/v2/products`: Loops V2 products, camelCase with ISO-8601 times.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{self, AmountType, Product};
 use crate::domain::list::PageStart;
-use crate::http::AppState;
+use crate::domain::metadata::Metadata;
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{LoopsProductBody, LoopsProductFilter, NoParams, Paging};
+use crate::http::{AppState, JsonBytes};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,34 +31,67 @@ pub fn iso8601(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The V2 product object.
-pub fn product_object(product: &Product, caller: &Caller) -> Value {
-    let terms = product.default_price.as_ref().map(|p| &p.terms);
-    let major = |amount: Option<i64>| match (terms, amount) {
-        (Some(t), Some(a)) => Value::String(t.currency.format_major(a)),
-        _ => Value::Null,
-    };
-    let custom = terms.and_then(|t| t.custom);
-    let amount_type = product.amount_type();
-    json!({
-        "id": product.id,
-        "name": product.name,
-        "description": product.description,
-        "amountType": amount_type.map(AmountType::as_str),
-        "priceAmount": if amount_type == Some(AmountType::Fixed) { major(terms.and_then(|t| t.unit_amount)) } else { Value::Null },
-        "minimumAmount": major(custom.and_then(|c| c.minimum)),
-        "presetAmount": major(custom.and_then(|c| c.preset)),
-        "priceCurrency": terms.map(|t| t.currency.upper()),
-        "recurringInterval": terms.and_then(|t| t.recurring).map(|r| r.interval.as_str()),
-        "status": product.status.as_str(),
-        "thumbnailUrl": product.thumbnail_url,
-        "images": product.images,
-        "metadata": product.metadata,
-        "merchantId": caller.account_id,
-        "livemode": product.livemode,
-        "createdAt": iso8601(product.created),
-        "updatedAt": iso8601(product.updated),
-    })
+/// The V2 product object, written straight from the product.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoopsProduct<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    amount_type: Option<&'static str>,
+    price_amount: Option<String>,
+    minimum_amount: Option<String>,
+    preset_amount: Option<String>,
+    price_currency: Option<String>,
+    recurring_interval: Option<&'static str>,
+    status: &'static str,
+    thumbnail_url: Option<&'a str>,
+    images: &'a [String],
+    metadata: &'a Metadata,
+    merchant_id: &'a str,
+    livemode: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> LoopsProduct<'a> {
+    pub fn new(product: &'a Product, caller: &'a Caller) -> Self {
+        let terms = product.default_price.as_ref().map(|p| &p.terms);
+        let major = |amount: Option<i64>| Some(terms?.currency.format_major(amount?));
+        let custom = terms.and_then(|t| t.custom);
+        let amount_type = product.amount_type();
+        LoopsProduct {
+            id: &product.id,
+            name: &product.name,
+            description: product.description.as_deref(),
+            amount_type: amount_type.map(AmountType::as_str),
+            price_amount: match amount_type {
+                Some(AmountType::Fixed) => major(terms.and_then(|t| t.unit_amount)),
+                _ => None,
+            },
+            minimum_amount: major(custom.and_then(|c| c.minimum)),
+            preset_amount: major(custom.and_then(|c| c.preset)),
+            price_currency: terms.map(|t| t.currency.upper()),
+            recurring_interval: terms.and_then(|t| t.recurring).map(|r| r.interval.as_str()),
+            status: product.status.as_str(),
+            thumbnail_url: product.thumbnail_url.as_deref(),
+            images: &product.images,
+            metadata: &product.metadata,
+            merchant_id: &caller.account_id,
+            livemode: product.livemode,
+            created_at: iso8601(product.created),
+            updated_at: iso8601(product.updated),
+        }
+    }
+}
+
+/// The Loops list of products: `{products, total, limit, offset}`.
+#[derive(Debug, Serialize)]
+struct ProductPage<'a> {
+    products: Vec<LoopsProduct<'a>>,
+    total: u64,
+    limit: u32,
+    offset: u64,
 }
 
 /// Creates a product.
@@ -69,12 +102,12 @@ pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<LoopsProductBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     refuse_expand(&body.expand)?;
     let (input, price) = body.into_new()?;
     let product =
         catalog::create_product(&state.db, &caller, input, price, state.clock.now()).await?;
-    Ok(Json(product_object(&product, &caller)))
+    JsonBytes::of(&LoopsProduct::new(&product, &caller))
 }
 
 /// Lists products, newest first: `{products, total, limit, offset}`.
@@ -86,7 +119,7 @@ pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, paging): ListQuery<LoopsProductFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     refuse_expand(&filter.expand)?;
     let filter = filter.filter()?;
     let page = paging.page(50)?;
@@ -98,14 +131,17 @@ pub async fn list_products(
         catalog::list_products(&state.db, &caller, &filter, &page),
         catalog::count_products(&state.db, &caller, &filter),
     )?;
-    let products: Vec<Value> = listed
+    let products = listed
         .items
         .iter()
-        .map(|p| product_object(p, &caller))
+        .map(|p| LoopsProduct::new(p, &caller))
         .collect();
-    Ok(Json(
-        json!({"products": products, "total": total, "limit": page.limit, "offset": offset}),
-    ))
+    JsonBytes::of(&ProductPage {
+        products,
+        total,
+        limit: page.limit,
+        offset,
+    })
 }
 
 /// Retrieves a product.
@@ -117,9 +153,9 @@ pub async fn retrieve_product(
     caller: Caller,
     Path(id): Path<String>,
     Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let product = catalog::get_product(&state.db, &caller, &id).await?;
-    Ok(Json(product_object(&product, &caller)))
+    JsonBytes::of(&LoopsProduct::new(&product, &caller))
 }
 
 /// Updates a product; a changed amount creates a new default price.
@@ -131,7 +167,7 @@ pub async fn update_product(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<LoopsProductBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     refuse_expand(&body.expand)?;
     let (input, pricing) = body.into_update()?;
     let product = catalog::update_product(
@@ -144,7 +180,7 @@ pub async fn update_product(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(product_object(&product, &caller)))
+    JsonBytes::of(&LoopsProduct::new(&product, &caller))
 }
 
 /// V2 products are Loops objects with nothing to expand: `expand` is not a V2 parameter.

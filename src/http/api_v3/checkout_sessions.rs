@@ -1,20 +1,18 @@
 //! `/api/v3/checkout/sessions`: Loops V3 sessions, in Stripe's shape with the Loops extras.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
-use crate::domain::checkout::{self, Session, SessionFilter, SessionState};
-use crate::http::AppState;
+use crate::domain::checkout::{self, SessionFilter, SessionState};
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{Created, ExpandParams, NoParams, Paging, SessionBody};
-use crate::objects::{self, Expand};
+use crate::http::{AppState, JsonBytes};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,18 +20,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retrieve_session))
         .routes(routes!(expire_session))
         .routes(routes!(list_line_items))
-}
-
-/// The session object, with `expand`'s paths expanded.
-pub async fn session_object(
-    state: &AppState,
-    caller: &Caller,
-    session: &Session,
-    expand: &Expand,
-) -> Result<Value, ApiError> {
-    let mut object = objects::checkout_session(session, &state.config.public_url);
-    expand::apply(state, caller, &mut object, "checkout.session", expand).await?;
-    Ok(object)
 }
 
 /// Creates a checkout session from `line_items` or a Loops `productId`.
@@ -45,14 +31,12 @@ pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(mut body): JsonBody<SessionBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "checkout.session")?;
     let mut input = body.into_input()?;
     input.customer_is_reference = true;
     let session = checkout::create_session(&state.db, &caller, input, state.clock.now()).await?;
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -101,7 +85,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(mut filter, paging): ListQuery<SessionListFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut filter.expand), "checkout.session")?;
     let domain_filter = filter.filter(false)?;
     crate::http::stripe::checkout_sessions::check_filter_ids(
@@ -123,13 +107,13 @@ pub async fn list_sessions(
     .await?;
     let mut data = Vec::with_capacity(page.items.len());
     for session in &page.items {
-        data.push(session_object(&state, &caller, session, &expand).await?);
+        data.push(expand::session(&state, &caller, session, &expand).await?);
     }
-    Ok(Json(objects::list(
+    JsonBytes::of(&objects::List::new(
         data,
         page.has_more,
         "/api/v3/checkout/sessions",
-    )))
+    ))
 }
 
 /// Retrieves a session. An open session past `expires_at` is expired on read.
@@ -141,7 +125,7 @@ pub async fn retrieve_session(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "checkout.session")?;
     let session = checkout::get_session(
         &state.db,
@@ -151,9 +135,7 @@ pub async fn retrieve_session(
         &state.config.public_url,
     )
     .await?;
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 /// Expires an open session; the customer can no longer pay it. 409 if it is not open.
@@ -166,7 +148,7 @@ pub async fn expire_session(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(params): JsonBody<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "checkout.session")?;
     let session = checkout::expire_session(
         &state.db,
@@ -176,9 +158,7 @@ pub async fn expire_session(
         &state.config.public_url,
     )
     .await?;
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 /// The session's line items.
@@ -190,7 +170,7 @@ pub async fn list_line_items(
     caller: Caller,
     Path(id): Path<String>,
     Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let session = checkout::get_session(
         &state.db,
         &caller,
@@ -201,9 +181,9 @@ pub async fn list_line_items(
     .await?;
     let items = checkout::line_items(&state.db, &caller, &session.id).await?;
     let url = format!("/api/v3/checkout/sessions/{}/line_items", session.id);
-    Ok(Json(objects::list(
-        items.iter().map(objects::line_item).collect(),
+    JsonBytes::of(&objects::List::new(
+        items.iter().map(objects::LineItem::new).collect(),
         false,
-        &url,
-    )))
+        url,
+    ))
 }

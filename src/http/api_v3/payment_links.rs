@@ -1,32 +1,23 @@
 //! `/api/v3/payment-links`: reusable links; each visit starts a checkout session.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, PaymentLink, PaymentLinkFilter};
-use crate::http::AppState;
+use crate::domain::catalog::{self, PaymentLinkFilter};
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{ExpandParams, Paging, PaymentLinkBody};
-use crate::http::stripe::payment_links::expanded_link;
+use crate::http::{AppState, JsonBytes};
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_payment_link, list_payment_links))
         .routes(routes!(retrieve_payment_link, update_payment_link))
-}
-
-/// The payment link object, as `/api/v3` and `/v1` show it.
-pub fn link_object(state: &AppState, link: &PaymentLink) -> Value {
-    let items_url = format!("/v1/payment_links/{}/line_items", link.id);
-    objects::payment_link(link, &state.config.public_url, &items_url)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -48,7 +39,7 @@ pub async fn create_payment_link(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(mut body): JsonBody<PaymentLinkBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::create_payment_link(
         &state.db,
@@ -58,7 +49,7 @@ pub async fn create_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
+    JsonBytes::of(&expand::payment_link(&state, &caller, &link, &expand).await?)
 }
 
 /// Lists payment links, newest first.
@@ -68,7 +59,7 @@ pub async fn list_payment_links(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(mut filter, paging): ListQuery<LinkFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut filter.expand), "payment_link")?;
     let filter = PaymentLinkFilter {
         active: filter.active,
@@ -76,13 +67,13 @@ pub async fn list_payment_links(
     let page = catalog::list_payment_links(&state.db, &caller, &filter, &paging.page(50)?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for link in &page.items {
-        data.push(expanded_link(&state, &caller, link, &expand).await?);
+        data.push(expand::payment_link(&state, &caller, link, &expand).await?);
     }
-    Ok(Json(objects::list(
+    JsonBytes::of(&objects::List::new(
         data,
         page.has_more,
         "/api/v3/payment-links",
-    )))
+    ))
 }
 
 /// Retrieves a payment link.
@@ -94,10 +85,10 @@ pub async fn retrieve_payment_link(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "payment_link")?;
     let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
-    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
+    JsonBytes::of(&expand::payment_link(&state, &caller, &link, &expand).await?)
 }
 
 /// Updates a payment link (`label`, `productIds`, `successUrl`, `cancelUrl`, `metadata`, `active`...).
@@ -109,7 +100,7 @@ pub async fn update_payment_link(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(mut body): JsonBody<PaymentLinkBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::update_payment_link(
         &state.db,
@@ -120,5 +111,5 @@ pub async fn update_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
+    JsonBytes::of(&expand::payment_link(&state, &caller, &link, &expand).await?)
 }

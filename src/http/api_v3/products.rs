@@ -1,20 +1,17 @@
 //! `/api/v3/products`: Loops V3 products, in Stripe's shape with the Loops extras.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{self, ProductFilter};
-use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{ExpandParams, LoopsProductBody, LoopsProductFilter, NoParams, Paging};
-use crate::http::stripe::products::product_object;
-use crate::objects::{self, Expand};
+use crate::http::{AppState, JsonBytes};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,14 +27,12 @@ pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(mut body): JsonBody<LoopsProductBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "product")?;
     let (input, price) = body.into_new()?;
     let product =
         catalog::create_product(&state.db, &caller, input, price, state.clock.now()).await?;
-    Ok(Json(
-        product_object(&state, &caller, &product, &expand).await?,
-    ))
+    JsonBytes::of(&expand::product(&state, &caller, &product, &expand).await?)
 }
 
 /// Lists products, newest first, by offset or cursor.
@@ -48,15 +43,15 @@ pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(mut filter, paging): ListQuery<LoopsProductFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut filter.expand), "product")?;
     let filter: ProductFilter = filter.filter()?;
     let page = catalog::list_products(&state.db, &caller, &filter, &paging.page(50)?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for product in &page.items {
-        data.push(product_object(&state, &caller, product, &expand).await?);
+        data.push(expand::product(&state, &caller, product, &expand).await?);
     }
-    Ok(Json(objects::list(data, page.has_more, "/api/v3/products")))
+    JsonBytes::of(&objects::List::new(data, page.has_more, "/api/v3/products"))
 }
 
 /// Retrieves a product.
@@ -68,12 +63,10 @@ pub async fn retrieve_product(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "product")?;
     let product = catalog::get_product(&state.db, &caller, &id).await?;
-    Ok(Json(
-        product_object(&state, &caller, &product, &expand).await?,
-    ))
+    JsonBytes::of(&expand::product(&state, &caller, &product, &expand).await?)
 }
 
 /// Updates a product. A changed amount, currency or interval creates a new default price;
@@ -86,7 +79,7 @@ pub async fn update_product(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(mut body): JsonBody<LoopsProductBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "product")?;
     let (input, pricing) = body.into_update()?;
     let product = catalog::update_product(
@@ -99,9 +92,7 @@ pub async fn update_product(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(
-        product_object(&state, &caller, &product, &expand).await?,
-    ))
+    JsonBytes::of(&expand::product(&state, &caller, &product, &expand).await?)
 }
 
 /// Archives a product: it stays readable, becomes inactive, and starts no new sessions.
@@ -113,11 +104,7 @@ pub async fn archive_product(
     caller: Caller,
     Path(id): Path<String>,
     Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let product = catalog::archive_product(&state.db, &caller, &id, state.clock.now()).await?;
-    Ok(Json(objects::product(
-        &product,
-        &caller,
-        &Expand::default(),
-    )))
+    JsonBytes::of(&objects::Product::new(&product, &caller))
 }

@@ -17,6 +17,7 @@ use crate::http::stripe::events::{self as v1_events, EventFilterParams, ResendPa
 use crate::http::stripe::webhook_endpoints::{
     self as v1_endpoints, AttemptFilter, EndpointParams, ReplayParams,
 };
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,7 +50,7 @@ pub async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
     Query(paging): Query<Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     let url = "/api/v3/webhook-endpoints";
     Ok(Json(
         v1_endpoints::list_page(&state, &caller, paging.page(50)?, url).await?,
@@ -140,7 +141,7 @@ pub async fn list_attempts(
     caller: Caller,
     Path(id): Path<String>,
     ListQuery(filter, paging): ListQuery<AttemptFilter, Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     let url = format!("/api/v3/webhook-endpoints/{id}/attempts");
     Ok(Json(
         v1_endpoints::attempts(
@@ -149,7 +150,7 @@ pub async fn list_attempts(
             &id,
             filter.event.as_deref(),
             paging.page(50)?,
-            &url,
+            url,
         )
         .await?,
     ))
@@ -162,7 +163,7 @@ pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, paging): ListQuery<EventFilterParams, Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     let filter = filter.filter()?;
     Ok(Json(
         v1_events::list_page(&state, &caller, filter, paging.page(50)?, "/api/v3/events").await?,

@@ -1,10 +1,8 @@
 //! `/v1/checkout/sessions`: the Stripe Checkout Session API over the same sessions as the
 //! Loops surfaces.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -12,13 +10,12 @@ use super::StripeList;
 use crate::domain::accounts::Caller;
 use crate::domain::checkout::{self, SessionFilter, SessionState};
 use crate::domain::{DomainError, catalog, customers, payments};
-use crate::http::AppState;
-use crate::http::api_v3::checkout_sessions::session_object;
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{ListQuery, Query, StripeBody};
 use crate::http::params::{Created, ExpandParams, MetadataParam, SessionBody, metadata_param};
 use crate::http::unsupported::{Off, Unset};
+use crate::http::{AppState, JsonBytes};
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -39,13 +36,11 @@ pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
     StripeBody(mut body): StripeBody<SessionBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "checkout.session")?;
     let session =
         checkout::create_session(&state.db, &caller, body.into_input()?, state.clock.now()).await?;
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -83,7 +78,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<StripeSessionFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "checkout.session")?;
     let domain_filter = SessionFilter {
         states: filter
@@ -111,13 +106,13 @@ pub async fn list_sessions(
     .await?;
     let mut data = Vec::with_capacity(page.items.len());
     for session in &page.items {
-        data.push(session_object(&state, &caller, session, &expand).await?);
+        data.push(expand::session(&state, &caller, session, &expand).await?);
     }
-    Ok(Json(objects::list(
+    JsonBytes::of(&objects::List::new(
         data,
         page.has_more,
         "/v1/checkout/sessions",
-    )))
+    ))
 }
 
 /// A filter naming an object the caller cannot see is refused as Stripe refuses it (400
@@ -157,7 +152,7 @@ pub async fn retrieve_session(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "checkout.session")?;
     let session = checkout::get_session(
         &state.db,
@@ -167,9 +162,7 @@ pub async fn retrieve_session(
         &state.config.public_url,
     )
     .await?;
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -199,7 +192,7 @@ pub async fn update_session(
     caller: Caller,
     Path(id): Path<String>,
     StripeBody(params): StripeBody<UpdateSessionParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "checkout.session")?;
     let now = state.clock.now();
     let session = match params.metadata {
@@ -218,9 +211,7 @@ pub async fn update_session(
             checkout::get_session(&state.db, &caller, &id, now, &state.config.public_url).await?
         }
     };
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 /// Expires an open Checkout Session; 409 if it is not open.
@@ -234,14 +225,12 @@ pub async fn expire_session(
     caller: Caller,
     Path(id): Path<String>,
     StripeBody(params): StripeBody<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "checkout.session")?;
     let now = state.clock.now();
     let session =
         checkout::expire_session(&state.db, &caller, &id, now, &state.config.public_url).await?;
-    Ok(Json(
-        session_object(&state, &caller, &session, &expand).await?,
-    ))
+    JsonBytes::of(&expand::session(&state, &caller, &session, &expand).await?)
 }
 
 /// A Checkout Session's line items, paged like every Stripe list.
@@ -253,7 +242,7 @@ pub async fn list_line_items(
     caller: Caller,
     Path(id): Path<String>,
     Query(mut list): Query<StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "item")?;
     let session = checkout::get_session(
         &state.db,
@@ -276,10 +265,8 @@ pub async fn list_line_items(
     let end = (start + page.limit as usize).min(items.len());
     let mut data = Vec::with_capacity(end - start);
     for item in &items[start..end] {
-        let mut object = objects::line_item(item);
-        expand::apply(&state, &caller, &mut object, "item", &expand).await?;
-        data.push(object);
+        data.push(expand::line_item(&state, &caller, item, &expand).await?);
     }
     let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
-    Ok(Json(objects::list(data, end < items.len(), &url)))
+    JsonBytes::of(&objects::List::new(data, end < items.len(), url))
 }

@@ -147,7 +147,7 @@ pub async fn list_customers(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<CustomerListFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     expand::check_list(std::mem::take(&mut list.expand), "customer")?;
     let created = filter.created.unwrap_or_default().0;
     let page = customers::list_customers(
@@ -159,7 +159,11 @@ pub async fn list_customers(
     )
     .await?;
     let data = page.items.iter().map(|c| c.object()).collect();
-    Ok(Json(objects::list(data, page.has_more, "/v1/customers")))
+    Ok(Json(objects::List::new(
+        data,
+        page.has_more,
+        "/v1/customers",
+    )))
 }
 
 /// Retrieves a customer; a deleted one answers `{id, object: "customer", deleted: true}`.

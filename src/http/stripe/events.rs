@@ -71,10 +71,10 @@ pub async fn list_page(
     caller: &Caller,
     filter: EventFilter,
     page: PageRequest,
-    url: &str,
-) -> Result<Value, ApiError> {
+    url: &'static str,
+) -> Result<objects::List<'static, Value>, ApiError> {
     let page = webhooks::list_events(&state.db, caller, &filter, &page).await?;
-    Ok(objects::list(page.items, page.has_more, url))
+    Ok(objects::List::new(page.items, page.has_more, url))
 }
 
 /// Lists events, newest first.
@@ -84,7 +84,7 @@ pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<EventFilterParams, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     expand::check_list(std::mem::take(&mut list.expand), "event")?;
     let filter = filter.filter()?;
     Ok(Json(

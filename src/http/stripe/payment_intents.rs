@@ -10,12 +10,12 @@ use utoipa_axum::routes;
 use super::StripeList;
 use crate::domain::accounts::Caller;
 use crate::domain::payments;
-use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{ListQuery, Query};
 use crate::http::params::Created;
 use crate::http::unsupported::Unset;
+use crate::http::{AppState, JsonBytes};
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -43,7 +43,7 @@ pub async fn list_payment_intents(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<PaymentIntentFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "payment_intent")?;
     let created = filter.created.unwrap_or_default().0;
     let page = payments::list_payment_intents(
@@ -56,15 +56,13 @@ pub async fn list_payment_intents(
     .await?;
     let mut data = Vec::with_capacity(page.items.len());
     for intent in &page.items {
-        let mut object = intent.object();
-        expand::apply(&state, &caller, &mut object, "payment_intent", &expand).await?;
-        data.push(object);
+        data.push(expand::payment_intent(&state, &caller, intent.object(), &expand).await?);
     }
-    Ok(Json(objects::list(
+    JsonBytes::of(&objects::List::new(
         data,
         page.has_more,
         "/v1/payment_intents",
-    )))
+    ))
 }
 
 /// Retrieves a PaymentIntent.
@@ -78,11 +76,10 @@ pub async fn retrieve_payment_intent(
     Query(params): Query<RetrieveParams>,
 ) -> Result<Json<Value>, ApiError> {
     let expand = expand::check(params.expand, "payment_intent")?;
-    let mut object = payments::get_payment_intent(&state.db, &caller, &id)
-        .await?
-        .object();
-    expand::apply(&state, &caller, &mut object, "payment_intent", &expand).await?;
-    Ok(Json(object))
+    let intent = payments::get_payment_intent(&state.db, &caller, &id).await?;
+    Ok(Json(
+        expand::payment_intent(&state, &caller, intent.object(), &expand).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -1,22 +1,19 @@
 //! `/v1/payment_links`.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::StripeList;
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{self, PaymentLink, PaymentLinkFilter};
-use crate::http::AppState;
-use crate::http::api_v3::payment_links::link_object;
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{ListQuery, Query, StripeBody};
 use crate::http::params::{ExpandParams, PaymentLinkBody};
-use crate::objects::{self, Expand};
+use crate::http::{AppState, JsonBytes};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -33,7 +30,7 @@ pub async fn create_payment_link(
     State(state): State<AppState>,
     caller: Caller,
     StripeBody(mut body): StripeBody<PaymentLinkBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::create_payment_link(
         &state.db,
@@ -43,19 +40,7 @@ pub async fn create_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
-}
-
-/// The payment link with `expand`'s paths expanded (`line_items.data.price.product`).
-pub async fn expanded_link(
-    state: &AppState,
-    caller: &Caller,
-    link: &PaymentLink,
-    expand: &Expand,
-) -> Result<Value, ApiError> {
-    let mut object = link_object(state, link);
-    expand::apply(state, caller, &mut object, "payment_link", expand).await?;
-    Ok(object)
+    JsonBytes::of(&expand::payment_link(&state, &caller, &link, &expand).await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -72,7 +57,7 @@ pub async fn list_payment_links(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<LinkListFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "payment_link")?;
     let filter = PaymentLinkFilter {
         active: filter.active,
@@ -80,13 +65,13 @@ pub async fn list_payment_links(
     let page = catalog::list_payment_links(&state.db, &caller, &filter, &list.page()?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for link in &page.items {
-        data.push(expanded_link(&state, &caller, link, &expand).await?);
+        data.push(expand::payment_link(&state, &caller, link, &expand).await?);
     }
-    Ok(Json(objects::list(
+    JsonBytes::of(&objects::List::new(
         data,
         page.has_more,
         "/v1/payment_links",
-    )))
+    ))
 }
 
 /// Retrieves a payment link.
@@ -98,10 +83,10 @@ pub async fn retrieve_payment_link(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "payment_link")?;
     let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
-    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
+    JsonBytes::of(&expand::payment_link(&state, &caller, &link, &expand).await?)
 }
 
 /// Updates a payment link; `metadata[key]=` removes a key.
@@ -114,7 +99,7 @@ pub async fn update_payment_link(
     caller: Caller,
     Path(id): Path<String>,
     StripeBody(mut body): StripeBody<PaymentLinkBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut body.expand), "payment_link")?;
     let link = catalog::update_payment_link(
         &state.db,
@@ -125,7 +110,7 @@ pub async fn update_payment_link(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(expanded_link(&state, &caller, &link, &expand).await?))
+    JsonBytes::of(&expand::payment_link(&state, &caller, &link, &expand).await?)
 }
 
 /// The line items of a payment link.
@@ -137,36 +122,36 @@ pub async fn list_payment_link_items(
     caller: Caller,
     Path(id): Path<String>,
     Query(mut list): Query<StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "item")?;
     let link = catalog::get_payment_link(&state.db, &caller, &id).await?;
-    let url = format!("/v1/payment_links/{}/line_items", link.id);
-    let mut items = objects::payment_link_items(&link, &url);
-    page_line_items(&mut items, &list.page()?);
-    if let Some(data) = items["data"].as_array_mut() {
-        for item in data {
-            expand::apply(&state, &caller, item, "item", &expand).await?;
-        }
+    let mut items = objects::LinkItem::list(&link);
+    page_line_items(&link, &mut items, &list.page()?);
+    for item in &mut items.data {
+        expand::link_item(&state, &caller, item, &expand).await?;
     }
-    Ok(Json(items))
+    JsonBytes::of(&items)
 }
 
-/// Keeps one page of a line item list (at most 20 items, in their order of creation).
-fn page_line_items(list: &mut Value, page: &crate::domain::list::PageRequest) {
+/// Keeps one page of a link's line items (at most 20, in their order of creation).
+fn page_line_items(
+    link: &PaymentLink,
+    items: &mut objects::List<'_, objects::LinkItem<'_>>,
+    page: &crate::domain::list::PageRequest,
+) {
     use crate::domain::list::PageStart;
-    let Some(items) = list["data"].as_array_mut() else {
-        return;
-    };
+    let count = items.data.len();
     let start = match &page.start {
-        PageStart::After(after) => items
+        PageStart::After(after) => link
+            .items
             .iter()
-            .position(|i| i["id"].as_str() == Some(after))
-            .map_or(items.len(), |p| p + 1),
+            .take(count)
+            .position(|i| &i.id == after)
+            .map_or(count, |p| p + 1),
         _ => 0,
     };
-    let end = (start + page.limit as usize).min(items.len());
-    let has_more = end < items.len();
-    items.truncate(end);
-    items.drain(..start);
-    list["has_more"] = Value::Bool(has_more);
+    let end = (start + page.limit as usize).min(count);
+    items.has_more = end < count;
+    items.data.truncate(end);
+    items.data.drain(..start);
 }

@@ -1,19 +1,16 @@
 //! `/v1/prices`.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{CustomUnitAmountParams, RecurringParams, StripeList, price_terms};
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{
-    self, Interval, Price, PriceFilter, PriceInput, PriceProduct, PriceUpdate, ProductInput,
+    self, Interval, PriceFilter, PriceInput, PriceProduct, PriceUpdate, ProductInput,
 };
 use crate::domain::money::Currency;
-use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{ListQuery, Query, StripeBody};
@@ -21,24 +18,13 @@ use crate::http::params::{
     Created, ExpandParams, MetadataParam, clearable, metadata_param, stripe_choice,
 };
 use crate::http::unsupported::{Off, Unset};
-use crate::objects::{self, Expand};
+use crate::http::{AppState, JsonBytes};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_price, list_prices))
         .routes(routes!(retrieve_price, update_price))
-}
-
-/// A price, with `expand`'s paths expanded (`product`, `product.default_price`).
-async fn price_object(
-    state: &AppState,
-    caller: &Caller,
-    price: &Price,
-    expand: &Expand,
-) -> Result<Value, ApiError> {
-    let mut object = objects::price(price);
-    expand::apply(state, caller, &mut object, "price", expand).await?;
-    Ok(object)
 }
 
 /// `product_data`: a product made with the price.
@@ -99,7 +85,7 @@ pub async fn create_price(
     State(state): State<AppState>,
     caller: Caller,
     StripeBody(params): StripeBody<CreatePriceParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "price")?;
     if let Some(scheme) = params.billing_scheme {
         stripe_choice(
@@ -150,7 +136,7 @@ pub async fn create_price(
     };
     let price =
         catalog::create_price(&state.db, &caller, product, input, state.clock.now()).await?;
-    Ok(Json(price_object(&state, &caller, &price, &expand).await?))
+    JsonBytes::of(&expand::price(&state, &caller, &price, &expand).await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -188,7 +174,7 @@ pub async fn list_prices(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<PriceListFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "price")?;
     let recurring = match filter.kind.as_deref() {
         None => None,
@@ -220,9 +206,9 @@ pub async fn list_prices(
     let page = catalog::list_prices(&state.db, &caller, &filter, &list.page()?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for price in &page.items {
-        data.push(price_object(&state, &caller, price, &expand).await?);
+        data.push(expand::price(&state, &caller, price, &expand).await?);
     }
-    Ok(Json(objects::list(data, page.has_more, "/v1/prices")))
+    JsonBytes::of(&objects::List::new(data, page.has_more, "/v1/prices"))
 }
 
 /// Retrieves a price.
@@ -234,10 +220,10 @@ pub async fn retrieve_price(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "price")?;
     let price = catalog::get_price(&state.db, &caller, &id).await?;
-    Ok(Json(price_object(&state, &caller, &price, &expand).await?))
+    JsonBytes::of(&expand::price(&state, &caller, &price, &expand).await?)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -272,7 +258,7 @@ pub async fn update_price(
     caller: Caller,
     Path(id): Path<String>,
     StripeBody(params): StripeBody<UpdatePriceParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "price")?;
     let update = PriceUpdate {
         active: params.active,
@@ -283,5 +269,5 @@ pub async fn update_price(
         metadata: params.metadata.map(MetadataParam::merge),
     };
     let price = catalog::update_price(&state.db, &caller, &id, update, state.clock.now()).await?;
-    Ok(Json(price_object(&state, &caller, &price, &expand).await?))
+    JsonBytes::of(&expand::price(&state, &caller, &price, &expand).await?)
 }

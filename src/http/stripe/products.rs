@@ -9,8 +9,7 @@ use utoipa_axum::routes;
 
 use super::{CustomUnitAmountParams, RecurringParams, StripeList, price_terms};
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, PriceInput, Product, ProductFilter, ProductInput};
-use crate::http::AppState;
+use crate::domain::catalog::{self, PriceInput, ProductFilter, ProductInput};
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{ListQuery, Query, StripeBody};
@@ -18,7 +17,8 @@ use crate::http::params::{
     Created, ExpandParams, MetadataParam, NoParams, clearable, metadata_param, stripe_choice,
 };
 use crate::http::unsupported::{Off, Unset};
-use crate::objects::{self, Expand};
+use crate::http::{AppState, JsonBytes};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -139,7 +139,7 @@ pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
     StripeBody(mut params): StripeBody<ProductParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut params.expand), "product")?;
     if params.name.is_none() {
         return Err(ApiError::missing_param("name"));
@@ -158,9 +158,7 @@ pub async fn create_product(
     let product =
         catalog::create_product(&state.db, &caller, params.input(), price, state.clock.now())
             .await?;
-    Ok(Json(
-        product_object(&state, &caller, &product, &expand).await?,
-    ))
+    JsonBytes::of(&expand::product(&state, &caller, &product, &expand).await?)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -188,7 +186,7 @@ pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(filter, mut list): ListQuery<ProductListFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "product")?;
     let kind = filter
         .kind
@@ -206,22 +204,9 @@ pub async fn list_products(
     let page = catalog::list_products(&state.db, &caller, &filter, &list.page()?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for product in &page.items {
-        data.push(product_object(&state, &caller, product, &expand).await?);
+        data.push(expand::product(&state, &caller, product, &expand).await?);
     }
-    Ok(Json(objects::list(data, page.has_more, "/v1/products")))
-}
-
-/// The product with `expand`'s paths expanded: its own default price from what was read,
-/// anything deeper by id.
-pub async fn product_object(
-    state: &AppState,
-    caller: &Caller,
-    product: &Product,
-    expand: &Expand,
-) -> Result<Value, ApiError> {
-    let mut object = objects::product(product, caller, expand);
-    expand::apply(state, caller, &mut object, "product", expand).await?;
-    Ok(object)
+    JsonBytes::of(&objects::List::new(data, page.has_more, "/v1/products"))
 }
 
 /// Retrieves a product.
@@ -233,12 +218,10 @@ pub async fn retrieve_product(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(params.expand, "product")?;
     let product = catalog::get_product(&state.db, &caller, &id).await?;
-    Ok(Json(
-        product_object(&state, &caller, &product, &expand).await?,
-    ))
+    JsonBytes::of(&expand::product(&state, &caller, &product, &expand).await?)
 }
 
 /// Updates a product; an empty value clears a field, and `metadata[key]=` removes a key.
@@ -251,7 +234,7 @@ pub async fn update_product(
     caller: Caller,
     Path(id): Path<String>,
     StripeBody(mut params): StripeBody<ProductParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let expand = expand::check(std::mem::take(&mut params.expand), "product")?;
     if params.default_price_data.is_some() {
         return Err(ApiError::invalid_param(
@@ -276,9 +259,7 @@ pub async fn update_product(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(
-        product_object(&state, &caller, &product, &expand).await?,
-    ))
+    JsonBytes::of(&expand::product(&state, &caller, &product, &expand).await?)
 }
 
 /// Deletes a product that has no prices; a product with prices can only be archived.

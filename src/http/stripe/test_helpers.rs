@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,10 +17,9 @@ use crate::domain::checkout;
 use crate::domain::hosted::{self, PayOutcome, TestPayment};
 use crate::domain::payments;
 use crate::domain::processor::Decline;
-use crate::http::AppState;
-use crate::http::api_v3::checkout_sessions::session_object;
 use crate::http::error::{ApiError, ErrorType};
 use crate::http::extract::StripeBody;
+use crate::http::{AppState, JsonBytes};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(pay_session))
@@ -136,7 +133,7 @@ pub async fn pay_session(
     caller: Caller,
     Path(id): Path<String>,
     StripeBody(params): StripeBody<PayParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     let (now, public_url) = (state.clock.now(), &state.config.public_url);
     // Checked before the payment runs, as every operation checks its expand[] paths.
     let expand = crate::http::expand::check(params.expand.clone(), "checkout.session")?;
@@ -151,9 +148,9 @@ pub async fn pay_session(
     .await?;
     let session = checkout::get_session(&state.db, &caller, &id, now, public_url).await?;
     match outcome {
-        PayOutcome::Completed(_) => Ok(Json(
-            session_object(&state, &caller, &session, &expand).await?,
-        )),
+        PayOutcome::Completed(_) => {
+            JsonBytes::of(&crate::http::expand::session(&state, &caller, &session, &expand).await?)
+        }
         PayOutcome::CardRejected(rejected) => Err(card_error(&rejected).with_param("card")),
         PayOutcome::Declined { decline, .. } => {
             Err(decline_error(&state, &caller, &session, &decline, None).await?)

@@ -103,11 +103,11 @@ pub async fn list_page(
     state: &AppState,
     caller: &Caller,
     page: PageRequest,
-    url: &str,
-) -> Result<Value, ApiError> {
+    url: &'static str,
+) -> Result<objects::List<'static, Value>, ApiError> {
     let page = webhooks::list_endpoints(&state.db, caller, &page).await?;
     let data = page.items.iter().map(|e| e.object(false)).collect();
-    Ok(objects::list(data, page.has_more, url))
+    Ok(objects::List::new(data, page.has_more, url))
 }
 
 pub async fn update(
@@ -148,7 +148,7 @@ pub async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
     Query(mut list): Query<StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     expand::check_list(std::mem::take(&mut list.expand), "webhook_endpoint")?;
     Ok(Json(
         list_page(&state, &caller, list.page()?, "/v1/webhook_endpoints").await?,
@@ -267,11 +267,11 @@ pub async fn attempts(
     id: &str,
     event: Option<&str>,
     page: PageRequest,
-    url: &str,
-) -> Result<Value, ApiError> {
+    url: String,
+) -> Result<objects::List<'static, Value>, ApiError> {
     let page = webhooks::list_attempts(&state.db, caller, id, event, &page).await?;
     let data = page.items.iter().map(webhooks::Attempt::object).collect();
-    Ok(objects::list(data, page.has_more, url))
+    Ok(objects::List::new(data, page.has_more, url))
 }
 
 /// Every delivery attempt to this endpoint, newest first: time, status, latency, error and the
@@ -284,7 +284,7 @@ pub async fn list_attempts(
     caller: Caller,
     Path(id): Path<String>,
     ListQuery(filter, mut list): ListQuery<AttemptFilter, StripeList>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<objects::List<'static, Value>>, ApiError> {
     expand::check_list(std::mem::take(&mut list.expand), "webhook_attempt")?;
     let url = format!("/v1/webhook_endpoints/{id}/attempts");
     Ok(Json(
@@ -294,7 +294,7 @@ pub async fn list_attempts(
             &id,
             filter.event.as_deref(),
             list.page()?,
-            &url,
+            url,
         )
         .await?,
     ))
