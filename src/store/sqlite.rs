@@ -38,8 +38,32 @@ const STATEMENT_CACHE: usize = 256;
 /// How a batch ended: `None` while open, then the commit's outcome for everyone in it.
 type BatchOutcome = Option<Result<(), String>>;
 
+/// Turns off SQLite's memory statistics, once per process and before its first connection
+/// (SQLite refuses the setting later, harmlessly). Keeping them takes a process-wide lock on
+/// every allocation, which the readers on several threads then contend for: a profile of a list
+/// page showed it, and without it a page of 100 sessions costs a third less.
+fn configure_sqlite() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int; called before any connection opens.
+        let code = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            )
+        };
+        if code != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(
+                code,
+                "SQLite was initialised before its memory statistics could be turned off"
+            );
+        }
+    });
+}
+
 /// Opens a connection to `path` with kassa's settings.
 fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    configure_sqlite();
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
