@@ -175,7 +175,7 @@ fn publish(keys: &KeyCache, changes: &broadcast::Sender<KeyChange>, change: KeyC
 /// [`SQLITE_READ_EVERY`]. Rows are numbered in commit order (SQLite has one writer at a time),
 /// so "after the last one seen" misses none.
 async fn read_sqlite(
-    sqlite: SqliteDb,
+    sqlite: std::sync::Arc<SqliteDb>,
     mut last_seen: Option<i64>,
     changes: broadcast::Sender<KeyChange>,
     stop: CancellationToken,

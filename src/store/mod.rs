@@ -91,10 +91,10 @@ pub enum Engine {
     Postgres,
 }
 
-/// A connection to kassa's database. Cheap to clone.
+/// A connection to kassa's database. Cheap to clone (every request's state holds one).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqliteDb),
+    Sqlite(Arc<SqliteDb>),
     Postgres(PostgresDb),
 }
 
@@ -144,7 +144,7 @@ impl Db {
         let setup = SetupLock::acquire(path).await?;
         let db = SqliteDb::open(path)?;
         drop(setup);
-        Ok(Db::Sqlite(db))
+        Ok(Db::Sqlite(Arc::new(db)))
     }
 
     /// The keys this process holds in memory ([`key_cache`]).
