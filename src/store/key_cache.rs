@@ -10,17 +10,33 @@
 //! revocation can never be overwritten by a read that started before it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use super::key_changes::KeyChange;
 use crate::domain::accounts::ApiKey;
 
+/// How long the copy stays trusted after the last sign that changes are being heard (a read of
+/// the changes on SQLite, a notification or a check of the listener's connection on
+/// PostgreSQL): a follower that stops hearing, for whatever reason, stops being trusted within
+/// this bound, the bound a revocation must reach every server within.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// The moment the process's trust deadlines count from.
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn now_ms() -> u64 {
+    EPOCH.elapsed().as_millis() as u64
+}
+
 /// The cached keys; see the module's documentation.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    /// Whether changes are being heard, so that cached keys may be trusted.
+    /// Whether changes are being followed.
     live: AtomicBool,
+    /// Until when (milliseconds since [`EPOCH`]) changes are known to be heard.
+    trusted_until: AtomicU64,
     keys: RwLock<Keys>,
     /// `last_used` times not yet written, by key id.
     pending_use: Mutex<HashMap<String, i64>>,
@@ -37,7 +53,7 @@ struct Keys {
 impl KeyCache {
     /// The cached key with this secret hash, if the cache is live and holds it.
     pub fn get(&self, secret_hash: &str) -> Option<ApiKey> {
-        if !self.live.load(Ordering::Acquire) {
+        if !self.trusted() {
             return None;
         }
         self.keys().by_hash.get(secret_hash).cloned()
@@ -47,7 +63,7 @@ impl KeyCache {
     /// cache is not live (nothing is kept then).
     pub fn generation(&self) -> Option<u64> {
         let generation = self.keys().generation;
-        self.live.load(Ordering::Acquire).then_some(generation)
+        self.trusted().then_some(generation)
     }
 
     /// Keeps `key`, found by a lookup that started at `generation`, unless it is revoked or a
@@ -57,7 +73,7 @@ impl KeyCache {
             return;
         }
         let mut keys = self.keys.write().expect("no cache user panics");
-        if keys.generation == generation && self.live.load(Ordering::Acquire) {
+        if keys.generation == generation && self.trusted() {
             keys.by_hash.insert(secret_hash.to_string(), key.clone());
         }
     }
@@ -77,14 +93,28 @@ impl KeyCache {
     /// empties it (`false`: changes may be missed).
     pub fn set_live(&self, live: bool) {
         self.apply(&KeyChange::Reload);
+        if live {
+            self.heard();
+        }
         self.live.store(live, Ordering::Release);
+    }
+
+    /// Changes are being heard right now: the copy stays trusted for [`TRUSTED_FOR`].
+    pub fn heard(&self) {
+        let until = now_ms() + TRUSTED_FOR.as_millis() as u64;
+        self.trusted_until.fetch_max(until, Ordering::AcqRel);
+    }
+
+    /// Whether cached keys may be used: changes are followed and were heard recently.
+    fn trusted(&self) -> bool {
+        self.live.load(Ordering::Acquire) && now_ms() < self.trusted_until.load(Ordering::Acquire)
     }
 
     /// Records that the cached key `key_id` was used at `now`, to be written by the next
     /// [`KeyCache::pending_use`]. Returns false, recording nothing, when the cache is not
     /// live: the caller writes it itself then.
     pub fn record_use(&self, secret_hash: &str, key_id: &str, now: i64) -> bool {
-        if !self.live.load(Ordering::Acquire) {
+        if !self.trusted() {
             return false;
         }
         if let Some(key) = self
@@ -179,6 +209,20 @@ mod tests {
         // The lookup read the key before the revocation committed: it is not kept.
         cache.keep("h", &key("k1"), lookup_started);
         assert_eq!(cache.get("h"), None);
+    }
+
+    #[test]
+    fn a_follower_that_stops_hearing_stops_being_trusted() {
+        let cache = KeyCache::default();
+        cache.set_live(true);
+        cache.keep("h", &key("k1"), cache.generation().unwrap());
+        assert!(cache.get("h").is_some());
+        // As if the last sign of hearing changes were older than the bound.
+        cache.trusted_until.store(now_ms(), Ordering::Release);
+        assert_eq!(cache.get("h"), None);
+        assert_eq!(cache.generation(), None);
+        cache.heard();
+        assert!(cache.get("h").is_some());
     }
 
     #[test]

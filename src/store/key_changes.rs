@@ -40,9 +40,11 @@ const SQLITE_READ_BATCH: i64 = 500;
 /// gets [`KeyChange::Reload`].
 const BACKLOG: usize = 1024;
 /// After this long without a notification the PostgreSQL listener checks its connection with a
-/// query: a connection dropped silently (by a firewall's idle timeout) would otherwise go
-/// unnoticed, and the traffic keeps such a firewall from dropping it.
-const LISTENER_QUIET: Duration = Duration::from_secs(10);
+/// query. Each answer renews the trust in the keys held in memory for
+/// [`TRUSTED_FOR`](super::key_cache::TRUSTED_FOR), so the check comes well within it; a
+/// connection dropped silently (by a firewall's idle timeout) is noticed, and the traffic keeps
+/// such a firewall from dropping it.
+const LISTENER_QUIET: Duration = Duration::from_millis(400);
 /// How long the listener's check may take before the connection counts as lost.
 const LISTENER_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait between attempts to listen again after a failure.
@@ -197,6 +199,9 @@ async fn read_sqlite(
                 }
             }),
         };
+        if read.is_ok() {
+            sqlite.keys.heard();
+        }
         if let Err(error) = read {
             // Nothing is lost: the next read starts after the same row.
             tracing::warn!(%error, "reading key changes failed; will retry");
@@ -309,6 +314,7 @@ async fn follow_notifications(
         };
         match received {
             Ok(Ok(Some(notification))) => {
+                keys.heard();
                 let change = notification
                     .payload()
                     .split_once(' ')
@@ -335,10 +341,12 @@ async fn follow_notifications(
             }
             Err(_quiet) => {
                 let check = sqlx::query("SELECT 1").execute(&mut listener);
-                if !matches!(
+                if matches!(
                     tokio::time::timeout(LISTENER_CHECK_TIMEOUT, check).await,
                     Ok(Ok(_))
                 ) {
+                    keys.heard();
+                } else {
                     tracing::warn!("the key change listener's connection stopped answering");
                     return true;
                 }

@@ -299,8 +299,11 @@ impl Db {
                 let mut lease = db.lease().await?;
                 lease.savepoint()?;
                 let result = body(&mut Tx::Sqlite(lease.connection())).await;
-                lease.end_savepoint(result.is_ok())?;
-                lease.durable(result).await
+                // The body's own error comes first; a failed savepoint's end fails the write.
+                let ended = lease.end_savepoint(result.is_ok());
+                let value = result?;
+                ended?;
+                lease.durable(Ok(value)).await
             }
             Db::Postgres(Pg { pool, .. }) => {
                 let mut transaction = pool.begin().await?;
@@ -374,7 +377,10 @@ impl Tx<'_> {
     /// Runs a statement; returns how many rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         match self {
-            Tx::Sqlite(conn) => sqlite::execute(conn, sql, args),
+            Tx::Sqlite(conn) => {
+                sqlite::in_transaction(conn)?;
+                sqlite::execute(conn, sql, args)
+            }
             Tx::Postgres(conn) => Ok(pg_query(sql, args)
                 .execute(&mut **conn)
                 .await?
@@ -389,7 +395,10 @@ impl Tx<'_> {
         args: &[Arg<'_>],
     ) -> StoreResult<Option<R>> {
         match self {
-            Tx::Sqlite(conn) => sqlite::fetch_optional(conn, sql, args),
+            Tx::Sqlite(conn) => {
+                sqlite::in_transaction(conn)?;
+                sqlite::fetch_optional(conn, sql, args)
+            }
             Tx::Postgres(conn) => match pg_query(sql, args).fetch_optional(&mut **conn).await? {
                 Some(row) => R::from_row(&Row::Postgres(&row)).map(Some),
                 None => Ok(None),
@@ -404,7 +413,10 @@ impl Tx<'_> {
         args: &[Arg<'_>],
     ) -> StoreResult<Vec<R>> {
         match self {
-            Tx::Sqlite(conn) => sqlite::fetch_all(conn, sql, args),
+            Tx::Sqlite(conn) => {
+                sqlite::in_transaction(conn)?;
+                sqlite::fetch_all(conn, sql, args)
+            }
             Tx::Postgres(conn) => pg_rows(pg_query(sql, args).fetch_all(&mut **conn).await?),
         }
     }

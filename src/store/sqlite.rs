@@ -175,8 +175,9 @@ impl Writer {
     /// Waits for the writer connection and opens a batch if none is open.
     pub async fn lease(&self) -> StoreResult<WriteLease> {
         let mut guard = self.state.clone().lock_owned().await;
+        guard.reconcile();
         if !guard.batch_open {
-            guard = begin_batch(guard).await?;
+            guard = begin_batch(guard, self.commit_wanted.clone()).await?;
         }
         guard.writes += 1;
         Ok(WriteLease {
@@ -203,26 +204,61 @@ impl Writer {
 /// process holds the write lock, the wait (up to [`BUSY_TIMEOUT`]) happens on a blocking thread.
 async fn begin_batch(
     mut guard: OwnedMutexGuard<WriterState>,
+    commit_wanted: mpsc::Sender<()>,
 ) -> StoreResult<OwnedMutexGuard<WriterState>> {
     guard.conn.busy_timeout(Duration::ZERO)?;
     let begun = guard.conn.execute_batch("BEGIN IMMEDIATE");
     guard.conn.busy_timeout(BUSY_TIMEOUT)?;
     match begun {
-        Ok(()) => {}
+        Ok(()) => guard.batch_opened(),
         Err(error) if is_busy(&error) => {
             guard = tokio::task::spawn_blocking(move || {
-                let begun = guard.conn.execute_batch("BEGIN IMMEDIATE");
-                begun.map(|()| guard)
+                guard.conn.execute_batch("BEGIN IMMEDIATE")?;
+                // Recorded here, so that a caller gone meanwhile leaves a consistent state,
+                // and the committer asked to end the batch so that the lock is not kept.
+                guard.batch_opened();
+                let _ = commit_wanted.send(());
+                Ok::<_, StoreError>(guard)
             })
             .await
             .expect("BEGIN does not panic")?;
         }
         Err(error) => return Err(error.into()),
     }
-    guard.batch_open = true;
-    guard.outcome = watch::channel(None).0;
-    guard.writes = 0;
     Ok(guard)
+}
+
+impl WriterState {
+    fn batch_opened(&mut self) {
+        self.batch_open = true;
+        self.outcome = watch::channel(None).0;
+        self.writes = 0;
+    }
+
+    /// Ends the open batch without committing it: rolls back whatever of it SQLite has not
+    /// rolled back itself, and tells every write in it that it failed. For when a savepoint
+    /// could not be released or rolled back, or SQLite ended the transaction on its own (a
+    /// full disk, an I/O error): nothing of such a batch may be acknowledged.
+    fn abandon_batch(&mut self, reason: &str) {
+        tracing::error!(reason, writes = self.writes, "a write batch is rolled back");
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.batch_open = false;
+        self.savepoint_open = false;
+        self.outcome
+            .send_replace(Some(Err(format!("the batch was rolled back: {reason}"))));
+    }
+
+    /// Brings the flags in line with the connection: a batch SQLite ended on its own is
+    /// abandoned; a transaction opened by a BEGIN whose caller went away is the open batch.
+    fn reconcile(&mut self) {
+        if self.batch_open && self.conn.is_autocommit() {
+            self.abandon_batch("SQLite ended the transaction");
+        } else if !self.batch_open && !self.conn.is_autocommit() {
+            self.batch_opened();
+        }
+    }
 }
 
 fn is_busy(error: &rusqlite::Error) -> bool {
@@ -247,23 +283,41 @@ impl WriteLease {
     /// Opens the write's savepoint, so that it can roll back alone.
     pub fn savepoint(&mut self) -> StoreResult<()> {
         let state = self.state();
-        state.conn.execute_batch("SAVEPOINT kassa_write")?;
+        if let Err(error) = state.conn.execute_batch("SAVEPOINT kassa_write") {
+            state.abandon_batch(&error.to_string());
+            return Err(error.into());
+        }
         state.savepoint_open = true;
         Ok(())
     }
 
-    /// Keeps (`keep`) or rolls back what the write did since [`WriteLease::savepoint`].
+    /// Keeps (`keep`) or rolls back what the write did since [`WriteLease::savepoint`]. When
+    /// that fails, or SQLite has ended the transaction meanwhile, the whole batch is abandoned
+    /// and its writes fail: a write's rows are never committed without their savepoint's end.
     pub fn end_savepoint(&mut self, keep: bool) -> StoreResult<()> {
         let state = self.state();
-        state.savepoint_open = false;
-        if keep {
-            state.conn.execute_batch("RELEASE kassa_write")?;
+        let sql = if keep {
+            "RELEASE kassa_write"
         } else {
-            state
-                .conn
-                .execute_batch("ROLLBACK TO kassa_write; RELEASE kassa_write")?;
+            "ROLLBACK TO kassa_write; RELEASE kassa_write"
+        };
+        let ended = if state.conn.is_autocommit() {
+            Err(StoreError::Commit(
+                "SQLite ended the transaction during the write".into(),
+            ))
+        } else {
+            state.conn.execute_batch(sql).map_err(StoreError::from)
+        };
+        match ended {
+            Ok(()) => {
+                state.savepoint_open = false;
+                Ok(())
+            }
+            Err(error) => {
+                state.abandon_batch(&error.to_string());
+                Err(error)
+            }
         }
-        Ok(())
     }
 
     /// Ends the write and returns `result` once the batch holding it is durable, or the
@@ -290,12 +344,12 @@ impl Drop for WriteLease {
             && guard.savepoint_open
         {
             // The write was abandoned midway: nothing of it may be committed.
-            guard.savepoint_open = false;
-            if let Err(error) = guard
+            match guard
                 .conn
                 .execute_batch("ROLLBACK TO kassa_write; RELEASE kassa_write")
             {
-                tracing::error!(%error, "could not roll back an abandoned write");
+                Ok(()) => guard.savepoint_open = false,
+                Err(error) => guard.abandon_batch(&error.to_string()),
             }
         }
         let _ = self.commit_wanted.send(());
@@ -387,6 +441,17 @@ impl SqliteDb {
     }
 }
 
+/// Refuses to run a write's next statement once SQLite has ended its transaction (a full
+/// disk, an I/O error): run outside it, the statement would commit on its own.
+pub fn in_transaction(conn: &Connection) -> StoreResult<()> {
+    if conn.is_autocommit() {
+        return Err(StoreError::Commit(
+            "SQLite ended the transaction during the write".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs a statement; returns how many rows it changed.
 pub fn execute(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
     let mut statement = conn.prepare_cached(sql)?;
@@ -444,4 +509,59 @@ pub fn fetch_all<R: FromRow>(
         all.push(R::from_row(&Row::Sqlite(row))?);
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::args;
+    use crate::store::{Db, StoreResult};
+
+    async fn count(db: &Db) -> i64 {
+        let (n,): (i64,) = db.fetch_one("SELECT COUNT(*) FROM t", &[]).await.unwrap();
+        n
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_sqlite_ended_is_never_acknowledged_and_the_next_write_works() {
+        let folder = tempfile::tempdir().unwrap();
+        let db = Db::connect(folder.path().join("k.db").to_str().unwrap())
+            .await
+            .unwrap();
+        db.execute("CREATE TABLE t (x INTEGER)", &[]).await.unwrap();
+
+        // A write whose body fails keeps nothing.
+        let failed: StoreResult<()> = db
+            .write(async |tx| {
+                tx.execute("INSERT INTO t VALUES ($1)", &args![1i64])
+                    .await?;
+                tx.execute("INSERT INTO missing VALUES (1)", &[]).await?;
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(count(&db).await, 0);
+
+        // The transaction ends under the write (as SQLite does on a full disk): the write
+        // fails, and its row is not committed.
+        let ended: StoreResult<()> = db
+            .write(async |tx| {
+                tx.execute("INSERT INTO t VALUES ($1)", &args![2i64])
+                    .await?;
+                tx.execute("ROLLBACK", &[]).await?;
+                tx.execute("INSERT INTO t VALUES ($1)", &args![3i64])
+                    .await?;
+                Ok(())
+            })
+            .await;
+        assert!(
+            ended.is_err(),
+            "a write whose batch ended is not acknowledged"
+        );
+
+        db.execute("INSERT INTO t VALUES ($1)", &args![4i64])
+            .await
+            .unwrap();
+        let rows: Vec<(i64,)> = db.fetch_all("SELECT x FROM t", &[]).await.unwrap();
+        assert_eq!(rows, vec![(4,)]);
+    }
 }
