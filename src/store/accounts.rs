@@ -275,19 +275,24 @@ pub async fn record_key_use(db: Db, stop: tokio_util::sync::CancellationToken) {
             () = stop.cancelled() => true,
             () = tokio::time::sleep(KEY_USE_WRITTEN_EVERY) => false,
         };
-        // In key order, so that two servers writing at once take their row locks in one order.
-        let mut uses = db.keys().pending_use();
-        uses.sort();
-        match write_key_use(&db, &uses).await {
-            Ok(()) => db.keys().written(&uses),
-            Err(error) => {
-                tracing::warn!(%error, keys = uses.len(), "could not record when keys were used");
-            }
+        if let Err(error) = write_pending_key_use(&db).await {
+            tracing::warn!(%error, "could not record when keys were used");
         }
         if stopping {
             return;
         }
     }
+}
+
+/// Writes the key uses recorded in memory and not yet written: every few seconds, and when the
+/// database closes (after the last request).
+pub(crate) async fn write_pending_key_use(db: &Db) -> StoreResult<()> {
+    // In key order, so that two servers writing at once take their row locks in one order.
+    let mut uses = db.keys().pending_use();
+    uses.sort();
+    write_key_use(db, &uses).await?;
+    db.keys().written(&uses);
+    Ok(())
 }
 
 /// Saves `last_used` times, `(key id, time)`, never moving one back.

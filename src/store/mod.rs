@@ -197,6 +197,9 @@ impl Db {
     /// Finishes what is in flight (on SQLite, the last batch's commit) and closes the database:
     /// every use after it fails.
     pub async fn close(&self) {
+        if let Err(error) = accounts::write_pending_key_use(self).await {
+            tracing::warn!(%error, "could not record when keys were used");
+        }
         match self {
             Db::Sqlite(sqlite) => sqlite.close().await,
             Db::Postgres(postgres) => postgres.pool.close().await,
