@@ -774,6 +774,23 @@ async fn links_with_prices(
     Ok(links)
 }
 
+/// A payment link's columns from `active` to `metadata`, in the order both the INSERT and the
+/// UPDATE name them.
+fn link_fields(link: &PaymentLink) -> [Arg<'_>; 10] {
+    args![
+        link.active,
+        &link.label,
+        serde_json::to_string(&link.items).expect("items serialize"),
+        link.currency.as_str(),
+        &link.success_url,
+        &link.cancel_url,
+        &link.confirmation_message,
+        link.allow_promotion_codes,
+        serde_json::Value::Object(link.settings.clone()).to_string(),
+        link.metadata.to_json()
+    ]
+}
+
 pub async fn insert_payment_link(
     db: &Db,
     caller: &Caller,
@@ -785,23 +802,12 @@ pub async fn insert_payment_link(
             "INSERT INTO payment_links (id, account_id, livemode, active, label, line_items, currency, success_url, \
              cancel_url, confirmation_message, allow_promotion_codes, settings, metadata, created, updated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            &args![
-                &link.id,
-                &caller.account_id,
-                link.livemode,
-                link.active,
-                &link.label,
-                serde_json::to_string(&link.items).expect("items serialize"),
-                link.currency.as_str(),
-                &link.success_url,
-                &link.cancel_url,
-                &link.confirmation_message,
-                link.allow_promotion_codes,
-                serde_json::Value::Object(link.settings.clone()).to_string(),
-                link.metadata.to_json(),
-                link.created,
-                link.updated
-            ],
+            &[
+                args![&link.id, &caller.account_id, link.livemode].as_slice(),
+                &link_fields(link),
+                &args![link.created, link.updated],
+            ]
+            .concat(),
         )
         .await?;
         insert_events(tx, events).await
@@ -820,22 +826,16 @@ pub async fn update_payment_link(
             "UPDATE payment_links SET active = $1, label = $2, line_items = $3, currency = $4, success_url = $5, \
              cancel_url = $6, confirmation_message = $7, allow_promotion_codes = $8, settings = $9, metadata = $10, \
              updated = $11 WHERE id = $12 AND account_id = $13 AND livemode = $14",
-            &args![
-                link.active,
-                &link.label,
-                serde_json::to_string(&link.items).expect("items serialize"),
-                link.currency.as_str(),
-                &link.success_url,
-                &link.cancel_url,
-                &link.confirmation_message,
-                link.allow_promotion_codes,
-                serde_json::Value::Object(link.settings.clone()).to_string(),
-                link.metadata.to_json(),
-                link.updated,
-                &link.id,
-                &caller.account_id,
-                caller.mode.is_live()
-            ],
+            &[
+                link_fields(link).as_slice(),
+                &args![
+                    link.updated,
+                    &link.id,
+                    &caller.account_id,
+                    caller.mode.is_live()
+                ],
+            ]
+            .concat(),
         )
         .await?;
         insert_events(tx, events).await

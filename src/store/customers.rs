@@ -2,7 +2,7 @@
 
 use super::events::insert_event;
 use super::query::Select;
-use super::{Db, StoreResult, Tx, args, row_struct};
+use super::{Arg, Db, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::customers::Customer;
 use crate::domain::events::Event;
@@ -52,6 +52,20 @@ pub fn address_json(customer: &Customer) -> Option<String> {
         .map(|a| serde_json::to_string(a).expect("an address serializes"))
 }
 
+/// A customer's columns from `email` to `deleted`, in the order both the INSERT and the UPDATE
+/// name them.
+fn customer_fields(customer: &Customer) -> [Arg<'_>; 7] {
+    args![
+        &customer.email,
+        &customer.name,
+        &customer.description,
+        &customer.phone,
+        address_json(customer),
+        customer.metadata.to_json(),
+        customer.deleted
+    ]
+}
+
 /// Inserts a customer inside `tx`: on its own, or inside the transaction of a paid session
 /// that creates it.
 pub async fn insert_customer_row(
@@ -62,20 +76,12 @@ pub async fn insert_customer_row(
     tx.execute(
         "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
          metadata, deleted, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &args![
-            &customer.id,
-            account_id,
-            customer.livemode,
-            &customer.email,
-            &customer.name,
-            &customer.description,
-            &customer.phone,
-            address_json(customer),
-            customer.metadata.to_json(),
-            customer.deleted,
-            customer.created,
-            customer.updated
-        ],
+        &[
+            args![&customer.id, account_id, customer.livemode].as_slice(),
+            &customer_fields(customer),
+            &args![customer.created, customer.updated],
+        ]
+        .concat(),
     )
     .await?;
     Ok(())
@@ -108,19 +114,16 @@ pub async fn update(
                 "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
                  metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11 \
                  AND deleted = FALSE",
-                &args![
-                    &customer.email,
-                    &customer.name,
-                    &customer.description,
-                    &customer.phone,
-                    address_json(customer),
-                    customer.metadata.to_json(),
-                    customer.deleted,
-                    customer.updated,
-                    &customer.id,
-                    &caller.account_id,
-                    customer.livemode
-                ],
+                &[
+                    customer_fields(customer).as_slice(),
+                    &args![
+                        customer.updated,
+                        &customer.id,
+                        &caller.account_id,
+                        customer.livemode
+                    ],
+                ]
+                .concat(),
             )
             .await?;
         // Deleted meanwhile by another request: nothing changes, and no event.
