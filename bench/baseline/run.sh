@@ -124,6 +124,9 @@ run_config() {
     measure "$1" get_rand.lua ""; measure "$1" get_rand.lua "" 1 ;;
   pg-write) RESET=reseed_pg; SRV=(BACKEND=pg DB="$PGURL" POOL=$PG_POOL)
     measure "$1" post.lua /s; measure "$1" post.lua /s 1 ;;
+  pg-read-write) # a point read, then an INSERT: two round trips, as a create with a price id
+    RESET=reseed_pg; SRV=(BACKEND=pg-read-write DB="$PGURL" POOL=$PG_POOL)
+    measure "$1" post.lua /s; measure "$1" post.lua /s 1 ;;
   *) echo "unknown config $1" >&2; return 1 ;;
   esac
   stop_server
@@ -135,7 +138,7 @@ cargo build --release --manifest-path "$HERE/Cargo.toml" 2>&1 | tail -1
 CONFIGS=("$@")
 [ ${#CONFIGS[@]} -gt 0 ] || CONFIGS=(hello-fixed hello-oha hello sqlite-read rusqlite-read sqlite-write-normal
   sqlite-write-full sqlite-write-full-pool4 sqlite-batch-normal sqlite-batch-full rusqlite-batch-normal
-  rusqlite-batch-full pg-read pg-write)
+  rusqlite-batch-full pg-read pg-write pg-read-write)
 if printf '%s\n' "${CONFIGS[@]}" | grep -q '^pg-'; then setup_pg >/dev/null; fi
 [ -s "$RES" ] || printf 'label\tconc\trep\trps\tp50_ms\tp99_ms\terrors\tnon2xx\tapp_cpu%%\tpg_cpu%%\twrk_cpu%%\tmachine_busy%%\n' >"$RES"
 for c in "${CONFIGS[@]}"; do run_config "$c"; done

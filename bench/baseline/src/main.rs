@@ -74,6 +74,9 @@ enum Backend {
     Sqlite(SqlitePool),
     SqliteBatch(SqlitePool, mpsc::Sender<Job>),
     Pg(PgPool),
+    /// A create that reads before it writes, as a checkout with a price id reads its price:
+    /// one point read, then one INSERT, so two round trips per request.
+    PgReadWrite(PgPool),
     /// Not via sqlx: rusqlite, one read-only connection per tokio worker thread, query run
     /// inline on the worker (no thread hop). Shows how much of sqlite-read is sqlx overhead.
     Rusqlite(std::sync::Arc<str>),
@@ -106,7 +109,7 @@ async fn get_session(State(b): State<Backend>, Path(id): Path<String>) -> Respon
         Backend::Sqlite(p) | Backend::SqliteBatch(p, _) => {
             sqlx::query_scalar("SELECT body FROM sessions WHERE id = ?").bind(&id).fetch_optional(p).await
         }
-        Backend::Pg(p) => {
+        Backend::Pg(p) | Backend::PgReadWrite(p) => {
             sqlx::query_scalar("SELECT body FROM sessions WHERE id = $1").bind(&id).fetch_optional(p).await
         }
         Backend::Rusqlite(path) | Backend::RusqliteBatch(path, _) => {
@@ -145,6 +148,20 @@ async fn create_session(State(b): State<Backend>, body: String) -> Response {
                 Err("writer gone".into())
             } else {
                 rx.await.unwrap_or_else(|_| Err("writer dropped job".into()))
+            }
+        }
+        Backend::PgReadWrite(p) => {
+            let read: Result<Option<String>, _> =
+                sqlx::query_scalar("SELECT body FROM sessions WHERE id = 'cs_00000042'").fetch_optional(p).await;
+            match read {
+                Ok(_) => sqlx::query("INSERT INTO sessions (id, body) VALUES ($1, $2)")
+                    .bind(&id)
+                    .bind(&body)
+                    .execute(p)
+                    .await
+                    .map(|_| body)
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
             }
         }
         Backend::Pg(p) => sqlx::query("INSERT INTO sessions (id, body) VALUES ($1, $2)")
@@ -305,6 +322,7 @@ async fn main() {
                     Backend::RusqliteBatch(db.as_str().into(), tx)
                 }
                 "pg" => Backend::Pg(PgPoolOptions::new().max_connections(pool_n).min_connections(pool_n).connect(&db).await.unwrap()),
+                "pg-read-write" => Backend::PgReadWrite(PgPoolOptions::new().max_connections(pool_n).min_connections(pool_n).connect(&db).await.unwrap()),
                 other => panic!("unknown BACKEND {other}"),
             };
             if let Backend::Sqlite(p) | Backend::SqliteBatch(p, _) = &backend {
