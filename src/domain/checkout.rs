@@ -861,13 +861,25 @@ pub async fn get_session(
     let session = store::checkout::get_session(db, caller, id)
         .await?
         .ok_or_else(|| DomainError::not_found("checkout.session", id))?;
-    if session.state == SessionState::Open && session.expires_at <= now {
-        expire_due(db, caller, &session, now, public_url).await?;
-        return store::checkout::get_session(db, caller, id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("checkout.session", id));
+    expire_if_overdue(db, caller, session, now, public_url).await
+}
+
+/// The session as a reader must see it: an open session past its deadline is expired first
+/// (with its event) and read again; any other is returned as it is.
+pub async fn expire_if_overdue(
+    db: &Db,
+    caller: &Caller,
+    session: Session,
+    now: i64,
+    public_url: &str,
+) -> Result<Session, DomainError> {
+    if session.state != SessionState::Open || session.expires_at > now {
+        return Ok(session);
     }
-    Ok(session)
+    expire_due(db, caller, &session, now, public_url).await?;
+    store::checkout::get_session(db, caller, &session.id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("checkout.session", &session.id))
 }
 
 pub async fn line_items(

@@ -96,14 +96,13 @@ pub async fn load(
     now: i64,
     public_url: &str,
 ) -> Result<HostedSession, DomainError> {
-    let (account_id, session) = store::checkout::find_session(db, id)
+    let (account, session) = store::checkout::find_session(db, id)
         .await?
         .ok_or_else(|| DomainError::not_found("checkout.session", id))?;
-    let caller = Caller::without_key(&account_id, session.livemode);
-    // Reading through the merchant's view applies expiry-on-read.
-    let session = checkout::get_session(db, &caller, id, now, public_url).await?;
+    let caller = Caller::without_key(&account.id, session.livemode);
+    // As in the merchant's view, a session past its deadline is expired on reading.
+    let session = checkout::expire_if_overdue(db, &caller, session, now, public_url).await?;
     let lines = checkout::line_items(db, &caller, id).await?;
-    let account = super::accounts::get_account(db, &account_id).await?;
     let confirmation_message = match (&session.state, &session.payment_link_id) {
         (SessionState::Completed, Some(link)) => {
             super::catalog::get_payment_link(db, &caller, link)

@@ -57,6 +57,7 @@ macro_rules! price_columns {
         )
     };
 }
+pub(super) use price_columns;
 
 /// Product columns joined with the default price's (`pr.`), for a product table aliased `p`.
 macro_rules! product_select {
@@ -178,6 +179,12 @@ impl FromRow for PriceRow {
     fn from_row(row: &Row<'_>) -> StoreResult<Self> {
         PriceRow::read(row, 0)
     }
+}
+
+/// The price whose `price_columns!` start at position `at` of `row`; `None` when they are all
+/// NULL (an outer join that found none).
+pub(super) fn read_price(row: &Row<'_>, at: usize) -> StoreResult<Option<Price>> {
+    Ok(PriceRow::read(row, at)?.into_price())
 }
 
 impl ProductRow {

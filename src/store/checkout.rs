@@ -1,12 +1,12 @@
 //! Checkout sessions, their line items, and events.
 
 use super::counts;
-use super::customers::insert_customer_row;
-use super::events::{insert_event, insert_events};
-use super::payments::{insert_setup_intent, upsert_payment_intent};
+use super::customers::customer_insert;
+use super::events::{Subscribers, insert_event, insert_events};
+use super::payments::{payment_intent_upsert, setup_intent_insert, upsert_payment_intent};
 use super::query::Select;
-use super::{Db, Statement, StoreResult, Tx, args, row_struct};
-use crate::domain::accounts::Caller;
+use super::{Db, FromRow, Row, Statement, StoreResult, Tx, args, row_struct};
+use crate::domain::accounts::{Account, Caller};
 use crate::domain::catalog::AdjustableQuantity;
 use crate::domain::checkout::{
     CheckoutMode, LineItem, NewSession, PaymentStatus, Session, SessionFilter, SessionState,
@@ -169,8 +169,23 @@ async fn move_count(
     from: &str,
     to: &str,
 ) -> StoreResult<()> {
-    counts::bump(tx, account_id, livemode, counts::SESSIONS, from, -1).await?;
-    counts::bump(tx, account_id, livemode, counts::SESSIONS, to, 1).await
+    for statement in move_count_statements(account_id, livemode, from, to) {
+        tx.run(&statement).await?;
+    }
+    Ok(())
+}
+
+/// The statements of [`move_count`].
+fn move_count_statements<'a>(
+    account_id: &'a str,
+    livemode: bool,
+    from: &'a str,
+    to: &'a str,
+) -> [Statement<'a>; 2] {
+    [
+        counts::bump_statement(account_id, livemode, counts::SESSIONS, from, -1),
+        counts::bump_statement(account_id, livemode, counts::SESSIONS, to, 1),
+    ]
 }
 
 /// Inserts everything a new session adds (its inline products and prices, the session, its line
@@ -227,7 +242,6 @@ pub async fn get_session(db: &Db, caller: &Caller, id: &str) -> StoreResult<Opti
 row_struct! {
     struct LineItemRow {
         id: String,
-        price_id: String,
         description: String,
         unit_amount: i64,
         quantity: i64,
@@ -239,40 +253,56 @@ row_struct! {
     }
 }
 
+/// A line item's row, then its price's columns.
+struct LineItemWithPrice(LineItemRow, Option<crate::domain::catalog::Price>);
+
+impl FromRow for LineItemWithPrice {
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        Ok(LineItemWithPrice(
+            LineItemRow::from_row(row)?,
+            super::catalog::read_price(row, LineItemRow::COUNT)?,
+        ))
+    }
+}
+
+/// A session's line items with their prices, in one query.
 pub async fn line_items(db: &Db, caller: &Caller, session_id: &str) -> StoreResult<Vec<LineItem>> {
-    let rows: Vec<LineItemRow> = db
+    const SQL: &str = concat!(
+        "SELECT li.id, li.description, li.unit_amount, li.quantity, li.adjustable_enabled, ",
+        "li.adjustable_minimum, li.adjustable_maximum, li.amount_subtotal, li.amount_total, ",
+        super::catalog::price_columns!("pr."),
+        " FROM checkout_line_items li JOIN checkout_sessions s ON s.id = li.session_id ",
+        "LEFT JOIN prices pr ON pr.id = li.price_id ",
+        "WHERE li.session_id = $1 AND s.account_id = $2 AND s.livemode = $3 ORDER BY li.position"
+    );
+    let rows: Vec<LineItemWithPrice> = db
         .fetch_all(
-            "SELECT li.id, li.price_id, li.description, li.unit_amount, li.quantity, li.adjustable_enabled, \
-             li.adjustable_minimum, li.adjustable_maximum, li.amount_subtotal, li.amount_total \
-             FROM checkout_line_items li JOIN checkout_sessions s ON s.id = li.session_id \
-             WHERE li.session_id = $1 AND s.account_id = $2 AND s.livemode = $3 ORDER BY li.position",
+            SQL,
             &args![session_id, &caller.account_id, caller.mode.is_live()],
         )
         .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let price = super::catalog::get_price(db, caller, &row.price_id)
-            .await?
-            .ok_or_else(|| super::StoreError::Corrupt {
+    rows.into_iter()
+        .map(|LineItemWithPrice(row, price)| {
+            let price = price.ok_or_else(|| super::StoreError::Corrupt {
                 what: format!("line item {}", row.id),
                 reason: "its price is missing".into(),
             })?;
-        items.push(LineItem {
-            id: row.id,
-            price,
-            description: row.description,
-            unit_amount: row.unit_amount,
-            quantity: row.quantity,
-            adjustable_quantity: row.adjustable_enabled.then_some(AdjustableQuantity {
-                enabled: true,
-                minimum: row.adjustable_minimum,
-                maximum: row.adjustable_maximum,
-            }),
-            amount_subtotal: row.amount_subtotal,
-            amount_total: row.amount_total,
-        });
-    }
-    Ok(items)
+            Ok(LineItem {
+                id: row.id,
+                price,
+                description: row.description,
+                unit_amount: row.unit_amount,
+                quantity: row.quantity,
+                adjustable_quantity: row.adjustable_enabled.then_some(AdjustableQuantity {
+                    enabled: true,
+                    minimum: row.adjustable_minimum,
+                    maximum: row.adjustable_maximum,
+                }),
+                amount_subtotal: row.amount_subtotal,
+                amount_total: row.amount_total,
+            })
+        })
+        .collect()
 }
 
 fn session_filters(caller: &Caller, filter: &SessionFilter) -> Select {
@@ -478,6 +508,10 @@ pub struct CompletionWrites<'a> {
 /// Saves a completed session with its payment (or saved card), new customer and events, in
 /// one transaction, if the session is still open and still totals what was charged (a
 /// quantity changed in another tab meanwhile makes it fail). Returns whether it did.
+///
+/// Paying is the hot path after creating: the endpoints that want its events are read first,
+/// and the rows then go in as one conditional batch ([`Db::write_statements_if`]), one round
+/// trip on PostgreSQL.
 pub async fn complete(
     db: &Db,
     account_id: &str,
@@ -490,42 +524,39 @@ pub async fn complete(
         customer,
         events,
     } = writes;
-    db.write(async |tx| {
-        let changed = tx
-            .execute(
-                "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
-                 setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
-                 WHERE id = $7 AND state = 'open' AND amount_total = $8",
-                &args![
-                    session.payment_status.as_str(),
-                    &session.payment_intent_id,
-                    &session.setup_intent_id,
-                    &session.customer_id,
-                    session.customer_details.as_ref().map(|d| d.to_string()),
-                    session.completed_at,
-                    &session.id,
-                    session.amount_total
-                ],
-            )
-            .await?
-            == 1;
-        if !changed {
-            return Ok(false);
-        }
-        if let Some(payment) = payment {
-            upsert_payment_intent(tx, account_id, payment).await?;
-        }
-        if let Some(setup) = setup {
-            insert_setup_intent(tx, account_id, setup).await?;
-        }
-        if let Some(customer) = customer {
-            insert_customer_row(tx, account_id, customer).await?;
-        }
-        move_count(tx, account_id, session.livemode, "open", "completed").await?;
-        insert_events(tx, events).await?;
-        Ok(true)
-    })
-    .await
+    let subscribers = Subscribers::read(db, account_id, session.livemode).await?;
+    let guard = Statement::new(
+        "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
+         setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
+         WHERE id = $7 AND state = 'open' AND amount_total = $8",
+        args![
+            session.payment_status.as_str(),
+            &session.payment_intent_id,
+            &session.setup_intent_id,
+            &session.customer_id,
+            session.customer_details.as_ref().map(|d| d.to_string()),
+            session.completed_at,
+            &session.id,
+            session.amount_total
+        ],
+    );
+    let mut statements = Vec::with_capacity(8);
+    statements.extend(payment.map(|p| payment_intent_upsert(account_id, p)));
+    statements.extend(setup.map(|s| setup_intent_insert(account_id, s)));
+    statements.extend(customer.map(|c| customer_insert(account_id, c)));
+    statements.extend(move_count_statements(
+        account_id,
+        session.livemode,
+        "open",
+        "completed",
+    ));
+    let (event_statements, queued) = subscribers.statements(events);
+    statements.extend(event_statements);
+    let completed = db.write_statements_if(guard, &statements).await?;
+    if completed && queued {
+        crate::delivery::WAKE.notify_one();
+    }
+    Ok(completed)
 }
 
 /// A session's current state, whoever owns it.
@@ -606,9 +637,33 @@ pub async fn record_decline(
 }
 
 /// A session by id alone, with the account that owns it: for the hosted page, where the id
-/// itself is the capability.
-pub async fn find_session(db: &Db, id: &str) -> StoreResult<Option<(String, Session)>> {
-    let sql = format!("SELECT {SESSION_COLUMNS} FROM checkout_sessions WHERE id = $1");
-    let row: Option<SessionRow> = db.fetch_optional(&sql, &args![id]).await?;
-    Ok(row.map(SessionRow::into_session))
+/// itself is the capability. One query.
+pub async fn find_session(db: &Db, id: &str) -> StoreResult<Option<(Account, Session)>> {
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS}, (SELECT a.name FROM accounts a WHERE a.id = account_id), \
+         (SELECT a.created FROM accounts a WHERE a.id = account_id) FROM checkout_sessions WHERE id = $1"
+    );
+    let row: Option<SessionWithAccount> = db.fetch_optional(&sql, &args![id]).await?;
+    Ok(row.map(|SessionWithAccount(row, name, created)| {
+        let (account_id, session) = row.into_session();
+        let account = Account {
+            id: account_id,
+            name,
+            created,
+        };
+        (account, session)
+    }))
+}
+
+/// A session's row, then its account's name and creation time.
+struct SessionWithAccount(SessionRow, String, i64);
+
+impl FromRow for SessionWithAccount {
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        Ok(SessionWithAccount(
+            SessionRow::from_row(row)?,
+            row.get(SessionRow::COUNT)?,
+            row.get(SessionRow::COUNT + 1)?,
+        ))
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::events::insert_event;
 use super::query::Select;
-use super::{Arg, Db, StoreResult, Tx, args, row_struct};
+use super::{Arg, Db, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::customers::Customer;
 use crate::domain::events::Event;
@@ -66,24 +66,28 @@ fn customer_fields(customer: &Customer) -> [Arg<'_>; 7] {
     ]
 }
 
-/// Inserts a customer inside `tx`: on its own, or inside the transaction of a paid session
+/// The statement that inserts a customer: on its own, or in the transaction of a paid session
 /// that creates it.
-pub async fn insert_customer_row(
-    tx: &mut Tx<'_>,
-    account_id: &str,
-    customer: &Customer,
-) -> StoreResult<()> {
-    tx.execute(
+pub fn customer_insert<'a>(account_id: &'a str, customer: &'a Customer) -> Statement<'a> {
+    Statement::new(
         "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
          metadata, deleted, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
+        [
             args![&customer.id, account_id, customer.livemode].as_slice(),
             &customer_fields(customer),
             &args![customer.created, customer.updated],
         ]
         .concat(),
     )
-    .await?;
+}
+
+/// Writes a customer inside `tx` ([`customer_insert`]).
+pub async fn insert_customer_row(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    customer: &Customer,
+) -> StoreResult<()> {
+    tx.run(&customer_insert(account_id, customer)).await?;
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! Events: written through [`insert_event`] inside the transaction of the change they record.
 
-use super::{Db, StoreResult, Tx, args, row_struct};
+use super::{Db, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::events::Event;
+use crate::domain::ids::{self, prefix};
 
 pub const INSERT_EVENT: &str = "INSERT INTO events (id, account_id, livemode, type, object_id, data, request_id, \
      idempotency_key, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
@@ -16,55 +17,116 @@ pub const MATCHING_ENDPOINTS: &str = "SELECT e.id FROM webhook_endpoints e \
 pub const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, state, \
      attempts, next_attempt_at, lease_until, created, updated) VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, $5, $5)";
 
-/// Writes an event inside `tx` (the transaction of the change it records) and, in that same
-/// transaction, one pending delivery per enabled endpoint that wants it: the transactional
-/// outbox. No event is written without its deliveries, or the reverse.
-pub async fn insert_event(tx: &mut Tx<'_>, event: &Event) -> StoreResult<()> {
-    let endpoints: Vec<(String,)> = tx
-        .fetch_all(
-            MATCHING_ENDPOINTS,
-            &args![&event.account_id, event.livemode, &event.kind],
-        )
-        .await?;
-    tx.execute(
-        INSERT_EVENT,
-        &args![
-            &event.id,
-            &event.account_id,
-            event.livemode,
-            &event.kind,
-            &event.object_id,
-            event.object.to_string(),
-            &event.request_id,
-            &event.idempotency_key,
-            event.created,
-            event.payload(endpoints.len())
-        ],
-    )
-    .await?;
-    for (endpoint,) in &endpoints {
-        let id = crate::domain::ids::new_id(
-            crate::domain::ids::prefix::WEBHOOK_DELIVERY,
-            crate::domain::ids::now_ms(),
-        );
-        tx.execute(
-            INSERT_DELIVERY,
-            &args![id, &event.account_id, endpoint, &event.id, event.created],
-        )
-        .await?;
+/// The enabled endpoints of one account and mode, each with the event types it wants, read
+/// once for all the events of a change.
+#[derive(Debug, Default)]
+pub struct Subscribers {
+    /// (endpoint id, event type or `*`), by endpoint id.
+    wants: Vec<(String, String)>,
+}
+
+impl Subscribers {
+    pub async fn read(db: &Db, account_id: &str, livemode: bool) -> StoreResult<Subscribers> {
+        let wants = db
+            .fetch_all(SUBSCRIBERS, &args![account_id, livemode])
+            .await?;
+        Ok(Subscribers { wants })
     }
-    if !endpoints.is_empty() {
+
+    async fn read_in(
+        tx: &mut Tx<'_>,
+        account_id: &str,
+        livemode: bool,
+    ) -> StoreResult<Subscribers> {
+        let wants = tx
+            .fetch_all(SUBSCRIBERS, &args![account_id, livemode])
+            .await?;
+        Ok(Subscribers { wants })
+    }
+
+    /// The endpoints that want events of type `kind`, each once, by id.
+    fn wanting(&self, kind: &str) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .wants
+            .iter()
+            .filter(|(_, wanted)| wanted == "*" || wanted == kind)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        ids.dedup();
+        ids
+    }
+
+    /// The statements that write `events` and, for each, one pending delivery per endpoint
+    /// that wants it: the transactional outbox, run in the transaction of the change the
+    /// events record. Whether any delivery was queued comes back with them, to wake the
+    /// delivery worker once they are durable.
+    pub fn statements<'a>(&self, events: &'a [Event]) -> (Vec<Statement<'a>>, bool) {
+        let mut statements = Vec::with_capacity(events.len() * 2);
+        let mut queued = false;
+        for event in events {
+            let endpoints = self.wanting(&event.kind);
+            statements.push(Statement::new(
+                INSERT_EVENT,
+                args![
+                    &event.id,
+                    &event.account_id,
+                    event.livemode,
+                    &event.kind,
+                    &event.object_id,
+                    event.object.to_string(),
+                    &event.request_id,
+                    &event.idempotency_key,
+                    event.created,
+                    event.payload(endpoints.len())
+                ],
+            ));
+            for endpoint in endpoints {
+                let id = ids::new_id(prefix::WEBHOOK_DELIVERY, ids::now_ms());
+                statements.push(Statement::new(
+                    INSERT_DELIVERY,
+                    args![
+                        id,
+                        &event.account_id,
+                        endpoint.to_string(),
+                        &event.id,
+                        event.created
+                    ],
+                ));
+                queued = true;
+            }
+        }
+        (statements, queued)
+    }
+}
+
+/// Every (endpoint, wanted event type) of an account and mode's enabled endpoints.
+const SUBSCRIBERS: &str = "SELECT e.id, t.event_type FROM webhook_endpoints e \
+     JOIN webhook_endpoint_events t ON t.endpoint_id = e.id \
+     WHERE e.account_id = $1 AND e.livemode = $2 AND e.status = 'enabled' AND e.deleted = FALSE \
+     ORDER BY e.id";
+
+/// Writes events inside `tx` (the transaction of the change they record) and, in that same
+/// transaction, one pending delivery per enabled endpoint that wants each: the transactional
+/// outbox ([`Subscribers::statements`]). No event is written without its deliveries, or the
+/// reverse.
+pub async fn insert_events(tx: &mut Tx<'_>, events: &[Event]) -> StoreResult<()> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let subscribers = Subscribers::read_in(tx, &first.account_id, first.livemode).await?;
+    let (statements, queued) = subscribers.statements(events);
+    for statement in &statements {
+        tx.execute(statement.sql, &statement.args).await?;
+    }
+    if queued {
         crate::delivery::WAKE.notify_one();
     }
     Ok(())
 }
 
-/// Writes each of `events` inside `tx` ([`insert_event`]).
-pub async fn insert_events(tx: &mut Tx<'_>, events: &[Event]) -> StoreResult<()> {
-    for event in events {
-        insert_event(tx, event).await?;
-    }
-    Ok(())
+/// Writes one event inside `tx` ([`insert_events`]).
+pub async fn insert_event(tx: &mut Tx<'_>, event: &Event) -> StoreResult<()> {
+    insert_events(tx, std::slice::from_ref(event)).await
 }
 
 row_struct! {

@@ -2,21 +2,17 @@
 //! session, read through `/v1/payment_intents`.
 
 use super::query::Select;
-use super::{Db, StoreResult, Tx, args, row_struct};
+use super::{Db, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::list::{CreatedRange, Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::payments::{CardSummary, PaymentIntent, PaymentIntentData, SetupIntent};
 
-/// Writes a PaymentIntent inside `tx`, or updates it when it exists: a session's PaymentIntent
-/// is made at its first attempt and changes with each one after.
-pub async fn upsert_payment_intent(
-    tx: &mut Tx<'_>,
-    account_id: &str,
-    payment: &PaymentIntent,
-) -> StoreResult<()> {
+/// The statement that writes a PaymentIntent, or updates it when it exists: a session's
+/// PaymentIntent is made at its first attempt and changes with each one after.
+pub fn payment_intent_upsert<'a>(account_id: &'a str, payment: &'a PaymentIntent) -> Statement<'a> {
     let card = payment.card.as_ref();
-    tx.execute(
+    Statement::new(
         "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
          customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created, \
          last_payment_error, latest_charge, description, statement_descriptor, statement_descriptor_suffix) \
@@ -26,7 +22,7 @@ pub async fn upsert_payment_intent(
          card_brand = excluded.card_brand, card_last4 = excluded.card_last4, \
          card_exp_month = excluded.card_exp_month, card_exp_year = excluded.card_exp_year, \
          last_payment_error = excluded.last_payment_error, latest_charge = excluded.latest_charge",
-        &args![
+        args![
             &payment.id,
             account_id,
             payment.livemode,
@@ -49,21 +45,25 @@ pub async fn upsert_payment_intent(
             &payment.data.statement_descriptor_suffix
         ],
     )
-    .await?;
+}
+
+/// Writes a PaymentIntent inside `tx` ([`payment_intent_upsert`]).
+pub async fn upsert_payment_intent(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    payment: &PaymentIntent,
+) -> StoreResult<()> {
+    tx.run(&payment_intent_upsert(account_id, payment)).await?;
     Ok(())
 }
 
-/// Writes a SetupIntent inside `tx`.
-pub async fn insert_setup_intent(
-    tx: &mut Tx<'_>,
-    account_id: &str,
-    setup: &SetupIntent,
-) -> StoreResult<()> {
-    tx.execute(
+/// The statement that writes a SetupIntent.
+pub fn setup_intent_insert<'a>(account_id: &'a str, setup: &'a SetupIntent) -> Statement<'a> {
+    Statement::new(
         "INSERT INTO setup_intents (id, account_id, livemode, status, checkout_session_id, customer_id, \
          card_brand, card_last4, card_exp_month, card_exp_year, created) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &args![
+        args![
             &setup.id,
             account_id,
             setup.livemode,
@@ -77,8 +77,6 @@ pub async fn insert_setup_intent(
             setup.created
         ],
     )
-    .await?;
-    Ok(())
 }
 
 row_struct! {

@@ -199,6 +199,9 @@ macro_rules! row_struct {
             #[allow(dead_code)]
             pub const COLUMNS: &'static str =
                 concat!(stringify!($first) $(, ", ", stringify!($field))*);
+            /// How many columns `COLUMNS` lists: where the columns after them start.
+            #[allow(dead_code)]
+            pub const COUNT: usize = 1 $(+ { let _ = stringify!($field); 1 })*;
         }
 
         impl $crate::store::sql::FromRow for $name {
@@ -260,6 +263,20 @@ impl Db {
         }
     }
 
+    /// Runs one writing statement with a `RETURNING` clause, as a transaction of its own, and
+    /// returns its rows. On PostgreSQL it goes without `BEGIN`/`COMMIT` (a statement is atomic
+    /// on its own), one round trip.
+    pub async fn write_returning<R: FromRow>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Vec<R>> {
+        match self {
+            Db::Sqlite(_) => self.write(async |tx| tx.fetch_all(sql, args).await).await,
+            Db::Postgres(Pg { pool, .. }) => pg_rows(pg_query(sql, args).fetch_all(pool).await?),
+        }
+    }
+
     /// Runs `statements` (INSERTs, UPDATEs and DELETEs whose rows do not depend on each other)
     /// as one transaction, in one round trip: on PostgreSQL they become the parts of one
     /// statement (`WITH s1 AS (...), s2 AS (...) SELECT 1`), which is atomic on its own; on
@@ -277,9 +294,48 @@ impl Db {
                 .await
             }
             Db::Postgres(Pg { pool, .. }) => {
-                let (sql, args) = one_statement(statements);
+                let (sql, args) = one_statement(statements, Tail::Done);
                 pg_query(&sql, &args).execute(pool).await?;
                 Ok(())
+            }
+        }
+    }
+
+    /// Runs `guard` and, only if it changed a row, `statements` after it, as one transaction;
+    /// returns whether the guard changed a row (when it did not, nothing is written). A
+    /// conditional write such as completing a session that must still be open, in one round
+    /// trip on PostgreSQL: the statements become one `WITH` statement whose final `SELECT`
+    /// calls `kassa_guard` (migration 0015) on the guard's rows, which raises and so undoes the
+    /// whole statement when there were none. `guard` is an `UPDATE` or `DELETE` without a
+    /// `RETURNING` clause.
+    pub async fn write_statements_if(
+        &self,
+        guard: Statement<'_>,
+        statements: &[Statement<'_>],
+    ) -> StoreResult<bool> {
+        match self {
+            Db::Sqlite(_) => {
+                self.write(async |tx| {
+                    if tx.execute(guard.sql, &guard.args).await? == 0 {
+                        return Ok(false);
+                    }
+                    for statement in statements {
+                        tx.execute(statement.sql, &statement.args).await?;
+                    }
+                    Ok(true)
+                })
+                .await
+            }
+            Db::Postgres(Pg { pool, .. }) => {
+                let all: Vec<Statement> = std::iter::once(guard)
+                    .chain(statements.iter().cloned())
+                    .collect();
+                let (sql, args) = one_statement(&all, Tail::Guarded);
+                match pg_query(&sql, &args).execute(pool).await {
+                    Ok(_) => Ok(true),
+                    Err(error) if is_guard_failure(&error) => Ok(false),
+                    Err(error) => Err(error.into()),
+                }
             }
         }
     }
@@ -331,9 +387,29 @@ impl<'a> Statement<'a> {
     }
 }
 
+/// How [`one_statement`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Every part runs.
+    Done,
+    /// The first part is a guard: the statement fails, undoing every part, unless the guard
+    /// changed a row.
+    Guarded,
+}
+
+/// The SQLSTATE `kassa_guard` raises (migration 0015).
+const GUARD_FAILED: &str = "KG001";
+
+fn is_guard_failure(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == GUARD_FAILED)
+}
+
 /// The statements as the parts of one PostgreSQL statement, with each one's `$N` placeholders
 /// renumbered to follow the previous ones', and the arguments of all of them in order.
-fn one_statement<'a>(statements: &'a [Statement<'a>]) -> (String, Vec<Arg<'a>>) {
+fn one_statement<'a>(statements: &[Statement<'a>], tail: Tail) -> (String, Vec<Arg<'a>>) {
     let mut sql = String::from("WITH ");
     let mut args = Vec::new();
     for (n, statement) in statements.iter().enumerate() {
@@ -352,10 +428,16 @@ fn one_statement<'a>(statements: &'a [Statement<'a>]) -> (String, Vec<Arg<'a>>) 
             rest = &rest[digits..];
         }
         sql.push_str(rest);
+        if n == 0 && tail == Tail::Guarded {
+            sql.push_str(" RETURNING 1");
+        }
         sql.push(')');
         args.extend(statement.args.iter().cloned());
     }
-    sql.push_str(" SELECT 1");
+    match tail {
+        Tail::Done => sql.push_str(" SELECT 1"),
+        Tail::Guarded => sql.push_str(" SELECT kassa_guard(EXISTS (SELECT 1 FROM s0))"),
+    }
     (sql, args)
 }
 
@@ -374,6 +456,11 @@ pub enum Tx<'t> {
 }
 
 impl Tx<'_> {
+    /// Runs a [`Statement`]; returns how many rows it changed.
+    pub async fn run(&mut self, statement: &Statement<'_>) -> StoreResult<u64> {
+        self.execute(statement.sql, &statement.args).await
+    }
+
     /// Runs a statement; returns how many rows it changed.
     pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         match self {
@@ -440,12 +527,26 @@ mod tests {
             Statement::new("UPDATE b SET x = $2 WHERE y = $1", args!["y", true]),
             Statement::new("DELETE FROM c", []),
         ];
-        let (sql, args) = one_statement(&statements);
+        let (sql, args) = one_statement(&statements, Tail::Done);
         assert_eq!(
             sql,
             "WITH s0 AS (INSERT INTO a VALUES ($1, $2)), s1 AS (UPDATE b SET x = $4 WHERE y = $3), \
              s2 AS (DELETE FROM c) SELECT 1"
         );
         assert_eq!(args, args![1i64, "x", "y", true].to_vec());
+    }
+
+    #[test]
+    fn a_guarded_statement_returns_the_guards_rows_to_its_check() {
+        let statements = [
+            Statement::new("UPDATE a SET x = 1 WHERE id = $1", args!["a"]),
+            Statement::new("INSERT INTO b VALUES ($1)", args![2i64]),
+        ];
+        let (sql, _) = one_statement(&statements, Tail::Guarded);
+        assert_eq!(
+            sql,
+            "WITH s0 AS (UPDATE a SET x = 1 WHERE id = $1 RETURNING 1), s1 AS (INSERT INTO b VALUES ($2)) \
+             SELECT kassa_guard(EXISTS (SELECT 1 FROM s0))"
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use kassa::domain::Mode;
 use kassa::domain::accounts;
-use kassa::store::Db;
+use kassa::store::{Db, Statement, args};
 
 use crate::harness::{Engine, TestDatabase, on_both_engines};
 
@@ -12,6 +12,7 @@ on_both_engines!(
     migrations_run_twice_without_harm,
     ids_sort_in_creation_order,
     subscriptions_to_checkout_session_canceled_move_to_expired,
+    a_conditional_write_writes_nothing_unless_its_guard_changed_a_row,
 );
 
 async fn migrations_run_twice_without_harm(engine: Engine) {
@@ -50,6 +51,49 @@ async fn ids_sort_in_creation_order(engine: Engine) {
     // Ids lead with their creation time, so byte order is creation order; the database must
     // sort them the same way (PostgreSQL's default collation would not).
     assert_eq!(listed, by_time, "the database orders ids as bytes");
+}
+
+/// `Db::write_statements_if`, which pays sessions in one round trip on PostgreSQL: the
+/// statements after the guard are written only with it, and not at all when it changed no row.
+async fn a_conditional_write_writes_nothing_unless_its_guard_changed_a_row(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let db = database.open().await;
+    let first = accounts::create_account(&db, "First", 0)
+        .await
+        .unwrap()
+        .account;
+    let second = accounts::create_account(&db, "Second", 0)
+        .await
+        .unwrap()
+        .account;
+    let rename = |id: &str, from: &str, to: &str| {
+        Statement::new(
+            "UPDATE accounts SET name = $1 WHERE id = $2 AND name = $3",
+            args![to.to_string(), id.to_string(), from.to_string()],
+        )
+    };
+    let name = async |id: &str| accounts::get_account(&db, id).await.unwrap().name;
+
+    let guard = rename(&first.id, "Nobody", "First again");
+    let written = db
+        .write_statements_if(guard, &[rename(&second.id, "Second", "Renamed")])
+        .await
+        .unwrap();
+    assert!(!written, "the guard matched no row");
+    assert_eq!(
+        name(&second.id).await,
+        "Second",
+        "nothing after the guard is written"
+    );
+
+    let guard = rename(&first.id, "First", "First again");
+    let written = db
+        .write_statements_if(guard, &[rename(&second.id, "Second", "Renamed")])
+        .await
+        .unwrap();
+    assert!(written);
+    assert_eq!(name(&first.id).await, "First again");
+    assert_eq!(name(&second.id).await, "Renamed");
 }
 
 /// Every table's columns, with a portable type name, as each engine reports them.
