@@ -1287,7 +1287,7 @@ pub async fn complete_session(
     now: i64,
     public_url: &str,
 ) -> Result<Completion, DomainError> {
-    use super::payments::{PaymentIntent, SetupIntent, charge_object};
+    use super::payments::{Charge, PaymentIntent, SetupIntent};
     let payment_due = session.payment_status == PaymentStatus::Unpaid;
     let saves_card = session.mode == CheckoutMode::Setup;
     if (payment_due || saves_card) && paid.card.is_none() {
@@ -1343,16 +1343,16 @@ pub async fn complete_session(
             receipt_email: email.clone(),
             card: paid.card.clone(),
             last_payment_error: None,
-            latest_charge: Some(ids::new_id(prefix::CHARGE, ids::now_ms())),
+            latest_charge: None,
             data: session.payment_intent_data(),
             created: now,
         };
-        let charge_id = payment.latest_charge.clone().unwrap_or_default();
-        events.push(event(
-            "charge.succeeded",
-            &charge_id,
-            charge_object(&payment, &charge_id, None),
-        ));
+        let charge = Charge::of_attempt(&payment, paid.name.clone(), None, now);
+        let payment = PaymentIntent {
+            latest_charge: Some(charge.id.clone()),
+            ..payment
+        };
+        events.push(event("charge.succeeded", &charge.id, charge.object()));
         events.push(event(
             "payment_intent.succeeded",
             &payment.id,
@@ -1360,10 +1360,11 @@ pub async fn complete_session(
         ));
         after.payment_status = PaymentStatus::Paid;
         after.payment_intent_id = Some(payment.id.clone());
-        Some(payment)
+        Some((payment, charge))
     } else {
         None
     };
+    let (payment, charge) = payment.unzip();
     let setup = match (saves_card, paid.card) {
         (true, Some(card)) => {
             let setup = SetupIntent {
@@ -1388,6 +1389,7 @@ pub async fn complete_session(
     ));
     let writes = store::checkout::CompletionWrites {
         payment: payment.as_ref(),
+        charge: charge.as_ref(),
         setup: setup.as_ref(),
         customer: customer.as_ref(),
         events: &events,

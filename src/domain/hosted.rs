@@ -16,7 +16,7 @@ use super::checkout::{
 };
 use super::money::MAX_CHARGE;
 use super::processor::{self, CardDetails, Decline};
-use super::{DomainError, ids, ids::prefix, validate};
+use super::{DomainError, validate};
 use crate::objects;
 use crate::store::checkout::DeclineRecorded;
 use crate::store::{self, Db};
@@ -365,7 +365,9 @@ pub async fn pay(
             Err(decline) if !decline.reached_processor => {
                 return Ok(PayOutcome::CardRejected(decline));
             }
-            Err(decline) => return record_decline(db, &hosted, &card, decline, email, now).await,
+            Err(decline) => {
+                return record_decline(db, &hosted, &card, decline, email, name, now).await;
+            }
         }
     } else {
         None
@@ -483,12 +485,12 @@ async fn record_decline(
     card: &CardDetails,
     decline: Decline,
     email: Option<String>,
+    name: Option<String>,
     now: i64,
 ) -> Result<PayOutcome, DomainError> {
-    use super::payments::{PaymentIntent, charge_object};
+    use super::payments::{Charge, PaymentIntent};
     let session = &hosted.session;
     let account_id = &hosted.account.id;
-    let charge_id = ids::new_id(prefix::CHARGE, ids::now_ms());
     let payment = PaymentIntent {
         id: session.payment_intent_id(),
         livemode: session.livemode,
@@ -499,27 +501,29 @@ async fn record_decline(
         customer_id: session.customer_id.clone(),
         receipt_email: email.or_else(|| session.customer_email.clone()),
         card: Some(card.summary()),
+        last_payment_error: None,
+        latest_charge: None,
+        data: session.payment_intent_data(),
+        created: now,
+    };
+    let charge = Charge::of_attempt(&payment, name, Some(&decline), now);
+    let payment = PaymentIntent {
         last_payment_error: Some(serde_json::json!({
             "type": "card_error",
             "code": decline.code,
             "decline_code": decline.decline_code,
             "message": decline.message,
-            "charge": charge_id,
+            "charge": charge.id,
             "payment_method": {"type": "card", "card": {"brand": card.brand(), "last4": card.last4()}},
         })),
-        latest_charge: Some(charge_id.clone()),
-        data: session.payment_intent_data(),
-        created: now,
+        latest_charge: Some(charge.id.clone()),
+        ..payment
     };
     let event = |kind: &str, object_id: &str, object: serde_json::Value| {
         super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
     };
     let events = [
-        event(
-            "charge.failed",
-            &charge_id,
-            charge_object(&payment, &charge_id, Some(&decline)),
-        ),
+        event("charge.failed", &charge.id, charge.object()),
         event(
             "payment_intent.payment_failed",
             &payment.id,
@@ -541,10 +545,13 @@ async fn record_decline(
         db,
         account_id,
         session,
-        &payment,
-        &events,
+        store::checkout::DeclineWrites {
+            payment: &payment,
+            charge: &charge,
+            events: &events,
+            failed_event: &failed_event,
+        },
         MAX_DECLINES,
-        &failed_event,
     )
     .await?;
     Ok(match recorded {

@@ -66,44 +66,141 @@ fn card_details(card: &CardSummary) -> Value {
     })
 }
 
-/// Stripe's Charge object for one attempt on a PaymentIntent; `failure` is the decline, if any.
-pub fn charge_object(
-    intent: &PaymentIntent,
-    charge_id: &str,
-    failure: Option<&super::processor::Decline>,
-) -> Value {
-    let paid = failure.is_none();
-    json!({
-        "id": charge_id,
-        "object": "charge",
-        "amount": intent.amount,
-        "amount_captured": if paid { intent.amount } else { 0 },
-        "amount_refunded": 0,
-        "billing_details": {"address": null, "email": intent.receipt_email, "name": null, "phone": null},
-        "captured": paid,
-        "created": intent.created,
-        "currency": intent.currency,
-        "customer": intent.customer_id,
-        "description": intent.data.description,
-        "failure_code": failure.map(|f| f.code),
-        "failure_message": failure.map(|f| f.message),
-        "livemode": intent.livemode,
-        "metadata": {},
-        "outcome": {
-            "network_status": if paid { "approved_by_network" } else { "declined_by_network" },
-            "reason": failure.and_then(|f| f.decline_code),
-            "seller_message": if paid { "Payment complete." } else { "The bank did not approve the charge." },
-            "type": if paid { "authorized" } else { "issuer_declined" },
-        },
-        "paid": paid,
-        "payment_intent": intent.id,
-        "payment_method_details": intent.card.as_ref().map(card_details),
-        "receipt_email": intent.receipt_email,
-        "refunded": false,
-        "statement_descriptor": intent.data.statement_descriptor,
-        "statement_descriptor_suffix": intent.data.statement_descriptor_suffix,
-        "status": if paid { "succeeded" } else { "failed" },
-    })
+/// A Charge (`ch_`): one attempt to move money on a PaymentIntent, as Stripe's `charge`. Every
+/// attempt that reached the processor has one, succeeded or failed, written in the
+/// transaction of the attempt; a PaymentIntent's `latest_charge` names its last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub id: String,
+    pub livemode: bool,
+    pub payment_intent_id: String,
+    /// In minor units, as the PaymentIntent's.
+    pub amount: i64,
+    /// In minor units; refunds add to it.
+    pub amount_refunded: i64,
+    pub currency: String,
+    pub customer_id: Option<String>,
+    pub card: Option<CardSummary>,
+    /// The payer's email and name as the payment form gave them (`billing_details`).
+    pub billing_email: Option<String>,
+    pub billing_name: Option<String>,
+    pub receipt_email: Option<String>,
+    /// Why the card was declined; `None` for a charge that succeeded.
+    pub failure: Option<ChargeFailure>,
+    /// The PaymentIntent's description, metadata and statement descriptors, copied at the
+    /// attempt as Stripe copies them.
+    pub data: PaymentIntentData,
+    pub created: i64,
+}
+
+/// Why a charge failed, in Stripe's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeFailure {
+    /// `failure_code`: `card_declined`, `expired_card`...
+    pub code: String,
+    /// `failure_message`.
+    pub message: String,
+    /// `outcome.reason`: the decline code, for `card_declined`.
+    pub decline_code: Option<String>,
+}
+
+impl Charge {
+    /// The charge of an attempt on `intent` (its amount, currency, customer, card and data as
+    /// they are at the attempt), made at `now`; `failure` is the decline, if any.
+    pub fn of_attempt(
+        intent: &PaymentIntent,
+        billing_name: Option<String>,
+        failure: Option<&super::processor::Decline>,
+        now: i64,
+    ) -> Charge {
+        Charge {
+            id: super::ids::new_id(super::ids::prefix::CHARGE, super::ids::now_ms()),
+            livemode: intent.livemode,
+            payment_intent_id: intent.id.clone(),
+            amount: intent.amount,
+            amount_refunded: 0,
+            currency: intent.currency.clone(),
+            customer_id: intent.customer_id.clone(),
+            card: intent.card.clone(),
+            billing_email: intent.receipt_email.clone(),
+            billing_name,
+            receipt_email: intent.receipt_email.clone(),
+            failure: failure.map(|d| ChargeFailure {
+                code: d.code.to_string(),
+                message: d.message.to_string(),
+                decline_code: d.decline_code.map(str::to_string),
+            }),
+            data: intent.data.clone(),
+            created: now,
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// Stripe's Charge object. Connect, Radar, disputes and transfers have no counterpart in
+    /// kassa: their fields are null, false or absent as on a Stripe account without them.
+    pub fn object(&self) -> Value {
+        let paid = self.succeeded();
+        let failure = self.failure.as_ref();
+        json!({
+            "id": self.id,
+            "object": "charge",
+            "amount": self.amount,
+            "amount_captured": if paid { self.amount } else { 0 },
+            "amount_refunded": self.amount_refunded,
+            "application": null,
+            "application_fee": null,
+            "application_fee_amount": null,
+            "balance_transaction": null,
+            "billing_details": {
+                "address": null, "email": self.billing_email, "name": self.billing_name,
+                "phone": null, "tax_id": null,
+            },
+            "calculated_statement_descriptor": null,
+            "captured": paid,
+            "created": self.created,
+            "currency": self.currency,
+            "customer": self.customer_id,
+            "description": self.data.description,
+            "disputed": false,
+            "failure_balance_transaction": null,
+            "failure_code": failure.map(|f| &f.code),
+            "failure_message": failure.map(|f| &f.message),
+            "fraud_details": {},
+            "livemode": self.livemode,
+            "metadata": self.data.metadata,
+            "on_behalf_of": null,
+            "outcome": {
+                "advice_code": null,
+                "network_advice_code": null,
+                "network_decline_code": null,
+                "network_status": if paid { "approved_by_network" } else { "declined_by_network" },
+                "reason": failure.and_then(|f| f.decline_code.as_ref()),
+                "risk_level": "normal",
+                "seller_message": if paid { "Payment complete." } else { "The bank did not approve the charge." },
+                "type": if paid { "authorized" } else { "issuer_declined" },
+            },
+            "paid": paid,
+            "payment_intent": self.payment_intent_id,
+            "payment_method": null,
+            "payment_method_details": self.card.as_ref().map(card_details),
+            "receipt_email": self.receipt_email,
+            "receipt_number": null,
+            "receipt_url": null,
+            "refunded": self.amount_refunded > 0 && self.amount_refunded >= self.amount,
+            "review": null,
+            "shipping": null,
+            "source": null,
+            "source_transfer": null,
+            "statement_descriptor": self.data.statement_descriptor,
+            "statement_descriptor_suffix": self.data.statement_descriptor_suffix,
+            "status": if paid { "succeeded" } else { "failed" },
+            "transfer_data": null,
+            "transfer_group": null,
+        })
+    }
 }
 
 impl SetupIntent {
@@ -163,6 +260,48 @@ pub async fn get_payment_intent(
     crate::store::payments::get_payment_intent(db, caller, id)
         .await?
         .ok_or_else(|| super::DomainError::not_found("payment_intent", id))
+}
+
+/// A charge of the caller's account and mode.
+pub async fn get_charge(
+    db: &crate::store::Db,
+    caller: &super::accounts::Caller,
+    id: &str,
+) -> Result<Charge, super::DomainError> {
+    crate::store::payments::get_charge(db, caller, id)
+        .await?
+        .ok_or_else(|| super::DomainError::not_found("charge", id))
+}
+
+/// Which charges a list holds (Stripe's `GET /v1/charges` filters).
+#[derive(Debug, Clone, Default)]
+pub struct ChargeFilter {
+    pub customer: Option<String>,
+    pub payment_intent: Option<String>,
+    pub created: super::list::CreatedRange,
+}
+
+/// A page of charges, newest first. A `customer` or `payment_intent` that does not exist is a
+/// `resource_missing` error naming the parameter, as on Stripe.
+pub async fn list_charges(
+    db: &crate::store::Db,
+    caller: &super::accounts::Caller,
+    filter: &ChargeFilter,
+    page: &super::list::PageRequest,
+) -> Result<super::list::Page<Charge>, super::DomainError> {
+    page.check_cursor(|id| async move { get_charge(db, caller, &id).await })
+        .await?;
+    if let Some(customer) = &filter.customer {
+        super::customers::get_customer(db, caller, customer)
+            .await
+            .map_err(super::DomainError::as_reference("customer"))?;
+    }
+    if let Some(intent) = &filter.payment_intent {
+        get_payment_intent(db, caller, intent)
+            .await
+            .map_err(super::DomainError::as_reference("payment_intent"))?;
+    }
+    Ok(crate::store::payments::list_charges(db, caller, filter, page).await?)
 }
 
 pub async fn list_payment_intents(

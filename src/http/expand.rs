@@ -73,6 +73,9 @@ fn expandable(object: &str, field: &str) -> Option<Holds> {
         ("checkout.session", "payment_link") => Id("payment_link"),
         ("checkout.session", "line_items") => Includable("item"),
         ("payment_intent", "customer") => Id("customer"),
+        ("payment_intent", "latest_charge") => Id("charge"),
+        ("charge", "customer") => Id("customer"),
+        ("charge", "payment_intent") => Id("payment_intent"),
         ("payment_link", "line_items") => List("item"),
         ("item", "price") => Id("price"),
         ("price", "product") => Id("product"),
@@ -300,13 +303,59 @@ pub async fn payment_intent(
     mut object: Value,
     expand: &Expand,
 ) -> Result<Value, ApiError> {
+    expand_customer(state, caller, &mut object, expand).await?;
+    if expand.reaches("latest_charge")
+        && let Some(id) = object["latest_charge"].as_str().map(str::to_string)
+        && let Some(charge) = found(payments::get_charge(&state.db, caller, &id).await)?
+    {
+        object["latest_charge"] = Box::pin(self::charge(
+            state,
+            caller,
+            charge.object(),
+            &expand.under("latest_charge"),
+        ))
+        .await?;
+    }
+    Ok(object)
+}
+
+/// A charge, with its `customer` and `payment_intent` expanded as asked.
+pub async fn charge(
+    state: &AppState,
+    caller: &Caller,
+    mut object: Value,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    expand_customer(state, caller, &mut object, expand).await?;
+    if expand.reaches("payment_intent")
+        && let Some(id) = object["payment_intent"].as_str().map(str::to_string)
+        && let Some(intent) = found(payments::get_payment_intent(&state.db, caller, &id).await)?
+    {
+        object["payment_intent"] = Box::pin(payment_intent(
+            state,
+            caller,
+            intent.object(),
+            &expand.under("payment_intent"),
+        ))
+        .await?;
+    }
+    Ok(object)
+}
+
+/// The object's `customer` id replaced by the customer, when expanded.
+async fn expand_customer(
+    state: &AppState,
+    caller: &Caller,
+    object: &mut Value,
+    expand: &Expand,
+) -> Result<(), ApiError> {
     if expand.reaches("customer")
         && let Some(id) = object["customer"].as_str().map(str::to_string)
         && let Some(customer) = found(customers::get_customer(&state.db, caller, &id).await)?
     {
         object["customer"] = customer.object();
     }
-    Ok(object)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -335,7 +384,14 @@ mod tests {
         );
         assert!(check(paths(&["metadata"]), "checkout.session").is_err());
         assert!(check(paths(&["line_items.price"]), "checkout.session").is_err());
-        assert!(check(paths(&["payment_intent.latest_charge"]), "checkout.session").is_err());
+        assert!(check(paths(&["payment_intent.latest_charge"]), "checkout.session").is_ok());
+        assert!(
+            check(
+                paths(&["payment_intent.latest_charge.balance_transaction"]),
+                "checkout.session"
+            )
+            .is_err()
+        );
         assert!(
             check(
                 paths(&["default_price.product.default_price.product"]),

@@ -3,7 +3,9 @@
 use super::counts;
 use super::customers::customer_insert;
 use super::events::{Subscribers, insert_event, insert_events};
-use super::payments::{payment_intent_upsert, setup_intent_insert, upsert_payment_intent};
+use super::payments::{
+    charge_insert, payment_intent_upsert, setup_intent_insert, upsert_payment_intent,
+};
 use super::query::Select;
 use super::{Db, FromRow, Row, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::{Account, Caller};
@@ -16,7 +18,7 @@ use crate::domain::events::Event;
 use crate::domain::list::{Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
-use crate::domain::payments::{PaymentIntent, SetupIntent};
+use crate::domain::payments::{Charge, PaymentIntent, SetupIntent};
 
 row_struct! {
     struct SessionRow {
@@ -499,6 +501,8 @@ pub async fn update_open_session(
 /// What paying a session writes besides the session itself.
 pub struct CompletionWrites<'a> {
     pub payment: Option<&'a PaymentIntent>,
+    /// The payment's charge.
+    pub charge: Option<&'a Charge>,
     pub setup: Option<&'a SetupIntent>,
     /// A customer created by this payment (`customer_creation`).
     pub customer: Option<&'a Customer>,
@@ -520,6 +524,7 @@ pub async fn complete(
 ) -> StoreResult<bool> {
     let CompletionWrites {
         payment,
+        charge,
         setup,
         customer,
         events,
@@ -542,6 +547,7 @@ pub async fn complete(
     );
     let mut statements = Vec::with_capacity(8);
     statements.extend(payment.map(|p| payment_intent_upsert(account_id, p)));
+    statements.extend(charge.map(|c| charge_insert(account_id, c)));
     statements.extend(setup.map(|s| setup_intent_insert(account_id, s)));
     statements.extend(customer.map(|c| customer_insert(account_id, c)));
     statements.extend(move_count_statements(
@@ -585,6 +591,18 @@ pub async fn update_metadata(db: &Db, session: &Session) -> StoreResult<()> {
     Ok(())
 }
 
+/// What a declined attempt writes.
+pub struct DeclineWrites<'a> {
+    /// The session's PaymentIntent, waiting for another card.
+    pub payment: &'a PaymentIntent,
+    /// The failed charge.
+    pub charge: &'a Charge,
+    /// `charge.failed` and `payment_intent.payment_failed`.
+    pub events: &'a [Event],
+    /// The session's event if this decline makes it fail.
+    pub failed_event: &'a Event,
+}
+
 /// What recording a declined attempt did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeclineRecorded {
@@ -596,18 +614,23 @@ pub enum DeclineRecorded {
     Failed,
 }
 
-/// Counts a declined attempt on an open session and saves its PaymentIntent and events, in one
+/// Counts a declined attempt on an open session and saves its PaymentIntent, its failed charge and
+/// events, in one
 /// transaction. At `fail_at` declines the session fails, with `failed_event`. The count is one
 /// atomic increment, so concurrent declines are all counted.
 pub async fn record_decline(
     db: &Db,
     account_id: &str,
     session: &Session,
-    payment: &PaymentIntent,
-    events: &[Event],
+    writes: DeclineWrites<'_>,
     fail_at: i64,
-    failed_event: &Event,
 ) -> StoreResult<DeclineRecorded> {
+    let DeclineWrites {
+        payment,
+        charge,
+        events,
+        failed_event,
+    } = writes;
     db.write(async |tx| {
         let attempts: Option<(i64,)> = tx
             .fetch_optional(
@@ -620,6 +643,7 @@ pub async fn record_decline(
             return Ok(DeclineRecorded::NotOpen);
         };
         upsert_payment_intent(tx, account_id, payment).await?;
+        tx.run(&charge_insert(account_id, charge)).await?;
         insert_events(tx, events).await?;
         if attempts < fail_at {
             return Ok(DeclineRecorded::Declined { attempts });

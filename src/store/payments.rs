@@ -1,12 +1,14 @@
-//! PaymentIntents and SetupIntents: written in the transactions that pay (or decline) a
-//! session, read through `/v1/payment_intents`.
+//! PaymentIntents, their charges, and SetupIntents: written in the transactions that pay (or
+//! decline) a session, read through `/v1/payment_intents` and `/v1/charges`.
 
 use super::query::Select;
 use super::{Db, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::Caller;
 use crate::domain::list::{CreatedRange, Page, PageRequest};
 use crate::domain::metadata::Metadata;
-use crate::domain::payments::{CardSummary, PaymentIntent, PaymentIntentData, SetupIntent};
+use crate::domain::payments::{
+    CardSummary, Charge, ChargeFailure, ChargeFilter, PaymentIntent, PaymentIntentData, SetupIntent,
+};
 
 /// The statement that writes a PaymentIntent, or updates it when it exists: a session's
 /// PaymentIntent is made at its first attempt and changes with each one after.
@@ -184,4 +186,142 @@ pub async fn revenue_since(
         &args![&caller.account_id, caller.mode.is_live(), since],
     )
     .await
+}
+
+// ----- Charges -----------------------------------------------------------------------------------
+
+/// The statement that writes a charge, in the transaction of its attempt.
+pub fn charge_insert<'a>(account_id: &'a str, charge: &'a Charge) -> Statement<'a> {
+    let card = charge.card.as_ref();
+    let failure = charge.failure.as_ref();
+    Statement::new(
+        "INSERT INTO charges (id, account_id, livemode, payment_intent_id, amount, amount_refunded, currency, \
+         customer_id, status, failure_code, failure_message, decline_code, card_brand, card_last4, \
+         card_exp_month, card_exp_year, billing_email, billing_name, receipt_email, description, \
+         statement_descriptor, statement_descriptor_suffix, metadata, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23, $24)",
+        args![
+            &charge.id,
+            account_id,
+            charge.livemode,
+            &charge.payment_intent_id,
+            charge.amount,
+            charge.amount_refunded,
+            &charge.currency,
+            &charge.customer_id,
+            if charge.succeeded() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            failure.map(|f| f.code.as_str()),
+            failure.map(|f| f.message.as_str()),
+            failure.and_then(|f| f.decline_code.as_deref()),
+            card.map(|c| c.brand.as_str()),
+            card.map(|c| c.last4.as_str()),
+            card.map(|c| c.exp_month),
+            card.map(|c| c.exp_year),
+            &charge.billing_email,
+            &charge.billing_name,
+            &charge.receipt_email,
+            &charge.data.description,
+            &charge.data.statement_descriptor,
+            &charge.data.statement_descriptor_suffix,
+            charge.data.metadata.to_json(),
+            charge.created
+        ],
+    )
+}
+
+row_struct! {
+    struct ChargeRow {
+        id: String,
+        livemode: bool,
+        payment_intent_id: String,
+        amount: i64,
+        amount_refunded: i64,
+        currency: String,
+        customer_id: Option<String>,
+        failure_code: Option<String>,
+        failure_message: Option<String>,
+        decline_code: Option<String>,
+        card_brand: Option<String>,
+        card_last4: Option<String>,
+        card_exp_month: Option<i64>,
+        card_exp_year: Option<i64>,
+        billing_email: Option<String>,
+        billing_name: Option<String>,
+        receipt_email: Option<String>,
+        description: Option<String>,
+        statement_descriptor: Option<String>,
+        statement_descriptor_suffix: Option<String>,
+        metadata: String,
+        created: i64,
+    }
+}
+
+impl From<ChargeRow> for Charge {
+    fn from(r: ChargeRow) -> Self {
+        let card = match (r.card_brand, r.card_last4) {
+            (Some(brand), Some(last4)) => Some(CardSummary {
+                brand,
+                last4,
+                exp_month: r.card_exp_month.unwrap_or(0),
+                exp_year: r.card_exp_year.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        Charge {
+            id: r.id,
+            livemode: r.livemode,
+            payment_intent_id: r.payment_intent_id,
+            amount: r.amount,
+            amount_refunded: r.amount_refunded,
+            currency: r.currency,
+            customer_id: r.customer_id,
+            card,
+            billing_email: r.billing_email,
+            billing_name: r.billing_name,
+            receipt_email: r.receipt_email,
+            failure: r.failure_code.map(|code| ChargeFailure {
+                code,
+                message: r.failure_message.unwrap_or_default(),
+                decline_code: r.decline_code,
+            }),
+            data: PaymentIntentData {
+                description: r.description,
+                metadata: Metadata::from_json(&r.metadata),
+                statement_descriptor: r.statement_descriptor,
+                statement_descriptor_suffix: r.statement_descriptor_suffix,
+            },
+            created: r.created,
+        }
+    }
+}
+
+pub async fn get_charge(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Charge>> {
+    let sql = format!(
+        "SELECT {} FROM charges WHERE id = $1 AND account_id = $2 AND livemode = $3",
+        ChargeRow::COLUMNS
+    );
+    let row: Option<ChargeRow> = db
+        .fetch_optional(&sql, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn list_charges(
+    db: &Db,
+    caller: &Caller,
+    filter: &ChargeFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Charge>> {
+    let mut select = Select::new(ChargeRow::COLUMNS, "charges");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    select.filter_text("customer_id = ?", filter.customer.as_deref());
+    select.filter_text("payment_intent_id = ?", filter.payment_intent.as_deref());
+    select.created("created", &filter.created);
+    let rows: Page<ChargeRow> = select.fetch_page(db, "id", page).await?;
+    Ok(rows.map(Into::into))
 }

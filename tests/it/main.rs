@@ -7,6 +7,7 @@ mod harness;
 mod amount_bounds;
 mod auth;
 mod catalog;
+mod charges;
 mod cli;
 mod customers;
 mod dashboard;

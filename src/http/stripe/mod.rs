@@ -1,6 +1,7 @@
 //! The Stripe API at `/v1`: form-encoded (or JSON) requests, Stripe objects and errors, so the
 //! official Stripe SDKs work against kassa.
 
+pub mod charges;
 pub mod checkout_sessions;
 pub mod customers;
 pub mod event_stream;
@@ -28,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(payment_links::routes())
         .merge(checkout_sessions::routes())
         .merge(payment_intents::routes())
+        .merge(charges::routes())
         .merge(customers::routes())
         .merge(webhook_endpoints::routes())
         .merge(events::routes())

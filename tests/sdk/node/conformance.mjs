@@ -1223,6 +1223,22 @@ async function checkTestHelperDecline() {
   eq((await S.stripe.checkout.sessions.retrieve(session.id)).status, "open", "status after");
   const paid = await pay("4242424242424242");
   eq(paid.payment_status, "paid", "payment_status after another card");
+
+  // Each attempt left a charge: the declined one named by the error, then the payment.
+  const failed = await S.stripe.charges.retrieve(err.charge);
+  eq([failed.status, failed.paid, failed.failure_code], ["failed", false, "card_declined"],
+    "the declined charge");
+  eq(failed.outcome?.reason, "insufficient_funds", "outcome.reason");
+  const statuses = [];
+  for await (const charge of S.stripe.charges.list({ payment_intent: paid.payment_intent })) {
+    statuses.push(charge.status);
+  }
+  eq(statuses, ["succeeded", "failed"], "the PaymentIntent's charges, newest first");
+  const intent = await S.stripe.paymentIntents.retrieve(paid.payment_intent, {
+    expand: ["latest_charge"],
+  });
+  eq(intent.latest_charge?.object, "charge", "latest_charge expanded");
+  eq(intent.latest_charge?.amount_captured, intent.amount, "amount_captured");
 }
 
 const CHECKS = [
@@ -1259,7 +1275,7 @@ const CHECKS = [
   ["webhooks.events_api", checkWebhooksEventsApi],
   ["webhooks.replay_after_500", checkWebhooksReplayAfter500],
   ["test_helpers.pay", checkTestHelperPay],
-  ["test_helpers.pay.decline", checkTestHelperDecline],
+  ["test_helpers.pay.decline.charges", checkTestHelperDecline],
 ];
 
 async function main() {

@@ -1134,6 +1134,21 @@ def check_test_helper_decline():
                               api_mode="V1")
     eq(paid.payment_status, "paid", "payment_status after another card")
 
+    # Each attempt left a charge: the declined one named by the error, then the payment.
+    failed = stripe.Charge.retrieve(e.error.charge)
+    expect(isinstance(failed, stripe.Charge), "expected stripe.Charge, got %r" % type(failed))
+    eq((failed.status, failed.paid, failed.failure_code), ("failed", False, "card_declined"),
+       "the declined charge")
+    eq(failed.outcome.reason, "insufficient_funds", "outcome.reason")
+    charges = stripe.Charge.list(payment_intent=paid.payment_intent)
+    eq([c.status for c in charges.auto_paging_iter()], ["succeeded", "failed"],
+       "the PaymentIntent's charges, newest first")
+    intent = stripe.PaymentIntent.retrieve(paid.payment_intent, expand=["latest_charge"])
+    expect(isinstance(intent.latest_charge, stripe.Charge),
+           "latest_charge expands to a stripe.Charge, got %r" % type(intent.latest_charge))
+    eq(intent.latest_charge.id, charges.data[0].id, "latest_charge")
+    eq(intent.latest_charge.amount_captured, intent.amount, "amount_captured")
+
 
 CHECKS = [
     ("product.create", check_product_create),
@@ -1170,7 +1185,7 @@ CHECKS = [
     ("webhooks.events_api", check_webhooks_events_api),
     ("webhooks.replay_after_500", check_webhooks_replay_after_500),
     ("test_helpers.pay", check_test_helper_pay),
-    ("test_helpers.pay.decline", check_test_helper_decline),
+    ("test_helpers.pay.decline.charges", check_test_helper_decline),
 ]
 
 
