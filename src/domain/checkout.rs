@@ -400,186 +400,327 @@ fn check_quantity(
     Ok(())
 }
 
-/// Builds a session and everything it adds, checking every rule; writes nothing.
+/// The lines a session sells, with what they add to the catalog (inline products and prices)
+/// and the payment link they came from.
+#[derive(Default)]
+struct Resolved {
+    lines: Vec<ResolvedLine>,
+    new_products: Vec<Product>,
+    new_prices: Vec<Price>,
+    link_id: Option<String>,
+}
+
+/// Builds a session and everything it adds, checking every rule; writes nothing. The steps:
+/// its lines (from a product, a payment link or line items), their currency, the mode, the
+/// amounts, then the session's own fields.
 async fn build_session(
     db: &Db,
     caller: &Caller,
     mut input: SessionInput,
     now: i64,
 ) -> Result<NewSession, DomainError> {
-    let mut new_products = Vec::new();
-    let mut new_prices = Vec::new();
-    let mut lines = Vec::new();
-    let mut link_id = None;
-    // The parameter that sets the session's total, named when the total cannot be charged.
-    let total_param = match &input.source {
+    let total_param = total_param(&input.source);
+    let source = std::mem::replace(&mut input.source, SessionSource::Nothing);
+    let Resolved {
+        lines,
+        new_products,
+        new_prices,
+        link_id,
+    } = match source {
+        SessionSource::Nothing => Resolved::default(),
+        SessionSource::Product {
+            product_id,
+            quantity,
+        } => line_of_product(db, caller, &product_id, quantity).await?,
+        SessionSource::PaymentLink(id) => {
+            lines_of_payment_link(db, caller, &id, &mut input).await?
+        }
+        SessionSource::LineItems(requests) => lines_of_requests(db, caller, requests, now).await?,
+    };
+    let currency = session_currency(input.currency.as_deref(), &lines)?;
+    let mode = session_mode(input.mode, &lines, &input.settings)?;
+    let Priced {
+        items,
+        subtotal,
+        customer_chooses,
+    } = price_lines(&lines);
+    // What one charge can be. A total the customer still chooses is checked again when they
+    // pay (its minimum only then).
+    if !customer_chooses || subtotal > MAX_CHARGE {
+        currency.check_payable_total(subtotal, total_param)?;
+    }
+    let payment_status = if mode == CheckoutMode::Setup || (subtotal == 0 && !customer_chooses) {
+        PaymentStatus::NoPaymentRequired
+    } else {
+        PaymentStatus::Unpaid
+    };
+    let product_name = match items.as_slice() {
+        [] => "Save a payment method".to_string(),
+        [only] => only.description.clone(),
+        [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
+    };
+    let fields = session_fields(db, caller, input, mode, now).await?;
+    let session_prefix = if caller.mode.is_live() {
+        prefix::SESSION_LIVE
+    } else {
+        prefix::SESSION_TEST
+    };
+    let session = Session {
+        id: ids::new_id(session_prefix, ids::now_ms()),
+        livemode: caller.mode.is_live(),
+        state: SessionState::Open,
+        mode,
+        payment_status,
+        currency,
+        amount_subtotal: subtotal,
+        amount_total: subtotal,
+        product_name,
+        product_description: None,
+        success_url: fields.success_url,
+        cancel_url: fields.cancel_url,
+        customer_id: fields.customer_id,
+        customer_email: fields.customer_email,
+        client_reference_id: fields.client_reference_id,
+        external_customer_id: fields.external_customer_id,
+        payment_link_id: link_id,
+        payment_intent_id: None,
+        setup_intent_id: None,
+        metadata: fields.metadata,
+        settings: fields.settings,
+        customer_details: None,
+        declined_attempts: 0,
+        created: now,
+        updated: now,
+        expires_at: fields.expires_at,
+        completed_at: None,
+    };
+    Ok(NewSession {
+        products: new_products,
+        prices: new_prices,
+        session,
+        items,
+    })
+}
+
+/// The parameter that sets the session's total, named when the total cannot be charged.
+fn total_param(source: &SessionSource) -> &'static str {
+    match source {
         SessionSource::Product {
             quantity: Some(_), ..
         } => "quantity",
         SessionSource::Product { .. } => "productId",
         SessionSource::PaymentLink(_) => "paymentLinkId",
         SessionSource::LineItems(_) | SessionSource::Nothing => "line_items",
-    };
-    match std::mem::replace(&mut input.source, SessionSource::Nothing) {
-        SessionSource::Nothing => {}
-        SessionSource::Product {
-            product_id,
+    }
+}
+
+/// A Loops product's one line: its default price, `quantity` of it.
+async fn line_of_product(
+    db: &Db,
+    caller: &Caller,
+    product_id: &str,
+    quantity: Option<i64>,
+) -> Result<Resolved, DomainError> {
+    let product = sellable_product(db, caller, product_id, "productId").await?;
+    let price = product.default_price.clone().ok_or_else(|| {
+        DomainError::invalid(
+            "productId",
+            format!("product '{product_id}' has no price to sell"),
+        )
+    })?;
+    let quantity = quantity.unwrap_or(1);
+    check_quantity(quantity, None, "quantity")?;
+    Ok(Resolved {
+        lines: vec![ResolvedLine {
+            price,
+            product_name: product.name,
             quantity,
-        } => {
-            let product = sellable_product(db, caller, &product_id, "productId").await?;
-            let price = product.default_price.clone().ok_or_else(|| {
-                DomainError::invalid(
-                    "productId",
-                    format!("product '{product_id}' has no price to sell"),
-                )
-            })?;
-            let quantity = quantity.unwrap_or(1);
-            check_quantity(quantity, None, "quantity")?;
-            lines.push(ResolvedLine {
-                price,
-                product_name: product.name,
-                quantity,
-                adjustable_quantity: None,
-                param: "productId".into(),
-            });
+            adjustable_quantity: None,
+            param: "productId".into(),
+        }],
+        ..Resolved::default()
+    })
+}
+
+/// A payment link's lines; the link's own settings that shape its sessions (URLs, metadata,
+/// customer creation...) go into `input` unless the request sets them.
+async fn lines_of_payment_link(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    input: &mut SessionInput,
+) -> Result<Resolved, DomainError> {
+    let link = catalog::get_payment_link(db, caller, id).await?;
+    if !link.active {
+        return Err(DomainError::invalid(
+            "paymentLinkId",
+            format!("payment link '{id}' is no longer active"),
+        ));
+    }
+    let mut lines = Vec::with_capacity(link.items.len());
+    for (i, (item, price)) in link.items.iter().zip(&link.prices).enumerate() {
+        let param = format!("paymentLinkId.line_items[{i}]");
+        let product = sellable_product(db, caller, &price.product_id, &param).await?;
+        if !price.active {
+            return Err(DomainError::invalid(
+                param,
+                format!("price '{}' is not active", price.id),
+            ));
         }
-        SessionSource::PaymentLink(id) => {
-            let link = catalog::get_payment_link(db, caller, &id).await?;
-            if !link.active {
-                return Err(DomainError::invalid(
-                    "paymentLinkId",
-                    format!("payment link '{id}' is no longer active"),
-                ));
-            }
-            for (i, (item, price)) in link.items.iter().zip(&link.prices).enumerate() {
-                let param = format!("paymentLinkId.line_items[{i}]");
-                let product = sellable_product(db, caller, &price.product_id, &param).await?;
-                if !price.active {
-                    return Err(DomainError::invalid(
-                        param,
-                        format!("price '{}' is not active", price.id),
-                    ));
-                }
-                lines.push(ResolvedLine {
-                    price: price.clone(),
-                    product_name: product.name,
-                    quantity: item.quantity,
-                    adjustable_quantity: item.adjustable_quantity,
-                    param,
-                });
-            }
-            // The link's own settings that shape its sessions, unless the request sets them.
-            for key in ["customer_creation", "payment_method_types", "submit_type"] {
-                if let Some(value) = link.settings.get(key)
-                    && !input.settings.contains_key(key)
-                {
-                    input.settings.insert(key.into(), value.clone());
-                }
-            }
-            input.success_url = input.success_url.or(link.success_url.clone());
-            input.cancel_url = input.cancel_url.or(link.cancel_url.clone());
-            let mut metadata = link.metadata.0.clone();
-            metadata.extend(std::mem::take(&mut input.metadata));
-            input.metadata = metadata;
-            if let Some(message) = &link.confirmation_message {
-                input.settings.insert(
-                    "confirmation_message".into(),
-                    Value::String(message.clone()),
-                );
-            }
-            link_id = Some(link.id);
-        }
-        SessionSource::LineItems(requests) => {
-            if requests.is_empty() {
-                return Err(DomainError::invalid(
-                    "line_items",
-                    "must contain at least one item",
-                ));
-            }
-            if requests.len() > 100 {
-                return Err(DomainError::invalid(
-                    "line_items",
-                    "may contain at most 100 items",
-                ));
-            }
-            for (i, request) in requests.into_iter().enumerate() {
-                let param = format!("line_items[{i}]");
-                let (price, product_name) = match request.price {
-                    PriceRef::Existing(price_id) => {
-                        let price_param = format!("{param}[price]");
-                        let (price, product) =
-                            catalog::get_price_with_product(db, caller, &price_id)
-                                .await
-                                .map_err(DomainError::as_reference(&price_param))?;
-                        if !price.active {
-                            return Err(DomainError::invalid(
-                                price_param,
-                                format!(
-                                    "price '{price_id}' is not active and cannot start new sessions"
-                                ),
-                            ));
-                        }
-                        check_sellable(&product, &price_param)?;
-                        (price, product.name)
-                    }
-                    PriceRef::Inline {
-                        product,
-                        input: price_input,
-                    } => {
-                        let data_param = format!("{param}[price_data]");
-                        let (product_id, product_name) = match product {
-                            PriceProduct::Existing(id) => {
-                                let product = sellable_product(
-                                    db,
-                                    caller,
-                                    &id,
-                                    &format!("{data_param}[product]"),
-                                )
-                                .await?;
-                                (product.id, product.name)
-                            }
-                            PriceProduct::New(product_input) => {
-                                let product =
-                                    catalog::new_inline_product(caller, *product_input, now)
-                                        .map_err(|e| {
-                                            e.under(&format!("{data_param}[product_data]"))
-                                        })?;
-                                let made = (product.id.clone(), product.name.clone());
-                                new_products.push(product);
-                                made
-                            }
-                        };
-                        let mut price_input = *price_input;
-                        // Inline prices exist only for this session, as in Stripe.
-                        price_input.active = Some(false);
-                        let price =
-                            catalog::new_inline_price(caller, &product_id, price_input, now)
-                                .map_err(|e| e.under(&data_param))?;
-                        new_prices.push(price.clone());
-                        (price, product_name)
-                    }
-                };
-                let adjustable = request
-                    .adjustable_quantity
-                    .map(|a| a.validate(&format!("{param}[adjustable_quantity]")))
-                    .transpose()?;
-                let quantity = request.quantity.unwrap_or(1);
-                check_quantity(quantity, adjustable, &format!("{param}[quantity]"))?;
-                lines.push(ResolvedLine {
-                    price,
-                    product_name,
-                    quantity,
-                    adjustable_quantity: adjustable,
-                    param,
-                });
-            }
+        lines.push(ResolvedLine {
+            price: price.clone(),
+            product_name: product.name,
+            quantity: item.quantity,
+            adjustable_quantity: item.adjustable_quantity,
+            param,
+        });
+    }
+    for key in ["customer_creation", "payment_method_types", "submit_type"] {
+        if let Some(value) = link.settings.get(key)
+            && !input.settings.contains_key(key)
+        {
+            input.settings.insert(key.into(), value.clone());
         }
     }
+    input.success_url = input.success_url.take().or(link.success_url.clone());
+    input.cancel_url = input.cancel_url.take().or(link.cancel_url.clone());
+    let mut metadata = link.metadata.0.clone();
+    metadata.extend(std::mem::take(&mut input.metadata));
+    input.metadata = metadata;
+    if let Some(message) = &link.confirmation_message {
+        input.settings.insert(
+            "confirmation_message".into(),
+            Value::String(message.clone()),
+        );
+    }
+    Ok(Resolved {
+        lines,
+        link_id: Some(link.id),
+        ..Resolved::default()
+    })
+}
 
-    // One currency for all lines, and the one asked for, if any.
-    let requested = input
-        .currency
-        .as_deref()
+/// Stripe's `line_items`: 1 to 100 of them, each an existing price or inline `price_data`
+/// (whose product and price are made for this session only).
+async fn lines_of_requests(
+    db: &Db,
+    caller: &Caller,
+    requests: Vec<LineRequest>,
+    now: i64,
+) -> Result<Resolved, DomainError> {
+    if requests.is_empty() {
+        return Err(DomainError::invalid(
+            "line_items",
+            "must contain at least one item",
+        ));
+    }
+    if requests.len() > 100 {
+        return Err(DomainError::invalid(
+            "line_items",
+            "may contain at most 100 items",
+        ));
+    }
+    let mut resolved = Resolved::default();
+    for (i, request) in requests.into_iter().enumerate() {
+        let param = format!("line_items[{i}]");
+        let (price, product_name) = match request.price {
+            PriceRef::Existing(price_id) => {
+                existing_price(db, caller, &price_id, &format!("{param}[price]")).await?
+            }
+            PriceRef::Inline {
+                product,
+                input: price_input,
+            } => {
+                let data_param = format!("{param}[price_data]");
+                inline_price(
+                    db,
+                    caller,
+                    product,
+                    *price_input,
+                    &data_param,
+                    now,
+                    &mut resolved,
+                )
+                .await?
+            }
+        };
+        let adjustable = request
+            .adjustable_quantity
+            .map(|a| a.validate(&format!("{param}[adjustable_quantity]")))
+            .transpose()?;
+        let quantity = request.quantity.unwrap_or(1);
+        check_quantity(quantity, adjustable, &format!("{param}[quantity]"))?;
+        resolved.lines.push(ResolvedLine {
+            price,
+            product_name,
+            quantity,
+            adjustable_quantity: adjustable,
+            param,
+        });
+    }
+    Ok(resolved)
+}
+
+/// An active price with its sellable product's name, in one query.
+async fn existing_price(
+    db: &Db,
+    caller: &Caller,
+    price_id: &str,
+    param: &str,
+) -> Result<(Price, String), DomainError> {
+    let (price, product) = catalog::get_price_with_product(db, caller, price_id)
+        .await
+        .map_err(DomainError::as_reference(param))?;
+    if !price.active {
+        return Err(DomainError::invalid(
+            param,
+            format!("price '{price_id}' is not active and cannot start new sessions"),
+        ));
+    }
+    check_sellable(&product, param)?;
+    Ok((price, product.name))
+}
+
+/// The price of `price_data` (inactive: it exists only for this session, as in Stripe), and
+/// its product: an existing one, or made from `product_data`. What it makes goes into
+/// `resolved`.
+async fn inline_price(
+    db: &Db,
+    caller: &Caller,
+    product: PriceProduct,
+    mut price_input: PriceInput,
+    data_param: &str,
+    now: i64,
+    resolved: &mut Resolved,
+) -> Result<(Price, String), DomainError> {
+    let (product_id, product_name) = match product {
+        PriceProduct::Existing(id) => {
+            let product =
+                sellable_product(db, caller, &id, &format!("{data_param}[product]")).await?;
+            (product.id, product.name)
+        }
+        PriceProduct::New(product_input) => {
+            let product = catalog::new_inline_product(caller, *product_input, now)
+                .map_err(|e| e.under(&format!("{data_param}[product_data]")))?;
+            let made = (product.id.clone(), product.name.clone());
+            resolved.new_products.push(product);
+            made
+        }
+    };
+    price_input.active = Some(false);
+    let price = catalog::new_inline_price(caller, &product_id, price_input, now)
+        .map_err(|e| e.under(data_param))?;
+    resolved.new_prices.push(price.clone());
+    Ok((price, product_name))
+}
+
+/// One currency for all lines, and the one asked for, if any (`usd` for a setup session that
+/// names none).
+fn session_currency(
+    requested: Option<&str>,
+    lines: &[ResolvedLine],
+) -> Result<Currency, DomainError> {
+    let requested = requested
         .map(|c| Currency::parse(c, "currency"))
         .transpose()?;
     let currency = match (lines.first(), requested) {
@@ -596,21 +737,27 @@ async fn build_session(
         (None, Some(requested)) => requested,
         (None, None) => Currency::from_stored("usd".into()),
     };
-    for line in &lines {
-        if line.price.terms.currency != currency {
-            return Err(DomainError::invalid(
-                format!("{}[price]", line.param),
-                format!(
-                    "all line items must share one currency ({currency}), not {}",
-                    line.price.terms.currency
-                ),
-            ));
-        }
+    if let Some(line) = lines.iter().find(|l| l.price.terms.currency != currency) {
+        return Err(DomainError::invalid(
+            format!("{}[price]", line.param),
+            format!(
+                "all line items must share one currency ({currency}), not {}",
+                line.price.terms.currency
+            ),
+        ));
     }
+    Ok(currency)
+}
 
-    // The mode follows the prices unless given; a given mode must fit them.
+/// The mode: as given, which must fit the prices, or else from the prices (subscription when
+/// any is recurring).
+fn session_mode(
+    given: Option<CheckoutMode>,
+    lines: &[ResolvedLine],
+    settings: &Map<String, Value>,
+) -> Result<CheckoutMode, DomainError> {
     let any_recurring = lines.iter().any(|l| l.price.is_recurring());
-    let mode = input.mode.unwrap_or(if any_recurring {
+    let mode = given.unwrap_or(if any_recurring {
         CheckoutMode::Subscription
     } else {
         CheckoutMode::Payment
@@ -634,7 +781,7 @@ async fn build_session(
         }
         CheckoutMode::Setup => {}
     }
-    if mode != CheckoutMode::Payment && input.settings.contains_key("payment_intent_data") {
+    if mode != CheckoutMode::Payment && settings.contains_key("payment_intent_data") {
         return Err(DomainError::invalid(
             "payment_intent_data",
             "can only be used in payment mode",
@@ -646,12 +793,23 @@ async fn build_session(
             "is required (or productId) unless mode is setup",
         ));
     }
+    Ok(mode)
+}
 
-    // Amounts. A customer-chosen amount starts at its preset (or minimum) until paid.
+/// The session's line items with their amounts, in minor units.
+struct Priced {
+    items: Vec<LineItem>,
+    subtotal: i64,
+    /// Whether a line's amount is the customer's to choose (it starts at its preset, or its
+    /// minimum, until paid).
+    customer_chooses: bool,
+}
+
+fn price_lines(lines: &[ResolvedLine]) -> Priced {
     let mut items = Vec::with_capacity(lines.len());
     let mut subtotal: i64 = 0;
     let mut customer_chooses = false;
-    for line in &lines {
+    for line in lines {
         let terms = &line.price.terms;
         let unit_amount = match (terms.unit_amount, terms.custom) {
             (Some(amount), _) => amount,
@@ -675,22 +833,33 @@ async fn build_session(
             amount_total: amount,
         });
     }
-    // What one charge can be. A total the customer still chooses is checked again when they
-    // pay (its minimum only then).
-    if !customer_chooses || subtotal > MAX_CHARGE {
-        currency.check_payable_total(subtotal, total_param)?;
+    Priced {
+        items,
+        subtotal,
+        customer_chooses,
     }
-    let payment_status = if mode == CheckoutMode::Setup || (subtotal == 0 && !customer_chooses) {
-        PaymentStatus::NoPaymentRequired
-    } else {
-        PaymentStatus::Unpaid
-    };
-    let product_name = match items.as_slice() {
-        [] => "Save a payment method".to_string(),
-        [only] => only.description.clone(),
-        [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
-    };
+}
 
+/// A session's own fields, checked.
+struct SessionFields {
+    expires_at: i64,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+    customer_id: Option<String>,
+    customer_email: Option<String>,
+    client_reference_id: Option<String>,
+    external_customer_id: Option<String>,
+    metadata: Metadata,
+    settings: Map<String, Value>,
+}
+
+async fn session_fields(
+    db: &Db,
+    caller: &Caller,
+    input: SessionInput,
+    mode: CheckoutMode,
+    now: i64,
+) -> Result<SessionFields, DomainError> {
     let expires_at = match input.expires_at {
         None => now + DEFAULT_LIFETIME,
         Some(at) if at < now + MIN_LIFETIME || at > now + MAX_LIFETIME => {
@@ -728,90 +897,78 @@ async fn build_session(
         ),
         None => None,
     };
-    let metadata = Metadata::validate(input.metadata, "metadata")?;
-    let mut settings = input.settings;
-    if let Some(creation) = settings.get("customer_creation") {
-        if !matches!(creation.as_str(), Some("always" | "if_required")) {
-            return Err(DomainError::invalid(
-                "customer_creation",
-                "must be one of always, if_required",
-            ));
-        }
-        if customer_id.is_some() {
-            return Err(DomainError::invalid(
-                "customer_creation",
-                "cannot be combined with customer: that session already has its customer",
-            ));
-        }
-        if mode == CheckoutMode::Subscription {
-            return Err(DomainError::invalid(
-                "customer_creation",
-                "can only be used in payment and setup mode; a subscription always creates a customer",
-            ));
-        }
-    }
     if customer_id.is_some() && customer_email.is_some() && !input.customer_is_reference {
         return Err(DomainError::invalid(
             "customer_email",
             "cannot be combined with customer; the customer's own email is used",
         ));
     }
+    let metadata = Metadata::validate(input.metadata, "metadata")?;
+    let mut settings = input.settings;
+    check_customer_creation(&settings, customer_id.is_some(), mode)?;
     if let Some(types) = input.payment_method_types {
-        if types.is_empty() {
-            return Err(DomainError::invalid(
-                "payment_method_types",
-                "must name at least one type",
-            ));
-        }
-        if let Some(other) = types.iter().find(|t| t.as_str() != "card") {
-            return Err(DomainError::invalid(
-                "payment_method_types",
-                format!("'{other}' is not supported; kassa accepts card"),
-            ));
-        }
+        check_payment_method_types(&types)?;
         settings.insert("payment_method_types".into(), serde_json::json!(types));
     }
-
-    let session_prefix = if caller.mode.is_live() {
-        prefix::SESSION_LIVE
-    } else {
-        prefix::SESSION_TEST
-    };
-    let session = Session {
-        id: ids::new_id(session_prefix, ids::now_ms()),
-        livemode: caller.mode.is_live(),
-        state: SessionState::Open,
-        mode,
-        payment_status,
-        currency,
-        amount_subtotal: subtotal,
-        amount_total: subtotal,
-        product_name,
-        product_description: None,
+    Ok(SessionFields {
+        expires_at,
         success_url,
         cancel_url,
         customer_id,
         customer_email,
         client_reference_id,
         external_customer_id,
-        payment_link_id: link_id,
-        payment_intent_id: None,
-        setup_intent_id: None,
         metadata,
         settings,
-        customer_details: None,
-        declined_attempts: 0,
-        created: now,
-        updated: now,
-        expires_at,
-        completed_at: None,
-    };
-    Ok(NewSession {
-        products: new_products,
-        prices: new_prices,
-        session,
-        items,
     })
+}
+
+/// `customer_creation`: `always` or `if_required`, without a `customer`, outside subscription
+/// mode (which always creates one).
+fn check_customer_creation(
+    settings: &Map<String, Value>,
+    has_customer: bool,
+    mode: CheckoutMode,
+) -> Result<(), DomainError> {
+    let Some(creation) = settings.get("customer_creation") else {
+        return Ok(());
+    };
+    if !matches!(creation.as_str(), Some("always" | "if_required")) {
+        return Err(DomainError::invalid(
+            "customer_creation",
+            "must be one of always, if_required",
+        ));
+    }
+    if has_customer {
+        return Err(DomainError::invalid(
+            "customer_creation",
+            "cannot be combined with customer: that session already has its customer",
+        ));
+    }
+    if mode == CheckoutMode::Subscription {
+        return Err(DomainError::invalid(
+            "customer_creation",
+            "can only be used in payment and setup mode; a subscription always creates a customer",
+        ));
+    }
+    Ok(())
+}
+
+/// `payment_method_types`: at least one, and only `card`.
+fn check_payment_method_types(types: &[String]) -> Result<(), DomainError> {
+    if types.is_empty() {
+        return Err(DomainError::invalid(
+            "payment_method_types",
+            "must name at least one type",
+        ));
+    }
+    if let Some(other) = types.iter().find(|t| t.as_str() != "card") {
+        return Err(DomainError::invalid(
+            "payment_method_types",
+            format!("'{other}' is not supported; kassa accepts card"),
+        ));
+    }
+    Ok(())
 }
 
 /// A plausible email address: something@domain.tld, no spaces, at most 320 characters.

@@ -337,7 +337,7 @@ async fn expand_follows_stripe(engine: Engine) {
     for path in [
         "metadata",
         "line_items.price",
-        "payment_intent.latest_charge",
+        "payment_intent.latest_charge.balance_transaction",
         "line_items.data.price.product.default_price",
     ] {
         let error = api

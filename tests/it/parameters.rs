@@ -215,6 +215,10 @@ impl<'a> Fixtures<'a> {
             )
             .await;
             return paid["payment_intent"].as_str().unwrap().into();
+        } else if path.contains("/charges/") {
+            let intent = Box::pin(self.object_for("/v1/payment_intents/")).await;
+            let intent = get(server, account, &format!("/v1/payment_intents/{intent}")).await;
+            return intent["latest_charge"].as_str().unwrap().into();
         } else if path.contains("/events/") {
             return self.event.clone();
         } else {
