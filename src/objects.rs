@@ -492,7 +492,7 @@ pub struct CheckoutSession<'a> {
     discounts: NoEntries,
     expires_at: i64,
     integration_identifier: Option<&'a Value>,
-    invoice: Null,
+    invoice: Option<&'a str>,
     invoice_creation: Null,
     livemode: bool,
     locale: Option<&'a Value>,
@@ -520,7 +520,7 @@ pub struct CheckoutSession<'a> {
     shipping_options: NoEntries,
     status: &'static str,
     submit_type: Option<&'a Value>,
-    subscription: Null,
+    subscription: Option<&'a str>,
     success_url: Option<&'a str>,
     total_details: TotalDetails,
     ui_mode: Setting<'a, &'static str>,
@@ -597,14 +597,20 @@ impl<'a> CheckoutSession<'a> {
             discounts: [],
             expires_at: session.expires_at,
             integration_identifier: setting("integration_identifier"),
-            invoice: (),
+            invoice: session.invoice_id.as_deref(),
             invoice_creation: (),
             livemode: session.livemode,
             locale: setting("locale"),
             metadata: &session.metadata,
             mode: session.mode.as_str(),
             origin_context: (),
-            payment_intent: session.payment_intent_id.as_deref().map(Expandable::Id),
+            // A subscription's payments belong to its invoices (Stripe: "for Checkout Sessions
+            // in `payment` mode").
+            payment_intent: session
+                .payment_intent_id
+                .as_deref()
+                .filter(|_| session.mode != checkout::CheckoutMode::Subscription)
+                .map(Expandable::Id),
             payment_link: session.payment_link_id.as_deref().map(Expandable::Id),
             payment_method_collection: "always",
             payment_method_configuration_details: (),
@@ -623,7 +629,7 @@ impl<'a> CheckoutSession<'a> {
             shipping_options: [],
             status: session.state.stripe_status(),
             submit_type: setting("submit_type"),
-            subscription: (),
+            subscription: session.subscription_id.as_deref(),
             success_url: session.success_url.as_deref(),
             total_details: TotalDetails::default(),
             ui_mode: match setting("ui_mode") {
@@ -928,6 +934,8 @@ mod tests {
             payment_link_id: Some("plink_full".into()),
             payment_intent_id: Some("pi_1".into()),
             setup_intent_id: Some("seti_1".into()),
+            subscription_id: None,
+            invoice_id: None,
             metadata: metadata(),
             settings: settings.as_object().unwrap().clone(),
             customer_details: Some(
@@ -965,6 +973,8 @@ mod tests {
             payment_link_id: None,
             payment_intent_id: None,
             setup_intent_id: None,
+            subscription_id: None,
+            invoice_id: None,
             metadata: Metadata::default(),
             settings,
             customer_details: None,

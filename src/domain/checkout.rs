@@ -10,13 +10,16 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::accounts::Caller;
+use super::billing::checkout::Started;
 use super::catalog::{
     self, AdjustableQuantity, MAX_QUANTITY, Price, PriceInput, PriceProduct, Product,
 };
+use super::customers::Customer;
 use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_CHARGE};
+use super::payments::{Charge, PaymentIntent, SetupIntent};
 use super::{DomainError, validate};
 use crate::objects;
 use crate::store::{self, Db};
@@ -191,6 +194,9 @@ pub struct Session {
     pub payment_link_id: Option<String>,
     pub payment_intent_id: Option<String>,
     pub setup_intent_id: Option<String>,
+    /// In subscription mode, once paid: the subscription and its first invoice.
+    pub subscription_id: Option<String>,
+    pub invoice_id: Option<String>,
     pub metadata: Metadata,
     pub settings: Map<String, Value>,
     pub customer_details: Option<Value>,
@@ -485,6 +491,8 @@ async fn build_session(
         payment_link_id: link_id,
         payment_intent_id: None,
         setup_intent_id: None,
+        subscription_id: None,
+        invoice_id: None,
         metadata: fields.metadata,
         settings: fields.settings,
         customer_details: None,
@@ -1432,19 +1440,20 @@ pub struct PaidWith {
 
 /// Completes an open session: paid with a card when a payment is due, its card saved in setup
 /// mode, or with nothing when nothing is due (free items). In one transaction the session
-/// becomes completed, its PaymentIntent succeeds (or its SetupIntent is written), a Customer is
-/// created when the session asks for one, and the events are written. The update is
-/// conditional on the session being open, so of a payment racing an expiry, or two payments,
-/// exactly one wins.
+/// becomes completed, its PaymentIntent succeeds with its charge (or its SetupIntent is
+/// written), a Customer is created when the session asks for one, in subscription mode the
+/// subscription starts with its first invoice paid, and the events are written in the order
+/// of decisions §11. The update is conditional on the session being open, so of a payment
+/// racing an expiry, or two payments, exactly one wins. `lines` are the session's.
 pub async fn complete_session(
     db: &Db,
     account_id: &str,
     session: &Session,
+    lines: &[LineItem],
     paid: PaidWith,
     now: i64,
     public_url: &str,
 ) -> Result<Completion, DomainError> {
-    use super::payments::{Charge, PaymentIntent, SetupIntent};
     let payment_due = session.payment_status == PaymentStatus::Unpaid;
     let saves_card = session.mode == CheckoutMode::Setup;
     if (payment_due || saves_card) && paid.card.is_none() {
@@ -1453,7 +1462,6 @@ pub async fn complete_session(
             "a card is needed to complete this session",
         ));
     }
-    let caller = Caller::without_key(account_id, session.livemode);
     let event = |kind: &str, object_id: &str, object: Value| {
         super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
     };
@@ -1462,53 +1470,40 @@ pub async fn complete_session(
     after.state = SessionState::Completed;
     after.updated = now;
     after.completed_at = Some(now);
-    let email = paid.email.or_else(|| session.customer_email.clone());
+    let email = paid
+        .email
+        .clone()
+        .or_else(|| session.customer_email.clone());
     after.customer_details = Some(serde_json::json!({
         "address": null, "business_name": null, "email": email, "individual_name": null,
         "name": paid.name, "phone": null, "tax_exempt": "none", "tax_ids": [],
     }));
-
-    let wants_customer = session
-        .settings
-        .get("customer_creation")
-        .and_then(Value::as_str)
-        == Some("always")
-        || session.mode == CheckoutMode::Subscription;
-    let customer = if session.customer_id.is_none() && wants_customer {
-        let input = super::customers::CustomerInput {
-            email: Some(email.clone()),
-            name: Some(paid.name.clone()),
-            ..Default::default()
-        };
-        let customer = super::customers::new_customer(&caller, input, now)?;
+    let customer = new_customer_of(account_id, session, email.clone(), paid.name.clone(), now)?;
+    if let Some(customer) = &customer {
         events.push(event("customer.created", &customer.id, customer.object()));
         after.customer_id = Some(customer.id.clone());
-        Some(customer)
-    } else {
-        None
+    }
+    let payment = payment_due.then(|| payment_of(session, &after, &paid, email.clone(), now));
+    let started = match session.mode {
+        CheckoutMode::Subscription => {
+            start_subscription(db, session, lines, &after, &paid, payment.as_ref(), now).await?
+        }
+        _ => None,
     };
-
-    let payment = if payment_due {
-        let payment = PaymentIntent {
-            id: session.payment_intent_id(),
-            livemode: session.livemode,
-            amount: session.amount_total,
-            currency: session.currency.as_str().to_string(),
-            status: "succeeded".into(),
-            checkout_session_id: Some(session.id.clone()),
-            customer_id: after.customer_id.clone(),
-            receipt_email: email.clone(),
-            card: paid.card.clone(),
-            last_payment_error: None,
-            latest_charge: None,
-            data: session.payment_intent_data(),
-            created: now,
-        };
-        let charge = Charge::of_attempt(&payment, paid.name.clone(), None, now);
-        let payment = PaymentIntent {
-            latest_charge: Some(charge.id.clone()),
-            ..payment
-        };
+    if let Some(started) = &started {
+        let [draft, open] = started.invoice_before_payment();
+        let (subscription, invoice) = (&started.subscription, &started.invoice);
+        events.push(event(
+            "customer.subscription.created",
+            &subscription.id,
+            subscription.object(),
+        ));
+        events.push(event("invoice.created", &invoice.id, draft));
+        events.push(event("invoice.finalized", &invoice.id, open));
+        after.subscription_id = Some(subscription.id.clone());
+        after.invoice_id = Some(invoice.id.clone());
+    }
+    if let Some((payment, charge)) = &payment {
         events.push(event("charge.succeeded", &charge.id, charge.object()));
         events.push(event(
             "payment_intent.succeeded",
@@ -1517,11 +1512,16 @@ pub async fn complete_session(
         ));
         after.payment_status = PaymentStatus::Paid;
         after.payment_intent_id = Some(payment.id.clone());
-        Some((payment, charge))
-    } else {
-        None
-    };
-    let (payment, charge) = payment.unzip();
+    }
+    if let Some(Started { invoice, .. }) = &started {
+        for kind in ["invoice.paid", "invoice.payment_succeeded"] {
+            events.push(event(kind, &invoice.id, invoice.object()));
+        }
+        if let Some(payment) = invoice.payment() {
+            let id = payment["id"].as_str().unwrap_or_default().to_string();
+            events.push(event("invoice_payment.paid", &id, payment));
+        }
+    }
     let setup = match (saves_card, paid.card) {
         (true, Some(card)) => {
             let setup = SetupIntent {
@@ -1544,11 +1544,13 @@ pub async fn complete_session(
         &session.id,
         objects::to_value(&objects::CheckoutSession::new(&after, public_url)),
     ));
+    let (payment, charge) = payment.unzip();
     let writes = store::checkout::CompletionWrites {
         payment: payment.as_ref(),
         charge: charge.as_ref(),
         setup: setup.as_ref(),
         customer: customer.as_ref(),
+        started: started.as_ref(),
         events: &events,
     };
     if store::checkout::complete(db, account_id, &after, writes).await? {
@@ -1562,6 +1564,96 @@ pub async fn complete_session(
             .unwrap_or(SessionState::Failed);
         Ok(Completion::AlreadyFinal(state))
     }
+}
+
+/// The Customer a completing session creates: when it asks for one (`customer_creation=always`)
+/// or starts a subscription, and has none yet.
+fn new_customer_of(
+    account_id: &str,
+    session: &Session,
+    email: Option<String>,
+    name: Option<String>,
+    now: i64,
+) -> Result<Option<Customer>, DomainError> {
+    let wants_customer = session
+        .settings
+        .get("customer_creation")
+        .and_then(Value::as_str)
+        == Some("always")
+        || session.mode == CheckoutMode::Subscription;
+    if session.customer_id.is_some() || !wants_customer {
+        return Ok(None);
+    }
+    let input = super::customers::CustomerInput {
+        email: Some(email),
+        name: Some(name),
+        ..Default::default()
+    };
+    let caller = Caller::without_key(account_id, session.livemode);
+    super::customers::new_customer(&caller, input, now).map(Some)
+}
+
+/// The succeeded PaymentIntent of a paid session, and its charge.
+fn payment_of(
+    session: &Session,
+    after: &Session,
+    paid: &PaidWith,
+    email: Option<String>,
+    now: i64,
+) -> (PaymentIntent, Charge) {
+    let payment = PaymentIntent {
+        id: session.payment_intent_id(),
+        livemode: session.livemode,
+        amount: session.amount_total,
+        currency: session.currency.as_str().to_string(),
+        status: "succeeded".into(),
+        checkout_session_id: Some(session.id.clone()),
+        customer_id: after.customer_id.clone(),
+        receipt_email: email,
+        card: paid.card.clone(),
+        last_payment_error: None,
+        latest_charge: None,
+        data: session.payment_intent_data(),
+        created: now,
+    };
+    let charge = Charge::of_attempt(&payment, paid.name.clone(), None, now);
+    let payment = PaymentIntent {
+        latest_charge: Some(charge.id.clone()),
+        ..payment
+    };
+    (payment, charge)
+}
+
+/// The subscription and paid first invoice a subscription-mode session starts, for its
+/// customer (`after.customer_id`, created by this payment or given).
+async fn start_subscription(
+    db: &Db,
+    session: &Session,
+    lines: &[LineItem],
+    after: &Session,
+    paid: &PaidWith,
+    payment: Option<&(PaymentIntent, Charge)>,
+    now: i64,
+) -> Result<Option<Started>, DomainError> {
+    let Some(customer_id) = after.customer_id.as_deref() else {
+        return Ok(None);
+    };
+    // A customer made by this payment has no invoices yet.
+    let earlier = match &session.customer_id {
+        Some(_) => store::billing::count_invoices_of(db, customer_id).await?,
+        None => 0,
+    };
+    let payer = super::billing::checkout::Payer {
+        customer_id,
+        email: after
+            .customer_details
+            .as_ref()
+            .and_then(|d| d["email"].as_str()),
+        name: paid.name.as_deref(),
+        payment: payment.map(|(p, c)| (p.id.as_str(), c.id.as_str())),
+        invoice_number: super::billing::checkout::invoice_number(customer_id, earlier),
+    };
+    Ok(super::billing::checkout::start(session, lines, payer, now))
 }
 
 /// Applies a metadata update, in any state: metadata is

@@ -377,6 +377,7 @@ pub async fn pay(
         db,
         &hosted.account.id,
         &hosted.session,
+        &hosted.lines,
         paid,
         now,
         public_url,

@@ -88,6 +88,10 @@ pub mod prefix {
     pub const WEBHOOK_DELIVERY: &str = "wd_";
     pub const WEBHOOK_ATTEMPT: &str = "wa_";
     pub const SETUP_INTENT: &str = "seti_";
+    pub const SUBSCRIPTION: &str = "sub_";
+    pub const SUBSCRIPTION_ITEM: &str = "si_";
+    pub const INVOICE: &str = "in_";
+    pub const INVOICE_LINE: &str = "il_";
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The checkout domain: objects, rules and operations, independent of HTTP and of the SQL engine.
 
 pub mod accounts;
+pub mod billing;
 pub mod catalog;
 pub mod checkout;
 pub mod customers;

@@ -1,5 +1,6 @@
 //! Checkout sessions, their line items, and events.
 
+use super::billing;
 use super::counts;
 use super::customers::customer_insert;
 use super::events::{Subscribers, insert_event, insert_events};
@@ -9,6 +10,7 @@ use super::payments::{
 use super::query::Select;
 use super::{Db, FromRow, Row, Statement, StoreResult, Tx, args, row_struct};
 use crate::domain::accounts::{Account, Caller};
+use crate::domain::billing::checkout::Started;
 use crate::domain::catalog::AdjustableQuantity;
 use crate::domain::checkout::{
     CheckoutMode, LineItem, NewSession, PaymentStatus, Session, SessionFilter, SessionState,
@@ -50,6 +52,8 @@ row_struct! {
         updated: i64,
         expires_at: i64,
         completed_at: Option<i64>,
+        subscription_id: Option<String>,
+        invoice_id: Option<String>,
     }
 }
 
@@ -77,6 +81,8 @@ impl SessionRow {
             payment_link_id: self.payment_link_id,
             payment_intent_id: self.payment_intent_id,
             setup_intent_id: self.setup_intent_id,
+            subscription_id: self.subscription_id,
+            invoice_id: self.invoice_id,
             metadata: Metadata::from_json(&self.metadata),
             settings: serde_json::from_str(&self.settings).unwrap_or_default(),
             customer_details: self
@@ -504,8 +510,10 @@ pub struct CompletionWrites<'a> {
     /// The payment's charge.
     pub charge: Option<&'a Charge>,
     pub setup: Option<&'a SetupIntent>,
-    /// A customer created by this payment (`customer_creation`).
+    /// A customer created by this payment (`customer_creation`, or a subscription's).
     pub customer: Option<&'a Customer>,
+    /// In subscription mode: the subscription and its first invoice.
+    pub started: Option<&'a Started>,
     pub events: &'a [Event],
 }
 
@@ -527,13 +535,14 @@ pub async fn complete(
         charge,
         setup,
         customer,
+        started,
         events,
     } = writes;
     let subscribers = Subscribers::read(db, account_id, session.livemode).await?;
     let guard = Statement::new(
         "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
-         setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6 \
-         WHERE id = $7 AND state = 'open' AND amount_total = $8",
+         setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6, \
+         subscription_id = $9, invoice_id = $10 WHERE id = $7 AND state = 'open' AND amount_total = $8",
         args![
             session.payment_status.as_str(),
             &session.payment_intent_id,
@@ -542,7 +551,9 @@ pub async fn complete(
             session.customer_details.as_ref().map(|d| d.to_string()),
             session.completed_at,
             &session.id,
-            session.amount_total
+            session.amount_total,
+            &session.subscription_id,
+            &session.invoice_id
         ],
     );
     let mut statements = Vec::with_capacity(8);
@@ -550,6 +561,28 @@ pub async fn complete(
     statements.extend(charge.map(|c| charge_insert(account_id, c)));
     statements.extend(setup.map(|s| setup_intent_insert(account_id, s)));
     statements.extend(customer.map(|c| customer_insert(account_id, c)));
+    if let Some(Started {
+        subscription,
+        invoice,
+    }) = started
+    {
+        statements.push(billing::subscription_insert(account_id, subscription));
+        statements.extend(
+            subscription
+                .items
+                .iter()
+                .enumerate()
+                .map(|(n, item)| billing::subscription_item_insert(item, n)),
+        );
+        statements.push(billing::invoice_insert(account_id, invoice));
+        statements.extend(
+            invoice
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(n, line)| billing::invoice_line_insert(line, n)),
+        );
+    }
     statements.extend(move_count_statements(
         account_id,
         session.livemode,

@@ -9,6 +9,7 @@
 //! whose writes share durable commits ([`sqlite`]). PostgreSQL goes through sqlx's pool.
 
 pub mod accounts;
+pub mod billing;
 pub mod catalog;
 pub mod checkout;
 pub mod counts;

@@ -1334,10 +1334,17 @@ async fn a_decline_and_a_success_racing_keep_one_payment_intent(engine: Engine) 
         email: Some("ada@example.com".into()),
         name: None,
     };
-    let completion =
-        checkout::complete_session(&server.db, &account.id, &stale, paid, now, &server.base)
-            .await
-            .unwrap();
+    let completion = checkout::complete_session(
+        &server.db,
+        &account.id,
+        &stale,
+        &[],
+        paid,
+        now,
+        &server.base,
+    )
+    .await
+    .unwrap();
     assert!(matches!(completion, Completion::Completed { .. }));
     let intents = json_with_status(
         server

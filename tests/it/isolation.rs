@@ -84,6 +84,7 @@ async fn no_route_reveals_another_accounts_or_modes_objects(engine: Engine) {
         )
         .await
         .unwrap(),
+        &[],
         kassa::domain::checkout::PaidWith {
             card: Some(kassa::domain::payments::CardSummary {
                 brand: "visa".into(),

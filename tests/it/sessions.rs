@@ -1123,6 +1123,7 @@ async fn paying_and_expiring_race_and_exactly_one_wins(engine: Engine) {
             &server.db,
             &account.id,
             &session,
+            &[],
             checkout::PaidWith {
                 card: Some(card()),
                 email: None,
@@ -1172,6 +1173,7 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
             &server.db,
             &account.id,
             &session,
+            &[],
             checkout::PaidWith {
                 card: Some(card()),
                 email: Some("a@b.example".into()),

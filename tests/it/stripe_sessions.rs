@@ -331,6 +331,7 @@ async fn paid_sessions_show_their_payment_intent(engine: Engine) {
         &server.db,
         &account.id,
         &session,
+        &[],
         checkout::PaidWith {
             card: Some(card),
             email: None,
