@@ -22,7 +22,7 @@ use crate::domain::DomainError;
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{self, PaymentLink, Price, Product};
 use crate::domain::checkout::{self, LineItem, Session};
-use crate::domain::{customers, payments};
+use crate::domain::{billing, customers, payments};
 use crate::objects::{self, Expandable, Fetched};
 
 /// What to expand in place of ids (`expand[]=default_price`), as dotted paths.
@@ -75,6 +75,12 @@ fn expandable(object: &str, field: &str) -> Option<Holds> {
         ("payment_intent", "customer") => Id("customer"),
         ("payment_intent", "latest_charge") => Id("charge"),
         ("charge", "customer") => Id("customer"),
+        ("subscription", "customer") => Id("customer"),
+        ("subscription", "latest_invoice") => Id("invoice"),
+        ("invoice", "customer") => Id("customer"),
+        ("invoice", "subscription") => Id("subscription"),
+        ("invoice", "payment_intent") => Id("payment_intent"),
+        ("invoice", "charge") => Id("charge"),
         ("charge", "payment_intent") => Id("payment_intent"),
         ("payment_link", "line_items") => List("item"),
         ("item", "price") => Id("price"),
@@ -338,6 +344,59 @@ pub async fn charge(
             &expand.under("payment_intent"),
         ))
         .await?;
+    }
+    Ok(object)
+}
+
+/// A subscription, with its `customer` and `latest_invoice` expanded as asked.
+pub async fn subscription(
+    state: &AppState,
+    caller: &Caller,
+    mut object: Value,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    expand_customer(state, caller, &mut object, expand).await?;
+    if expand.reaches("latest_invoice")
+        && let Some(id) = object["latest_invoice"].as_str().map(str::to_string)
+        && let Some(found) = found(billing::get_invoice(&state.db, caller, &id).await)?
+    {
+        let below = expand.under("latest_invoice");
+        object["latest_invoice"] = Box::pin(invoice(state, caller, found.object(), &below)).await?;
+    }
+    Ok(object)
+}
+
+/// An invoice, with its `customer`, `subscription`, `payment_intent` and `charge` expanded as
+/// asked.
+pub async fn invoice(
+    state: &AppState,
+    caller: &Caller,
+    mut object: Value,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    expand_customer(state, caller, &mut object, expand).await?;
+    if expand.reaches("subscription")
+        && let Some(id) = object["subscription"].as_str().map(str::to_string)
+        && let Some(found) = found(billing::get_subscription(&state.db, caller, &id).await)?
+    {
+        let below = expand.under("subscription");
+        object["subscription"] =
+            Box::pin(subscription(state, caller, found.object(), &below)).await?;
+    }
+    if expand.reaches("payment_intent")
+        && let Some(id) = object["payment_intent"].as_str().map(str::to_string)
+        && let Some(found) = found(payments::get_payment_intent(&state.db, caller, &id).await)?
+    {
+        let below = expand.under("payment_intent");
+        object["payment_intent"] =
+            Box::pin(payment_intent(state, caller, found.object(), &below)).await?;
+    }
+    if expand.reaches("charge")
+        && let Some(id) = object["charge"].as_str().map(str::to_string)
+        && let Some(found) = found(payments::get_charge(&state.db, caller, &id).await)?
+    {
+        let below = expand.under("charge");
+        object["charge"] = Box::pin(charge(state, caller, found.object(), &below)).await?;
     }
     Ok(object)
 }

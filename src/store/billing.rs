@@ -562,3 +562,19 @@ pub async fn list_invoices(
         has_more,
     })
 }
+
+/// The subscription an item belongs to, if the item is the caller's.
+pub async fn subscription_of_item(
+    db: &Db,
+    caller: &Caller,
+    item_id: &str,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT s.id FROM subscription_items si JOIN subscriptions s ON s.id = si.subscription_id \
+             WHERE si.id = $1 AND s.account_id = $2 AND s.livemode = $3",
+            &args![item_id, &caller.account_id, caller.mode.is_live()],
+        )
+        .await?;
+    Ok(row.map(|(id,)| id))
+}

@@ -30,6 +30,7 @@ on_both_engines!(
     pages_carry_security_headers,
     card_numbers_reach_neither_the_database_nor_the_logs,
     two_processes_pay_a_session_once,
+    subscription_pages_say_what_is_charged_now_and_then,
 );
 
 /// A browser without JavaScript: keeps the CSRF cookie, follows no redirects.
@@ -1510,4 +1511,57 @@ async fn submit_type_names_the_pay_button(engine: Engine) {
             "{submit_type}"
         );
     }
+}
+
+async fn subscription_pages_say_what_is_charged_now_and_then(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let new_price = async |body: &str| {
+        let created = server
+            .form(&account, Method::POST, "/v1/prices", body)
+            .await;
+        json_with_status(created, 200).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let quarterly = new_price(
+        "currency=eur&unit_amount=900&recurring[interval]=month&recurring[interval_count]=3\
+         &product_data[name]=Pro",
+    )
+    .await;
+    let setup_fee = new_price("currency=eur&unit_amount=500&product_data[name]=Setup").await;
+    let body = format!(
+        "mode=subscription&line_items[0][price]={quarterly}&line_items[0][quantity]=2\
+         &line_items[1][price]={setup_fee}&line_items[1][quantity]=1"
+    );
+    let created = server
+        .form(&account, Method::POST, "/v1/checkout/sessions", &body)
+        .await;
+    let created = json_with_status(created, 200).await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/checkout/{id}");
+    let mut browser = Browser::new(&server);
+    let page = browser.get(&path).await;
+    for text in [
+        "Subscribe to Pro and 1 more",
+        "€23.00</output> <span class=\"per\">now</span>",
+        "Then €18.00 every 3 months",
+    ] {
+        assert!(
+            page.body.contains(text),
+            "the page shows {text:?}: {}",
+            page.body
+        );
+    }
+    let paid = browser.post(&path, &page, &card("4242424242424242")).await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    let session = read(&server, &account, id, "").await;
+    assert!(
+        session["subscription"]
+            .as_str()
+            .unwrap()
+            .starts_with("sub_")
+    );
+    assert!(session["invoice"].as_str().unwrap().starts_with("in_"));
 }

@@ -25,5 +25,6 @@ mod sessions;
 mod slow_clients;
 mod storage;
 mod stripe_sessions;
+mod subscriptions;
 mod test_payments;
 mod webhooks;

@@ -139,6 +139,7 @@ struct Fixtures<'a> {
     price: String,
     customer: String,
     event: String,
+    subscription: String,
 }
 
 impl<'a> Fixtures<'a> {
@@ -152,6 +153,8 @@ impl<'a> Fixtures<'a> {
         .await;
         let customer = post(server, account, "/v1/customers", "email=ada%40example.com").await;
         let events = get(server, account, "/v1/events?limit=1").await;
+        let product_id = product["id"].as_str().unwrap();
+        let subscribed = paid_subscription(server, account, product_id).await;
         Fixtures {
             server,
             account,
@@ -159,6 +162,7 @@ impl<'a> Fixtures<'a> {
             price: product["default_price"].as_str().unwrap().into(),
             customer: customer["id"].as_str().unwrap().into(),
             event: events["data"][0]["id"].as_str().unwrap().into(),
+            subscription: subscribed["subscription"].as_str().unwrap().into(),
         }
     }
 
@@ -215,6 +219,20 @@ impl<'a> Fixtures<'a> {
             )
             .await;
             return paid["payment_intent"].as_str().unwrap().into();
+        } else if path.contains("/subscriptions/")
+            || path.contains("/subscription_items/")
+            || path.contains("/invoices/")
+        {
+            let paid = paid_subscription(server, account, &self.product).await;
+            return if path.contains("/subscriptions/") {
+                paid["subscription"].as_str().unwrap().into()
+            } else if path.contains("/invoices/") {
+                paid["invoice"].as_str().unwrap().into()
+            } else {
+                let id = paid["subscription"].as_str().unwrap();
+                let sub = get(server, account, &format!("/v1/subscriptions/{id}")).await;
+                sub["items"]["data"][0]["id"].as_str().unwrap().into()
+            };
         } else if path.contains("/charges/") {
             let intent = Box::pin(self.object_for("/v1/payment_intents/")).await;
             let intent = get(server, account, &format!("/v1/payment_intents/{intent}")).await;
@@ -232,6 +250,9 @@ impl<'a> Fixtures<'a> {
         let price = &self.price;
         if operation.path.ends_with("/pay") {
             return json!({"card": "4242424242424242"});
+        }
+        if operation.path == "/v1/subscription_items" {
+            return json!({"subscription": self.subscription});
         }
         let is_create = operation.method == Method::POST && !operation.path.contains('{');
         if !is_create {
@@ -620,6 +641,35 @@ fn comes_back(shown: &Value, sent: &Value) -> bool {
         (Value::String(shown), Value::Bool(sent)) => *shown == sent.to_string(),
         (shown, sent) => shown == sent,
     }
+}
+
+/// A paid checkout in subscription mode, as its session.
+async fn paid_subscription(server: &TestServer, account: &TestAccount, product: &str) -> Value {
+    let price = post(
+        server,
+        account,
+        "/v1/prices",
+        &format!("product={product}&currency=usd&unit_amount=900&recurring[interval]=month"),
+    )
+    .await;
+    let session = post(
+        server,
+        account,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=subscription&line_items[0][price]={}&line_items[0][quantity]=1",
+            price["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let id = session["id"].as_str().unwrap();
+    post(
+        server,
+        account,
+        &format!("/v1/test_helpers/checkout/sessions/{id}/pay"),
+        "card=4242424242424242",
+    )
+    .await
 }
 
 async fn post(server: &TestServer, account: &TestAccount, path: &str, body: &str) -> Value {

@@ -540,12 +540,13 @@ fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -
         items.push_str(&line_item(hosted, line, view));
     }
     let now = state.clock.now();
+    let then = then_line(hosted);
     format!(
         "<main class=\"checkout\" data-currency-prefix=\"{prefix}\" data-exponent=\"{exponent}\">\n\
          <section class=\"summary\" aria-labelledby=\"summary-heading\">\n\
          <p class=\"merchant\">{merchant} {test_badge}</p>\n\
          <h1 id=\"summary-heading\">{heading}</h1>\n\
-         <p class=\"total\"><span class=\"label\">Total</span> <output id=\"total\" form=\"pay-form\" aria-live=\"polite\">{total}</output>{per}</p>\n\
+         <p class=\"total\"><span class=\"label\">Total</span> <output id=\"total\" form=\"pay-form\" aria-live=\"polite\">{total}</output>{charged_now}</p>\n{then}\
          <ul class=\"items\">\n{items}</ul>\n\
          <p class=\"expires\" id=\"expires\" data-expires-at=\"{expires_at}\">{time_left}</p>\n\
          </section>\n\
@@ -556,29 +557,46 @@ fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -
         exponent = currency.exponent(),
         merchant = escape(&hosted.account.name),
         total = escape(&currency.display(session.amount_total)),
-        per = recurring_suffix(hosted),
+        charged_now = if then.is_empty() {
+            ""
+        } else {
+            " <span class=\"per\">now</span>"
+        },
         expires_at = session.expires_at,
         time_left = escape(&time_left(session.expires_at - now)),
     )
 }
 
-fn recurring_suffix(hosted: &HostedSession) -> String {
-    hosted
+/// What a subscription charges after today, under its total (which is what it charges now):
+/// "Then €9.00 every month", the recurring lines' total (one-time lines are charged once).
+/// Empty for a session without recurring lines.
+fn then_line(hosted: &HostedSession) -> String {
+    let Some(recurring) = hosted
         .lines
         .iter()
         .find_map(|l| l.price.terms.recurring.as_ref())
-        .map(|r| {
-            if r.interval_count == 1 {
-                format!(" <span class=\"per\">per {}</span>", r.interval.as_str())
-            } else {
-                format!(
-                    " <span class=\"per\">every {} {}s</span>",
-                    r.interval_count,
-                    r.interval.as_str()
-                )
-            }
-        })
-        .unwrap_or_default()
+    else {
+        return String::new();
+    };
+    let every = if recurring.interval_count == 1 {
+        format!("every {}", recurring.interval.as_str())
+    } else {
+        format!(
+            "every {} {}s",
+            recurring.interval_count,
+            recurring.interval.as_str()
+        )
+    };
+    let then: i64 = hosted
+        .lines
+        .iter()
+        .filter(|l| l.price.is_recurring())
+        .map(|l| l.amount_total)
+        .sum();
+    format!(
+        "<p class=\"then\">Then {} {every}</p>\n",
+        escape(&hosted.session.currency.display(then))
+    )
 }
 
 fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {

@@ -6,10 +6,12 @@ pub mod checkout_sessions;
 pub mod customers;
 pub mod event_stream;
 pub mod events;
+pub mod invoices;
 pub mod payment_intents;
 pub mod payment_links;
 pub mod prices;
 pub mod products;
+pub mod subscriptions;
 pub mod test_helpers;
 pub mod webhook_endpoints;
 
@@ -30,6 +32,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(checkout_sessions::routes())
         .merge(payment_intents::routes())
         .merge(charges::routes())
+        .merge(subscriptions::routes())
+        .merge(invoices::routes())
         .merge(customers::routes())
         .merge(webhook_endpoints::routes())
         .merge(events::routes())

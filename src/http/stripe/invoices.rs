@@ -1,0 +1,137 @@
+//! `/v1/invoices`: read. A subscription's invoices are written by checkout and the billing
+//! engine (decisions §11).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::StripeList;
+use super::subscriptions::page_in_memory;
+use crate::domain::accounts::Caller;
+use crate::domain::billing::{self, InvoiceStatus};
+use crate::http::error::ApiError;
+use crate::http::expand;
+use crate::http::extract::{ListQuery, Query};
+use crate::http::params::Created;
+use crate::http::unsupported::Unset;
+use crate::http::{AppState, JsonBytes};
+use crate::objects;
+use crate::store::billing::InvoiceFilter;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invoices))
+        .routes(routes!(retrieve_invoice))
+        .routes(routes!(list_invoice_lines))
+}
+
+/// `GET /v1/invoices` filters, as Stripe's.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceListParams {
+    /// Only this customer's invoices (`cus_…`).
+    pub customer: Option<String>,
+    /// Only this subscription's invoices (`sub_…`).
+    pub subscription: Option<String>,
+    /// `draft`, `open`, `paid`, `uncollectible` or `void`.
+    pub status: Option<String>,
+    /// Only those on this test clock; without it (or `customer`), those on a clock are left out.
+    pub test_clock: Option<String>,
+    /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
+    #[param(value_type = Option<Object>)]
+    pub created: Option<Created>,
+    #[param(value_type = Option<String>)]
+    pub collection_method: Option<Unset>,
+    #[param(value_type = Option<Object>)]
+    pub due_date: Option<Unset>,
+    #[param(value_type = Option<String>)]
+    pub customer_account: Option<Unset>,
+}
+
+/// Lists invoices, newest first.
+#[utoipa::path(get, path = "/v1/invoices", tag = "Stripe", security(("secret_key" = [])),
+    params(InvoiceListParams, StripeList),
+    responses((status = 200, description = "A list of invoices."),
+        (status = 400, description = "An unknown status, or a `customer` or `subscription` that does not exist.")))]
+pub async fn list_invoices(
+    State(state): State<AppState>,
+    caller: Caller,
+    ListQuery(params, mut list): ListQuery<InvoiceListParams, StripeList>,
+) -> Result<JsonBytes, ApiError> {
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "invoice")?;
+    let status = params
+        .status
+        .map(|s| {
+            InvoiceStatus::parse(&s).ok_or_else(|| {
+                ApiError::invalid_param(
+                    "status",
+                    "must be one of draft, open, paid, uncollectible, void",
+                )
+            })
+        })
+        .transpose()?;
+    let filter = InvoiceFilter {
+        customer: params.customer,
+        subscription: params.subscription,
+        status,
+        created: params.created.unwrap_or_default().0,
+        test_clock: params.test_clock,
+    };
+    let page = billing::list_invoices(&state.db, &caller, &filter, &list.page()?).await?;
+    let mut data = Vec::with_capacity(page.items.len());
+    for invoice in &page.items {
+        data.push(expand::invoice(&state, &caller, invoice.object(), &expand).await?);
+    }
+    JsonBytes::of(&objects::List::new(data, page.has_more, "/v1/invoices"))
+}
+
+/// Retrieves an invoice.
+#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path), RetrieveParams),
+    responses((status = 200, description = "The invoice."), (status = 404, description = "No such invoice.")))]
+pub async fn retrieve_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<RetrieveParams>,
+) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "invoice")?;
+    let invoice = billing::get_invoice(&state.db, &caller, &id).await?;
+    Ok(Json(
+        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RetrieveParams {
+    /// Fields to expand (`customer`, `subscription`, `payment_intent`, `charge`).
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+/// Lists an invoice's lines, in order.
+#[utoipa::path(get, path = "/v1/invoices/{id}/lines", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path), StripeList),
+    responses((status = 200, description = "A list of invoice line items."), (status = 404, description = "No such invoice.")))]
+pub async fn list_invoice_lines(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(list): Query<StripeList>,
+) -> Result<JsonBytes, ApiError> {
+    expand::check_list(list.expand.clone(), "line_item")?;
+    let invoice = billing::get_invoice(&state.db, &caller, &id).await?;
+    let lines: Vec<Value> = invoice.lines.iter().map(|l| l.object(&invoice)).collect();
+    let (data, has_more) = page_in_memory(lines, &list.page()?);
+    JsonBytes::of(&objects::List::new(
+        data,
+        has_more,
+        format!("/v1/invoices/{id}/lines"),
+    ))
+}

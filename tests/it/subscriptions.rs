@@ -1,0 +1,452 @@
+//! Subscriptions started by checkout (decisions §11): a paid session in subscription mode
+//! creates its customer, subscription and first invoice, paid, with the events in order; the
+//! objects read back through `/v1/subscriptions`, `/v1/subscription_items` and `/v1/invoices`.
+
+use kassa::clock::Clock;
+use reqwest::Method;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::harness::{Engine, TestAccount, TestServer, json_with_status, on_both_engines};
+
+on_both_engines!(
+    a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoice,
+    subscriptions_and_invoices_list_with_stripes_filters,
+    subscription_objects_expand_and_belong_to_their_account,
+);
+
+async fn post(server: &TestServer, account: &TestAccount, path: &str, body: &str) -> Value {
+    json_with_status(server.form(account, Method::POST, path, body).await, 200).await
+}
+
+async fn get(server: &TestServer, key: &str, path: &str, status: u16) -> Value {
+    json_with_status(
+        server
+            .with_key(Method::GET, path, key)
+            .send()
+            .await
+            .unwrap(),
+        status,
+    )
+    .await
+}
+
+/// A paid session for "Pro" at €9.00 a month and a €5.00 setup fee; the session as paid.
+async fn subscribe(server: &TestServer, account: &TestAccount) -> (Value, Value, Value) {
+    let monthly = post(
+        server,
+        account,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&recurring[interval]=month&product_data[name]=Pro",
+    )
+    .await;
+    let setup_fee = post(
+        server,
+        account,
+        "/v1/prices",
+        "currency=eur&unit_amount=500&product_data[name]=Setup",
+    )
+    .await;
+    let session = post(
+        server,
+        account,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=subscription&success_url=https%3A%2F%2Fshop.example%2Fthanks\
+             &line_items[0][price]={}&line_items[0][quantity]=2\
+             &line_items[1][price]={}&line_items[1][quantity]=1",
+            monthly["id"].as_str().unwrap(),
+            setup_fee["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let paid = post(
+        server,
+        account,
+        &format!(
+            "/v1/test_helpers/checkout/sessions/{}/pay",
+            session["id"].as_str().unwrap()
+        ),
+        "card=4242424242424242&email=ada%40example.com&name=Ada+Lovelace",
+    )
+    .await;
+    (paid, monthly, setup_fee)
+}
+
+/// One calendar month after `at` (the test runs at the server clock's now, never on a day
+/// that a shorter month lacks).
+fn a_month_after(at: i64) -> i64 {
+    let at = OffsetDateTime::from_unix_timestamp(at).unwrap();
+    let (year, month) = match at.month() {
+        time::Month::December => (at.year() + 1, time::Month::January),
+        m => (at.year(), m.next()),
+    };
+    let day = at.day().min(time::util::days_in_month(month, year));
+    at.replace_date(time::Date::from_calendar_date(year, month, day).unwrap())
+        .unix_timestamp()
+}
+
+async fn a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoice(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let now = server.clock.now();
+    let (paid, monthly, setup_fee) = subscribe(&server, &account).await;
+    let key = &account.test_key;
+
+    assert_eq!(paid["status"], "complete");
+    assert_eq!(paid["payment_status"], "paid");
+    assert_eq!(paid["amount_total"], 2300);
+    assert_eq!(paid["payment_intent"], Value::Null, "{paid}");
+    let customer = paid["customer"].as_str().unwrap();
+    assert!(customer.starts_with("cus_"));
+    let subscription_id = paid["subscription"].as_str().unwrap();
+    let invoice_id = paid["invoice"].as_str().unwrap();
+    assert!(subscription_id.starts_with("sub_") && invoice_id.starts_with("in_"));
+
+    let subscription = get(
+        &server,
+        key,
+        &format!("/v1/subscriptions/{subscription_id}"),
+        200,
+    )
+    .await;
+    assert_eq!(subscription["object"], "subscription");
+    assert_eq!(subscription["status"], "active");
+    assert_eq!(subscription["customer"], customer);
+    assert_eq!(subscription["currency"], "eur");
+    assert_eq!(subscription["latest_invoice"], invoice_id);
+    assert_eq!(subscription["collection_method"], "charge_automatically");
+    assert_eq!(subscription["cancel_at_period_end"], false);
+    assert_eq!(subscription["billing_cycle_anchor"], now);
+    assert_eq!(subscription["start_date"], now);
+    assert_eq!(subscription["current_period_start"], now);
+    assert_eq!(subscription["current_period_end"], a_month_after(now));
+    let items = subscription["items"]["data"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the one-time fee is no item: {subscription}"
+    );
+    let item = &items[0];
+    assert_eq!(item["object"], "subscription_item");
+    assert_eq!(item["price"]["id"], monthly["id"]);
+    assert_eq!(item["price"]["recurring"]["interval"], "month");
+    assert_eq!(item["plan"]["object"], "plan");
+    assert_eq!(item["plan"]["amount_decimal"], "900");
+    assert_eq!(item["quantity"], 2);
+    assert_eq!(item["subscription"], subscription_id);
+    assert_eq!(item["current_period_start"], now);
+    assert_eq!(item["current_period_end"], a_month_after(now));
+
+    let invoice = get(&server, key, &format!("/v1/invoices/{invoice_id}"), 200).await;
+    assert_eq!(invoice["object"], "invoice");
+    assert_eq!(invoice["status"], "paid");
+    assert_eq!(invoice["paid"], true);
+    assert_eq!(invoice["billing_reason"], "subscription_create");
+    assert_eq!(invoice["customer"], customer);
+    assert_eq!(invoice["customer_email"], "ada@example.com");
+    assert_eq!(invoice["customer_name"], "Ada Lovelace");
+    assert_eq!(
+        (
+            &invoice["total"],
+            &invoice["amount_due"],
+            &invoice["amount_paid"],
+            &invoice["amount_remaining"]
+        ),
+        (&json!(2300), &json!(2300), &json!(2300), &json!(0))
+    );
+    assert_eq!(invoice["subscription"], subscription_id);
+    assert_eq!(
+        invoice["parent"]["subscription_details"]["subscription"],
+        subscription_id
+    );
+    assert_eq!(invoice["status_transitions"]["paid_at"], now);
+    assert_eq!(invoice["attempt_count"], 1);
+    assert_eq!(invoice["next_payment_attempt"], Value::Null);
+    let number = invoice["number"].as_str().unwrap();
+    assert!(number.ends_with("-0001"), "{number}");
+    let intent_id = invoice["payment_intent"].as_str().unwrap();
+    assert_eq!(
+        invoice["payments"]["data"][0]["payment"]["payment_intent"],
+        intent_id
+    );
+    assert_eq!(invoice["payments"]["data"][0]["status"], "paid");
+    let charge = get(
+        &server,
+        key,
+        &format!("/v1/charges/{}", invoice["charge"].as_str().unwrap()),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (&charge["amount"], &charge["status"]),
+        (&json!(2300), &json!("succeeded"))
+    );
+    assert_eq!(charge["payment_intent"], intent_id);
+    let lines = invoice["lines"]["data"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["amount"], 1800);
+    assert_eq!(lines[0]["pricing"]["price_details"]["price"], monthly["id"]);
+    assert_eq!(
+        lines[0]["parent"]["subscription_item_details"]["subscription_item"],
+        item["id"]
+    );
+    assert_eq!(
+        lines[0]["period"],
+        json!({"start": now, "end": a_month_after(now)})
+    );
+    assert_eq!(lines[1]["amount"], 500);
+    assert_eq!(
+        lines[1]["pricing"]["price_details"]["price"],
+        setup_fee["id"]
+    );
+    assert_eq!(
+        lines[1]["period"],
+        json!({"start": now, "end": now}),
+        "a one-time line"
+    );
+    let listed_lines = get(
+        &server,
+        key,
+        &format!("/v1/invoices/{invoice_id}/lines?limit=1"),
+        200,
+    )
+    .await;
+    assert_eq!(listed_lines["data"][0]["id"], lines[0]["id"]);
+    assert_eq!(listed_lines["has_more"], true);
+
+    // The events of decisions §11, in order (a payment method event joins them with saved
+    // payment methods).
+    let events = get(&server, key, "/v1/events?limit=100", 200).await;
+    let mut kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    kinds.reverse();
+    // After the catalog's own events (the two prices and their products).
+    let paying = kinds.iter().position(|k| *k == "customer.created").unwrap();
+    assert_eq!(kinds[..paying].len(), 4, "{kinds:?}");
+    assert_eq!(
+        kinds[paying..],
+        [
+            "customer.created",
+            "customer.subscription.created",
+            "invoice.created",
+            "invoice.finalized",
+            "charge.succeeded",
+            "payment_intent.succeeded",
+            "invoice.paid",
+            "invoice.payment_succeeded",
+            "invoice_payment.paid",
+            "checkout.session.completed",
+        ]
+    );
+    let of = |kind: &str| {
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == kind)
+            .unwrap()["data"]["object"]
+            .clone()
+    };
+    assert_eq!(of("invoice.created")["status"], "draft");
+    assert_eq!(of("invoice.created")["number"], Value::Null);
+    assert_eq!(of("invoice.finalized")["status"], "open");
+    assert_eq!(
+        of("invoice.paid"),
+        invoice,
+        "the paid invoice is as retrieved"
+    );
+    assert_eq!(of("customer.subscription.created"), subscription);
+    assert_eq!(
+        of("checkout.session.completed")["subscription"],
+        subscription_id
+    );
+}
+
+async fn subscriptions_and_invoices_list_with_stripes_filters(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let (first, monthly, _) = subscribe(&server, &account).await;
+    let (second, _, _) = subscribe(&server, &account).await;
+    let count = |list: &Value| list["data"].as_array().unwrap().len();
+
+    let all = get(&server, key, "/v1/subscriptions", 200).await;
+    assert_eq!(count(&all), 2);
+    assert_eq!(all["data"][0]["id"], second["subscription"], "newest first");
+    assert_eq!(all["url"], "/v1/subscriptions");
+    assert_eq!(
+        count(&get(&server, key, "/v1/subscriptions?status=active", 200).await),
+        2
+    );
+    assert_eq!(
+        count(&get(&server, key, "/v1/subscriptions?status=all", 200).await),
+        2
+    );
+    assert_eq!(
+        count(&get(&server, key, "/v1/subscriptions?status=canceled", 200).await),
+        0
+    );
+    assert_eq!(
+        count(&get(&server, key, "/v1/subscriptions?status=ended", 200).await),
+        0
+    );
+    let refused = get(&server, key, "/v1/subscriptions?status=gone", 400).await;
+    assert_eq!(refused["error"]["param"], "status");
+    let customer = first["customer"].as_str().unwrap();
+    let mine = get(
+        &server,
+        key,
+        &format!("/v1/subscriptions?customer={customer}"),
+        200,
+    )
+    .await;
+    assert_eq!(count(&mine), 1);
+    assert_eq!(mine["data"][0]["id"], first["subscription"]);
+    let of_price = get(
+        &server,
+        key,
+        &format!(
+            "/v1/subscriptions?price={}",
+            monthly["id"].as_str().unwrap()
+        ),
+        200,
+    )
+    .await;
+    assert_eq!(
+        count(&of_price),
+        1,
+        "each subscription has its own monthly price"
+    );
+    let page = get(&server, key, "/v1/subscriptions?limit=1", 200).await;
+    assert_eq!((count(&page), &page["has_more"]), (1, &json!(true)));
+    for (param, value) in [("customer", "cus_nobody"), ("price", "price_nothing")] {
+        let missing = get(
+            &server,
+            key,
+            &format!("/v1/subscriptions?{param}={value}"),
+            400,
+        )
+        .await;
+        assert_eq!(missing["error"]["code"], "resource_missing");
+        assert_eq!(missing["error"]["param"], param);
+    }
+
+    let sub = first["subscription"].as_str().unwrap();
+    let invoices = get(
+        &server,
+        key,
+        &format!("/v1/invoices?subscription={sub}"),
+        200,
+    )
+    .await;
+    assert_eq!(count(&invoices), 1);
+    assert_eq!(invoices["data"][0]["id"], first["invoice"]);
+    assert_eq!(count(&get(&server, key, "/v1/invoices", 200).await), 2);
+    assert_eq!(
+        count(&get(&server, key, "/v1/invoices?status=paid", 200).await),
+        2
+    );
+    assert_eq!(
+        count(&get(&server, key, "/v1/invoices?status=open", 200).await),
+        0
+    );
+    assert_eq!(
+        count(
+            &get(
+                &server,
+                key,
+                &format!("/v1/invoices?customer={customer}"),
+                200
+            )
+            .await
+        ),
+        1
+    );
+    get(&server, key, "/v1/invoices?status=late", 400).await;
+    let missing = get(&server, key, "/v1/invoices?subscription=sub_nothing", 400).await;
+    assert_eq!(missing["error"]["param"], "subscription");
+
+    let items = get(
+        &server,
+        key,
+        &format!("/v1/subscription_items?subscription={sub}"),
+        200,
+    )
+    .await;
+    assert_eq!(count(&items), 1);
+    let item_id = items["data"][0]["id"].as_str().unwrap();
+    let item = get(
+        &server,
+        key,
+        &format!("/v1/subscription_items/{item_id}"),
+        200,
+    )
+    .await;
+    assert_eq!(item, items["data"][0]);
+    let needs = get(&server, key, "/v1/subscription_items", 400).await;
+    assert_eq!(needs["error"]["code"], "parameter_missing");
+}
+
+async fn subscription_objects_expand_and_belong_to_their_account(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let other = server.account("Other").await;
+    let (paid, _, _) = subscribe(&server, &account).await;
+    let sub = paid["subscription"].as_str().unwrap();
+    let invoice = paid["invoice"].as_str().unwrap();
+
+    let expanded = get(
+        &server,
+        &account.test_key,
+        &format!(
+            "/v1/subscriptions/{sub}?expand[]=latest_invoice.payment_intent&expand[]=customer"
+        ),
+        200,
+    )
+    .await;
+    assert_eq!(expanded["customer"]["object"], "customer");
+    assert_eq!(expanded["latest_invoice"]["id"], invoice);
+    assert_eq!(
+        expanded["latest_invoice"]["payment_intent"]["object"],
+        "payment_intent"
+    );
+    let invoice_expanded = get(
+        &server,
+        &account.test_key,
+        &format!("/v1/invoices/{invoice}?expand[]=subscription&expand[]=charge"),
+        200,
+    )
+    .await;
+    assert_eq!(invoice_expanded["subscription"]["id"], sub);
+    assert_eq!(invoice_expanded["charge"]["object"], "charge");
+    get(
+        &server,
+        &account.test_key,
+        &format!("/v1/subscriptions/{sub}?expand[]=schedule"),
+        400,
+    )
+    .await;
+
+    for key in [&other.test_key, &account.live_key] {
+        for path in [
+            format!("/v1/subscriptions/{sub}"),
+            format!("/v1/invoices/{invoice}"),
+        ] {
+            let missing = get(&server, key, &path, 404).await;
+            assert_eq!(missing["error"]["code"], "resource_missing");
+        }
+        assert_eq!(
+            get(&server, key, "/v1/subscriptions", 200).await["data"],
+            json!([])
+        );
+        assert_eq!(
+            get(&server, key, "/v1/invoices", 200).await["data"],
+            json!([])
+        );
+    }
+}
