@@ -31,6 +31,8 @@ CREATE TABLE subscriptions (
     start_date             BIGINT NOT NULL,
     next_billing_at        BIGINT,
     lease_until            BIGINT,
+    -- Bumped by every change: a change is written only over the version it was made from.
+    version                BIGINT NOT NULL DEFAULT 0,
     created                BIGINT NOT NULL,
     updated                BIGINT NOT NULL
 );

@@ -3,6 +3,7 @@
 //! their items or lines and those lines' prices in one query each.
 
 use super::catalog::{price_columns, read_price};
+use super::events::Subscribers;
 use super::query::Select;
 use super::{Db, FromRow, Row, Statement, StoreResult, args, row_struct};
 use crate::domain::accounts::Caller;
@@ -11,6 +12,7 @@ use crate::domain::billing::{
     Invoice, InvoiceLine, InvoiceStatus, Subscription, SubscriptionItem, SubscriptionStatus,
 };
 use crate::domain::catalog::Price;
+use crate::domain::events::Event;
 use crate::domain::list::{CreatedRange, Page, PageRequest};
 use crate::domain::metadata::Metadata;
 
@@ -139,6 +141,54 @@ pub fn invoice_line_insert(line: &InvoiceLine, position: usize) -> Statement<'_>
     )
 }
 
+/// Saves a subscription's changed fields and writes `events`, in one transaction, if nobody
+/// changed it since version `subscription.version - 1` was read; returns whether it did.
+pub async fn save_subscription(
+    db: &Db,
+    subscription: &Subscription,
+    events: &[Event],
+) -> StoreResult<bool> {
+    let s = subscription;
+    let guard = Statement::new(
+        "UPDATE subscriptions SET status = $1, default_payment_method = $2, description = $3, metadata = $4, \
+         current_period_start = $5, current_period_end = $6, cancel_at_period_end = $7, cancel_at = $8, \
+         canceled_at = $9, ended_at = $10, cancellation_reason = $11, cancellation_comment = $12, \
+         cancellation_feedback = $13, trial_start = $14, trial_end = $15, latest_invoice_id = $16, \
+         next_billing_at = $17, updated = $18, version = $19 WHERE id = $20 AND version = $21",
+        args![
+            s.status.as_str(),
+            &s.default_payment_method,
+            &s.description,
+            s.metadata.to_json(),
+            s.current_period_start,
+            s.current_period_end,
+            s.cancel_at_period_end,
+            s.cancel_at,
+            s.canceled_at,
+            s.ended_at,
+            &s.cancellation.reason,
+            &s.cancellation.comment,
+            &s.cancellation.feedback,
+            s.trial_start,
+            s.trial_end,
+            &s.latest_invoice_id,
+            s.next_billing_at,
+            s.updated,
+            s.version,
+            &s.id,
+            s.version - 1
+        ],
+    );
+    let account_id = events.first().map(|e| e.account_id.as_str()).unwrap_or("");
+    let subscribers = Subscribers::read(db, account_id, s.livemode).await?;
+    let (statements, queued) = subscribers.statements(events);
+    let saved = db.write_statements_if(guard, &statements).await?;
+    if saved && queued {
+        crate::delivery::WAKE.notify_one();
+    }
+    Ok(saved)
+}
+
 /// How many invoices a customer has: the next one's number follows.
 pub async fn count_invoices_of(db: &Db, customer_id: &str) -> StoreResult<i64> {
     let (count,): (i64,) = db
@@ -180,6 +230,7 @@ row_struct! {
         test_clock_id: Option<String>,
         start_date: i64,
         next_billing_at: Option<i64>,
+        version: i64,
         created: i64,
         updated: i64,
     }
@@ -216,6 +267,7 @@ impl SubscriptionRow {
             test_clock_id: self.test_clock_id,
             start_date: self.start_date,
             next_billing_at: self.next_billing_at,
+            version: self.version,
             items,
             created: self.created,
             updated: self.updated,

@@ -13,6 +13,7 @@ on_both_engines!(
     a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoice,
     subscriptions_and_invoices_list_with_stripes_filters,
     subscription_objects_expand_and_belong_to_their_account,
+    subscriptions_cancel_at_period_end_at_a_time_or_now,
 );
 
 async fn post(server: &TestServer, account: &TestAccount, path: &str, body: &str) -> Value {
@@ -449,4 +450,141 @@ async fn subscription_objects_expand_and_belong_to_their_account(engine: Engine)
             json!([])
         );
     }
+}
+
+async fn send(
+    server: &TestServer,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: &str,
+    status: u16,
+) -> Value {
+    let request = server
+        .with_key(method, path, key)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    json_with_status(request.send().await.unwrap(), status).await
+}
+
+async fn subscriptions_cancel_at_period_end_at_a_time_or_now(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let now = server.clock.now();
+    let (paid, _, _) = subscribe(&server, &account).await;
+    let id = paid["subscription"].as_str().unwrap();
+    let path = format!("/v1/subscriptions/{id}");
+    let update =
+        async |body: &str, status: u16| send(&server, key, Method::POST, &path, body, status).await;
+
+    let later = update(
+        "cancel_at_period_end=true&cancellation_details[feedback]=too_expensive",
+        200,
+    )
+    .await;
+    assert_eq!(later["status"], "active");
+    assert_eq!(later["cancel_at_period_end"], true);
+    assert_eq!(later["cancel_at"], later["current_period_end"]);
+    assert_eq!(later["canceled_at"], now);
+    assert_eq!(later["ended_at"], Value::Null);
+    assert_eq!(later["cancellation_details"]["feedback"], "too_expensive");
+    assert_eq!(
+        later["cancellation_details"]["reason"],
+        "cancellation_requested"
+    );
+    let undone = update("cancel_at_period_end=false", 200).await;
+    assert_eq!(
+        (
+            &undone["cancel_at_period_end"],
+            &undone["cancel_at"],
+            &undone["canceled_at"]
+        ),
+        (&json!(false), &Value::Null, &Value::Null)
+    );
+    let at = now + 86_400;
+    let scheduled = update(&format!("cancel_at={at}"), 200).await;
+    assert_eq!(
+        (&scheduled["cancel_at"], &scheduled["cancel_at_period_end"]),
+        (&json!(at), &json!(false))
+    );
+    assert_eq!(update("cancel_at=", 200).await["cancel_at"], Value::Null);
+    let past = update(&format!("cancel_at={}", now - 1), 400).await;
+    assert_eq!(past["error"]["param"], "cancel_at");
+    let both = update(&format!("cancel_at={at}&cancel_at_period_end=true"), 400).await;
+    assert_eq!(both["error"]["param"], "cancel_at");
+    let feedback = update("cancellation_details[feedback]=meh", 400).await;
+    assert_eq!(feedback["error"]["param"], "cancellation_details[feedback]");
+    let items = update("items[0][price]=price_other", 400).await;
+    assert!(
+        items["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("items"),
+        "{items}"
+    );
+    let noted = update("metadata[plan]=pro&description=Team+plan", 200).await;
+    assert_eq!(
+        (&noted["metadata"], &noted["description"]),
+        (&json!({"plan": "pro"}), &json!("Team plan"))
+    );
+
+    let canceled = send(
+        &server,
+        key,
+        Method::DELETE,
+        &format!("{path}?cancellation_details[comment]=Too+busy"),
+        "",
+        200,
+    )
+    .await;
+    assert_eq!(canceled["status"], "canceled");
+    assert_eq!(
+        (&canceled["ended_at"], &canceled["canceled_at"]),
+        (&json!(now), &json!(now))
+    );
+    assert_eq!(
+        canceled["cancellation_details"]["reason"],
+        "cancellation_requested"
+    );
+    assert_eq!(canceled["cancellation_details"]["comment"], "Too busy");
+    assert_eq!(get(&server, key, &path, 200).await, canceled);
+    let again = send(&server, key, Method::DELETE, &path, "", 400).await;
+    assert_eq!(again["error"]["code"], "subscription_canceled");
+    update("description=Later", 400).await;
+    assert_eq!(
+        update("metadata[reason]=moved", 200).await["metadata"]["reason"],
+        "moved"
+    );
+
+    let listed = get(&server, key, "/v1/subscriptions", 200).await;
+    assert_eq!(
+        listed["data"],
+        json!([]),
+        "canceled ones are hidden by default"
+    );
+    let ended = get(&server, key, "/v1/subscriptions?status=canceled", 200).await;
+    assert_eq!(ended["data"][0]["id"], id);
+
+    let events = get(
+        &server,
+        key,
+        "/v1/events?type=customer.subscription.deleted",
+        200,
+    )
+    .await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1);
+    assert_eq!(events["data"][0]["data"]["object"]["status"], "canceled");
+    let updated = get(
+        &server,
+        key,
+        "/v1/events?type=customer.subscription.updated",
+        200,
+    )
+    .await;
+    assert_eq!(
+        updated["data"].as_array().unwrap().len(),
+        6,
+        "one per change that was made"
+    );
 }

@@ -91,6 +91,7 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
         test_clock_id: None,
         start_date: now,
         next_billing_at: Some(period_end),
+        version: 0,
         items,
         created: now,
         updated: now,

@@ -4,6 +4,7 @@
 //! and the older top-level fields shops still read (`current_period_start/end` on the
 //! subscription; `subscription`, `payment_intent`, `charge` and `paid` on the invoice).
 
+pub mod changes;
 pub mod checkout;
 pub mod invoices;
 pub mod periods;

@@ -85,6 +85,8 @@ pub struct Subscription {
     pub start_date: i64,
     /// When the billing engine next has work on it (unix seconds); `None` once it has ended.
     pub next_billing_at: Option<i64>,
+    /// Bumped by every change, which is written only over the version it was made from.
+    pub version: i64,
     pub items: Vec<SubscriptionItem>,
     pub created: i64,
     pub updated: i64,

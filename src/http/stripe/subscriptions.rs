@@ -11,12 +11,13 @@ use utoipa_axum::routes;
 use super::StripeList;
 use crate::domain::accounts::Caller;
 use crate::domain::billing;
+use crate::domain::billing::changes::{CancellationInput, SubscriptionChange};
 use crate::domain::list::{PageRequest, PageStart};
 use crate::http::error::ApiError;
 use crate::http::expand;
-use crate::http::extract::{ListQuery, Query};
-use crate::http::params::Created;
-use crate::http::unsupported::Unset;
+use crate::http::extract::{ListQuery, Query, StripeBody};
+use crate::http::params::{Created, MetadataParam, clearable, metadata_param};
+use crate::http::unsupported::{Off, OnlyNone, Unset};
 use crate::http::{AppState, JsonBytes};
 use crate::objects;
 use crate::store::billing::SubscriptionFilter;
@@ -24,7 +25,11 @@ use crate::store::billing::SubscriptionFilter;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_subscriptions))
-        .routes(routes!(retrieve_subscription))
+        .routes(routes!(
+            retrieve_subscription,
+            update_subscription,
+            cancel_subscription
+        ))
         .routes(routes!(list_subscription_items))
         .routes(routes!(retrieve_subscription_item))
 }
@@ -101,6 +106,169 @@ pub async fn retrieve_subscription(
 ) -> Result<Json<Value>, ApiError> {
     let expand = expand::check(params.expand, "subscription")?;
     let subscription = billing::get_subscription(&state.db, &caller, &id).await?;
+    Ok(Json(
+        expand::subscription(&state, &caller, subscription.object(), &expand).await?,
+    ))
+}
+
+/// `cancellation_details`, as Stripe's.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancellationDetails {
+    /// Free text; an empty value clears it.
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub comment: Option<Option<String>>,
+    /// One of `customer_service`, `low_quality`, `missing_features`, `other`,
+    /// `switched_service`, `too_complex`, `too_expensive`, `unused`; an empty value clears it.
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub feedback: Option<Option<String>>,
+}
+
+impl CancellationDetails {
+    fn input(self) -> CancellationInput {
+        CancellationInput {
+            comment: self.comment,
+            feedback: self.feedback,
+        }
+    }
+}
+
+/// Parameters of `POST /v1/subscriptions/{id}`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionUpdateParams {
+    /// Keys to set (`metadata[k]=` removes one; `metadata=` removes every key).
+    #[serde(default, deserialize_with = "metadata_param")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<MetadataParam>,
+    /// An empty value clears it.
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Cancel when the current period ends (`false` undoes it until then).
+    pub cancel_at_period_end: Option<bool>,
+    /// Cancel at this time (unix seconds, in the future); an empty value undoes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub cancel_at: Option<Value>,
+    pub cancellation_details: Option<CancellationDetails>,
+    /// Fields to expand in the answer (`customer`, `latest_invoice`).
+    #[serde(default)]
+    pub expand: Vec<String>,
+    /// Changing prices or quantities needs proration, which kassa does not do.
+    #[schema(value_type = Option<Object>)]
+    pub items: Option<Off>,
+    pub proration_behavior: Option<OnlyNone>,
+    pub default_payment_method: Option<Unset>,
+    pub default_source: Option<Unset>,
+    pub default_tax_rates: Option<Off>,
+    pub discounts: Option<Off>,
+    pub automatic_tax: Option<Off>,
+    pub billing_cycle_anchor: Option<Unset>,
+    pub billing_thresholds: Option<Off>,
+    pub collection_method: Option<Unset>,
+    pub days_until_due: Option<Unset>,
+    pub invoice_settings: Option<Off>,
+    pub off_session: Option<Off>,
+    pub on_behalf_of: Option<Unset>,
+    pub pause_collection: Option<Off>,
+    pub payment_behavior: Option<Unset>,
+    pub payment_settings: Option<Off>,
+    pub pending_invoice_item_interval: Option<Off>,
+    pub proration_date: Option<Unset>,
+    pub transfer_data: Option<Off>,
+    pub trial_end: Option<Unset>,
+    pub trial_from_plan: Option<Off>,
+    pub trial_settings: Option<Off>,
+    pub add_invoice_items: Option<Off>,
+}
+
+/// A value as sent, `null` (an empty form value) included: `Some(Value::Null)`, not `None`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// `cancel_at`: unix seconds, or empty to clear.
+fn cancel_at(value: Option<Value>) -> Result<Option<Option<i64>>, ApiError> {
+    let refused =
+        || ApiError::invalid_param("cancel_at", "must be a unix timestamp in seconds, or empty");
+    Ok(match value {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(text)) if text.is_empty() => Some(None),
+        Some(Value::String(text)) => Some(Some(text.parse().map_err(|_| refused())?)),
+        Some(Value::Number(n)) => Some(Some(n.as_i64().ok_or_else(refused)?)),
+        Some(_) => return Err(refused()),
+    })
+}
+
+/// Updates a subscription: metadata, description, and cancelling later (or no longer).
+#[utoipa::path(post, path = "/v1/subscriptions/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    request_body(content = SubscriptionUpdateParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The subscription."), (status = 400, description = "A parameter is invalid."),
+        (status = 404, description = "No such subscription.")))]
+pub async fn update_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StripeBody(mut params): StripeBody<SubscriptionUpdateParams>,
+) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(std::mem::take(&mut params.expand), "subscription")?;
+    let change = SubscriptionChange {
+        metadata: params.metadata.map(MetadataParam::merge),
+        description: params.description,
+        cancel_at_period_end: params.cancel_at_period_end,
+        cancel_at: cancel_at(params.cancel_at)?,
+        cancellation_details: params.cancellation_details.map(CancellationDetails::input),
+    };
+    let subscription =
+        billing::changes::update_subscription(&state.db, &caller, &id, change, state.clock.now())
+            .await?;
+    Ok(Json(
+        expand::subscription(&state, &caller, subscription.object(), &expand).await?,
+    ))
+}
+
+/// Parameters of `DELETE /v1/subscriptions/{id}`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CancelParams {
+    #[param(value_type = Option<Object>)]
+    pub cancellation_details: Option<CancellationDetails>,
+    /// A final invoice for usage or prorations: kassa has neither.
+    #[param(value_type = Option<bool>)]
+    pub invoice_now: Option<Off>,
+    /// A credit for the unused time: kassa does not prorate.
+    #[param(value_type = Option<bool>)]
+    pub prorate: Option<Off>,
+    #[serde(default)]
+    pub expand: Vec<String>,
+}
+
+/// Cancels a subscription now: it ends, bills nothing more, and `customer.subscription.deleted`
+/// is sent.
+#[utoipa::path(delete, path = "/v1/subscriptions/{id}", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path), CancelParams),
+    responses((status = 200, description = "The canceled subscription."), (status = 404, description = "No such subscription."),
+        (status = 400, description = "The subscription has already ended.")))]
+pub async fn cancel_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<CancelParams>,
+) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "subscription")?;
+    let details = params
+        .cancellation_details
+        .map(CancellationDetails::input)
+        .unwrap_or_default();
+    let subscription =
+        billing::changes::cancel_subscription(&state.db, &caller, &id, details, state.clock.now())
+            .await?;
     Ok(Json(
         expand::subscription(&state, &caller, subscription.object(), &expand).await?,
     ))
