@@ -80,9 +80,17 @@ CREATE TABLE invoices (
     voided_at               BIGINT,
     marked_uncollectible_at BIGINT,
     test_clock_id           TEXT,
+    -- The billing engine's next step on it (finalizing and charging, or a retry), claimed with
+    -- a lease; `charge_key` is the idempotency key of the charge attempt in progress, written
+    -- before the processor is asked, so that a crash retries the same attempt.
+    due_at                  BIGINT,
+    lease_until             BIGINT,
+    charge_key              TEXT,
+    first_failed_at         BIGINT,
     created                 BIGINT NOT NULL,
     updated                 BIGINT NOT NULL
 );
+CREATE INDEX invoices_due ON invoices (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX invoices_list ON invoices (account_id, livemode, id);
 CREATE INDEX invoices_of_customer ON invoices (customer_id, id);
 CREATE INDEX invoices_of_subscription ON invoices (subscription_id, id);
@@ -105,3 +113,25 @@ CREATE INDEX invoice_lines_of_invoice ON invoice_lines (invoice_id, position);
 -- A session in subscription mode names the subscription and first invoice it created.
 ALTER TABLE checkout_sessions ADD COLUMN subscription_id TEXT;
 ALTER TABLE checkout_sessions ADD COLUMN invoice_id TEXT;
+
+-- The simulated card processor's own record of every charge it made, keyed by the attempt's
+-- idempotency key and committed apart from kassa's billing transactions, as a real
+-- processor's records would be: a key asked again answers its first result and moves no
+-- money twice.
+CREATE TABLE processor_ledger (
+    idempotency_key   TEXT PRIMARY KEY,
+    account_id        TEXT NOT NULL,
+    livemode          BOOLEAN NOT NULL,
+    payment_method_id TEXT NOT NULL,
+    amount            BIGINT NOT NULL,
+    currency          TEXT NOT NULL,
+    outcome           TEXT NOT NULL,
+    failure_code      TEXT,
+    decline_code      TEXT,
+    failure_message   TEXT,
+    created           BIGINT NOT NULL
+);
+
+-- What ends a subscription whose renewal could not be charged after every retry: `cancel`
+-- (Stripe's default) or `unpaid`.
+ALTER TABLE accounts ADD COLUMN dunning_final_action TEXT NOT NULL DEFAULT 'cancel';

@@ -507,7 +507,7 @@ async fn record_decline(
         data: session.payment_intent_data(),
         created: now,
     };
-    let charge = Charge::of_attempt(&payment, name, Some(&decline), now);
+    let charge = Charge::of_attempt(&payment, name, Some((&decline).into()), now);
     let payment = PaymentIntent {
         last_payment_error: Some(serde_json::json!({
             "type": "card_error",

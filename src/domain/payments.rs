@@ -104,13 +104,37 @@ pub struct ChargeFailure {
     pub decline_code: Option<String>,
 }
 
+impl From<&super::processor::Decline> for ChargeFailure {
+    fn from(decline: &super::processor::Decline) -> Self {
+        ChargeFailure {
+            code: decline.code.to_string(),
+            message: decline.message.to_string(),
+            decline_code: decline.decline_code.map(str::to_string),
+        }
+    }
+}
+
+impl ChargeFailure {
+    /// Stripe's `last_payment_error` on a PaymentIntent whose attempt `charge_id` failed so.
+    pub fn last_payment_error(&self, charge_id: &str, card: Option<&CardSummary>) -> Value {
+        json!({
+            "type": "card_error",
+            "code": self.code,
+            "decline_code": self.decline_code,
+            "message": self.message,
+            "charge": charge_id,
+            "payment_method": card.map(|c| json!({"type": "card", "card": {"brand": c.brand, "last4": c.last4}})),
+        })
+    }
+}
+
 impl Charge {
     /// The charge of an attempt on `intent` (its amount, currency, customer, card and data as
     /// they are at the attempt), made at `now`; `failure` is the decline, if any.
     pub fn of_attempt(
         intent: &PaymentIntent,
         billing_name: Option<String>,
-        failure: Option<&super::processor::Decline>,
+        failure: Option<ChargeFailure>,
         now: i64,
     ) -> Charge {
         Charge {
@@ -125,11 +149,7 @@ impl Charge {
             billing_email: intent.receipt_email.clone(),
             billing_name,
             receipt_email: intent.receipt_email.clone(),
-            failure: failure.map(|d| ChargeFailure {
-                code: d.code.to_string(),
-                message: d.message.to_string(),
-                decline_code: d.decline_code.map(str::to_string),
-            }),
+            failure,
             data: intent.data.clone(),
             created: now,
         }

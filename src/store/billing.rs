@@ -83,8 +83,9 @@ pub fn invoice_insert<'a>(account_id: &'a str, i: &'a Invoice) -> Statement<'a> 
          billing_reason, currency, subtotal, total, amount_due, amount_paid, attempt_count, \
          next_payment_attempt, period_start, period_end, payment_intent_id, charge_id, customer_email, \
          customer_name, description, metadata, finalized_at, paid_at, voided_at, marked_uncollectible_at, \
-         test_clock_id, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+         test_clock_id, created, updated, due_at, first_failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
+         $29, $30, $31, $32)",
         args![
             &i.id,
             account_id,
@@ -115,7 +116,9 @@ pub fn invoice_insert<'a>(account_id: &'a str, i: &'a Invoice) -> Statement<'a> 
             i.marked_uncollectible_at,
             &i.test_clock_id,
             i.created,
-            i.updated
+            i.updated,
+            i.due_at,
+            i.first_failed_at
         ],
     )
 }
@@ -154,7 +157,7 @@ pub async fn save_subscription(
          current_period_start = $5, current_period_end = $6, cancel_at_period_end = $7, cancel_at = $8, \
          canceled_at = $9, ended_at = $10, cancellation_reason = $11, cancellation_comment = $12, \
          cancellation_feedback = $13, trial_start = $14, trial_end = $15, latest_invoice_id = $16, \
-         next_billing_at = $17, updated = $18, version = $19 WHERE id = $20 AND version = $21",
+         next_billing_at = $17, updated = $18, version = $19, lease_until = NULL WHERE id = $20 AND version = $21",
         args![
             s.status.as_str(),
             &s.default_payment_method,
@@ -442,6 +445,8 @@ row_struct! {
         voided_at: Option<i64>,
         marked_uncollectible_at: Option<i64>,
         test_clock_id: Option<String>,
+        due_at: Option<i64>,
+        first_failed_at: Option<i64>,
         created: i64,
         updated: i64,
     }
@@ -477,6 +482,8 @@ impl InvoiceRow {
             voided_at: self.voided_at,
             marked_uncollectible_at: self.marked_uncollectible_at,
             test_clock_id: self.test_clock_id,
+            due_at: self.due_at,
+            first_failed_at: self.first_failed_at,
             lines,
             created: self.created,
             updated: self.updated,
@@ -629,4 +636,288 @@ pub async fn subscription_of_item(
         )
         .await?;
     Ok(row.map(|(id,)| id))
+}
+
+// ----- The billing engine ------------------------------------------------------------------------
+
+/// A subscription or invoice claimed by the billing engine: its id, owner, and the lease that
+/// its changes are written under.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub account_id: String,
+    pub livemode: bool,
+    pub lease_until: i64,
+}
+
+impl FromRow for Claimed {
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        Ok(Claimed {
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            livemode: row.get(2)?,
+            lease_until: row.get(3)?,
+        })
+    }
+}
+
+/// Claims up to `limit` rows of `table` whose `due` column is at or before `now`, for `lease`
+/// seconds, as webhook deliveries are claimed: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
+/// that several servers claim side by side and never the same row.
+async fn claim(
+    db: &Db,
+    table: &str,
+    due: &str,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> StoreResult<Vec<Claimed>> {
+    let lock = match db.engine() {
+        super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        super::Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE {table} SET lease_until = $1 WHERE id IN (SELECT id FROM {table} WHERE {due} <= $2 \
+         AND (lease_until IS NULL OR lease_until <= $2) ORDER BY {due} LIMIT $3{lock}) \
+         RETURNING id, account_id, livemode, lease_until"
+    );
+    db.write_returning(&sql, &args![now + lease, now, limit])
+        .await
+}
+
+/// Subscriptions with work due (a renewal, an end).
+pub async fn claim_due_subscriptions(
+    db: &Db,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> StoreResult<Vec<Claimed>> {
+    claim(db, "subscriptions", "next_billing_at", now, lease, limit).await
+}
+
+/// Invoices with work due (finalizing and charging, a retry).
+pub async fn claim_due_invoices(
+    db: &Db,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> StoreResult<Vec<Claimed>> {
+    claim(db, "invoices", "due_at", now, lease, limit).await
+}
+
+/// The charge attempt in progress on an invoice: its idempotency key, once written.
+pub async fn charge_key(db: &Db, invoice_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<(Option<String>,)> = db
+        .fetch_optional(
+            "SELECT charge_key FROM invoices WHERE id = $1",
+            &args![invoice_id],
+        )
+        .await?;
+    Ok(row.and_then(|(key,)| key))
+}
+
+/// Ends the engine's work on an invoice (paid, voided, or its subscription ended): `$1` the
+/// invoice, `$2` the claim's lease.
+pub const STOP_COLLECTING: &str = "UPDATE invoices SET due_at = NULL, next_payment_attempt = NULL, \
+     lease_until = NULL WHERE id = $1 AND lease_until = $2";
+
+/// The statement that writes an invoice's state before its charge is asked for: finalized
+/// (status, number, `finalized_at`) and its attempt's key, if the engine's claim still holds.
+pub fn invoice_processing<'a>(
+    invoice: &'a Invoice,
+    key: &'a str,
+    lease_until: i64,
+) -> Statement<'a> {
+    Statement::new(
+        "UPDATE invoices SET status = $1, number = $2, finalized_at = $3, charge_key = $4, updated = $5 \
+         WHERE id = $6 AND lease_until = $7",
+        args![
+            invoice.status.as_str(),
+            &invoice.number,
+            invoice.finalized_at,
+            key,
+            invoice.updated,
+            &invoice.id,
+            lease_until
+        ],
+    )
+}
+
+/// The statement that writes the outcome of an invoice's charge attempt `key`: everything that
+/// changes on the invoice, its lease and key released; only if that attempt is still the one in
+/// progress (so an outcome is recorded once).
+pub fn invoice_charged<'a>(invoice: &'a Invoice, key: &'a str) -> Statement<'a> {
+    Statement::new(
+        "UPDATE invoices SET status = $1, amount_paid = $2, attempt_count = $3, next_payment_attempt = $4, \
+         payment_intent_id = $5, charge_id = $6, paid_at = $7, marked_uncollectible_at = $8, due_at = $9, \
+         first_failed_at = $10, updated = $11, charge_key = NULL, lease_until = NULL \
+         WHERE id = $12 AND charge_key = $13",
+        args![
+            invoice.status.as_str(),
+            invoice.amount_paid,
+            invoice.attempt_count,
+            invoice.next_payment_attempt,
+            &invoice.payment_intent_id,
+            &invoice.charge_id,
+            invoice.paid_at,
+            invoice.marked_uncollectible_at,
+            invoice.due_at,
+            invoice.first_failed_at,
+            invoice.updated,
+            &invoice.id,
+            key
+        ],
+    )
+}
+
+/// The statement that writes what the engine changes on a subscription (status, period, end,
+/// latest invoice, next due time), over the version it read.
+pub fn subscription_billed(s: &Subscription) -> Statement<'_> {
+    Statement::new(
+        "UPDATE subscriptions SET status = $1, current_period_start = $2, current_period_end = $3, \
+         canceled_at = $4, ended_at = $5, cancellation_reason = $6, latest_invoice_id = $7, \
+         next_billing_at = $8, updated = $9, version = $10, lease_until = NULL WHERE id = $11 AND version = $12",
+        args![
+            s.status.as_str(),
+            s.current_period_start,
+            s.current_period_end,
+            s.canceled_at,
+            s.ended_at,
+            &s.cancellation.reason,
+            &s.latest_invoice_id,
+            s.next_billing_at,
+            s.updated,
+            s.version,
+            &s.id,
+            s.version - 1
+        ],
+    )
+}
+
+/// Writes `guard` and, with it, `statements` and the events, in one transaction; returns
+/// whether the guard held (nothing is written otherwise).
+pub async fn write_guarded(
+    db: &Db,
+    livemode: bool,
+    guard: Statement<'_>,
+    mut statements: Vec<Statement<'_>>,
+    events: &[Event],
+) -> StoreResult<bool> {
+    let account_id = events.first().map(|e| e.account_id.as_str()).unwrap_or("");
+    let subscribers = Subscribers::read(db, account_id, livemode).await?;
+    let (event_statements, queued) = subscribers.statements(events);
+    statements.extend(event_statements);
+    let written = db.write_statements_if(guard, &statements).await?;
+    if written && queued {
+        crate::delivery::WAKE.notify_one();
+    }
+    Ok(written)
+}
+
+/// What an account does when a renewal could not be charged after every retry: `cancel` or
+/// `unpaid`.
+pub async fn dunning_final_action(db: &Db, account_id: &str) -> StoreResult<String> {
+    let row: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT dunning_final_action FROM accounts WHERE id = $1",
+            &args![account_id],
+        )
+        .await?;
+    Ok(row.map_or_else(|| "cancel".to_string(), |(action,)| action))
+}
+
+// ----- The simulated processor's ledger ------------------------------------------------------------
+
+/// One charge the simulated processor made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub idempotency_key: String,
+    pub account_id: String,
+    pub livemode: bool,
+    pub payment_method_id: String,
+    /// Minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// `succeeded` or `declined`.
+    pub outcome: String,
+    pub failure_code: Option<String>,
+    pub decline_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created: i64,
+}
+
+row_struct! {
+    struct LedgerRow {
+        idempotency_key: String,
+        account_id: String,
+        livemode: bool,
+        payment_method_id: String,
+        amount: i64,
+        currency: String,
+        outcome: String,
+        failure_code: Option<String>,
+        decline_code: Option<String>,
+        failure_message: Option<String>,
+        created: i64,
+    }
+}
+
+impl From<LedgerRow> for LedgerEntry {
+    fn from(r: LedgerRow) -> Self {
+        LedgerEntry {
+            idempotency_key: r.idempotency_key,
+            account_id: r.account_id,
+            livemode: r.livemode,
+            payment_method_id: r.payment_method_id,
+            amount: r.amount,
+            currency: r.currency,
+            outcome: r.outcome,
+            failure_code: r.failure_code,
+            decline_code: r.decline_code,
+            failure_message: r.failure_message,
+            created: r.created,
+        }
+    }
+}
+
+/// Records `entry` unless its key is already there, in a transaction of its own, and returns
+/// the entry the ledger holds for the key: the first one, whatever was asked again.
+pub async fn ledger_record_once(db: &Db, entry: &LedgerEntry) -> StoreResult<LedgerEntry> {
+    db.execute(
+        "INSERT INTO processor_ledger (idempotency_key, account_id, livemode, payment_method_id, amount, \
+         currency, outcome, failure_code, decline_code, failure_message, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (idempotency_key) DO NOTHING",
+        &args![
+            &entry.idempotency_key,
+            &entry.account_id,
+            entry.livemode,
+            &entry.payment_method_id,
+            entry.amount,
+            &entry.currency,
+            &entry.outcome,
+            &entry.failure_code,
+            &entry.decline_code,
+            &entry.failure_message,
+            entry.created
+        ],
+    )
+    .await?;
+    let sql = format!(
+        "SELECT {} FROM processor_ledger WHERE idempotency_key = $1",
+        LedgerRow::COLUMNS
+    );
+    let row: LedgerRow = db.fetch_one(&sql, &args![&entry.idempotency_key]).await?;
+    Ok(row.into())
+}
+
+/// Every entry of an account and mode, oldest first: what drills compare with paid invoices.
+pub async fn ledger(db: &Db, caller: &Caller) -> StoreResult<Vec<LedgerEntry>> {
+    let sql = format!(
+        "SELECT {} FROM processor_ledger WHERE account_id = $1 AND livemode = $2 ORDER BY created, idempotency_key",
+        LedgerRow::COLUMNS
+    );
+    let rows: Vec<LedgerRow> = db
+        .fetch_all(&sql, &args![&caller.account_id, caller.mode.is_live()])
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }

@@ -14,6 +14,7 @@ on_both_engines!(
     subscriptions_and_invoices_list_with_stripes_filters,
     subscription_objects_expand_and_belong_to_their_account,
     subscriptions_cancel_at_period_end_at_a_time_or_now,
+    loops_v3_serves_the_same_subscriptions_and_invoices,
 );
 
 async fn post(server: &TestServer, account: &TestAccount, path: &str, body: &str) -> Value {
@@ -587,4 +588,48 @@ async fn subscriptions_cancel_at_period_end_at_a_time_or_now(engine: Engine) {
         6,
         "one per change that was made"
     );
+}
+
+async fn loops_v3_serves_the_same_subscriptions_and_invoices(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let (paid, _, _) = subscribe(&server, &account).await;
+    let sub = paid["subscription"].as_str().unwrap();
+    let invoice = paid["invoice"].as_str().unwrap();
+
+    let v1 = get(&server, key, &format!("/v1/subscriptions/{sub}"), 200).await;
+    let v3 = get(&server, key, &format!("/api/v3/subscriptions/{sub}"), 200).await;
+    assert_eq!(v3, v1, "one object on both surfaces");
+    let listed = get(&server, key, "/api/v3/subscriptions?limit=5", 200).await;
+    assert_eq!(listed["data"][0], v1);
+    assert_eq!(listed["url"], "/api/v3/subscriptions");
+    assert_eq!(
+        get(&server, key, &format!("/api/v3/invoices/{invoice}"), 200).await,
+        get(&server, key, &format!("/v1/invoices/{invoice}"), 200).await
+    );
+    let invoices = get(
+        &server,
+        key,
+        &format!("/api/v3/invoices?subscription={sub}"),
+        200,
+    )
+    .await;
+    assert_eq!(invoices["data"][0]["id"], invoice);
+
+    let updated = server
+        .with_key(Method::POST, &format!("/api/v3/subscriptions/{sub}"), key)
+        .json(&json!({"metadata": {"team": "blue"}, "cancel_at_period_end": true}))
+        .send()
+        .await
+        .unwrap();
+    let updated = json_with_status(updated, 200).await;
+    assert_eq!(updated["metadata"]["team"], "blue");
+    assert_eq!(updated["cancel_at_period_end"], true);
+    let canceled = server
+        .with_key(Method::DELETE, &format!("/api/v3/subscriptions/{sub}"), key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_status(canceled, 200).await["status"], "canceled");
 }

@@ -125,6 +125,8 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
         voided_at: None,
         marked_uncollectible_at: None,
         test_clock_id: None,
+        due_at: None,
+        first_failed_at: None,
         lines: invoice_lines,
         created: now,
         updated: now,

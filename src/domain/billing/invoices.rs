@@ -73,6 +73,10 @@ pub struct Invoice {
     pub voided_at: Option<i64>,
     pub marked_uncollectible_at: Option<i64>,
     pub test_clock_id: Option<String>,
+    /// When the billing engine next works on it (finalizing and charging, or a retry).
+    pub due_at: Option<i64>,
+    /// When its first charge attempt failed: retries are counted from it.
+    pub first_failed_at: Option<i64>,
     pub lines: Vec<InvoiceLine>,
     pub created: i64,
     pub updated: i64,

@@ -4,6 +4,7 @@ pub mod account;
 pub mod checkout_sessions;
 pub mod payment_links;
 pub mod products;
+pub mod subscriptions;
 pub mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -17,4 +18,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(payment_links::routes())
         .merge(checkout_sessions::routes())
         .merge(webhooks::routes())
+        .merge(subscriptions::routes())
 }

@@ -211,10 +211,20 @@ fn cancel_at(value: Option<Value>) -> Result<Option<Option<i64>>, ApiError> {
     responses((status = 200, description = "The subscription."), (status = 400, description = "A parameter is invalid."),
         (status = 404, description = "No such subscription.")))]
 pub async fn update_subscription(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    StripeBody(params): StripeBody<SubscriptionUpdateParams>,
+) -> Result<Json<Value>, ApiError> {
+    update(state, caller, id, params).await
+}
+
+/// The update of `POST /v1/subscriptions/{id}` and `POST /api/v3/subscriptions/{id}`.
+pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    StripeBody(mut params): StripeBody<SubscriptionUpdateParams>,
+    mut params: SubscriptionUpdateParams,
 ) -> Result<Json<Value>, ApiError> {
     let expand = expand::check(std::mem::take(&mut params.expand), "subscription")?;
     let change = SubscriptionChange {
