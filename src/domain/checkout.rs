@@ -1426,6 +1426,8 @@ pub enum Completion {
 pub struct PaidWith {
     /// The card charged (or saved, in setup mode); none when nothing is due.
     pub card: Option<super::payments::CardSummary>,
+    /// What later charges of the card do once saved ([`super::processor::later_decline`]).
+    pub charge_decline: Option<&'static str>,
     pub email: Option<String>,
     pub name: Option<String>,
 }
@@ -1433,9 +1435,10 @@ pub struct PaidWith {
 /// Completes an open session: paid with a card when a payment is due, its card saved in setup
 /// mode, or with nothing when nothing is due (free items). In one transaction the session
 /// becomes completed, its PaymentIntent succeeds (or its SetupIntent is written), a Customer is
-/// created when the session asks for one, and the events are written. The update is
-/// conditional on the session being open, so of a payment racing an expiry, or two payments,
-/// exactly one wins.
+/// created when the session asks for one, the card becomes a PaymentMethod (attached to the
+/// session's customer, with `payment_method.attached`, when the card is saved: setup and
+/// subscription modes), and the events are written. The update is conditional on the session
+/// being open, so of a payment racing an expiry, or two payments, exactly one wins.
 pub async fn complete_session(
     db: &Db,
     account_id: &str,
@@ -1444,6 +1447,7 @@ pub async fn complete_session(
     now: i64,
     public_url: &str,
 ) -> Result<Completion, DomainError> {
+    use super::payment_methods::{PaymentMethod, Usage};
     use super::payments::{Charge, PaymentIntent, SetupIntent};
     let payment_due = session.payment_status == PaymentStatus::Unpaid;
     let saves_card = session.mode == CheckoutMode::Setup;
@@ -1488,6 +1492,31 @@ pub async fn complete_session(
         None
     };
 
+    // Setup mode saves the card for later, and so does a subscription, whose renewals charge it.
+    let saves_for_later = saves_card || session.mode == CheckoutMode::Subscription;
+    let method = paid.card.clone().map(|card| {
+        let usage = if saves_for_later {
+            Usage::Saved {
+                customer: after.customer_id.clone(),
+            }
+        } else {
+            Usage::Payment
+        };
+        PaymentMethod::entered(
+            session.livemode,
+            card,
+            paid.charge_decline,
+            email.clone(),
+            paid.name.clone(),
+            usage,
+            now,
+        )
+    });
+    if let Some(method) = method.as_ref().filter(|m| m.customer_id.is_some()) {
+        events.push(method.event(account_id, "payment_method.attached", now));
+    }
+    let method_id = method.as_ref().map(|m| m.id.clone());
+
     let payment = if payment_due {
         let payment = PaymentIntent {
             id: session.payment_intent_id(),
@@ -1499,6 +1528,7 @@ pub async fn complete_session(
             customer_id: after.customer_id.clone(),
             receipt_email: email.clone(),
             card: paid.card.clone(),
+            payment_method: method_id.clone(),
             last_payment_error: None,
             latest_charge: None,
             data: session.payment_intent_data(),
@@ -1531,6 +1561,7 @@ pub async fn complete_session(
                 checkout_session_id: Some(session.id.clone()),
                 customer_id: after.customer_id.clone(),
                 card,
+                payment_method: method_id.clone(),
                 created: now,
             };
             events.push(event("setup_intent.succeeded", &setup.id, setup.object()));
@@ -1549,6 +1580,7 @@ pub async fn complete_session(
         charge: charge.as_ref(),
         setup: setup.as_ref(),
         customer: customer.as_ref(),
+        payment_method: method.as_ref(),
         events: &events,
     };
     if store::checkout::complete(db, account_id, &after, writes).await? {

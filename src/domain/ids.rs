@@ -88,6 +88,7 @@ pub mod prefix {
     pub const WEBHOOK_DELIVERY: &str = "wd_";
     pub const WEBHOOK_ATTEMPT: &str = "wa_";
     pub const SETUP_INTENT: &str = "seti_";
+    pub const PAYMENT_METHOD: &str = "pm_";
 }
 
 #[cfg(test)]

@@ -335,6 +335,7 @@ async fn paid_sessions_show_their_payment_intent(engine: Engine) {
             card: Some(card),
             email: None,
             name: None,
+            ..Default::default()
         },
         now,
         &server.base,
