@@ -19,6 +19,7 @@ use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_CHARGE};
+use super::payment_methods::{PaymentMethod, Usage};
 use super::payments::{Charge, PaymentIntent, SetupIntent};
 use super::{DomainError, validate};
 use crate::objects;
@@ -1434,6 +1435,8 @@ pub enum Completion {
 pub struct PaidWith {
     /// The card charged (or saved, in setup mode); none when nothing is due.
     pub card: Option<super::payments::CardSummary>,
+    /// What later charges of the card do once saved ([`super::processor::later_decline`]).
+    pub charge_decline: Option<&'static str>,
     pub email: Option<String>,
     pub name: Option<String>,
 }
@@ -1441,9 +1444,11 @@ pub struct PaidWith {
 /// Completes an open session: paid with a card when a payment is due, its card saved in setup
 /// mode, or with nothing when nothing is due (free items). In one transaction the session
 /// becomes completed, its PaymentIntent succeeds with its charge (or its SetupIntent is
-/// written), a Customer is created when the session asks for one, in subscription mode the
-/// subscription starts with its first invoice paid, and the events are written in the order
-/// of decisions §11. The update is conditional on the session being open, so of a payment
+/// written), a Customer is created when the session asks for one, the card becomes a
+/// PaymentMethod (attached to the session's customer, with `payment_method.attached`, when it
+/// is saved: setup and subscription modes), in subscription mode the subscription starts with
+/// its first invoice paid and that method as its default, and the events are written in the
+/// order of decisions §11. The update is conditional on the session being open, so of a payment
 /// racing an expiry, or two payments, exactly one wins. `lines` are the session's.
 pub async fn complete_session(
     db: &Db,
@@ -1483,10 +1488,49 @@ pub async fn complete_session(
         events.push(event("customer.created", &customer.id, customer.object()));
         after.customer_id = Some(customer.id.clone());
     }
-    let payment = payment_due.then(|| payment_of(session, &after, &paid, email.clone(), now));
+    // Setup mode saves the card for later, and so does a subscription, whose renewals charge it.
+    let saves_for_later = saves_card || session.mode == CheckoutMode::Subscription;
+    let method = paid.card.clone().map(|card| {
+        let usage = if saves_for_later {
+            Usage::Saved {
+                customer: after.customer_id.clone(),
+            }
+        } else {
+            Usage::Payment
+        };
+        PaymentMethod::entered(
+            session.livemode,
+            card,
+            paid.charge_decline,
+            email.clone(),
+            paid.name.clone(),
+            usage,
+            now,
+        )
+    });
+    if let Some(method) = method.as_ref().filter(|m| m.customer_id.is_some()) {
+        events.push(method.event(account_id, "payment_method.attached", now));
+    }
+    let method_id = method.as_ref().map(|m| m.id.clone());
+    let payment = payment_due.then(|| {
+        payment_of(
+            session,
+            &after,
+            &paid,
+            method_id.clone(),
+            email.clone(),
+            now,
+        )
+    });
     let started = match session.mode {
         CheckoutMode::Subscription => {
-            start_subscription(db, session, lines, &after, &paid, payment.as_ref(), now).await?
+            let mut started =
+                start_subscription(db, session, lines, &after, &paid, payment.as_ref(), now)
+                    .await?;
+            if let Some(started) = &mut started {
+                started.subscription.default_payment_method = method_id.clone();
+            }
+            started
         }
         _ => None,
     };
@@ -1531,6 +1575,7 @@ pub async fn complete_session(
                 checkout_session_id: Some(session.id.clone()),
                 customer_id: after.customer_id.clone(),
                 card,
+                payment_method: method_id.clone(),
                 created: now,
             };
             events.push(event("setup_intent.succeeded", &setup.id, setup.object()));
@@ -1551,6 +1596,7 @@ pub async fn complete_session(
         setup: setup.as_ref(),
         customer: customer.as_ref(),
         started: started.as_ref(),
+        payment_method: method.as_ref(),
         events: &events,
     };
     if store::checkout::complete(db, account_id, &after, writes).await? {
@@ -1598,6 +1644,7 @@ fn payment_of(
     session: &Session,
     after: &Session,
     paid: &PaidWith,
+    payment_method: Option<String>,
     email: Option<String>,
     now: i64,
 ) -> (PaymentIntent, Charge) {
@@ -1611,6 +1658,7 @@ fn payment_of(
         customer_id: after.customer_id.clone(),
         receipt_email: email,
         card: paid.card.clone(),
+        payment_method,
         last_payment_error: None,
         latest_charge: None,
         data: session.payment_intent_data(),

@@ -15,7 +15,7 @@ use super::checkout::{
     self, CheckoutMode, Completion, LineItem, PaidWith, PaymentStatus, Session, SessionState,
 };
 use super::money::MAX_CHARGE;
-use super::processor::{self, CardDetails, Decline};
+use super::processor::{self, CardDetails, Decline, year_month};
 use super::{DomainError, validate};
 use crate::objects;
 use crate::store::checkout::DeclineRecorded;
@@ -355,13 +355,19 @@ pub async fn pay(
     if !update_choices(db, &mut hosted, &form.choices, now).await? {
         return Ok(PayOutcome::AlreadyFinal(current_state(db, id).await?));
     }
-    let card = if hosted.needs_card() {
+    let (card, charge_decline) = if hosted.needs_card() {
         let card = match CardDetails::parse(&form.card_number, &form.card_expiry, &form.card_cvc) {
             Ok(card) => card,
             Err(rejected) => return Ok(PayOutcome::CardRejected(rejected)),
         };
-        match processor::charge_test_card(&card, year_month(now)) {
-            Ok(summary) => Some(summary),
+        // A setup session saves the card without charging it.
+        let answer = if hosted.session.mode == CheckoutMode::Setup {
+            processor::save_test_card(&card, year_month(now))
+        } else {
+            processor::charge_test_card(&card, year_month(now))
+        };
+        match answer {
+            Ok(summary) => (Some(summary), processor::later_decline(&card)),
             Err(decline) if !decline.reached_processor => {
                 return Ok(PayOutcome::CardRejected(decline));
             }
@@ -370,9 +376,14 @@ pub async fn pay(
             }
         }
     } else {
-        None
+        (None, None)
     };
-    let paid = PaidWith { card, email, name };
+    let paid = PaidWith {
+        card,
+        charge_decline,
+        email,
+        name,
+    };
     match checkout::complete_session(
         db,
         &hosted.account.id,
@@ -489,9 +500,21 @@ async fn record_decline(
     name: Option<String>,
     now: i64,
 ) -> Result<PayOutcome, DomainError> {
+    use super::payment_methods::{PaymentMethod, Usage};
     use super::payments::{Charge, PaymentIntent};
     let session = &hosted.session;
     let account_id = &hosted.account.id;
+    let receipt_email = email.or_else(|| session.customer_email.clone());
+    // The declined card is a PaymentMethod too, used without being attached.
+    let method = PaymentMethod::entered(
+        session.livemode,
+        card.summary(),
+        processor::later_decline(card),
+        receipt_email.clone(),
+        name.clone(),
+        Usage::Payment,
+        now,
+    );
     let payment = PaymentIntent {
         id: session.payment_intent_id(),
         livemode: session.livemode,
@@ -500,13 +523,16 @@ async fn record_decline(
         status: "requires_payment_method".into(),
         checkout_session_id: Some(session.id.clone()),
         customer_id: session.customer_id.clone(),
-        receipt_email: email.or_else(|| session.customer_email.clone()),
+        receipt_email,
         card: Some(card.summary()),
+        payment_method: Some(method.id.clone()),
         last_payment_error: None,
         latest_charge: None,
         data: session.payment_intent_data(),
         created: now,
     };
+    // The charge names the method it was attempted with; the PaymentIntent, as on Stripe,
+    // waits for another and keeps the declined one in its error.
     let charge = Charge::of_attempt(&payment, name, Some((&decline).into()), now);
     let payment = PaymentIntent {
         last_payment_error: Some(serde_json::json!({
@@ -515,9 +541,10 @@ async fn record_decline(
             "decline_code": decline.decline_code,
             "message": decline.message,
             "charge": charge.id,
-            "payment_method": {"type": "card", "card": {"brand": card.brand(), "last4": card.last4()}},
+            "payment_method": method.object(),
         })),
         latest_charge: Some(charge.id.clone()),
+        payment_method: None,
         ..payment
     };
     let event = |kind: &str, object_id: &str, object: serde_json::Value| {
@@ -549,6 +576,7 @@ async fn record_decline(
         store::checkout::DeclineWrites {
             payment: &payment,
             charge: &charge,
+            payment_method: &method,
             events: &events,
             failed_event: &failed_event,
         },
@@ -587,14 +615,6 @@ fn payments_unavailable() -> DomainError {
         code: "payments_unavailable",
         message: "live payments are not available yet: no payment processor is configured".into(),
     }
-}
-
-/// The calendar (year, month) of a unix time, in UTC, for card expiry.
-fn year_month(now: i64) -> (i64, i64) {
-    let date = time::OffsetDateTime::from_unix_timestamp(now)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .date();
-    (i64::from(date.year()), i64::from(u8::from(date.month())))
 }
 
 /// Where the customer goes after paying or canceling: the merchant's URL with

@@ -92,6 +92,7 @@ pub mod prefix {
     pub const SUBSCRIPTION_ITEM: &str = "si_";
     pub const INVOICE: &str = "in_";
     pub const INVOICE_LINE: &str = "il_";
+    pub const PAYMENT_METHOD: &str = "pm_";
 }
 
 #[cfg(test)]

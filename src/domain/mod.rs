@@ -16,6 +16,7 @@ pub mod list;
 pub mod metadata;
 pub mod mode;
 pub mod money;
+pub mod payment_methods;
 pub mod payments;
 pub mod processor;
 pub mod validate;

@@ -24,6 +24,9 @@ pub struct PaymentIntent {
     pub customer_id: Option<String>,
     pub receipt_email: Option<String>,
     pub card: Option<CardSummary>,
+    /// The PaymentMethod it succeeded with (`pm_`); `None` while it waits for one (Stripe's
+    /// `payment_method`, cleared when an attempt is declined).
+    pub payment_method: Option<String>,
     /// Why the last attempt failed (Stripe's `last_payment_error`), while waiting for another card.
     pub last_payment_error: Option<Value>,
     /// The charge of the last attempt.
@@ -56,6 +59,8 @@ pub struct SetupIntent {
     pub checkout_session_id: Option<String>,
     pub customer_id: Option<String>,
     pub card: CardSummary,
+    /// The PaymentMethod it saved (`pm_`).
+    pub payment_method: Option<String>,
     pub created: i64,
 }
 
@@ -81,6 +86,8 @@ pub struct Charge {
     pub currency: String,
     pub customer_id: Option<String>,
     pub card: Option<CardSummary>,
+    /// The PaymentMethod of the attempt (`pm_`).
+    pub payment_method: Option<String>,
     /// The payer's email and name as the payment form gave them (`billing_details`).
     pub billing_email: Option<String>,
     pub billing_name: Option<String>,
@@ -129,8 +136,9 @@ impl ChargeFailure {
 }
 
 impl Charge {
-    /// The charge of an attempt on `intent` (its amount, currency, customer, card and data as
-    /// they are at the attempt), made at `now`; `failure` is the decline, if any.
+    /// The charge of an attempt on `intent` (its amount, currency, customer, card, payment
+    /// method and data as they are at the attempt), made at `now`; `failure` is the decline, if
+    /// any.
     pub fn of_attempt(
         intent: &PaymentIntent,
         billing_name: Option<String>,
@@ -146,6 +154,7 @@ impl Charge {
             currency: intent.currency.clone(),
             customer_id: intent.customer_id.clone(),
             card: intent.card.clone(),
+            payment_method: intent.payment_method.clone(),
             billing_email: intent.receipt_email.clone(),
             billing_name,
             receipt_email: intent.receipt_email.clone(),
@@ -204,7 +213,7 @@ impl Charge {
             },
             "paid": paid,
             "payment_intent": self.payment_intent_id,
-            "payment_method": null,
+            "payment_method": self.payment_method,
             "payment_method_details": self.card.as_ref().map(card_details),
             "receipt_email": self.receipt_email,
             "receipt_number": null,
@@ -232,7 +241,7 @@ impl SetupIntent {
             "created": self.created,
             "customer": self.customer_id,
             "livemode": self.livemode,
-            "payment_method": null,
+            "payment_method": self.payment_method,
             "payment_method_types": ["card"],
             "status": self.status,
             "usage": "off_session",
@@ -261,7 +270,7 @@ impl PaymentIntent {
             "latest_charge": self.latest_charge,
             "livemode": self.livemode,
             "metadata": self.data.metadata,
-            "payment_method": null,
+            "payment_method": self.payment_method,
             "payment_method_details": self.card.as_ref().map(card_details),
             "payment_method_types": ["card"],
             "receipt_email": self.receipt_email,

@@ -3,8 +3,18 @@
 //! A card's number and CVC live only in a [`CardDetails`] for the length of one payment attempt:
 //! nothing here stores, logs or prints them (its `Debug` is redacted). What is kept of a card is
 //! its [`CardSummary`]: brand, last four digits and expiry.
+//!
+//! Every card entered becomes a PaymentMethod (`domain::payment_methods`), which keeps, beside
+//! the summary, what later charges of the saved card do ([`later_decline`]): Stripe's
+//! 4000 0000 0000 0341 is saved but every charge of it declines. [`charge_saved_card`] charges
+//! such a saved method, as a renewal does.
 
+use super::payment_methods::PaymentMethod;
 use super::payments::CardSummary;
+
+/// Stripe's test card that can be saved but whose every charge is declined ("attaching this
+/// card to a Customer object succeeds, but attempts to charge the customer fail").
+pub const CHARGE_CUSTOMER_FAIL_CARD: &str = "4000000000000341";
 
 /// A card as typed on the hosted page.
 #[derive(Clone)]
@@ -165,6 +175,14 @@ fn declined(
     }
 }
 
+/// The calendar (year, month) of a unix time, in UTC, for card expiry.
+pub fn year_month(now: i64) -> (i64, i64) {
+    let date = time::OffsetDateTime::from_unix_timestamp(now)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    (i64::from(date.year()), i64::from(u8::from(date.month())))
+}
+
 /// The Luhn checksum every real card number satisfies.
 pub fn luhn_valid(digits: &str) -> bool {
     let sum: u32 = digits
@@ -182,8 +200,98 @@ pub fn luhn_valid(digits: &str) -> bool {
 }
 
 /// Charges `card` in test mode: checks what kassa can check itself (Luhn, expiry against
-/// `today` as (year, month), CVC length), then answers as Stripe's test cards do.
+/// `today` as (year, month), CVC length), then answers as Stripe's test cards do. The card that
+/// can only be saved (4000 0000 0000 0341) is declined: every charge of it is, the first one
+/// included.
 pub fn charge_test_card(card: &CardDetails, today: (i64, i64)) -> Result<CardSummary, Decline> {
+    check_card(card, today)?;
+    if card.number == CHARGE_CUSTOMER_FAIL_CARD {
+        return Err(generic_decline());
+    }
+    network_answer(card)
+}
+
+/// Saves `card` in test mode (a setup session checks it without charging it): the same checks
+/// and answers as [`charge_test_card`], except that 4000 0000 0000 0341 is accepted. What later
+/// charges of the saved card do is [`later_decline`]'s.
+pub fn save_test_card(card: &CardDetails, today: (i64, i64)) -> Result<CardSummary, Decline> {
+    check_card(card, today)?;
+    if card.number == CHARGE_CUSTOMER_FAIL_CARD {
+        return Ok(card.summary());
+    }
+    network_answer(card)
+}
+
+/// The decline code every later charge of a saved test card gets (Stripe's `decline_code`), or
+/// `None` when they succeed: `generic_decline` for 4000 0000 0000 0341 and 0002,
+/// `insufficient_funds` for 9995. Kept on the card's PaymentMethod (`charge_decline`), since
+/// its number is not.
+pub fn later_decline(card: &CardDetails) -> Option<&'static str> {
+    match card.number.as_str() {
+        CHARGE_CUSTOMER_FAIL_CARD | "4000000000000002" => Some("generic_decline"),
+        "4000000000009995" => Some("insufficient_funds"),
+        _ => None,
+    }
+}
+
+/// The test card behind one of Stripe's test PaymentMethod ids (test mode only): `pm_card_visa`,
+/// `pm_card_mastercard`, `pm_card_amex`, `pm_card_chargeDeclined` (0002),
+/// `pm_card_chargeDeclinedInsufficientFunds` (9995) and `pm_card_chargeCustomerFail` (0341).
+/// Its number, digits only.
+pub fn test_payment_method_card(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "pm_card_visa" => "4242424242424242",
+        "pm_card_mastercard" => "5555555555554444",
+        "pm_card_amex" => "378282246310005",
+        "pm_card_chargeDeclined" => "4000000000000002",
+        "pm_card_chargeDeclinedInsufficientFunds" => "4000000000009995",
+        "pm_card_chargeCustomerFail" => CHARGE_CUSTOMER_FAIL_CARD,
+        _ => return None,
+    })
+}
+
+/// Charges a saved PaymentMethod in test mode, off session (a renewal, a retry): succeeds
+/// unless the card has expired by `today` (year, month), `expired_card`, or was saved with a
+/// later decline (`charge_decline`), which every charge then gets as a `card_declined` with
+/// that `decline_code`. Whether the method may be charged at all (attached to the customer
+/// being billed) is the caller's to check; nothing here moves money.
+pub fn charge_saved_card(method: &PaymentMethod, today: (i64, i64)) -> Result<(), Decline> {
+    if (method.card.exp_year, method.card.exp_month) < today {
+        return Err(Decline {
+            field: CardField::Expiry,
+            ..declined(
+                "expired_card",
+                Some("expired_card"),
+                "Your card has expired.",
+            )
+        });
+    }
+    match method.charge_decline.as_deref() {
+        None => Ok(()),
+        Some("insufficient_funds") => Err(insufficient_funds()),
+        Some(_) => Err(generic_decline()),
+    }
+}
+
+fn generic_decline() -> Decline {
+    declined(
+        "card_declined",
+        Some("generic_decline"),
+        "Your card was declined.",
+    )
+}
+
+fn insufficient_funds() -> Decline {
+    declined(
+        "card_declined",
+        Some("insufficient_funds"),
+        "Your card has insufficient funds.",
+    )
+}
+
+/// What kassa checks itself before the processor sees the card: the Luhn checksum, the expiry
+/// against `today` (year, month), the CVC's length.
+fn check_card(card: &CardDetails, today: (i64, i64)) -> Result<(), Decline> {
     if !luhn_valid(&card.number) {
         return Err(invalid(
             "incorrect_number",
@@ -210,18 +318,15 @@ pub fn charge_test_card(card: &CardDetails, today: (i64, i64)) -> Result<CardSum
             CardField::Cvc,
         ));
     }
+    Ok(())
+}
+
+/// How the simulated card network answers a card that passed [`check_card`].
+fn network_answer(card: &CardDetails) -> Result<CardSummary, Decline> {
     match card.number.as_str() {
         "4242424242424242" | "5555555555554444" | "378282246310005" => Ok(card.summary()),
-        "4000000000000002" => Err(declined(
-            "card_declined",
-            Some("generic_decline"),
-            "Your card was declined.",
-        )),
-        "4000000000009995" => Err(declined(
-            "card_declined",
-            Some("insufficient_funds"),
-            "Your card has insufficient funds.",
-        )),
+        "4000000000000002" => Err(generic_decline()),
+        "4000000000009995" => Err(insufficient_funds()),
         "4000000000000069" => Err(Decline {
             field: CardField::Expiry,
             ..declined(
@@ -313,6 +418,98 @@ mod tests {
         assert_eq!(short_cvc.field, CardField::Cvc);
         assert!(CardDetails::parse("4242", "12/34", "123").is_err());
         assert!(CardDetails::parse("4242424242424242", "13/34", "123").is_err());
+    }
+
+    #[test]
+    fn the_card_that_can_only_be_saved_declines_every_charge() {
+        let today = (2026, 11);
+        let card = card("4000 0000 0000 0341", "123");
+        let first = charge_test_card(&card, today).unwrap_err();
+        assert_eq!(
+            (first.code, first.decline_code),
+            ("card_declined", Some("generic_decline"))
+        );
+        assert!(first.reached_processor);
+        let saved = save_test_card(&card, today).unwrap();
+        assert_eq!(saved.last4, "0341");
+        assert_eq!(later_decline(&card), Some("generic_decline"));
+        // Saving checks what charging checks, and declines what charging declines.
+        let declined = save_test_card(&self::card("4000000000000002", "123"), today).unwrap_err();
+        assert_eq!(declined.decline_code, Some("generic_decline"));
+        assert!(save_test_card(&self::card("4000000000000341", "12"), today).is_err());
+        assert!(save_test_card(&self::card("4242424242424242", "123"), today).is_ok());
+        assert_eq!(later_decline(&self::card("4242424242424242", "123")), None);
+    }
+
+    fn saved(number: &str, exp: (i64, i64)) -> PaymentMethod {
+        let card = CardDetails {
+            number: number.into(),
+            exp_month: exp.1,
+            exp_year: exp.0,
+            cvc: String::new(),
+        };
+        PaymentMethod::entered(
+            false,
+            card.summary(),
+            later_decline(&card),
+            None,
+            None,
+            crate::domain::payment_methods::Usage::Saved {
+                customer: Some("cus_1".into()),
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn saved_cards_are_charged_as_they_were_saved() {
+        let today = (2026, 11);
+        assert_eq!(
+            charge_saved_card(&saved("4242424242424242", (2030, 12)), today),
+            Ok(())
+        );
+        for (number, decline_code) in [
+            ("4000000000000341", "generic_decline"),
+            ("4000000000000002", "generic_decline"),
+            ("4000000000009995", "insufficient_funds"),
+        ] {
+            let decline = charge_saved_card(&saved(number, (2030, 12)), today).unwrap_err();
+            assert_eq!(
+                (decline.code, decline.decline_code),
+                ("card_declined", Some(decline_code)),
+                "{number}"
+            );
+            assert!(decline.reached_processor);
+            // Every charge, not only the first.
+            assert!(charge_saved_card(&saved(number, (2030, 12)), today).is_err());
+        }
+        // A card that expired since it was saved.
+        let expired = charge_saved_card(&saved("4242424242424242", (2026, 10)), today).unwrap_err();
+        assert_eq!(
+            (expired.code, expired.field),
+            ("expired_card", CardField::Expiry)
+        );
+        assert!(charge_saved_card(&saved("4242424242424242", (2026, 11)), today).is_ok());
+    }
+
+    #[test]
+    fn test_payment_method_ids_name_test_cards() {
+        for (id, number) in [
+            ("pm_card_visa", "4242424242424242"),
+            ("pm_card_mastercard", "5555555555554444"),
+            ("pm_card_amex", "378282246310005"),
+            ("pm_card_chargeDeclined", "4000000000000002"),
+            (
+                "pm_card_chargeDeclinedInsufficientFunds",
+                "4000000000009995",
+            ),
+            ("pm_card_chargeCustomerFail", "4000000000000341"),
+        ] {
+            assert_eq!(test_payment_method_card(id), Some(number));
+            assert!(luhn_valid(number), "{number}");
+        }
+        assert_eq!(test_payment_method_card("pm_card_visa_debit"), None);
+        assert_eq!(test_payment_method_card("pm_1"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::billing;
 use super::counts;
 use super::customers::customer_insert;
 use super::events::{Subscribers, insert_event, insert_events};
+use super::payment_methods::payment_method_insert;
 use super::payments::{
     charge_insert, payment_intent_upsert, setup_intent_insert, upsert_payment_intent,
 };
@@ -20,6 +21,7 @@ use crate::domain::events::Event;
 use crate::domain::list::{Page, PageRequest};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
+use crate::domain::payment_methods::PaymentMethod;
 use crate::domain::payments::{Charge, PaymentIntent, SetupIntent};
 
 row_struct! {
@@ -514,6 +516,8 @@ pub struct CompletionWrites<'a> {
     pub customer: Option<&'a Customer>,
     /// In subscription mode: the subscription and its first invoice.
     pub started: Option<&'a Started>,
+    /// The card used, as a PaymentMethod (written after the customer it may be attached to).
+    pub payment_method: Option<&'a PaymentMethod>,
     pub events: &'a [Event],
 }
 
@@ -536,6 +540,7 @@ pub async fn complete(
         setup,
         customer,
         started,
+        payment_method,
         events,
     } = writes;
     let subscribers = Subscribers::read(db, account_id, session.livemode).await?;
@@ -556,11 +561,12 @@ pub async fn complete(
             &session.invoice_id
         ],
     );
-    let mut statements = Vec::with_capacity(8);
+    let mut statements = Vec::with_capacity(9);
     statements.extend(payment.map(|p| payment_intent_upsert(account_id, p)));
     statements.extend(charge.map(|c| charge_insert(account_id, c)));
     statements.extend(setup.map(|s| setup_intent_insert(account_id, s)));
     statements.extend(customer.map(|c| customer_insert(account_id, c)));
+    statements.extend(payment_method.map(|m| payment_method_insert(account_id, m)));
     if let Some(Started {
         subscription,
         invoice,
@@ -630,6 +636,8 @@ pub struct DeclineWrites<'a> {
     pub payment: &'a PaymentIntent,
     /// The failed charge.
     pub charge: &'a Charge,
+    /// The declined card, as a PaymentMethod used without being attached.
+    pub payment_method: &'a PaymentMethod,
     /// `charge.failed` and `payment_intent.payment_failed`.
     pub events: &'a [Event],
     /// The session's event if this decline makes it fail.
@@ -647,9 +655,8 @@ pub enum DeclineRecorded {
     Failed,
 }
 
-/// Counts a declined attempt on an open session and saves its PaymentIntent, its failed charge and
-/// events, in one
-/// transaction. At `fail_at` declines the session fails, with `failed_event`. The count is one
+/// Counts a declined attempt on an open session and saves its PaymentIntent, the declined card's
+/// PaymentMethod, its failed charge and events, in one transaction. At `fail_at` declines the session fails, with `failed_event`. The count is one
 /// atomic increment, so concurrent declines are all counted.
 pub async fn record_decline(
     db: &Db,
@@ -661,6 +668,7 @@ pub async fn record_decline(
     let DeclineWrites {
         payment,
         charge,
+        payment_method,
         events,
         failed_event,
     } = writes;
@@ -676,6 +684,8 @@ pub async fn record_decline(
             return Ok(DeclineRecorded::NotOpen);
         };
         upsert_payment_intent(tx, account_id, payment).await?;
+        tx.run(&payment_method_insert(account_id, payment_method))
+            .await?;
         tx.run(&charge_insert(account_id, charge)).await?;
         insert_events(tx, events).await?;
         if attempts < fail_at {

@@ -20,6 +20,7 @@ pub mod events;
 pub mod idempotency;
 pub mod key_cache;
 pub mod key_changes;
+pub mod payment_methods;
 pub mod payments;
 pub mod query;
 pub mod sql;

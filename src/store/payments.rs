@@ -17,13 +17,15 @@ pub fn payment_intent_upsert<'a>(account_id: &'a str, payment: &'a PaymentIntent
     Statement::new(
         "INSERT INTO payment_intents (id, account_id, livemode, amount, currency, status, checkout_session_id, \
          customer_id, receipt_email, card_brand, card_last4, card_exp_month, card_exp_year, metadata, created, \
-         last_payment_error, latest_charge, description, statement_descriptor, statement_descriptor_suffix) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         last_payment_error, latest_charge, description, statement_descriptor, statement_descriptor_suffix, \
+         payment_method_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
          ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, status = excluded.status, \
          customer_id = excluded.customer_id, receipt_email = excluded.receipt_email, \
          card_brand = excluded.card_brand, card_last4 = excluded.card_last4, \
          card_exp_month = excluded.card_exp_month, card_exp_year = excluded.card_exp_year, \
-         last_payment_error = excluded.last_payment_error, latest_charge = excluded.latest_charge",
+         last_payment_error = excluded.last_payment_error, latest_charge = excluded.latest_charge, \
+         payment_method_id = excluded.payment_method_id",
         args![
             &payment.id,
             account_id,
@@ -44,7 +46,8 @@ pub fn payment_intent_upsert<'a>(account_id: &'a str, payment: &'a PaymentIntent
             &payment.latest_charge,
             &payment.data.description,
             &payment.data.statement_descriptor,
-            &payment.data.statement_descriptor_suffix
+            &payment.data.statement_descriptor_suffix,
+            &payment.payment_method
         ],
     )
 }
@@ -63,8 +66,8 @@ pub async fn upsert_payment_intent(
 pub fn setup_intent_insert<'a>(account_id: &'a str, setup: &'a SetupIntent) -> Statement<'a> {
     Statement::new(
         "INSERT INTO setup_intents (id, account_id, livemode, status, checkout_session_id, customer_id, \
-         card_brand, card_last4, card_exp_month, card_exp_year, created) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         card_brand, card_last4, card_exp_month, card_exp_year, created, payment_method_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         args![
             &setup.id,
             account_id,
@@ -76,7 +79,8 @@ pub fn setup_intent_insert<'a>(account_id: &'a str, setup: &'a SetupIntent) -> S
             &setup.card.last4,
             setup.card.exp_month,
             setup.card.exp_year,
-            setup.created
+            setup.created,
+            &setup.payment_method
         ],
     )
 }
@@ -95,6 +99,7 @@ row_struct! {
         card_last4: Option<String>,
         card_exp_month: Option<i64>,
         card_exp_year: Option<i64>,
+        payment_method_id: Option<String>,
         last_payment_error: Option<String>,
         latest_charge: Option<String>,
         metadata: String,
@@ -126,6 +131,7 @@ impl From<PaymentIntentRow> for PaymentIntent {
             customer_id: r.customer_id,
             receipt_email: r.receipt_email,
             card,
+            payment_method: r.payment_method_id,
             last_payment_error: r
                 .last_payment_error
                 .and_then(|e| serde_json::from_str(&e).ok()),
@@ -198,9 +204,9 @@ pub fn charge_insert<'a>(account_id: &'a str, charge: &'a Charge) -> Statement<'
         "INSERT INTO charges (id, account_id, livemode, payment_intent_id, amount, amount_refunded, currency, \
          customer_id, status, failure_code, failure_message, decline_code, card_brand, card_last4, \
          card_exp_month, card_exp_year, billing_email, billing_name, receipt_email, description, \
-         statement_descriptor, statement_descriptor_suffix, metadata, created) \
+         statement_descriptor, statement_descriptor_suffix, metadata, created, payment_method_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24)",
+         $21, $22, $23, $24, $25)",
         args![
             &charge.id,
             account_id,
@@ -229,7 +235,8 @@ pub fn charge_insert<'a>(account_id: &'a str, charge: &'a Charge) -> Statement<'
             &charge.data.statement_descriptor,
             &charge.data.statement_descriptor_suffix,
             charge.data.metadata.to_json(),
-            charge.created
+            charge.created,
+            &charge.payment_method
         ],
     )
 }
@@ -250,6 +257,7 @@ row_struct! {
         card_last4: Option<String>,
         card_exp_month: Option<i64>,
         card_exp_year: Option<i64>,
+        payment_method_id: Option<String>,
         billing_email: Option<String>,
         billing_name: Option<String>,
         receipt_email: Option<String>,
@@ -281,6 +289,7 @@ impl From<ChargeRow> for Charge {
             currency: r.currency,
             customer_id: r.customer_id,
             card,
+            payment_method: r.payment_method_id,
             billing_email: r.billing_email,
             billing_name: r.billing_name,
             receipt_email: r.receipt_email,

@@ -1334,6 +1334,7 @@ async fn a_decline_and_a_success_racing_keep_one_payment_intent(engine: Engine) 
         card: Some(card),
         email: Some("ada@example.com".into()),
         name: None,
+        ..Default::default()
     };
     let completion = checkout::complete_session(
         &server.db,

@@ -1128,6 +1128,7 @@ async fn paying_and_expiring_race_and_exactly_one_wins(engine: Engine) {
                 card: Some(card()),
                 email: None,
                 name: None,
+                ..Default::default()
             },
             now,
             &server.base,
@@ -1178,6 +1179,7 @@ async fn two_payments_of_one_session_complete_it_once(engine: Engine) {
                 card: Some(card()),
                 email: Some("a@b.example".into()),
                 name: None,
+                ..Default::default()
             },
             now,
             &server.base,

@@ -336,6 +336,7 @@ async fn paid_sessions_show_their_payment_intent(engine: Engine) {
             card: Some(card),
             email: None,
             name: None,
+            ..Default::default()
         },
         now,
         &server.base,

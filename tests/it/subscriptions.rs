@@ -118,6 +118,10 @@ async fn a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoi
     assert_eq!(subscription["currency"], "eur");
     assert_eq!(subscription["latest_invoice"], invoice_id);
     assert_eq!(subscription["collection_method"], "charge_automatically");
+    let method = subscription["default_payment_method"].as_str().unwrap();
+    let method = get(&server, key, &format!("/v1/payment_methods/{method}"), 200).await;
+    assert_eq!(method["customer"], customer, "the card is saved for the renewals");
+    assert_eq!(method["card"]["last4"], "4242");
     assert_eq!(subscription["cancel_at_period_end"], false);
     assert_eq!(subscription["billing_cycle_anchor"], now);
     assert_eq!(subscription["start_date"], now);
@@ -217,8 +221,7 @@ async fn a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoi
     assert_eq!(listed_lines["data"][0]["id"], lines[0]["id"]);
     assert_eq!(listed_lines["has_more"], true);
 
-    // The events of decisions §11, in order (a payment method event joins them with saved
-    // payment methods).
+    // The events of decisions §11, in order.
     let events = get(&server, key, "/v1/events?limit=100", 200).await;
     let mut kinds: Vec<&str> = events["data"]
         .as_array()
@@ -234,6 +237,7 @@ async fn a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoi
         kinds[paying..],
         [
             "customer.created",
+            "payment_method.attached",
             "customer.subscription.created",
             "invoice.created",
             "invoice.finalized",

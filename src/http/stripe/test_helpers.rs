@@ -181,7 +181,8 @@ fn card_error(decline: &Decline) -> ApiError {
 }
 
 /// A decline as Stripe reports it on a PaymentIntent: the card error, with the `charge` that
-/// failed and the `payment_intent` waiting for another card (its `last_payment_error` set).
+/// failed, the declined `payment_method` and the `payment_intent` waiting for another card (its
+/// `last_payment_error` set).
 async fn decline_error(
     state: &AppState,
     caller: &Caller,
@@ -197,6 +198,13 @@ async fn decline_error(
         payments::get_payment_intent(&state.db, caller, &session.payment_intent_id()).await?;
     if let Some(charge) = &intent.latest_charge {
         error = error.with_field("charge", charge.clone().into());
+    }
+    if let Some(method) = intent
+        .last_payment_error
+        .as_ref()
+        .and_then(|e| e.get("payment_method"))
+    {
+        error = error.with_field("payment_method", method.clone());
     }
     Ok(error.with_field("payment_intent", intent.object()))
 }
