@@ -36,6 +36,9 @@ pub async fn serve(
         config.public_url.clone(),
         stop.clone(),
     ));
+    let billing = config.billing_interval.map(|every| {
+        tokio::spawn(crate::workers::billing(db.clone(), clock.clone(), every, stop.clone()))
+    });
     let deliverer =
         crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
@@ -50,10 +53,14 @@ pub async fn serve(
     stop.cancel();
     // The workers finish within what is left of the grace, so a slow webhook receiver cannot
     // hold the shutdown either; a delivery cut short is retried when its lease ends.
-    let workers = [sweeper.abort_handle(), delivery.abort_handle()];
+    let mut workers = vec![sweeper.abort_handle(), delivery.abort_handle()];
+    workers.extend(billing.as_ref().map(tokio::task::JoinHandle::abort_handle));
     let finished = tokio::time::timeout_at(shutdown_began + limits.shutdown_grace, async {
         let _ = sweeper.await;
         let _ = delivery.await;
+        if let Some(billing) = billing {
+            let _ = billing.await;
+        }
     })
     .await;
     if finished.is_err() {

@@ -89,7 +89,14 @@ pub struct Config {
     /// Whether test-mode endpoints may do so too; `deny` applies the live rule to them.
     pub webhooks_test_private: TestPrivate,
     pub connections: ConnectionLimits,
+    /// How often the billing engine looks for due renewals and charges (real time; what is due
+    /// follows the server's clock). `None` runs no engine in this server: tests that move a
+    /// manual clock run its steps themselves.
+    pub billing_interval: Option<Duration>,
 }
+
+/// How often each server runs the billing engine.
+pub const BILLING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What a client may hold of the server, and for how long: what keeps slow and hostile
 /// clients from exhausting connections, and a shutdown from waiting on them.
@@ -181,6 +188,7 @@ impl Config {
             webhooks_allow_private: settings.webhooks_allow_private.unwrap_or(false),
             webhooks_test_private: settings.webhooks_test_private.unwrap_or_default(),
             connections,
+            billing_interval: Some(BILLING_INTERVAL),
         })
     }
 
@@ -218,6 +226,7 @@ impl Config {
             webhooks_allow_private: false,
             webhooks_test_private: TestPrivate::Allow,
             connections: ConnectionLimits::default(),
+            billing_interval: Some(BILLING_INTERVAL),
         }
     }
 }

@@ -56,3 +56,20 @@ pub async fn expiry_sweeper(
         }
     }
 }
+
+/// Runs the billing engine every `every` until `stop` is cancelled: renewals, finalizations,
+/// charges and retries due at the clock's time (`domain::billing::engine`).
+pub async fn billing(db: Db, clock: SharedClock, every: Duration, stop: CancellationToken) {
+    let processor = crate::domain::billing::engine::SimulatedProcessor;
+    loop {
+        match crate::domain::billing::engine::run_due(&db, &processor, clock.now()).await {
+            Ok(ran) if ran != Default::default() => tracing::info!(?ran, "billing run"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "billing run failed; will retry"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}

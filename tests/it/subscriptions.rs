@@ -120,7 +120,10 @@ async fn a_paid_subscription_checkout_starts_a_subscription_with_its_first_invoi
     assert_eq!(subscription["collection_method"], "charge_automatically");
     let method = subscription["default_payment_method"].as_str().unwrap();
     let method = get(&server, key, &format!("/v1/payment_methods/{method}"), 200).await;
-    assert_eq!(method["customer"], customer, "the card is saved for the renewals");
+    assert_eq!(
+        method["customer"], customer,
+        "the card is saved for the renewals"
+    );
     assert_eq!(method["card"]["last4"], "4242");
     assert_eq!(subscription["cancel_at_period_end"], false);
     assert_eq!(subscription["billing_cycle_anchor"], now);

@@ -6,6 +6,7 @@
 
 pub mod changes;
 pub mod checkout;
+pub mod engine;
 pub mod invoices;
 pub mod periods;
 pub mod subscriptions;

@@ -1,0 +1,645 @@
+//! The billing engine: renewals, invoice finalization and collection, retries and ends, all
+//! driven by due times in the database (`subscriptions.next_billing_at`, `invoices.due_at`)
+//! and the time it is given, so tests move time instead of sleeping. Every `kassa serve` runs
+//! it; rows are claimed with leases (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two servers
+//! never bill one subscription twice.
+//!
+//! Collecting an invoice is three steps, each durable before the next: the attempt's
+//! idempotency key is written on the invoice; the processor is asked to charge under that key
+//! (the simulated processor records it in its own ledger, committed apart); the outcome is
+//! written with its PaymentIntent, charge and events, only while that key is still the
+//! invoice's. A crash between any two steps retries the same key, which the processor answers
+//! with its first result: a renewal is charged neither twice nor never.
+
+use std::future::Future;
+
+use super::changes;
+use super::checkout::invoice_number;
+use super::{
+    Invoice, InvoiceLine, InvoiceStatus, Subscription, SubscriptionStatus, get_invoice,
+    get_subscription, periods,
+};
+use crate::domain::DomainError;
+use crate::domain::accounts::Caller;
+use crate::domain::events::{Event, new_event};
+use crate::domain::ids::{self, prefix};
+use crate::domain::metadata::Metadata;
+use crate::domain::payment_methods::PaymentMethod;
+use crate::domain::payments::{Charge, ChargeFailure, PaymentIntent, PaymentIntentData};
+use crate::store::billing::{Claimed, LedgerEntry};
+use crate::store::{self, Db, Statement};
+
+/// How long a claim holds a row, in seconds: a server that dies mid-step leaves it to be
+/// claimed again then.
+pub const LEASE_SECONDS: i64 = 60;
+/// Rows claimed at a time.
+const BATCH: i64 = 100;
+/// How long after a renewal's invoice is created it is finalized and charged, in seconds
+/// (Stripe: about an hour, time for the merchant to add to it).
+pub const FINALIZE_AFTER: i64 = 3600;
+/// The retries after a renewal's first failed charge, in days after that failure
+/// (decisions §11); after the last, the account's `dunning_final_action`.
+pub const RETRY_DAYS: [i64; 4] = [1, 3, 5, 7];
+const DAY: i64 = 86_400;
+
+/// A card processor that charges saved payment methods off session. Each request carries an
+/// idempotency key: asked again with it, the processor answers its first result and moves no
+/// money twice. kassa's own is [`SimulatedProcessor`]; a live connector implements this too.
+pub trait Processor: Send + Sync {
+    /// Charges `request.method`; `Ok(Err(..))` is a decline.
+    fn charge(
+        &self,
+        db: &Db,
+        request: &OffSessionCharge<'_>,
+    ) -> impl Future<Output = Result<Result<(), ChargeFailure>, DomainError>> + Send;
+}
+
+/// One charge of a saved payment method, in minor units of `currency`.
+pub struct OffSessionCharge<'a> {
+    pub idempotency_key: &'a str,
+    pub account_id: &'a str,
+    pub method: &'a PaymentMethod,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub now: i64,
+}
+
+/// Test mode's processor: Stripe's test cards decide the outcome (`processor::charge_saved_card`),
+/// and every charge is written to its ledger (`processor_ledger`) under its key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimulatedProcessor;
+
+impl Processor for SimulatedProcessor {
+    async fn charge(
+        &self,
+        db: &Db,
+        request: &OffSessionCharge<'_>,
+    ) -> Result<Result<(), ChargeFailure>, DomainError> {
+        let outcome =
+            crate::domain::processor::charge_saved_card(request.method, year_month(request.now));
+        let failure = outcome.as_ref().err().map(ChargeFailure::from);
+        let entry = LedgerEntry {
+            idempotency_key: request.idempotency_key.to_string(),
+            account_id: request.account_id.to_string(),
+            livemode: request.method.livemode,
+            payment_method_id: request.method.id.clone(),
+            amount: request.amount,
+            currency: request.currency.to_string(),
+            outcome: if failure.is_none() {
+                "succeeded"
+            } else {
+                "declined"
+            }
+            .into(),
+            failure_code: failure.as_ref().map(|f| f.code.clone()),
+            decline_code: failure.as_ref().and_then(|f| f.decline_code.clone()),
+            failure_message: failure.as_ref().map(|f| f.message.clone()),
+            created: request.now,
+        };
+        let recorded = store::billing::ledger_record_once(db, &entry).await?;
+        Ok(match recorded.outcome.as_str() {
+            "succeeded" => Ok(()),
+            _ => Err(ChargeFailure {
+                code: recorded
+                    .failure_code
+                    .unwrap_or_else(|| "card_declined".into()),
+                message: recorded.failure_message.unwrap_or_default(),
+                decline_code: recorded.decline_code,
+            }),
+        })
+    }
+}
+
+/// (year, month) of a unix time, UTC.
+fn year_month(now: i64) -> (i64, i64) {
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    (i64::from(at.year()), i64::from(u8::from(at.month())))
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ran {
+    /// Subscriptions renewed (a new period and its draft invoice).
+    pub renewed: usize,
+    /// Subscriptions that reached their end (`cancel_at`, the period's end).
+    pub ended: usize,
+    /// Invoices paid.
+    pub paid: usize,
+    /// Charge attempts declined.
+    pub failed: usize,
+}
+
+/// Runs every step due at `now`, in time order per row, until none is left: a server that was
+/// down for three periods renews three times. A step that fails is logged and left to its
+/// lease's end; the others go on.
+pub async fn run_due<P: Processor>(db: &Db, processor: &P, now: i64) -> Result<Ran, DomainError> {
+    let mut ran = Ran::default();
+    loop {
+        let subscriptions =
+            store::billing::claim_due_subscriptions(db, now, LEASE_SECONDS, BATCH).await?;
+        for claimed in &subscriptions {
+            if let Err(error) = step_subscription(db, claimed, now, &mut ran).await {
+                tracing::warn!(%error, subscription = %claimed.id, "billing step failed; will retry");
+            }
+        }
+        let invoices = store::billing::claim_due_invoices(db, now, LEASE_SECONDS, BATCH).await?;
+        for claimed in &invoices {
+            if let Err(error) = collect(db, processor, claimed, now, &mut ran).await {
+                tracing::warn!(%error, invoice = %claimed.id, "collecting an invoice failed; will retry");
+            }
+        }
+        if subscriptions.is_empty() && invoices.is_empty() {
+            return Ok(ran);
+        }
+    }
+}
+
+fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, now: i64) -> Event {
+    new_event(
+        &caller.account_id,
+        caller.mode.is_live(),
+        kind,
+        id,
+        object,
+        now,
+    )
+}
+
+/// A subscription whose `next_billing_at` has come: it ends (at `cancel_at`, or at the end of
+/// a period it was to cancel at), or renews for its next period with a draft invoice.
+async fn step_subscription(
+    db: &Db,
+    claimed: &Claimed,
+    now: i64,
+    ran: &mut Ran,
+) -> Result<(), DomainError> {
+    let caller = Caller::without_key(&claimed.account_id, claimed.livemode);
+    let mut subscription = get_subscription(db, &caller, &claimed.id).await?;
+    let Some(at) = subscription.next_billing_at else {
+        return Ok(());
+    };
+    subscription.version += 1;
+    subscription.updated = now;
+    if let Some(end_at) = subscription.cancel_at.filter(|c| *c <= at) {
+        changes::end(&mut subscription, "cancellation_requested", end_at);
+        let deleted = event(
+            &caller,
+            "customer.subscription.deleted",
+            &subscription.id,
+            subscription.object(),
+            now,
+        );
+        let guard = store::billing::subscription_billed(&subscription);
+        if store::billing::write_guarded(db, claimed.livemode, guard, Vec::new(), &[deleted])
+            .await?
+        {
+            ran.ended += 1;
+        }
+        return Ok(());
+    }
+    if subscription.ended_at.is_some() {
+        subscription.next_billing_at = None;
+        let guard = store::billing::subscription_billed(&subscription);
+        store::billing::write_guarded(db, claimed.livemode, guard, Vec::new(), &[]).await?;
+        return Ok(());
+    }
+    let invoice = renew(db, &caller, &mut subscription, at).await?;
+    let events = [
+        event(
+            &caller,
+            "customer.subscription.updated",
+            &subscription.id,
+            subscription.object(),
+            now,
+        ),
+        event(
+            &caller,
+            "invoice.created",
+            &invoice.id,
+            invoice.object(),
+            now,
+        ),
+    ];
+    let mut statements = vec![store::billing::invoice_insert(
+        &claimed.account_id,
+        &invoice,
+    )];
+    statements.extend(
+        invoice
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(n, line)| store::billing::invoice_line_insert(line, n)),
+    );
+    let guard = store::billing::subscription_billed(&subscription);
+    if store::billing::write_guarded(db, claimed.livemode, guard, statements, &events).await? {
+        ran.renewed += 1;
+    }
+    Ok(())
+}
+
+/// Moves `subscription` to the period that starts at `at` (its current period's end) and
+/// makes that period's invoice: a draft (`billing_reason=subscription_cycle`) with a line per
+/// item at its price, finalized and charged [`FINALIZE_AFTER`] later.
+async fn renew(
+    db: &Db,
+    caller: &Caller,
+    subscription: &mut Subscription,
+    at: i64,
+) -> Result<Invoice, DomainError> {
+    let recurring = subscription.recurring().ok_or_else(|| {
+        DomainError::Store(store::StoreError::Corrupt {
+            what: format!("subscription {}", subscription.id),
+            reason: "it has no recurring item".into(),
+        })
+    })?;
+    let (_, start, end) = periods::period_at(subscription.billing_cycle_anchor, recurring, at);
+    let previous = (
+        subscription.current_period_start,
+        subscription.current_period_end,
+    );
+    subscription.current_period_start = start;
+    subscription.current_period_end = end;
+    subscription.next_billing_at = Some(subscription.cancel_at.map_or(end, |c| c.min(end)));
+    let customer = crate::domain::customers::get_customer(db, caller, &subscription.customer_id)
+        .await
+        .ok();
+    let invoice_id = ids::new_id(prefix::INVOICE, ids::now_ms());
+    let lines: Vec<InvoiceLine> = subscription
+        .items
+        .iter()
+        .map(|item| {
+            let unit_amount = item.price.terms.unit_amount.unwrap_or(0);
+            InvoiceLine {
+                id: ids::new_id(prefix::INVOICE_LINE, ids::now_ms()),
+                invoice_id: invoice_id.clone(),
+                subscription_item_id: Some(item.id.clone()),
+                price: item.price.clone(),
+                description: item
+                    .price
+                    .nickname
+                    .clone()
+                    .unwrap_or_else(|| item.price.product_id.clone()),
+                quantity: item.quantity,
+                unit_amount,
+                amount: unit_amount * item.quantity,
+                period_start: start,
+                period_end: end,
+            }
+        })
+        .collect();
+    let total: i64 = lines.iter().map(|l| l.amount).sum();
+    subscription.latest_invoice_id = Some(invoice_id.clone());
+    let due = at + FINALIZE_AFTER;
+    Ok(Invoice {
+        id: invoice_id,
+        livemode: subscription.livemode,
+        customer_id: subscription.customer_id.clone(),
+        subscription_id: Some(subscription.id.clone()),
+        number: None,
+        status: InvoiceStatus::Draft,
+        billing_reason: "subscription_cycle".into(),
+        currency: subscription.currency.clone(),
+        subtotal: total,
+        total,
+        amount_due: total,
+        amount_paid: 0,
+        attempt_count: 0,
+        next_payment_attempt: Some(due),
+        period_start: previous.0,
+        period_end: previous.1,
+        payment_intent_id: None,
+        charge_id: None,
+        customer_email: customer.as_ref().and_then(|c| c.email.clone()),
+        customer_name: customer.as_ref().and_then(|c| c.name.clone()),
+        description: None,
+        metadata: Metadata::default(),
+        finalized_at: None,
+        paid_at: None,
+        voided_at: None,
+        marked_uncollectible_at: None,
+        test_clock_id: subscription.test_clock_id.clone(),
+        due_at: Some(due),
+        first_failed_at: None,
+        lines,
+        created: at,
+        updated: at,
+    })
+}
+
+/// An invoice whose `due_at` has come: finalized if still a draft, then charged to its
+/// subscription's default payment method, in the three durable steps of this module's doc.
+async fn collect<P: Processor>(
+    db: &Db,
+    processor: &P,
+    claimed: &Claimed,
+    now: i64,
+    ran: &mut Ran,
+) -> Result<(), DomainError> {
+    let caller = Caller::without_key(&claimed.account_id, claimed.livemode);
+    let mut invoice = get_invoice(db, &caller, &claimed.id).await?;
+    let subscription = match &invoice.subscription_id {
+        Some(id) => Some(get_subscription(db, &caller, id).await?),
+        None => None,
+    };
+    let collectable = matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Open)
+        && subscription.as_ref().is_none_or(|s| s.ended_at.is_none());
+    if !collectable {
+        // Paid, voided, or its subscription ended: nothing more is collected.
+        db.execute(
+            store::billing::STOP_COLLECTING,
+            &crate::store::args![&invoice.id, claimed.lease_until],
+        )
+        .await?;
+        return Ok(());
+    }
+    // Step 1: the attempt's key (the same one again after a crash), finalizing a draft.
+    let key = match store::billing::charge_key(db, &invoice.id).await? {
+        Some(key) => key,
+        None => format!("{}-attempt-{}", invoice.id, invoice.attempt_count + 1),
+    };
+    let mut events = Vec::new();
+    if invoice.status == InvoiceStatus::Draft {
+        let earlier = store::billing::count_invoices_of(db, &invoice.customer_id).await? - 1;
+        invoice.status = InvoiceStatus::Open;
+        invoice.number = Some(invoice_number(&invoice.customer_id, earlier.max(0)));
+        invoice.finalized_at = Some(now);
+        events.push(event(
+            &caller,
+            "invoice.finalized",
+            &invoice.id,
+            invoice.object(),
+            now,
+        ));
+    }
+    invoice.updated = now;
+    let mark = store::billing::invoice_processing(&invoice, &key, claimed.lease_until);
+    if !store::billing::write_guarded(db, claimed.livemode, mark, Vec::new(), &events).await? {
+        return Ok(()); // the claim ran out and another server took it
+    }
+    // Step 2: the charge.
+    let method = match subscription
+        .as_ref()
+        .and_then(|s| s.default_payment_method.as_deref())
+    {
+        Some(id) => store::payment_methods::get(db, &caller, id)
+            .await?
+            .filter(|m| m.customer_id.as_deref() == Some(invoice.customer_id.as_str())),
+        None => None,
+    };
+    let outcome = match (&method, invoice.amount_due) {
+        (_, 0) => Ok(()),
+        (Some(method), amount) => {
+            let request = OffSessionCharge {
+                idempotency_key: &key,
+                account_id: &claimed.account_id,
+                method,
+                amount,
+                currency: &invoice.currency,
+                now,
+            };
+            processor.charge(db, &request).await?
+        }
+        (None, _) => Err(ChargeFailure {
+            code: "payment_method_required".into(),
+            message: "The subscription has no payment method to charge.".into(),
+            decline_code: None,
+        }),
+    };
+    // Step 3: the outcome.
+    let succeeded = outcome.is_ok();
+    let attempt = Attempt {
+        invoice,
+        subscription,
+        method,
+        key,
+        outcome,
+    };
+    if record(db, &caller, attempt, now).await? {
+        if succeeded {
+            ran.paid += 1;
+        } else {
+            ran.failed += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A charge attempt on an invoice and its outcome, to be recorded.
+struct Attempt {
+    invoice: Invoice,
+    subscription: Option<Subscription>,
+    method: Option<PaymentMethod>,
+    key: String,
+    outcome: Result<(), ChargeFailure>,
+}
+
+/// Writes an attempt's outcome: its PaymentIntent (one per invoice, across retries) and charge,
+/// the invoice paid or its next retry, the subscription's status, and the events, in one
+/// transaction, only while the attempt's key is still the invoice's. Returns whether it did.
+async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<bool, DomainError> {
+    let Attempt {
+        mut invoice,
+        subscription,
+        method,
+        key,
+        outcome,
+    } = attempt;
+    let failure = outcome.err();
+    let mut events = Vec::new();
+    let charged = (invoice.amount_due > 0 && method.is_some()).then(|| {
+        let intent = invoice_payment_intent(&invoice, method.as_ref(), failure.as_ref(), now);
+        let charge =
+            Charge::of_attempt(&intent, invoice.customer_name.clone(), failure.clone(), now);
+        let intent = PaymentIntent {
+            latest_charge: Some(charge.id.clone()),
+            last_payment_error: failure
+                .as_ref()
+                .map(|f| f.last_payment_error(&charge.id, intent.card.as_ref())),
+            ..intent
+        };
+        (intent, charge)
+    });
+    invoice.attempt_count += 1;
+    invoice.updated = now;
+    if let Some((intent, charge)) = &charged {
+        invoice.payment_intent_id = Some(intent.id.clone());
+        invoice.charge_id = Some(charge.id.clone());
+        let kind = if failure.is_none() {
+            "charge.succeeded"
+        } else {
+            "charge.failed"
+        };
+        events.push(event(caller, kind, &charge.id, charge.object(), now));
+        let kind = if failure.is_none() {
+            "payment_intent.succeeded"
+        } else {
+            "payment_intent.payment_failed"
+        };
+        events.push(event(caller, kind, &intent.id, intent.object(), now));
+    }
+    let subscription = match &failure {
+        None => paid(caller, &mut invoice, subscription, now, &mut events),
+        Some(_) => {
+            let action = store::billing::dunning_final_action(db, &caller.account_id).await?;
+            failed(
+                caller,
+                &mut invoice,
+                subscription,
+                &action,
+                now,
+                &mut events,
+            )
+        }
+    };
+    let mut statements: Vec<Statement> = Vec::new();
+    if let Some((intent, charge)) = &charged {
+        statements.push(store::payments::payment_intent_upsert(
+            &caller.account_id,
+            intent,
+        ));
+        statements.push(store::payments::charge_insert(&caller.account_id, charge));
+    }
+    if let Some(subscription) = &subscription {
+        statements.push(store::billing::subscription_billed(subscription));
+    }
+    let guard = store::billing::invoice_charged(&invoice, &key);
+    Ok(
+        store::billing::write_guarded(db, caller.mode.is_live(), guard, statements, &events)
+            .await?,
+    )
+}
+
+/// The PaymentIntent that pays an invoice: one per invoice, its id derived from the invoice's
+/// so that every retry updates the same one.
+fn invoice_payment_intent(
+    invoice: &Invoice,
+    method: Option<&PaymentMethod>,
+    failure: Option<&ChargeFailure>,
+    now: i64,
+) -> PaymentIntent {
+    PaymentIntent {
+        id: format!(
+            "{}{}",
+            prefix::PAYMENT_INTENT,
+            invoice.id.trim_start_matches(prefix::INVOICE)
+        ),
+        livemode: invoice.livemode,
+        amount: invoice.amount_due,
+        currency: invoice.currency.clone(),
+        status: if failure.is_none() {
+            "succeeded"
+        } else {
+            "requires_payment_method"
+        }
+        .into(),
+        checkout_session_id: None,
+        customer_id: Some(invoice.customer_id.clone()),
+        receipt_email: invoice.customer_email.clone(),
+        card: method.map(|m| m.card.clone()),
+        payment_method: method.map(|m| m.id.clone()),
+        last_payment_error: None,
+        latest_charge: None,
+        data: PaymentIntentData {
+            description: Some("Subscription update".into()),
+            ..PaymentIntentData::default()
+        },
+        created: now,
+    }
+}
+
+/// The invoice paid: `invoice.paid`, `invoice.payment_succeeded`, `invoice_payment.paid`; a
+/// subscription that was `past_due` or `unpaid` is `active` again
+/// (`customer.subscription.updated`). Returns the subscription when it changed.
+fn paid(
+    caller: &Caller,
+    invoice: &mut Invoice,
+    subscription: Option<Subscription>,
+    now: i64,
+    events: &mut Vec<Event>,
+) -> Option<Subscription> {
+    invoice.status = InvoiceStatus::Paid;
+    invoice.amount_paid = invoice.amount_due;
+    invoice.paid_at = Some(now);
+    invoice.next_payment_attempt = None;
+    invoice.due_at = None;
+    for kind in ["invoice.paid", "invoice.payment_succeeded"] {
+        events.push(event(caller, kind, &invoice.id, invoice.object(), now));
+    }
+    if let Some(payment) = invoice.payment() {
+        let id = payment["id"].as_str().unwrap_or_default().to_string();
+        events.push(event(caller, "invoice_payment.paid", &id, payment, now));
+    }
+    let mut subscription = subscription?;
+    if !matches!(
+        subscription.status,
+        SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid
+    ) {
+        return None;
+    }
+    subscription.status = SubscriptionStatus::Active;
+    subscription.version += 1;
+    subscription.updated = now;
+    events.push(event(
+        caller,
+        "customer.subscription.updated",
+        &subscription.id,
+        subscription.object(),
+        now,
+    ));
+    Some(subscription)
+}
+
+/// The attempt failed: `invoice.payment_failed`, the next retry ([`RETRY_DAYS`] after the
+/// first failure) or none after the last; the subscription turns `past_due`, and after the
+/// last retry ends (`cancel`, reason `payment_failed`) or turns `unpaid`, as the account's
+/// `dunning_final_action` says. Returns the subscription when it changed.
+fn failed(
+    caller: &Caller,
+    invoice: &mut Invoice,
+    subscription: Option<Subscription>,
+    final_action: &str,
+    now: i64,
+    events: &mut Vec<Event>,
+) -> Option<Subscription> {
+    let first_failed_at = *invoice.first_failed_at.get_or_insert(now);
+    let retry = usize::try_from(invoice.attempt_count - 1)
+        .ok()
+        .and_then(|n| RETRY_DAYS.get(n))
+        .map(|days| first_failed_at + days * DAY);
+    invoice.next_payment_attempt = retry;
+    invoice.due_at = retry;
+    events.push(event(
+        caller,
+        "invoice.payment_failed",
+        &invoice.id,
+        invoice.object(),
+        now,
+    ));
+    let mut subscription = subscription?;
+    let before = subscription.status;
+    match (retry, final_action) {
+        (Some(_), _) => subscription.status = SubscriptionStatus::PastDue,
+        (None, "unpaid") => subscription.status = SubscriptionStatus::Unpaid,
+        (None, _) => changes::end(&mut subscription, "payment_failed", now),
+    }
+    if subscription.status == before {
+        return None;
+    }
+    subscription.version += 1;
+    subscription.updated = now;
+    let kind = if subscription.ended_at.is_some() {
+        "customer.subscription.deleted"
+    } else {
+        "customer.subscription.updated"
+    };
+    events.push(event(
+        caller,
+        kind,
+        &subscription.id,
+        subscription.object(),
+        now,
+    ));
+    Some(subscription)
+}
