@@ -8,6 +8,7 @@ pub mod event_stream;
 pub mod events;
 pub mod payment_intents;
 pub mod payment_links;
+pub mod payment_methods;
 pub mod prices;
 pub mod products;
 pub mod test_helpers;
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(checkout_sessions::routes())
         .merge(payment_intents::routes())
         .merge(charges::routes())
+        .merge(payment_methods::routes())
         .merge(customers::routes())
         .merge(webhook_endpoints::routes())
         .merge(events::routes())
