@@ -37,7 +37,12 @@ pub async fn serve(
         stop.clone(),
     ));
     let billing = config.billing_interval.map(|every| {
-        tokio::spawn(crate::workers::billing(db.clone(), clock.clone(), every, stop.clone()))
+        tokio::spawn(crate::workers::billing(
+            db.clone(),
+            clock.clone(),
+            every,
+            stop.clone(),
+        ))
     });
     let deliverer =
         crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());

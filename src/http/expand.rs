@@ -22,7 +22,7 @@ use crate::domain::DomainError;
 use crate::domain::accounts::Caller;
 use crate::domain::catalog::{self, PaymentLink, Price, Product};
 use crate::domain::checkout::{self, LineItem, Session};
-use crate::domain::{billing, customers, payments};
+use crate::domain::{billing, customers, payment_methods, payments};
 use crate::objects::{self, Expandable, Fetched};
 
 /// What to expand in place of ids (`expand[]=default_price`), as dotted paths.
@@ -74,6 +74,8 @@ fn expandable(object: &str, field: &str) -> Option<Holds> {
         ("checkout.session", "line_items") => Includable("item"),
         ("payment_intent", "customer") => Id("customer"),
         ("payment_intent", "latest_charge") => Id("charge"),
+        ("payment_intent", "payment_method") => Id("payment_method"),
+        ("payment_method", "customer") => Id("customer"),
         ("charge", "customer") => Id("customer"),
         ("subscription", "customer") => Id("customer"),
         ("subscription", "latest_invoice") => Id("invoice"),
@@ -322,6 +324,30 @@ pub async fn payment_intent(
         ))
         .await?;
     }
+    if expand.reaches("payment_method")
+        && let Some(id) = object["payment_method"].as_str().map(str::to_string)
+        && let Some(method) =
+            found(payment_methods::get_payment_method(&state.db, caller, &id).await)?
+    {
+        object["payment_method"] = payment_method(
+            state,
+            caller,
+            method.object(),
+            &expand.under("payment_method"),
+        )
+        .await?;
+    }
+    Ok(object)
+}
+
+/// A PaymentMethod, with its `customer` expanded as asked.
+pub async fn payment_method(
+    state: &AppState,
+    caller: &Caller,
+    mut object: Value,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    expand_customer(state, caller, &mut object, expand).await?;
     Ok(object)
 }
 
@@ -444,6 +470,14 @@ mod tests {
         assert!(check(paths(&["metadata"]), "checkout.session").is_err());
         assert!(check(paths(&["line_items.price"]), "checkout.session").is_err());
         assert!(check(paths(&["payment_intent.latest_charge"]), "checkout.session").is_ok());
+        assert!(
+            check(
+                paths(&["payment_intent.payment_method.customer"]),
+                "checkout.session"
+            )
+            .is_ok()
+        );
+        assert!(check(paths(&["card"]), "payment_method").is_err());
         assert!(
             check(
                 paths(&["payment_intent.latest_charge.balance_transaction"]),

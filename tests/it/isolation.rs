@@ -11,7 +11,7 @@ on_both_engines!(no_route_reveals_another_accounts_or_modes_objects);
 
 /// Which object a route's `{id}` names, by the route's prefix.
 fn object_for(path: &str) -> Option<&'static str> {
-    const PREFIXES: [(&str, &str); 14] = [
+    const PREFIXES: [(&str, &str); 15] = [
         ("/v1/products/", "product"),
         ("/api/v2/products/", "product"),
         ("/api/v3/products/", "product"),
@@ -24,6 +24,7 @@ fn object_for(path: &str) -> Option<&'static str> {
         ("/api/v3/checkout/sessions/", "session"),
         ("/v1/customers/", "customer"),
         ("/v1/payment_intents/", "payment_intent"),
+        ("/v1/payment_methods/", "payment_method"),
         ("/v1/webhook_endpoints/", "endpoint"),
         ("/api/v3/webhook-endpoints/", "endpoint"),
     ];
@@ -114,6 +115,7 @@ async fn no_route_reveals_another_accounts_or_modes_objects(engine: Engine) {
             "session" => session_id.clone(),
             "customer" => customer["id"].as_str().unwrap().to_string(),
             "payment_intent" => payment.as_ref().unwrap().id.clone(),
+            "payment_method" => payment.as_ref().unwrap().payment_method.clone().unwrap(),
             "endpoint" => endpoint["id"].as_str().unwrap().to_string(),
             "event" => events[0].id.clone(),
             other => panic!("no object for {other}"),

@@ -18,6 +18,7 @@ mod hosted_checkout;
 mod idempotency;
 mod isolation;
 mod parameters;
+mod payment_methods;
 mod process;
 mod receiver;
 mod revocation;

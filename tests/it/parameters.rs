@@ -237,6 +237,20 @@ impl<'a> Fixtures<'a> {
             let intent = Box::pin(self.object_for("/v1/payment_intents/")).await;
             let intent = get(server, account, &format!("/v1/payment_intents/{intent}")).await;
             return intent["latest_charge"].as_str().unwrap().into();
+        } else if path.contains("/payment_methods/") {
+            // Stripe's test id makes a new method with each attach; the other operations get
+            // one attached to the customer (updating and detaching need one).
+            if path.ends_with("/attach") {
+                return "pm_card_visa".into();
+            }
+            let customer = &self.customer;
+            post(
+                server,
+                account,
+                "/v1/payment_methods/pm_card_visa/attach",
+                &format!("customer={customer}"),
+            )
+            .await
         } else if path.contains("/events/") {
             return self.event.clone();
         } else {
@@ -253,6 +267,9 @@ impl<'a> Fixtures<'a> {
         }
         if operation.path == "/v1/subscription_items" {
             return json!({"subscription": self.subscription});
+        }
+        if operation.path.ends_with("/attach") {
+            return json!({"customer": self.customer});
         }
         let is_create = operation.method == Method::POST && !operation.path.contains('{');
         if !is_create {

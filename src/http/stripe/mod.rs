@@ -9,6 +9,7 @@ pub mod events;
 pub mod invoices;
 pub mod payment_intents;
 pub mod payment_links;
+pub mod payment_methods;
 pub mod prices;
 pub mod products;
 pub mod subscriptions;
@@ -34,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(charges::routes())
         .merge(subscriptions::routes())
         .merge(invoices::routes())
+        .merge(payment_methods::routes())
         .merge(customers::routes())
         .merge(webhook_endpoints::routes())
         .merge(events::routes())

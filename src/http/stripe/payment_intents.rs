@@ -86,7 +86,7 @@ pub async fn retrieve_payment_intent(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RetrieveParams {
-    /// Fields to expand (`customer`, `latest_charge`).
+    /// Fields to expand (`customer`, `latest_charge`, `payment_method`).
     #[serde(default)]
     pub expand: Vec<String>,
     /// A publishable key's way to read a PaymentIntent; a secret key reads it without one.

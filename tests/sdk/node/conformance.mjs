@@ -1241,6 +1241,23 @@ async function checkTestHelperDecline() {
   eq(intent.latest_charge?.amount_captured, intent.amount, "amount_captured");
 }
 
+// Stripe's test id pm_card_visa attached to a customer makes a new PaymentMethod, which the
+// customer's list and paymentMethods.list show.
+async function checkPaymentMethodsAttachList() {
+  const customer = await S.stripe.customers.create({ email: "ada@example.com" });
+  const pm = await S.stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+  expect(pm.id.startsWith("pm_") && pm.id !== "pm_card_visa", `a new method, got ${pm.id}`);
+  eq([pm.object, pm.type, pm.customer, pm.card?.brand, pm.card?.last4],
+    ["payment_method", "card", customer.id, "visa", "4242"], "the attached method");
+  const ids = [];
+  for await (const method of S.stripe.customers.listPaymentMethods(customer.id, { type: "card" })) {
+    ids.push(method.id);
+  }
+  eq(ids, [pm.id], "the customer's methods");
+  const listed = await S.stripe.paymentMethods.list({ customer: customer.id, type: "card" });
+  eq(listed.data.map((method) => method.id), [pm.id], "paymentMethods.list");
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -1276,6 +1293,7 @@ const CHECKS = [
   ["webhooks.replay_after_500", checkWebhooksReplayAfter500],
   ["test_helpers.pay", checkTestHelperPay],
   ["test_helpers.pay.decline.charges", checkTestHelperDecline],
+  ["payment_methods.attach.list", checkPaymentMethodsAttachList],
 ];
 
 async function main() {

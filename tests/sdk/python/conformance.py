@@ -1150,6 +1150,24 @@ def check_test_helper_decline():
     eq(intent.latest_charge.amount_captured, intent.amount, "amount_captured")
 
 
+def check_payment_methods_attach_list():
+    """Stripe's test id pm_card_visa attached to a customer makes a new PaymentMethod, which the
+    customer's list and PaymentMethod.list show."""
+    customer = stripe.Customer.create(email="ada@example.com")
+    pm = stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
+    expect(isinstance(pm, stripe.PaymentMethod),
+           "expected stripe.PaymentMethod, got %r" % type(pm))
+    expect(pm.id.startswith("pm_") and pm.id != "pm_card_visa", "a new method, got %s" % pm.id)
+    eq((pm.type, pm.customer, pm.card.brand, pm.card.last4),
+       ("card", customer.id, "visa", "4242"), "the attached method")
+    listed = stripe.Customer.list_payment_methods(customer.id, type="card")
+    eq([m.id for m in listed.auto_paging_iter()], [pm.id], "the customer's methods")
+    expect(isinstance(listed.data[0], stripe.PaymentMethod),
+           "listed as stripe.PaymentMethod, got %r" % type(listed.data[0]))
+    eq([m.id for m in stripe.PaymentMethod.list(customer=customer.id, type="card").data],
+       [pm.id], "PaymentMethod.list")
+
+
 CHECKS = [
     ("product.create", check_product_create),
     ("product.retrieve", check_product_retrieve),
@@ -1186,6 +1204,7 @@ CHECKS = [
     ("webhooks.replay_after_500", check_webhooks_replay_after_500),
     ("test_helpers.pay", check_test_helper_pay),
     ("test_helpers.pay.decline.charges", check_test_helper_decline),
+    ("payment_methods.attach.list", check_payment_methods_attach_list),
 ]
 
 
