@@ -6,6 +6,7 @@ mod harness;
 
 mod amount_bounds;
 mod auth;
+mod billing;
 mod catalog;
 mod charges;
 mod cli;

@@ -42,6 +42,8 @@ pub struct SubscriptionChange {
     /// Unix seconds, in the future; `Some(None)` clears it.
     pub cancel_at: Option<Option<i64>>,
     pub cancellation_details: Option<CancellationInput>,
+    /// A `pm_…` attached to the subscription's customer: what renewals and retries charge.
+    pub default_payment_method: Option<String>,
 }
 
 /// Applies `change`, writing `customer.subscription.updated`. An ended subscription takes only
@@ -82,6 +84,16 @@ pub async fn update_subscription(
     }
     if let Some(details) = change.cancellation_details {
         apply_details(&mut subscription, details)?;
+    }
+    if let Some(method) = change.default_payment_method {
+        if ended {
+            return Err(DomainError::invalid(
+                "default_payment_method",
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            ));
+        }
+        check_payment_method(db, caller, &subscription, &method).await?;
+        subscription.default_payment_method = Some(method);
     }
     let period_end = subscription.current_period_end;
     match (change.cancel_at_period_end, change.cancel_at) {
@@ -131,6 +143,29 @@ pub async fn cancel_subscription(
         now,
     )
     .await
+}
+
+/// A payment method the subscription may charge: the caller's, attached to its customer.
+async fn check_payment_method(
+    db: &Db,
+    caller: &Caller,
+    subscription: &Subscription,
+    id: &str,
+) -> Result<(), DomainError> {
+    const PARAM: &str = "default_payment_method";
+    let method = store::payment_methods::get(db, caller, id)
+        .await?
+        .ok_or_else(|| DomainError::missing_reference(PARAM, "payment_method", id))?;
+    if method.customer_id.as_deref() != Some(subscription.customer_id.as_str()) {
+        return Err(DomainError::invalid(
+            PARAM,
+            format!(
+                "The PaymentMethod {id} must be attached to the customer {} first.",
+                subscription.customer_id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Ends a subscription at `now` for `reason` (`cancellation_requested`, `payment_failed`).

@@ -161,7 +161,8 @@ pub struct SubscriptionUpdateParams {
     #[schema(value_type = Option<Object>)]
     pub items: Option<Off>,
     pub proration_behavior: Option<OnlyNone>,
-    pub default_payment_method: Option<Unset>,
+    /// A `pm_…` attached to the subscription's customer: what renewals and retries charge.
+    pub default_payment_method: Option<String>,
     pub default_source: Option<Unset>,
     pub default_tax_rates: Option<Off>,
     pub discounts: Option<Off>,
@@ -233,6 +234,7 @@ pub async fn update(
         cancel_at_period_end: params.cancel_at_period_end,
         cancel_at: cancel_at(params.cancel_at)?,
         cancellation_details: params.cancellation_details.map(CancellationDetails::input),
+        default_payment_method: params.default_payment_method,
     };
     let subscription =
         billing::changes::update_subscription(&state.db, &caller, &id, change, state.clock.now())
