@@ -58,6 +58,9 @@ pub struct StripeErrorDetail {
     /// For a declined card, the charge that failed (`ch_...`).
     #[schema(nullable = false)]
     charge: Option<String>,
+    /// For a declined card, its PaymentMethod (`pm_...`), used without being attached.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    payment_method: Option<serde_json::Value>,
     /// For a declined card, the PaymentIntent waiting for another card, with its
     /// `last_payment_error`.
     #[schema(nullable = false, value_type = Option<Object>)]
