@@ -826,6 +826,16 @@ pub async fn dunning_final_action(db: &Db, account_id: &str) -> StoreResult<Stri
     Ok(row.map_or_else(|| "cancel".to_string(), |(action,)| action))
 }
 
+/// Sets what ends a subscription whose renewal failed every retry (`cancel` or `unpaid`).
+pub async fn set_dunning_final_action(db: &Db, account_id: &str, action: &str) -> StoreResult<()> {
+    db.execute(
+        "UPDATE accounts SET dunning_final_action = $1 WHERE id = $2",
+        &args![action, account_id],
+    )
+    .await?;
+    Ok(())
+}
+
 // ----- The simulated processor's ledger ------------------------------------------------------------
 
 /// One charge the simulated processor made.

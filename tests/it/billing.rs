@@ -267,16 +267,16 @@ async fn failed_renewals_retry_then_cancel_or_leave_the_subscription_unpaid(engi
     for final_action in ["cancel", "unpaid"] {
         let account = server.account(final_action).await;
         let key = &account.test_key;
-        if final_action == "unpaid" {
-            server
-                .db
-                .execute(
-                    "UPDATE accounts SET dunning_final_action = 'unpaid' WHERE id = $1",
-                    &kassa::store::args![&account.id],
-                )
-                .await
-                .unwrap();
-        }
+        let set = server
+            .with_key(Method::POST, "/api/v3/account", key)
+            .json(&json!({"dunning_final_action": final_action}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            json_with_status(set, 200).await["dunning_final_action"],
+            final_action
+        );
         server
             .clock
             .set(time::OffsetDateTime::now_utc().unix_timestamp());

@@ -75,8 +75,10 @@ impl Processor for SimulatedProcessor {
         db: &Db,
         request: &OffSessionCharge<'_>,
     ) -> Result<Result<(), ChargeFailure>, DomainError> {
-        let outcome =
-            crate::domain::processor::charge_saved_card(request.method, year_month(request.now));
+        let outcome = crate::domain::processor::charge_saved_card(
+            request.method,
+            crate::domain::processor::year_month(request.now),
+        );
         let failure = outcome.as_ref().err().map(ChargeFailure::from);
         let entry = LedgerEntry {
             idempotency_key: request.idempotency_key.to_string(),
@@ -108,13 +110,6 @@ impl Processor for SimulatedProcessor {
             }),
         })
     }
-}
-
-/// (year, month) of a unix time, UTC.
-fn year_month(now: i64) -> (i64, i64) {
-    let at =
-        time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    (i64::from(at.year()), i64::from(u8::from(at.month())))
 }
 
 /// What one run did.

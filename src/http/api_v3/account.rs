@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account, Caller};
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -31,17 +32,26 @@ pub struct AccountObject {
     livemode: bool,
     /// When the account was created, unix seconds.
     created: i64,
+    /// What ends a subscription whose renewal could not be charged after every retry:
+    /// `cancel` (the default) or `unpaid`.
+    #[schema(example = "cancel")]
+    dunning_final_action: String,
 }
 
 impl AccountObject {
-    fn new(account: Account, caller: &Caller) -> Self {
-        AccountObject {
+    async fn of(state: &AppState, account: Account, caller: &Caller) -> Result<Self, ApiError> {
+        let dunning_final_action =
+            crate::store::billing::dunning_final_action(&state.db, &account.id)
+                .await
+                .map_err(DomainError::from)?;
+        Ok(AccountObject {
             id: account.id,
             object: "account",
             name: account.name,
             livemode: caller.mode.is_live(),
             created: account.created,
-        }
+            dunning_final_action,
+        })
     }
 }
 
@@ -62,7 +72,7 @@ pub async fn retrieve_account(
     Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<AccountObject>, ApiError> {
     let account = accounts::get_account(&state.db, &caller.account_id).await?;
-    Ok(Json(AccountObject::new(account, &caller)))
+    Ok(Json(AccountObject::of(&state, account, &caller).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,9 +80,11 @@ pub async fn retrieve_account(
 pub struct UpdateAccount {
     /// The merchant's name, 1 to 100 characters.
     name: Option<String>,
+    /// `cancel` or `unpaid`: what ends a subscription whose renewal failed every retry.
+    dunning_final_action: Option<String>,
 }
 
-/// Updates the account's name.
+/// Updates the account's name and billing settings.
 #[utoipa::path(
     post,
     path = "/api/v3/account",
@@ -90,9 +102,20 @@ pub async fn update_account(
     caller: Caller,
     JsonBody(update): JsonBody<UpdateAccount>,
 ) -> Result<Json<AccountObject>, ApiError> {
+    if let Some(action) = &update.dunning_final_action {
+        if !matches!(action.as_str(), "cancel" | "unpaid") {
+            return Err(ApiError::invalid_param(
+                "dunning_final_action",
+                "must be one of cancel, unpaid",
+            ));
+        }
+        crate::store::billing::set_dunning_final_action(&state.db, &caller.account_id, action)
+            .await
+            .map_err(DomainError::from)?;
+    }
     let account = match update.name {
         Some(name) => accounts::rename_account(&state.db, &caller.account_id, &name).await?,
         None => accounts::get_account(&state.db, &caller.account_id).await?,
     };
-    Ok(Json(AccountObject::new(account, &caller)))
+    Ok(Json(AccountObject::of(&state, account, &caller).await?))
 }
