@@ -26,7 +26,8 @@ async fn bearer_and_basic_keys_authenticate(engine: Engine) {
     let body = json_with_status(bearer, 200).await;
     assert_eq!(
         body,
-        json!({"id": account.id, "object": "account", "name": "Acme", "livemode": false, "created": body["created"]})
+        json!({"id": account.id, "object": "account", "name": "Acme", "livemode": false, "created": body["created"],
+               "dunning_final_action": "cancel"})
     );
 
     let basic = server
