@@ -685,6 +685,35 @@ async fn claim(
         .await
 }
 
+/// Claims one invoice of the caller's to collect now (`POST /v1/invoices/{id}/pay`), if it is
+/// a draft or open and no engine holds it.
+pub async fn claim_invoice_now(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+    lease: i64,
+) -> StoreResult<Option<Claimed>> {
+    let claimed: Vec<Claimed> = db
+        .write_returning(
+            "UPDATE invoices SET lease_until = $1, due_at = $2 WHERE id = $3 AND account_id = $4 \
+             AND livemode = $5 AND status IN ('draft', 'open') AND (lease_until IS NULL OR lease_until <= $2) \
+             RETURNING id, account_id, livemode, lease_until",
+            &args![now + lease, now, id, &caller.account_id, caller.mode.is_live()],
+        )
+        .await?;
+    Ok(claimed.into_iter().next())
+}
+
+/// Voids an open invoice, if it still is: it is no longer owed or collected.
+pub fn invoice_voided(invoice: &Invoice) -> Statement<'_> {
+    Statement::new(
+        "UPDATE invoices SET status = 'void', voided_at = $1, due_at = NULL, next_payment_attempt = NULL, \
+         updated = $1 WHERE id = $2 AND status = 'open' AND charge_key IS NULL",
+        args![invoice.voided_at, &invoice.id],
+    )
+}
+
 /// Subscriptions with work due (a renewal, an end).
 pub async fn claim_due_subscriptions(
     db: &Db,

@@ -18,6 +18,7 @@ on_both_engines!(
     a_new_card_recovers_a_past_due_subscription,
     a_subscription_set_to_cancel_ends_at_its_period_end_without_an_invoice,
     a_charge_is_made_once_per_attempt_whatever_runs_it,
+    invoices_are_paid_now_or_voided_on_request,
 );
 
 const DAY: i64 = 86_400;
@@ -581,4 +582,111 @@ async fn a_charge_is_made_once_per_attempt_whatever_runs_it(engine: Engine) {
         ledger.len(),
         "the ledger and the paid renewals agree"
     );
+}
+
+async fn post_status(server: &TestServer, key: &str, path: &str, body: &str, status: u16) -> Value {
+    let request = server
+        .with_key(Method::POST, path, key)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    json_with_status(request.send().await.unwrap(), status).await
+}
+
+async fn invoices_are_paid_now_or_voided_on_request(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let started = subscribe(&server, &account).await;
+    let id = started["id"].as_str().unwrap();
+    charge_with(&server, key, &started, "pm_card_chargeCustomerFail").await;
+    let end = started["current_period_end"].as_i64().unwrap();
+    run_at(&server, end).await;
+    let sub = get(&server, key, &format!("/v1/subscriptions/{id}")).await;
+    let invoice_id = sub["latest_invoice"].as_str().unwrap();
+    let pay_path = format!("/v1/invoices/{invoice_id}/pay");
+
+    // Paid now, before the engine's hour: finalized, then declined as a card error.
+    let declined = post_status(&server, key, &pay_path, "", 402).await;
+    assert_eq!(declined["error"]["type"], "card_error");
+    assert_eq!(declined["error"]["code"], "card_declined");
+    assert!(
+        declined["error"]["charge"]
+            .as_str()
+            .unwrap()
+            .starts_with("ch_")
+    );
+    let invoice = get(&server, key, &format!("/v1/invoices/{invoice_id}")).await;
+    assert_eq!(
+        (&invoice["status"], &invoice["attempt_count"]),
+        (&json!("open"), &json!(1))
+    );
+    assert_eq!(
+        get(&server, key, &format!("/v1/subscriptions/{id}")).await["status"],
+        "past_due"
+    );
+
+    charge_with(&server, key, &sub, "pm_card_visa").await;
+    let paid = post_status(&server, key, &pay_path, "", 200).await;
+    assert_eq!(
+        (&paid["status"], &paid["attempt_count"]),
+        (&json!("paid"), &json!(2))
+    );
+    assert_eq!(
+        get(&server, key, &format!("/v1/subscriptions/{id}")).await["status"],
+        "active"
+    );
+    let again = post_status(&server, key, &pay_path, "", 400).await;
+    assert_eq!(again["error"]["code"], "invoice_not_payable");
+    let refused = post_status(&server, key, &pay_path, "paid_out_of_band=true", 400).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("paid_out_of_band"),
+        "{refused}"
+    );
+
+    // Voided: no longer owed, and never retried.
+    let other = subscribe(&server, &account).await;
+    charge_with(&server, key, &other, "pm_card_chargeCustomerFail").await;
+    let due = other["current_period_end"].as_i64().unwrap() + 3600;
+    run_at(&server, due - 3600).await;
+    assert_eq!(run_at(&server, due).await.failed, 1);
+    let other_sub = get(
+        &server,
+        key,
+        &format!("/v1/subscriptions/{}", other["id"].as_str().unwrap()),
+    )
+    .await;
+    let open_id = other_sub["latest_invoice"].as_str().unwrap();
+    let draft_void = post_status(
+        &server,
+        key,
+        &format!("/v1/invoices/{invoice_id}/void"),
+        "",
+        400,
+    )
+    .await;
+    assert_eq!(
+        draft_void["error"]["code"], "invoice_not_open",
+        "a paid invoice is not void-able"
+    );
+    let voided = post_status(
+        &server,
+        key,
+        &format!("/v1/invoices/{open_id}/void"),
+        "",
+        200,
+    )
+    .await;
+    assert_eq!(voided["status"], "void");
+    assert_eq!(voided["status_transitions"]["voided_at"], due);
+    assert_eq!(voided["next_payment_attempt"], Value::Null);
+    assert_eq!(
+        run_at(&server, due + 8 * DAY).await.failed,
+        0,
+        "a void invoice is not retried"
+    );
+    let events = get(&server, key, "/v1/events?type=invoice.voided").await;
+    assert_eq!(events["data"][0]["data"]["object"]["id"], open_id);
 }

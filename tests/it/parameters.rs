@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Engine, TestAccount, TestServer, json_with_status, on_both_engines};
+use crate::harness::{
+    Engine, TestAccount, TestDatabase, TestServer, json_with_status, on_both_engines,
+};
 
 on_both_engines!(
     every_operation_refuses_an_undefined_parameter,
@@ -219,6 +221,9 @@ impl<'a> Fixtures<'a> {
             )
             .await;
             return paid["payment_intent"].as_str().unwrap().into();
+        } else if path.contains("/invoices/") && (path.ends_with("/pay") || path.ends_with("/void"))
+        {
+            return self.renewal_invoice(path.ends_with("/void")).await;
         } else if path.contains("/subscriptions/")
             || path.contains("/subscription_items/")
             || path.contains("/invoices/")
@@ -259,10 +264,46 @@ impl<'a> Fixtures<'a> {
         created["id"].as_str().unwrap().into()
     }
 
+    /// A subscription's renewal invoice: a draft, to pay; or, to void, open after a declined
+    /// charge. The server's clock moves to the renewal's time and the engine runs.
+    async fn renewal_invoice(&self, open: bool) -> String {
+        let (server, account) = (self.server, self.account);
+        let paid = paid_subscription(server, account, &self.product).await;
+        let id = paid["subscription"].as_str().unwrap();
+        let sub = get(server, account, &format!("/v1/subscriptions/{id}")).await;
+        if open {
+            let method = post(
+                server,
+                account,
+                "/v1/payment_methods/pm_card_chargeCustomerFail/attach",
+                &format!("customer={}", sub["customer"].as_str().unwrap()),
+            )
+            .await;
+            let method = method["id"].as_str().unwrap();
+            post(
+                server,
+                account,
+                &format!("/v1/subscriptions/{id}"),
+                &format!("default_payment_method={method}"),
+            )
+            .await;
+        }
+        let end = sub["current_period_end"].as_i64().unwrap();
+        let processor = kassa::domain::billing::engine::SimulatedProcessor;
+        for at in [end, end + 3600].into_iter().take(if open { 2 } else { 1 }) {
+            server.clock.set(at);
+            kassa::domain::billing::engine::run_due(&server.db, &processor, at)
+                .await
+                .unwrap();
+        }
+        let sub = get(server, account, &format!("/v1/subscriptions/{id}")).await;
+        sub["latest_invoice"].as_str().unwrap().into()
+    }
+
     /// The least request `operation` accepts, as JSON (form-encoded for `/v1`).
     fn base(&self, operation: &Operation) -> Value {
         let price = &self.price;
-        if operation.path.ends_with("/pay") {
+        if operation.path.starts_with("/v1/test_helpers/") && operation.path.ends_with("/pay") {
             return json!({"card": "4242424242424242"});
         }
         if operation.path == "/v1/subscription_items" {
@@ -486,7 +527,11 @@ async fn send(fixtures: &Fixtures<'_>, operation: &Operation, params: &Value) ->
 }
 
 async fn every_operation_refuses_an_undefined_parameter(engine: Engine) {
-    let server = TestServer::start(engine).await;
+    // Invoices to pay or void come from the billing engine, run here at the fixtures' times.
+    let server = TestServer::start_configured(TestDatabase::new(engine).await, |config| {
+        config.billing_interval = None;
+    })
+    .await;
     let account = server.account("Acme").await;
     let fixtures = Fixtures::new(&server, &account).await;
     let document = get(&server, &account, "/openapi.json").await;
@@ -504,7 +549,11 @@ async fn every_operation_refuses_an_undefined_parameter(engine: Engine) {
 }
 
 async fn every_documented_parameter_comes_back_or_is_refused_by_name(engine: Engine) {
-    let server = TestServer::start(engine).await;
+    // Invoices to pay or void come from the billing engine, run here at the fixtures' times.
+    let server = TestServer::start_configured(TestDatabase::new(engine).await, |config| {
+        config.billing_interval = None;
+    })
+    .await;
     let account = server.account("Acme").await;
     let fixtures = Fixtures::new(&server, &account).await;
     let document = get(&server, &account, "/openapi.json").await;

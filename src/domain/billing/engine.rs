@@ -150,6 +150,67 @@ pub async fn run_due<P: Processor>(db: &Db, processor: &P, now: i64) -> Result<R
     }
 }
 
+/// Collects one invoice now (`POST /v1/invoices/{id}/pay`): finalized if a draft, then charged
+/// as the engine would, the attempt counting as one of its retries. Returns the invoice as it
+/// then is. An invoice that is paid or void is a conflict; one an engine is working on is a
+/// conflict to retry.
+pub async fn pay_now<P: Processor>(
+    db: &Db,
+    processor: &P,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+) -> Result<Invoice, DomainError> {
+    let invoice = get_invoice(db, caller, id).await?;
+    if !matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Open) {
+        return Err(DomainError::Conflict {
+            code: "invoice_not_payable",
+            message: format!("Invoice {id} is already {}.", invoice.status.as_str()),
+        });
+    }
+    let Some(claimed) =
+        store::billing::claim_invoice_now(db, caller, id, now, LEASE_SECONDS).await?
+    else {
+        return Err(DomainError::Conflict {
+            code: "lock_timeout",
+            message: format!("Invoice {id} is being collected right now; try again."),
+        });
+    };
+    collect(db, processor, &claimed, now, &mut Ran::default()).await?;
+    get_invoice(db, caller, id).await
+}
+
+/// Voids an open invoice: it is no longer owed, and nothing more is collected
+/// (`invoice.voided`). Only an open invoice can be voided.
+pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoice, DomainError> {
+    let mut invoice = get_invoice(db, caller, id).await?;
+    if invoice.status != InvoiceStatus::Open {
+        return Err(DomainError::Conflict {
+            code: "invoice_not_open",
+            message: format!(
+                "Only an open invoice can be voided; {id} is {}.",
+                invoice.status.as_str()
+            ),
+        });
+    }
+    invoice.status = InvoiceStatus::Void;
+    invoice.voided_at = Some(now);
+    invoice.due_at = None;
+    invoice.next_payment_attempt = None;
+    invoice.updated = now;
+    let voided = event(caller, "invoice.voided", &invoice.id, invoice.object(), now);
+    let guard = store::billing::invoice_voided(&invoice);
+    if !store::billing::write_guarded(db, caller.mode.is_live(), guard, Vec::new(), &[voided])
+        .await?
+    {
+        return Err(DomainError::Conflict {
+            code: "lock_timeout",
+            message: format!("Invoice {id} changed while it was being voided; try again."),
+        });
+    }
+    Ok(invoice)
+}
+
 fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, now: i64) -> Event {
     new_event(
         &caller.account_id,

@@ -12,11 +12,13 @@ use super::StripeList;
 use super::subscriptions::page_in_memory;
 use crate::domain::accounts::Caller;
 use crate::domain::billing::{self, InvoiceStatus};
-use crate::http::error::ApiError;
+use axum::http::StatusCode;
+
+use crate::http::error::{ApiError, ErrorType};
 use crate::http::expand;
-use crate::http::extract::{ListQuery, Query};
+use crate::http::extract::{ListQuery, Query, StripeBody};
 use crate::http::params::Created;
-use crate::http::unsupported::Unset;
+use crate::http::unsupported::{Off, Unset};
 use crate::http::{AppState, JsonBytes};
 use crate::objects;
 use crate::store::billing::InvoiceFilter;
@@ -26,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_invoices))
         .routes(routes!(retrieve_invoice))
         .routes(routes!(list_invoice_lines))
+        .routes(routes!(pay_invoice))
+        .routes(routes!(void_invoice))
 }
 
 /// `GET /v1/invoices` filters, as Stripe's.
@@ -134,4 +138,116 @@ pub async fn list_invoice_lines(
         has_more,
         format!("/v1/invoices/{id}/lines"),
     ))
+}
+
+/// Parameters of `POST /v1/invoices/{id}/pay`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayParams {
+    /// Fields to expand in the answer.
+    #[serde(default)]
+    pub expand: Vec<String>,
+    /// Charging another method than the subscription's default: attach it and make it the
+    /// default (`POST /v1/subscriptions/{id}`) instead.
+    pub payment_method: Option<Unset>,
+    pub paid_out_of_band: Option<Off>,
+    pub forgive: Option<Off>,
+    pub off_session: Option<Off>,
+    pub mandate: Option<Unset>,
+    pub source: Option<Unset>,
+}
+
+/// Collects an invoice now: finalized if a draft, then charged to its subscription's default
+/// payment method. A decline is a 402 card error, and the invoice stays open for its retries.
+#[utoipa::path(post, path = "/v1/invoices/{id}/pay", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    request_body(content = PayParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The paid invoice."), (status = 402, description = "The charge was declined."),
+        (status = 400, description = "The invoice is paid or void."), (status = 404, description = "No such invoice.")))]
+pub async fn pay_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StripeBody(params): StripeBody<PayParams>,
+) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "invoice")?;
+    let processor = crate::domain::billing::engine::SimulatedProcessor;
+    let invoice =
+        billing::engine::pay_now(&state.db, &processor, &caller, &id, state.clock.now()).await?;
+    if invoice.status != InvoiceStatus::Paid {
+        return Err(declined(&state, &caller, &invoice).await?);
+    }
+    Ok(Json(
+        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+    ))
+}
+
+/// The error codes a charge attempt can end with, as Stripe names them.
+const CHARGE_ERROR_CODES: [&str; 5] = [
+    "card_declined",
+    "expired_card",
+    "incorrect_cvc",
+    "processing_error",
+    "payment_method_required",
+];
+
+/// Stripe's answer to a declined invoice payment: a 402 card error with the charge's codes and
+/// the `charge` that failed.
+async fn declined(
+    state: &AppState,
+    caller: &Caller,
+    invoice: &billing::Invoice,
+) -> Result<ApiError, ApiError> {
+    let charge = match &invoice.charge_id {
+        Some(id) => Some(crate::domain::payments::get_charge(&state.db, caller, id).await?),
+        None => None,
+    };
+    let failure = charge.as_ref().and_then(|c| c.failure.clone());
+    let (code, message) = match &failure {
+        Some(f) => (f.code.as_str(), f.message.clone()),
+        None => (
+            "payment_method_required",
+            "The subscription has no payment method to charge.".to_string(),
+        ),
+    };
+    let code = CHARGE_ERROR_CODES
+        .into_iter()
+        .find(|known| *known == code)
+        .unwrap_or("card_declined");
+    let mut error =
+        ApiError::new(StatusCode::PAYMENT_REQUIRED, Some(code), message).with_type(ErrorType::Card);
+    if let Some(decline_code) = failure.and_then(|f| f.decline_code) {
+        error = error.with_field("decline_code", decline_code.into());
+    }
+    if let Some(charge) = &charge {
+        error = error.with_field("charge", charge.id.clone().into());
+    }
+    Ok(error)
+}
+
+/// Voids an open invoice: it is no longer owed, and nothing more is collected.
+#[utoipa::path(post, path = "/v1/invoices/{id}/void", tag = "Stripe", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    request_body(content = ExpandOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The void invoice."), (status = 400, description = "The invoice is not open."),
+        (status = 404, description = "No such invoice.")))]
+pub async fn void_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StripeBody(params): StripeBody<ExpandOnly>,
+) -> Result<Json<Value>, ApiError> {
+    let expand = expand::check(params.expand, "invoice")?;
+    let invoice = billing::engine::void(&state.db, &caller, &id, state.clock.now()).await?;
+    Ok(Json(
+        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+    ))
+}
+
+/// Only `expand`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpandOnly {
+    #[serde(default)]
+    pub expand: Vec<String>,
 }
