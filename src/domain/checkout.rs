@@ -796,6 +796,12 @@ fn session_mode(
             "can only be used in payment mode",
         ));
     }
+    if mode != CheckoutMode::Subscription && settings.contains_key("subscription_data") {
+        return Err(DomainError::invalid(
+            "subscription_data",
+            "can only be used in subscription mode",
+        ));
+    }
     if lines.is_empty() && mode != CheckoutMode::Setup {
         return Err(DomainError::invalid(
             "line_items",

@@ -15,6 +15,7 @@ on_both_engines!(
     subscription_objects_expand_and_belong_to_their_account,
     subscriptions_cancel_at_period_end_at_a_time_or_now,
     loops_v3_serves_the_same_subscriptions_and_invoices,
+    subscription_data_reaches_the_subscription,
 );
 
 async fn post(server: &TestServer, account: &TestAccount, path: &str, body: &str) -> Value {
@@ -639,4 +640,88 @@ async fn loops_v3_serves_the_same_subscriptions_and_invoices(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(json_with_status(canceled, 200).await["status"], "canceled");
+}
+
+async fn subscription_data_reaches_the_subscription(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let monthly = post(
+        &server,
+        &account,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&recurring[interval]=month&product_data[name]=Pro",
+    )
+    .await;
+    let price = monthly["id"].as_str().unwrap();
+    let line = format!("line_items[0][price]={price}&line_items[0][quantity]=1");
+    let create = async |extra: &str, status: u16| {
+        let body = format!("{line}{extra}");
+        json_with_status(
+            server
+                .form(&account, Method::POST, "/v1/checkout/sessions", &body)
+                .await,
+            status,
+        )
+        .await
+    };
+    let session = create(
+        "&mode=subscription&subscription_data[metadata][plan]=pro&subscription_data[description]=Team+plan",
+        200,
+    )
+    .await;
+    let paid = post(
+        &server,
+        &account,
+        &format!(
+            "/v1/test_helpers/checkout/sessions/{}/pay",
+            session["id"].as_str().unwrap()
+        ),
+        "card=4242424242424242",
+    )
+    .await;
+    let sub = get(
+        &server,
+        key,
+        &format!(
+            "/v1/subscriptions/{}",
+            paid["subscription"].as_str().unwrap()
+        ),
+        200,
+    )
+    .await;
+    assert_eq!(sub["metadata"], json!({"plan": "pro"}));
+    assert_eq!(sub["description"], "Team plan");
+
+    let one_off = post(
+        &server,
+        &account,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&product_data[name]=Once",
+    )
+    .await;
+    let body = format!(
+        "mode=payment&line_items[0][price]={}&line_items[0][quantity]=1&subscription_data[description]=x",
+        one_off["id"].as_str().unwrap()
+    );
+    let wrong_mode = json_with_status(
+        server
+            .form(&account, Method::POST, "/v1/checkout/sessions", &body)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(wrong_mode["error"]["param"], "subscription_data");
+    let trial = create(
+        "&mode=subscription&subscription_data[trial_period_days]=7",
+        400,
+    )
+    .await;
+    assert!(
+        trial["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("subscription_data[trial_period_days]"),
+        "{trial}"
+    );
 }

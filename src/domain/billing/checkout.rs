@@ -38,6 +38,12 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
     let subscription_id = ids::new_id(prefix::SUBSCRIPTION, ids::now_ms());
     let invoice_id = ids::new_id(prefix::INVOICE, ids::now_ms());
     let period_end = periods::period_start(now, recurring, 1);
+    // `subscription_data`, as the session checked it when it was created.
+    let data = session
+        .settings
+        .get("subscription_data")
+        .cloned()
+        .unwrap_or_default();
     let mut items = Vec::new();
     let mut invoice_lines = Vec::with_capacity(lines.len());
     for line in lines {
@@ -73,8 +79,14 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
         status: SubscriptionStatus::Active,
         currency: session.currency.as_str().to_string(),
         default_payment_method: None,
-        description: None,
-        metadata: Metadata::default(),
+        description: data
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        metadata: data
+            .get("metadata")
+            .and_then(|m| serde_json::from_value(m.clone()).ok())
+            .unwrap_or_default(),
         billing_cycle_anchor: now,
         current_period_start: now,
         current_period_end: period_end,

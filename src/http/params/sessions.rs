@@ -88,6 +88,49 @@ pub struct PaymentIntentDataBody {
     pub transfer_group: Option<Unset>,
 }
 
+/// `subscription_data`: what the subscription a subscription-mode session starts carries.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionDataBody {
+    /// The subscription's `description`.
+    pub description: Option<String>,
+    /// The subscription's `metadata`.
+    #[serde(default, deserialize_with = "metadata_param")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<MetadataParam>,
+    /// Trials are not built yet: refused when given.
+    pub trial_period_days: Option<Unset>,
+    pub trial_end: Option<Unset>,
+    pub trial_settings: Option<Off>,
+    pub billing_cycle_anchor: Option<Unset>,
+    pub proration_behavior: Option<Unset>,
+    pub default_tax_rates: Option<Off>,
+    pub invoice_settings: Option<Off>,
+    pub application_fee_percent: Option<Unset>,
+    pub on_behalf_of: Option<Unset>,
+    pub transfer_data: Option<Off>,
+    pub billing_mode: Option<Off>,
+}
+
+impl SubscriptionDataBody {
+    /// What the subscription will carry, checked now so that the session is refused rather
+    /// than its payment.
+    fn into_setting(self) -> Result<Value, ApiError> {
+        let metadata = crate::domain::metadata::Metadata::validate(
+            self.metadata
+                .map(MetadataParam::into_new)
+                .unwrap_or_default(),
+            "subscription_data[metadata]",
+        )?;
+        let description = crate::domain::validate::optional_text(
+            self.description,
+            "subscription_data[description]",
+            500,
+        )?;
+        Ok(json!({"description": description, "metadata": metadata}))
+    }
+}
+
 /// A checkout session to create: Stripe's parameters and the Loops V3 ones.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -168,7 +211,8 @@ pub struct SessionBody {
     pub setup_intent_data: Option<Off>,
     pub shipping_address_collection: Option<Off>,
     pub shipping_options: Option<Off>,
-    pub subscription_data: Option<Off>,
+    /// In subscription mode: the subscription's `description` and `metadata`.
+    pub subscription_data: Option<SubscriptionDataBody>,
     pub tax_id_collection: Option<Off>,
     pub wallet_options: Option<Off>,
 }
@@ -238,6 +282,7 @@ impl SessionBody {
             return_url: self.return_url,
             integration_identifier: self.integration_identifier,
             payment_intent_data: self.payment_intent_data,
+            subscription_data: self.subscription_data,
         };
         input.settings = options.into_settings()?;
         Ok(input)
@@ -316,6 +361,7 @@ struct SessionOptions {
     return_url: Option<String>,
     integration_identifier: Option<String>,
     payment_intent_data: Option<PaymentIntentDataBody>,
+    subscription_data: Option<SubscriptionDataBody>,
 }
 
 /// Stripe's `ui_mode`s, old and new names.
@@ -377,6 +423,9 @@ impl SessionOptions {
         }
         if let Some(data) = self.payment_intent_data {
             settings.insert("payment_intent_data".into(), data.into_setting()?);
+        }
+        if let Some(data) = self.subscription_data {
+            settings.insert("subscription_data".into(), data.into_setting()?);
         }
         Ok(settings)
     }
