@@ -1473,128 +1473,52 @@ pub async fn complete_session(
             "a card is needed to complete this session",
         ));
     }
-    let event = |kind: &str, object_id: &str, object: Value| {
-        super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
-    };
-    let mut events = Vec::new();
-    let mut after = session.clone();
-    after.state = SessionState::Completed;
-    after.updated = now;
-    after.completed_at = Some(now);
+    let mut events = Recorder::new(account_id, session.livemode, now);
     let email = paid
         .email
         .clone()
         .or_else(|| session.customer_email.clone());
-    after.customer_details = Some(serde_json::json!({
-        "address": null, "business_name": null, "email": email, "individual_name": null,
-        "name": paid.name, "phone": null, "tax_exempt": "none", "tax_ids": [],
-    }));
+    let mut after = completed(session, email.clone(), paid.name.clone(), now);
     let customer = new_customer_of(account_id, session, email.clone(), paid.name.clone(), now)?;
     if let Some(customer) = &customer {
-        events.push(event("customer.created", &customer.id, customer.object()));
+        events.push("customer.created", &customer.id, customer.object());
         after.customer_id = Some(customer.id.clone());
     }
-    // Setup mode saves the card for later, and so does a subscription, whose renewals charge it.
-    let saves_for_later = saves_card || session.mode == CheckoutMode::Subscription;
-    let method = paid.card.clone().map(|card| {
-        let usage = if saves_for_later {
-            Usage::Saved {
-                customer: after.customer_id.clone(),
-            }
-        } else {
-            Usage::Payment
-        };
-        PaymentMethod::entered(
-            session.livemode,
-            card,
-            paid.charge_decline,
-            email.clone(),
-            paid.name.clone(),
-            usage,
-            now,
-        )
-    });
+    let method = method_of(session, &after, &paid, email.clone(), now);
     if let Some(method) = method.as_ref().filter(|m| m.customer_id.is_some()) {
-        events.push(method.event(account_id, "payment_method.attached", now));
+        events
+            .events
+            .push(method.event(account_id, "payment_method.attached", now));
     }
     let method_id = method.as_ref().map(|m| m.id.clone());
-    let payment = payment_due.then(|| {
-        payment_of(
-            session,
-            &after,
-            &paid,
-            method_id.clone(),
-            email.clone(),
-            now,
-        )
-    });
+    let payment =
+        payment_due.then(|| payment_of(session, &after, &paid, method_id.clone(), email, now));
     let started = match session.mode {
         CheckoutMode::Subscription => {
-            let mut started =
-                start_subscription(db, session, lines, &after, &paid, payment.as_ref(), now)
-                    .await?;
-            if let Some(started) = &mut started {
-                started.subscription.default_payment_method = method_id.clone();
-            }
-            started
+            start_subscription(db, session, lines, &after, &paid, payment.as_ref(), now)
+                .await?
+                .map(|mut started| {
+                    started.subscription.default_payment_method = method_id.clone();
+                    started
+                })
         }
         _ => None,
     };
-    if let Some(started) = &started {
-        let [draft, open] = started.invoice_before_payment();
-        let (subscription, invoice) = (&started.subscription, &started.invoice);
-        events.push(event(
-            "customer.subscription.created",
-            &subscription.id,
-            subscription.object(),
-        ));
-        events.push(event("invoice.created", &invoice.id, draft));
-        events.push(event("invoice.finalized", &invoice.id, open));
-        after.subscription_id = Some(subscription.id.clone());
-        after.invoice_id = Some(invoice.id.clone());
-    }
-    if let Some((payment, charge)) = &payment {
-        events.push(event("charge.succeeded", &charge.id, charge.object()));
-        events.push(event(
-            "payment_intent.succeeded",
-            &payment.id,
-            payment.object(),
-        ));
-        after.payment_status = PaymentStatus::Paid;
-        after.payment_intent_id = Some(payment.id.clone());
-    }
-    if let Some(Started { invoice, .. }) = &started {
-        for kind in ["invoice.paid", "invoice.payment_succeeded"] {
-            events.push(event(kind, &invoice.id, invoice.object()));
-        }
-        if let Some(payment) = invoice.payment() {
-            let id = payment["id"].as_str().unwrap_or_default().to_string();
-            events.push(event("invoice_payment.paid", &id, payment));
-        }
-    }
+    record_payment(&mut events, &mut after, started.as_ref(), payment.as_ref());
     let setup = match (saves_card, paid.card) {
         (true, Some(card)) => {
-            let setup = SetupIntent {
-                id: ids::new_id(prefix::SETUP_INTENT, ids::now_ms()),
-                livemode: session.livemode,
-                status: "succeeded".into(),
-                checkout_session_id: Some(session.id.clone()),
-                customer_id: after.customer_id.clone(),
-                card,
-                payment_method: method_id.clone(),
-                created: now,
-            };
-            events.push(event("setup_intent.succeeded", &setup.id, setup.object()));
+            let setup = setup_of(session, &after, card, method_id, now);
+            events.push("setup_intent.succeeded", &setup.id, setup.object());
             after.setup_intent_id = Some(setup.id.clone());
             Some(setup)
         }
         _ => None,
     };
-    events.push(event(
+    events.push(
         "checkout.session.completed",
         &session.id,
         objects::to_value(&objects::CheckoutSession::new(&after, public_url)),
-    ));
+    );
     let (payment, charge) = payment.unzip();
     let writes = store::checkout::CompletionWrites {
         payment: payment.as_ref(),
@@ -1603,7 +1527,7 @@ pub async fn complete_session(
         customer: customer.as_ref(),
         started: started.as_ref(),
         payment_method: method.as_ref(),
-        events: &events,
+        events: &events.events,
     };
     if store::checkout::complete(db, account_id, &after, writes).await? {
         Ok(Completion::Completed {
@@ -1615,6 +1539,140 @@ pub async fn complete_session(
             .await?
             .unwrap_or(SessionState::Failed);
         Ok(Completion::AlreadyFinal(state))
+    }
+}
+
+/// The events of one change, in the order they happen.
+struct Recorder<'a> {
+    account_id: &'a str,
+    livemode: bool,
+    now: i64,
+    events: Vec<super::events::Event>,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(account_id: &'a str, livemode: bool, now: i64) -> Self {
+        Recorder {
+            account_id,
+            livemode,
+            now,
+            events: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, kind: &str, object_id: &str, object: Value) {
+        let event = super::events::new_event(
+            self.account_id,
+            self.livemode,
+            kind,
+            object_id,
+            object,
+            self.now,
+        );
+        self.events.push(event);
+    }
+}
+
+/// The session as it is once completed, with what the payer gave.
+fn completed(session: &Session, email: Option<String>, name: Option<String>, now: i64) -> Session {
+    let mut after = session.clone();
+    after.state = SessionState::Completed;
+    after.updated = now;
+    after.completed_at = Some(now);
+    after.customer_details = Some(serde_json::json!({
+        "address": null, "business_name": null, "email": email, "individual_name": null,
+        "name": name, "phone": null, "tax_exempt": "none", "tax_ids": [],
+    }));
+    after
+}
+
+/// The card used, as a PaymentMethod: saved to the customer in setup mode and for a
+/// subscription, whose renewals charge it; used once otherwise.
+fn method_of(
+    session: &Session,
+    after: &Session,
+    paid: &PaidWith,
+    email: Option<String>,
+    now: i64,
+) -> Option<PaymentMethod> {
+    let saves_for_later = matches!(
+        session.mode,
+        CheckoutMode::Setup | CheckoutMode::Subscription
+    );
+    let card = paid.card.clone()?;
+    let usage = if saves_for_later {
+        Usage::Saved {
+            customer: after.customer_id.clone(),
+        }
+    } else {
+        Usage::Payment
+    };
+    Some(PaymentMethod::entered(
+        session.livemode,
+        card,
+        paid.charge_decline,
+        email,
+        paid.name.clone(),
+        usage,
+        now,
+    ))
+}
+
+/// The events of the payment, in the order of decisions §11: a subscription and its first
+/// invoice created and finalized, then the charge and the PaymentIntent, then the invoice paid.
+fn record_payment(
+    events: &mut Recorder<'_>,
+    after: &mut Session,
+    started: Option<&Started>,
+    payment: Option<&(PaymentIntent, Charge)>,
+) {
+    if let Some(started) = started {
+        let [draft, open] = started.invoice_before_payment();
+        let (subscription, invoice) = (&started.subscription, &started.invoice);
+        events.push(
+            "customer.subscription.created",
+            &subscription.id,
+            subscription.object(),
+        );
+        events.push("invoice.created", &invoice.id, draft);
+        events.push("invoice.finalized", &invoice.id, open);
+        after.subscription_id = Some(subscription.id.clone());
+        after.invoice_id = Some(invoice.id.clone());
+    }
+    if let Some((payment, charge)) = payment {
+        events.push("charge.succeeded", &charge.id, charge.object());
+        events.push("payment_intent.succeeded", &payment.id, payment.object());
+        after.payment_status = PaymentStatus::Paid;
+        after.payment_intent_id = Some(payment.id.clone());
+    }
+    if let Some(Started { invoice, .. }) = started {
+        for kind in ["invoice.paid", "invoice.payment_succeeded"] {
+            events.push(kind, &invoice.id, invoice.object());
+        }
+        if let Some(payment) = invoice.payment() {
+            let id = payment["id"].as_str().unwrap_or_default().to_string();
+            events.push("invoice_payment.paid", &id, payment);
+        }
+    }
+}
+
+/// The SetupIntent of a setup-mode session, succeeded with `card`.
+fn setup_of(
+    session: &Session,
+    after: &Session,
+    card: super::payments::CardSummary,
+    payment_method: Option<String>,
+    now: i64,
+) -> SetupIntent {
+    SetupIntent {
+        id: ids::new_id(prefix::SETUP_INTENT, ids::now_ms()),
+        livemode: session.livemode,
+        status: "succeeded".into(),
+        checkout_session_id: Some(session.id.clone()),
+        customer_id: after.customer_id.clone(),
+        card,
+        payment_method,
+        created: now,
     }
 }
 
