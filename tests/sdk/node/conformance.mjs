@@ -1258,6 +1258,50 @@ async function checkPaymentMethodsAttachList() {
   eq(listed.data.map((method) => method.id), [pm.id], "paymentMethods.list");
 }
 
+// A subscription started by a paid checkout, read and changed through stripe-node's own
+// resources: subscriptions.list({status: "all", customer}) auto-paging, retrieve with expand,
+// update (cancel at period end and undo), invoices.retrieve, and cancel.
+async function checkSubscriptionLifecycle() {
+  const price = await S.stripe.prices.create({
+    currency: "eur",
+    unit_amount: 900,
+    recurring: { interval: "month" },
+    product_data: { name: "SDK plan" },
+  });
+  const session = await S.stripe.checkout.sessions.create({
+    mode: "subscription",
+    line_items: [{ price: price.id, quantity: 2 }],
+    subscription_data: { metadata: { source: "sdk" } },
+    success_url: SUCCESS_URL,
+  });
+  track(session.id);
+  const paid = await S.stripe.rawRequest(
+    "POST",
+    `/v1/test_helpers/checkout/sessions/${session.id}/pay`,
+    { card: "4242424242424242" },
+  );
+  const subId = need(paid.subscription, "session.subscription");
+  const ids = [];
+  for await (const sub of S.stripe.subscriptions.list({ status: "all", customer: paid.customer, limit: 1 })) {
+    ids.push(sub.id);
+  }
+  eq(ids, [subId], "the customer's subscriptions");
+  const sub = await S.stripe.subscriptions.retrieve(subId, { expand: ["latest_invoice"] });
+  eq([sub.status, sub.metadata.source], ["active", "sdk"], "status and metadata");
+  eq(sub.items.data[0].price.id, price.id, "items.data[0].price");
+  eq(sub.items.data[0].plan.amount_decimal, "900", "plan.amount_decimal");
+  eq([sub.latest_invoice.status, sub.latest_invoice.amount_paid], ["paid", 1800], "first invoice");
+  const later = await S.stripe.subscriptions.update(subId, { cancel_at_period_end: true });
+  eq([later.cancel_at_period_end, later.cancel_at], [true, sub.current_period_end], "cancel at period end");
+  const undone = await S.stripe.subscriptions.update(subId, { cancel_at_period_end: false });
+  eq(undone.cancel_at, null, "undone");
+  const invoice = await S.stripe.invoices.retrieve(sub.latest_invoice.id);
+  eq(invoice.lines.data.map((l) => l.amount), [1800], "invoice lines");
+  const canceled = await S.stripe.subscriptions.cancel(subId);
+  eq(canceled.status, "canceled", "status after cancel");
+  eq((await S.stripe.subscriptions.list({ customer: paid.customer })).data, [], "canceled ones hidden");
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -1293,6 +1337,7 @@ const CHECKS = [
   ["webhooks.replay_after_500", checkWebhooksReplayAfter500],
   ["test_helpers.pay", checkTestHelperPay],
   ["test_helpers.pay.decline.charges", checkTestHelperDecline],
+  ["subscriptions.lifecycle", checkSubscriptionLifecycle],
   ["payment_methods.attach.list", checkPaymentMethodsAttachList],
 ];
 

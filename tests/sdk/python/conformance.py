@@ -1168,6 +1168,46 @@ def check_payment_methods_attach_list():
        [pm.id], "PaymentMethod.list")
 
 
+def check_subscription_lifecycle():
+    """A subscription started by a paid checkout, read and changed through stripe-python's own
+    resources: Subscription.list(status="all", customer=...) auto-paging, retrieve with
+    expand, modify (cancel at period end and undo), Invoice.retrieve with its lines, and
+    Subscription.cancel."""
+    price = stripe.Price.create(currency="eur", unit_amount=900, recurring={"interval": "month"},
+                                product_data={"name": "SDK plan"})
+    s = stripe.checkout.Session.create(mode="subscription",
+                                       line_items=[{"price": price.id, "quantity": 2}],
+                                       subscription_data={"metadata": {"source": "sdk"}},
+                                       success_url=SUCCESS_URL)
+    track(s.id)
+    client = test_helper_client()
+    paid = client.deserialize(
+        client.raw_request("post", "/v1/test_helpers/checkout/sessions/%s/pay" % s.id,
+                           card="4242424242424242"), api_mode="V1")
+    sub_id = need(paid.subscription, "session.subscription")
+    subs = list(stripe.Subscription.list(status="all", customer=paid.customer, limit=1)
+                .auto_paging_iter())
+    eq([x.id for x in subs], [sub_id], "the customer's subscriptions")
+    sub = stripe.Subscription.retrieve(sub_id, expand=["latest_invoice"])
+    expect(isinstance(sub, stripe.Subscription), "expected stripe.Subscription, got %r" % type(sub))
+    eq((sub.status, sub.metadata.to_dict()), ("active", {"source": "sdk"}), "status and metadata")
+    eq(sub["items"].data[0].price.id, price.id, "items.data[0].price")
+    eq(sub["items"].data[0].plan.amount_decimal, "900", "plan.amount_decimal")
+    expect(isinstance(sub.latest_invoice, stripe.Invoice),
+           "latest_invoice expands to a stripe.Invoice, got %r" % type(sub.latest_invoice))
+    eq((sub.latest_invoice.status, sub.latest_invoice.amount_paid), ("paid", 1800), "first invoice")
+    eq(sub.latest_invoice.billing_reason, "subscription_create", "billing_reason")
+    later = stripe.Subscription.modify(sub_id, cancel_at_period_end=True)
+    eq((later.cancel_at_period_end, later.cancel_at), (True, sub.current_period_end),
+       "cancel at period end")
+    eq(stripe.Subscription.modify(sub_id, cancel_at_period_end=False).cancel_at, None, "undone")
+    invoice = stripe.Invoice.retrieve(sub.latest_invoice.id)
+    eq([line.amount for line in invoice.lines.data], [1800], "invoice lines")
+    canceled = stripe.Subscription.cancel(sub_id)
+    eq(canceled.status, "canceled", "status after cancel")
+    eq(stripe.Subscription.list(customer=paid.customer).data, [], "canceled ones hidden by default")
+
+
 CHECKS = [
     ("product.create", check_product_create),
     ("product.retrieve", check_product_retrieve),
