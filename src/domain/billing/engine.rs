@@ -385,7 +385,8 @@ async fn renew(
 }
 
 /// An invoice whose `due_at` has come: finalized if still a draft, then charged to its
-/// subscription's default payment method, in the three durable steps of this module's doc.
+/// subscription's default payment method, in the three durable steps of this module's doc
+/// ([`begin_attempt`], the processor, [`record`]).
 async fn collect<P: Processor>(
     db: &Db,
     processor: &P,
@@ -410,40 +411,10 @@ async fn collect<P: Processor>(
         .await?;
         return Ok(());
     }
-    // Step 1: the attempt's key (the same one again after a crash), finalizing a draft.
-    let key = match store::billing::charge_key(db, &invoice.id).await? {
-        Some(key) => key,
-        None => format!("{}-attempt-{}", invoice.id, invoice.attempt_count + 1),
-    };
-    let mut events = Vec::new();
-    if invoice.status == InvoiceStatus::Draft {
-        let earlier = store::billing::count_invoices_of(db, &invoice.customer_id).await? - 1;
-        invoice.status = InvoiceStatus::Open;
-        invoice.number = Some(invoice_number(&invoice.customer_id, earlier.max(0)));
-        invoice.finalized_at = Some(now);
-        events.push(event(
-            &caller,
-            "invoice.finalized",
-            &invoice.id,
-            invoice.object(),
-            now,
-        ));
-    }
-    invoice.updated = now;
-    let mark = store::billing::invoice_processing(&invoice, &key, claimed.lease_until);
-    if !store::billing::write_guarded(db, claimed.livemode, mark, Vec::new(), &events).await? {
+    let Some(key) = begin_attempt(db, &caller, claimed, &mut invoice, now).await? else {
         return Ok(()); // the claim ran out and another server took it
-    }
-    // Step 2: the charge.
-    let method = match subscription
-        .as_ref()
-        .and_then(|s| s.default_payment_method.as_deref())
-    {
-        Some(id) => store::payment_methods::get(db, &caller, id)
-            .await?
-            .filter(|m| m.customer_id.as_deref() == Some(invoice.customer_id.as_str())),
-        None => None,
     };
+    let method = saved_method(db, &caller, subscription.as_ref(), &invoice).await?;
     let outcome = match (&method, invoice.amount_due) {
         (_, 0) => Ok(()),
         (Some(method), amount) => {
@@ -480,6 +451,58 @@ async fn collect<P: Processor>(
         }
     }
     Ok(())
+}
+
+/// Step 1 of collecting: the attempt's idempotency key written on the invoice (the same key
+/// again after a crash, so the processor answers its first result), a draft finalized with its
+/// number and `invoice.finalized`. Returns the key, or `None` when the claim no longer holds.
+async fn begin_attempt(
+    db: &Db,
+    caller: &Caller,
+    claimed: &Claimed,
+    invoice: &mut Invoice,
+    now: i64,
+) -> Result<Option<String>, DomainError> {
+    let key = match store::billing::charge_key(db, &invoice.id).await? {
+        Some(key) => key,
+        None => format!("{}-attempt-{}", invoice.id, invoice.attempt_count + 1),
+    };
+    let mut events = Vec::new();
+    if invoice.status == InvoiceStatus::Draft {
+        // The count includes this invoice.
+        let earlier = store::billing::count_invoices_of(db, &invoice.customer_id).await? - 1;
+        invoice.status = InvoiceStatus::Open;
+        invoice.number = Some(invoice_number(&invoice.customer_id, earlier.max(0)));
+        invoice.finalized_at = Some(now);
+        events.push(event(
+            caller,
+            "invoice.finalized",
+            &invoice.id,
+            invoice.object(),
+            now,
+        ));
+    }
+    invoice.updated = now;
+    let mark = store::billing::invoice_processing(invoice, &key, claimed.lease_until);
+    let held =
+        store::billing::write_guarded(db, claimed.livemode, mark, Vec::new(), &events).await?;
+    Ok(held.then_some(key))
+}
+
+/// The payment method an invoice is charged to: its subscription's default, if it is still
+/// attached to the invoice's customer.
+async fn saved_method(
+    db: &Db,
+    caller: &Caller,
+    subscription: Option<&Subscription>,
+    invoice: &Invoice,
+) -> Result<Option<PaymentMethod>, DomainError> {
+    let Some(id) = subscription.and_then(|s| s.default_payment_method.as_deref()) else {
+        return Ok(None);
+    };
+    Ok(store::payment_methods::get(db, caller, id)
+        .await?
+        .filter(|m| m.customer_id.as_deref() == Some(invoice.customer_id.as_str())))
 }
 
 /// A charge attempt on an invoice and its outcome, to be recorded.
