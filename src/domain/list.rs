@@ -26,6 +26,25 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// This page of a short list held in memory in its own order (a subscription's items, an
+    /// invoice's lines), by the cursors over the ids `id` gives; and whether more follow.
+    pub fn of_held<'a, T>(&self, items: &'a [T], id: impl Fn(&T) -> &str) -> (&'a [T], bool) {
+        let position = |wanted: &str| items.iter().position(|i| id(i) == wanted);
+        let limit = self.limit as usize;
+        let (start, end) = match &self.start {
+            PageStart::After(after) => {
+                (position(after).map_or(items.len(), |p| p + 1), items.len())
+            }
+            PageStart::Before(before) => {
+                let end = position(before).unwrap_or(0);
+                (end.saturating_sub(limit), end)
+            }
+            PageStart::Offset(skip) => ((*skip as usize).min(items.len()), items.len()),
+        };
+        let window = &items[start..end];
+        (&window[..window.len().min(limit)], window.len() > limit)
+    }
+
     /// Builds a page request from list parameters, checking them; `default_limit` differs by
     /// surface (50 on `/api/*`, 10 on `/v1`).
     pub fn new(

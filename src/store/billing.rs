@@ -3,7 +3,7 @@
 //! their items or lines and those lines' prices in one query each.
 
 use super::catalog::{price_columns, read_price};
-use super::events::Subscribers;
+use super::events::write_if_with_events;
 use super::query::Select;
 use super::{Db, FromRow, Row, Statement, StoreResult, args, row_struct};
 use crate::domain::accounts::Caller;
@@ -148,6 +148,7 @@ pub fn invoice_line_insert(line: &InvoiceLine, position: usize) -> Statement<'_>
 /// changed it since version `subscription.version - 1` was read; returns whether it did.
 pub async fn save_subscription(
     db: &Db,
+    caller: &Caller,
     subscription: &Subscription,
     events: &[Event],
 ) -> StoreResult<bool> {
@@ -182,14 +183,15 @@ pub async fn save_subscription(
             s.version - 1
         ],
     );
-    let account_id = events.first().map(|e| e.account_id.as_str()).unwrap_or("");
-    let subscribers = Subscribers::read(db, account_id, s.livemode).await?;
-    let (statements, queued) = subscribers.statements(events);
-    let saved = db.write_statements_if(guard, &statements).await?;
-    if saved && queued {
-        crate::delivery::WAKE.notify_one();
-    }
-    Ok(saved)
+    write_if_with_events(
+        db,
+        &caller.account_id,
+        s.livemode,
+        guard,
+        Vec::new(),
+        events,
+    )
+    .await
 }
 
 /// How many invoices a customer has: the next one's number follows.
@@ -821,26 +823,6 @@ pub fn subscription_billed(s: &Subscription) -> Statement<'_> {
             s.version - 1
         ],
     )
-}
-
-/// Writes `guard` and, with it, `statements` and the events, in one transaction; returns
-/// whether the guard held (nothing is written otherwise).
-pub async fn write_guarded(
-    db: &Db,
-    livemode: bool,
-    guard: Statement<'_>,
-    mut statements: Vec<Statement<'_>>,
-    events: &[Event],
-) -> StoreResult<bool> {
-    let account_id = events.first().map(|e| e.account_id.as_str()).unwrap_or("");
-    let subscribers = Subscribers::read(db, account_id, livemode).await?;
-    let (event_statements, queued) = subscribers.statements(events);
-    statements.extend(event_statements);
-    let written = db.write_statements_if(guard, &statements).await?;
-    if written && queued {
-        crate::delivery::WAKE.notify_one();
-    }
-    Ok(written)
 }
 
 /// What an account does when a renewal could not be charged after every retry: `cancel` or

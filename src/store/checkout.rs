@@ -3,7 +3,7 @@
 use super::billing;
 use super::counts;
 use super::customers::customer_insert;
-use super::events::{Subscribers, insert_event, insert_events};
+use super::events::{insert_event, insert_events, write_if_with_events};
 use super::payment_methods::payment_method_insert;
 use super::payments::{
     charge_insert, payment_intent_upsert, setup_intent_insert, upsert_payment_intent,
@@ -543,7 +543,6 @@ pub async fn complete(
         payment_method,
         events,
     } = writes;
-    let subscribers = Subscribers::read(db, account_id, session.livemode).await?;
     let guard = Statement::new(
         "UPDATE checkout_sessions SET state = 'completed', payment_status = $1, payment_intent_id = $2, \
          setup_intent_id = $3, customer_id = $4, customer_details = $5, completed_at = $6, updated = $6, \
@@ -595,13 +594,7 @@ pub async fn complete(
         "open",
         "completed",
     ));
-    let (event_statements, queued) = subscribers.statements(events);
-    statements.extend(event_statements);
-    let completed = db.write_statements_if(guard, &statements).await?;
-    if completed && queued {
-        crate::delivery::WAKE.notify_one();
-    }
-    Ok(completed)
+    write_if_with_events(db, account_id, session.livemode, guard, statements, events).await
 }
 
 /// A session's current state, whoever owns it.

@@ -124,6 +124,32 @@ pub async fn insert_events(tx: &mut Tx<'_>, events: &[Event]) -> StoreResult<()>
     Ok(())
 }
 
+/// Writes `guard` and, only if it changed a row, `statements` with `events` and their pending
+/// deliveries (the outbox), as one transaction: one round trip on PostgreSQL
+/// ([`Db::write_statements_if`]). The endpoints that want the events are read first, outside the
+/// transaction. Returns whether the guard changed a row; nothing is written otherwise.
+pub async fn write_if_with_events(
+    db: &Db,
+    account_id: &str,
+    livemode: bool,
+    guard: Statement<'_>,
+    mut statements: Vec<Statement<'_>>,
+    events: &[Event],
+) -> StoreResult<bool> {
+    let mut queued = false;
+    if !events.is_empty() {
+        let subscribers = Subscribers::read(db, account_id, livemode).await?;
+        let (event_statements, any) = subscribers.statements(events);
+        statements.extend(event_statements);
+        queued = any;
+    }
+    let written = db.write_statements_if(guard, &statements).await?;
+    if written && queued {
+        crate::delivery::WAKE.notify_one();
+    }
+    Ok(written)
+}
+
 /// Writes one event inside `tx` ([`insert_events`]).
 pub async fn insert_event(tx: &mut Tx<'_>, event: &Event) -> StoreResult<()> {
     insert_events(tx, std::slice::from_ref(event)).await

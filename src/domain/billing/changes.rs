@@ -231,7 +231,7 @@ async fn save(
         subscription.object(),
         now,
     );
-    if !store::billing::save_subscription(db, &subscription, &[event]).await? {
+    if !store::billing::save_subscription(db, caller, &subscription, &[event]).await? {
         return Err(DomainError::Conflict {
             code: "lock_timeout",
             message: format!(

@@ -200,8 +200,15 @@ pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoic
     invoice.updated = now;
     let voided = event(caller, "invoice.voided", &invoice.id, invoice.object(), now);
     let guard = store::billing::invoice_voided(&invoice);
-    if !store::billing::write_guarded(db, caller.mode.is_live(), guard, Vec::new(), &[voided])
-        .await?
+    if !store::events::write_if_with_events(
+        db,
+        &caller.account_id,
+        caller.mode.is_live(),
+        guard,
+        Vec::new(),
+        &[voided],
+    )
+    .await?
     {
         return Err(DomainError::Conflict {
             code: "lock_timeout",
@@ -247,8 +254,15 @@ async fn step_subscription(
             now,
         );
         let guard = store::billing::subscription_billed(&subscription);
-        if store::billing::write_guarded(db, claimed.livemode, guard, Vec::new(), &[deleted])
-            .await?
+        if store::events::write_if_with_events(
+            db,
+            &claimed.account_id,
+            claimed.livemode,
+            guard,
+            Vec::new(),
+            &[deleted],
+        )
+        .await?
         {
             ran.ended += 1;
         }
@@ -257,7 +271,15 @@ async fn step_subscription(
     if subscription.ended_at.is_some() {
         subscription.next_billing_at = None;
         let guard = store::billing::subscription_billed(&subscription);
-        store::billing::write_guarded(db, claimed.livemode, guard, Vec::new(), &[]).await?;
+        store::events::write_if_with_events(
+            db,
+            &claimed.account_id,
+            claimed.livemode,
+            guard,
+            Vec::new(),
+            &[],
+        )
+        .await?;
         return Ok(());
     }
     let invoice = renew(db, &caller, &mut subscription, at).await?;
@@ -289,7 +311,16 @@ async fn step_subscription(
             .map(|(n, line)| store::billing::invoice_line_insert(line, n)),
     );
     let guard = store::billing::subscription_billed(&subscription);
-    if store::billing::write_guarded(db, claimed.livemode, guard, statements, &events).await? {
+    if store::events::write_if_with_events(
+        db,
+        &claimed.account_id,
+        claimed.livemode,
+        guard,
+        statements,
+        &events,
+    )
+    .await?
+    {
         ran.renewed += 1;
     }
     Ok(())
@@ -484,8 +515,15 @@ async fn begin_attempt(
     }
     invoice.updated = now;
     let mark = store::billing::invoice_processing(invoice, &key, claimed.lease_until);
-    let held =
-        store::billing::write_guarded(db, claimed.livemode, mark, Vec::new(), &events).await?;
+    let held = store::events::write_if_with_events(
+        db,
+        &claimed.account_id,
+        claimed.livemode,
+        mark,
+        Vec::new(),
+        &events,
+    )
+    .await?;
     Ok(held.then_some(key))
 }
 
@@ -584,10 +622,15 @@ async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<
         statements.push(store::billing::subscription_billed(subscription));
     }
     let guard = store::billing::invoice_charged(&invoice, &key);
-    Ok(
-        store::billing::write_guarded(db, caller.mode.is_live(), guard, statements, &events)
-            .await?,
+    Ok(store::events::write_if_with_events(
+        db,
+        &caller.account_id,
+        caller.mode.is_live(),
+        guard,
+        statements,
+        &events,
     )
+    .await?)
 }
 
 /// The PaymentIntent that pays an invoice: one per invoice, its id derived from the invoice's

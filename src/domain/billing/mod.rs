@@ -53,6 +53,20 @@ pub fn statuses(filter: Option<&str>) -> Result<Vec<SubscriptionStatus>, DomainE
     })
 }
 
+/// Stripe's `status` filter of `GET /v1/invoices`: one of the invoice statuses, if given.
+pub fn invoice_status(filter: Option<&str>) -> Result<Option<InvoiceStatus>, DomainError> {
+    filter
+        .map(|status| {
+            InvoiceStatus::parse(status).ok_or_else(|| {
+                DomainError::invalid(
+                    "status",
+                    "must be one of draft, open, paid, uncollectible, void",
+                )
+            })
+        })
+        .transpose()
+}
+
 /// A page of subscriptions, newest first. A `customer` or `price` that does not exist is a
 /// `resource_missing` error naming it.
 pub async fn list_subscriptions(

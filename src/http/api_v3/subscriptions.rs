@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
-use crate::domain::billing::{self, InvoiceStatus};
+use crate::domain::billing;
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{JsonBody, ListQuery, Query};
@@ -147,17 +147,7 @@ pub async fn list_invoices(
     ListQuery(filter, paging): ListQuery<InvoiceListFilter, Paging>,
 ) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(filter.expand, "invoice")?;
-    let status = filter
-        .status
-        .map(|s| {
-            InvoiceStatus::parse(&s).ok_or_else(|| {
-                ApiError::invalid_param(
-                    "status",
-                    "must be one of draft, open, paid, uncollectible, void",
-                )
-            })
-        })
-        .transpose()?;
+    let status = billing::invoice_status(filter.status.as_deref())?;
     let domain_filter = InvoiceFilter {
         customer: filter.customer,
         subscription: filter.subscription,

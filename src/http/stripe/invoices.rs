@@ -9,7 +9,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::StripeList;
-use super::subscriptions::page_in_memory;
 use crate::domain::accounts::Caller;
 use crate::domain::billing::{self, InvoiceStatus};
 use axum::http::StatusCode;
@@ -67,17 +66,7 @@ pub async fn list_invoices(
     ListQuery(params, mut list): ListQuery<InvoiceListParams, StripeList>,
 ) -> Result<JsonBytes, ApiError> {
     let expand = expand::check_list(std::mem::take(&mut list.expand), "invoice")?;
-    let status = params
-        .status
-        .map(|s| {
-            InvoiceStatus::parse(&s).ok_or_else(|| {
-                ApiError::invalid_param(
-                    "status",
-                    "must be one of draft, open, paid, uncollectible, void",
-                )
-            })
-        })
-        .transpose()?;
+    let status = billing::invoice_status(params.status.as_deref())?;
     let filter = InvoiceFilter {
         customer: params.customer,
         subscription: params.subscription,
@@ -132,7 +121,10 @@ pub async fn list_invoice_lines(
     expand::check_list(list.expand.clone(), "line_item")?;
     let invoice = billing::get_invoice(&state.db, &caller, &id).await?;
     let lines: Vec<Value> = invoice.lines.iter().map(|l| l.object(&invoice)).collect();
-    let (data, has_more) = page_in_memory(lines, &list.page()?);
+    let (data, has_more) = list
+        .page()?
+        .of_held(&lines, |l| l["id"].as_str().unwrap_or_default());
+    let data = data.to_vec();
     JsonBytes::of(&objects::List::new(
         data,
         has_more,

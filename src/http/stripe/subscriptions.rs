@@ -12,7 +12,6 @@ use super::StripeList;
 use crate::domain::accounts::Caller;
 use crate::domain::billing;
 use crate::domain::billing::changes::{CancellationInput, SubscriptionChange};
-use crate::domain::list::{PageRequest, PageStart};
 use crate::http::error::ApiError;
 use crate::http::expand;
 use crate::http::extract::{ListQuery, Query, StripeBody};
@@ -327,7 +326,10 @@ pub async fn list_subscription_items(
         .iter()
         .map(|i| i.object(&subscription))
         .collect();
-    let (data, has_more) = page_in_memory(items, &list.page()?);
+    let (data, has_more) = list
+        .page()?
+        .of_held(&items, |i| i["id"].as_str().unwrap_or_default());
+    let data = data.to_vec();
     JsonBytes::of(&objects::List::new(
         data,
         has_more,
@@ -357,24 +359,4 @@ pub struct ItemRetrieveParams {
     /// Nothing of a subscription item expands in kassa; any path is refused.
     #[serde(default)]
     pub expand: Vec<String>,
-}
-
-/// A page of a short list held in memory (a subscription's items, an invoice's lines), by
-/// Stripe's cursors over the objects' ids.
-pub fn page_in_memory(items: Vec<Value>, page: &PageRequest) -> (Vec<Value>, bool) {
-    let position = |id: &str| items.iter().position(|i| i["id"] == id);
-    let limit = page.limit as usize;
-    let (start, end) = match &page.start {
-        PageStart::After(after) => (position(after).map_or(items.len(), |p| p + 1), items.len()),
-        PageStart::Before(before) => {
-            let end = position(before).unwrap_or(0);
-            (end.saturating_sub(limit), end)
-        }
-        PageStart::Offset(skip) => ((*skip as usize).min(items.len()), items.len()),
-    };
-    let window = &items[start..end];
-    (
-        window.iter().take(limit).cloned().collect(),
-        window.len() > limit,
-    )
 }
