@@ -44,6 +44,14 @@ pub async fn serve(
             stop.clone(),
         ))
     });
+    let test_clocks = config.test_clock_interval.map(|every| {
+        tokio::spawn(crate::workers::test_clocks(
+            db.clone(),
+            clock.clone(),
+            every,
+            stop.clone(),
+        ))
+    });
     let deliverer =
         crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
@@ -60,11 +68,16 @@ pub async fn serve(
     // hold the shutdown either; a delivery cut short is retried when its lease ends.
     let mut workers = vec![sweeper.abort_handle(), delivery.abort_handle()];
     workers.extend(billing.as_ref().map(tokio::task::JoinHandle::abort_handle));
+    workers.extend(
+        test_clocks
+            .as_ref()
+            .map(tokio::task::JoinHandle::abort_handle),
+    );
     let finished = tokio::time::timeout_at(shutdown_began + limits.shutdown_grace, async {
         let _ = sweeper.await;
         let _ = delivery.await;
-        if let Some(billing) = billing {
-            let _ = billing.await;
+        for worker in billing.into_iter().chain(test_clocks) {
+            let _ = worker.await;
         }
     })
     .await;

@@ -93,6 +93,9 @@ pub struct Config {
     /// follows the server's clock). `None` runs no engine in this server: tests that move a
     /// manual clock run its steps themselves.
     pub billing_interval: Option<Duration>,
+    /// How often the server looks for test clocks being advanced. `None` advances none in
+    /// this server: tests run the advance themselves.
+    pub test_clock_interval: Option<Duration>,
 }
 
 /// How often each server runs the billing engine.
@@ -189,6 +192,7 @@ impl Config {
             webhooks_test_private: settings.webhooks_test_private.unwrap_or_default(),
             connections,
             billing_interval: Some(BILLING_INTERVAL),
+            test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
         })
     }
 
@@ -227,6 +231,7 @@ impl Config {
             webhooks_test_private: TestPrivate::Allow,
             connections: ConnectionLimits::default(),
             billing_interval: Some(BILLING_INTERVAL),
+            test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
         }
     }
 }

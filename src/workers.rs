@@ -17,8 +17,8 @@ const SWEEP_BATCH: i64 = 500;
 /// Events past retention deleted per sweep, at most.
 const PRUNE_BATCH: i64 = 1000;
 
-/// Expires open sessions past `expires_at`, and forgets idempotency keys and events past
-/// retention, until `stop` is cancelled.
+/// Expires open sessions past `expires_at`, deletes test clocks past `deletes_after`, and
+/// forgets idempotency keys and events past retention, until `stop` is cancelled.
 pub async fn expiry_sweeper(
     db: Db,
     clock: SharedClock,
@@ -44,6 +44,9 @@ pub async fn expiry_sweeper(
         if let Err(error) = crate::domain::idempotency::prune(&db, clock.now()).await {
             tracing::warn!(%error, "pruning idempotency keys failed; will retry");
         }
+        if let Err(error) = crate::domain::test_clocks::delete_expired(&db, clock.now()).await {
+            tracing::warn!(%error, "deleting expired test clocks failed; will retry");
+        }
         let retention = crate::domain::webhooks::EVENT_RETENTION_SECONDS;
         if let Err(error) =
             crate::store::events::prune(&db, clock.now() - retention, PRUNE_BATCH).await
@@ -66,6 +69,29 @@ pub async fn billing(db: Db, clock: SharedClock, every: Duration, stop: Cancella
             Ok(ran) if ran != Default::default() => tracing::info!(?ran, "billing run"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "billing run failed; will retry"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// How often each server looks, by default, for test clocks being advanced.
+pub const TEST_CLOCK_POLL: Duration = Duration::from_millis(250);
+
+/// Advances the test clocks that `advance` set moving (`domain::test_clocks`), on any server,
+/// until `stop` is cancelled. It runs whatever `billing_interval` says: a test clock's time is
+/// its own, not the server's.
+pub async fn test_clocks(db: Db, clock: SharedClock, every: Duration, stop: CancellationToken) {
+    let processor = crate::domain::billing::engine::SimulatedProcessor;
+    loop {
+        match crate::domain::test_clocks::run_advancing(&db, &processor, clock.now()).await {
+            Ok(advanced) if advanced.clocks > 0 => {
+                tracing::info!(clocks = advanced.clocks, ran = ?advanced.ran, "test clocks advanced");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "advancing test clocks failed; will retry"),
         }
         tokio::select! {
             () = stop.cancelled() => return,

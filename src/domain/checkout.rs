@@ -1750,10 +1750,22 @@ async fn start_subscription(
     let Some(customer_id) = after.customer_id.as_deref() else {
         return Ok(None);
     };
-    // A customer made by this payment has no invoices yet.
-    let earlier = match &session.customer_id {
-        Some(_) => store::billing::count_invoices_of(db, customer_id).await?,
-        None => 0,
+    // A customer made by this payment has no invoices yet, and is on no clock.
+    let (earlier, clock) = match &session.customer_id {
+        Some(_) => {
+            let clock = store::customers::test_clock_of(db, customer_id).await?;
+            let clock = match clock {
+                Some(id) => store::test_clocks::frozen_time(db, &id)
+                    .await?
+                    .map(|time| (id, time)),
+                None => None,
+            };
+            (
+                store::billing::count_invoices_of(db, customer_id).await?,
+                clock,
+            )
+        }
+        None => (0, None),
     };
     let payer = super::billing::checkout::Payer {
         customer_id,
@@ -1764,6 +1776,7 @@ async fn start_subscription(
         name: paid.name.as_deref(),
         payment: payment.map(|(p, c)| (p.id.as_str(), c.id.as_str())),
         invoice_number: super::billing::checkout::invoice_number(customer_id, earlier),
+        test_clock: clock.as_ref().map(|(id, time)| (id.as_str(), *time)),
     };
     Ok(super::billing::checkout::start(session, lines, payer, now))
 }

@@ -60,6 +60,8 @@ pub struct Customer {
     pub address: Option<Address>,
     pub metadata: Metadata,
     pub deleted: bool,
+    /// The test clock it lives on (`clock_…`), whose time its objects follow.
+    pub test_clock_id: Option<String>,
     pub created: i64,
     pub updated: i64,
 }
@@ -97,7 +99,7 @@ impl Customer {
             "preferred_locales": [],
             "shipping": null,
             "tax_exempt": "none",
-            "test_clock": null,
+            "test_clock": self.test_clock_id,
         })
     }
 }
@@ -111,6 +113,8 @@ pub struct CustomerInput {
     pub phone: Option<Option<String>>,
     pub address: Option<Option<Address>>,
     pub metadata: Option<MetadataUpdate>,
+    /// Create only: the test clock (`clock_…`) the customer lives on.
+    pub test_clock: Option<String>,
 }
 
 impl CustomerInput {
@@ -167,6 +171,7 @@ pub fn new_customer(
         address: None,
         metadata: Metadata::default(),
         deleted: false,
+        test_clock_id: None,
         created: now,
         updated: now,
     };
@@ -174,13 +179,24 @@ pub fn new_customer(
     Ok(customer)
 }
 
+/// Creates a customer; on the test clock `input.test_clock` when given (its `created` is then the
+/// clock's time, and so is everything that happens to it).
 pub async fn create_customer(
     db: &Db,
     caller: &Caller,
-    input: CustomerInput,
+    mut input: CustomerInput,
     now: i64,
 ) -> Result<Customer, DomainError> {
-    let customer = new_customer(caller, input, now)?;
+    let clock = match input.test_clock.take() {
+        Some(id) => Some(super::test_clocks::reference(db, caller, &id, "test_clock").await?),
+        None => None,
+    };
+    let mut customer = new_customer(caller, input, now)?;
+    if let Some(clock) = clock {
+        customer.created = clock.frozen_time;
+        customer.updated = clock.frozen_time;
+        customer.test_clock_id = Some(clock.id);
+    }
     let created = event(caller, "customer.created", &customer, now);
     store::customers::insert(db, caller, &customer, &created).await?;
     Ok(customer)
@@ -229,6 +245,7 @@ pub async fn delete_customer(
     now: i64,
 ) -> Result<Customer, DomainError> {
     let mut customer = live_customer(db, caller, id, "id").await?;
+    super::billing::changes::cancel_all_of(db, caller, id, now).await?;
     let deleted = event(caller, "customer.deleted", &customer, now);
     customer.deleted = true;
     customer.updated = now;
@@ -236,14 +253,20 @@ pub async fn delete_customer(
     Ok(customer)
 }
 
+/// A page of customers, newest first. Those on a test clock are listed only with
+/// `test_clock`, and then only those, as on Stripe.
 pub async fn list_customers(
     db: &Db,
     caller: &Caller,
     email: Option<&str>,
+    test_clock: Option<&str>,
     created: &CreatedRange,
     page: &PageRequest,
 ) -> Result<Page<Customer>, DomainError> {
     page.check_cursor(|id| async move { get_customer(db, caller, &id).await })
         .await?;
-    Ok(store::customers::list(db, caller, email, created, page).await?)
+    if let Some(clock) = test_clock {
+        super::test_clocks::reference(db, caller, clock, "test_clock").await?;
+    }
+    Ok(store::customers::list(db, caller, email, test_clock, created, page).await?)
 }

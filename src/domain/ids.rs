@@ -93,6 +93,7 @@ pub mod prefix {
     pub const INVOICE: &str = "in_";
     pub const INVOICE_LINE: &str = "il_";
     pub const PAYMENT_METHOD: &str = "pm_";
+    pub const TEST_CLOCK: &str = "clock_";
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::events::write_if_with_events;
 use super::query::Select;
 use super::{Db, FromRow, Row, Statement, StoreResult, args, row_struct};
 use crate::domain::accounts::Caller;
+use crate::domain::billing::engine::Scope;
 use crate::domain::billing::subscriptions::Cancellation;
 use crate::domain::billing::{
     Invoice, InvoiceLine, InvoiceStatus, Subscription, SubscriptionItem, SubscriptionStatus,
@@ -663,13 +664,15 @@ impl FromRow for Claimed {
     }
 }
 
-/// Claims up to `limit` rows of `table` whose `due` column is at or before `now`, for `lease`
-/// seconds, as webhook deliveries are claimed: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
-/// that several servers claim side by side and never the same row.
+/// Claims up to `limit` rows of `table` in `scope` whose `due` column is at or before `now`,
+/// for `lease` seconds, as webhook deliveries are claimed: on PostgreSQL with
+/// `FOR UPDATE SKIP LOCKED`, so that several servers claim side by side and never the same
+/// row. On a clock, whose advance one server holds, the rows' own leases are not waited for.
 async fn claim(
     db: &Db,
     table: &str,
     due: &str,
+    scope: Scope<'_>,
     now: i64,
     lease: i64,
     limit: i64,
@@ -678,13 +681,20 @@ async fn claim(
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         super::Engine::Sqlite => "",
     };
+    let (rows, clock) = match scope {
+        Scope::RealTime => (
+            "test_clock_id IS NULL AND (lease_until IS NULL OR lease_until <= $2)",
+            None,
+        ),
+        Scope::Clock(id) => ("test_clock_id = $4", Some(id)),
+    };
     let sql = format!(
         "UPDATE {table} SET lease_until = $1 WHERE id IN (SELECT id FROM {table} WHERE {due} <= $2 \
-         AND (lease_until IS NULL OR lease_until <= $2) ORDER BY {due} LIMIT $3{lock}) \
-         RETURNING id, account_id, livemode, lease_until"
+         AND {rows} ORDER BY {due} LIMIT $3{lock}) RETURNING id, account_id, livemode, lease_until"
     );
-    db.write_returning(&sql, &args![now + lease, now, limit])
-        .await
+    let mut args = args![now + lease, now, limit].to_vec();
+    args.extend(clock.map(super::Arg::from));
+    db.write_returning(&sql, &args).await
 }
 
 /// Claims one invoice of the caller's to collect now (`POST /v1/invoices/{id}/pay`), if it is
@@ -719,21 +729,32 @@ pub fn invoice_voided(invoice: &Invoice) -> Statement<'_> {
 /// Subscriptions with work due (a renewal, an end).
 pub async fn claim_due_subscriptions(
     db: &Db,
+    scope: Scope<'_>,
     now: i64,
     lease: i64,
     limit: i64,
 ) -> StoreResult<Vec<Claimed>> {
-    claim(db, "subscriptions", "next_billing_at", now, lease, limit).await
+    claim(
+        db,
+        "subscriptions",
+        "next_billing_at",
+        scope,
+        now,
+        lease,
+        limit,
+    )
+    .await
 }
 
 /// Invoices with work due (finalizing and charging, a retry).
 pub async fn claim_due_invoices(
     db: &Db,
+    scope: Scope<'_>,
     now: i64,
     lease: i64,
     limit: i64,
 ) -> StoreResult<Vec<Claimed>> {
-    claim(db, "invoices", "due_at", now, lease, limit).await
+    claim(db, "invoices", "due_at", scope, now, lease, limit).await
 }
 
 /// The charge attempt in progress on an invoice: its idempotency key, once written.
@@ -941,4 +962,15 @@ pub async fn ledger(db: &Db, caller: &Caller) -> StoreResult<Vec<LedgerEntry>> {
         .fetch_all(&sql, &args![&caller.account_id, caller.mode.is_live()])
         .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The customer's subscriptions that have not ended, oldest first.
+pub async fn running_subscriptions_of(db: &Db, customer_id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = db
+        .fetch_all(
+            "SELECT id FROM subscriptions WHERE customer_id = $1 AND ended_at IS NULL ORDER BY id",
+            &args![customer_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }

@@ -20,6 +20,7 @@ row_struct! {
         address: Option<String>,
         metadata: String,
         deleted: bool,
+        test_clock_id: Option<String>,
         created: i64,
         updated: i64,
     }
@@ -39,6 +40,7 @@ impl From<CustomerRow> for Customer {
             address: r.address.and_then(|a| serde_json::from_str(&a).ok()),
             metadata: Metadata::from_json(&r.metadata),
             deleted: r.deleted,
+            test_clock_id: r.test_clock_id,
             created: r.created,
             updated: r.updated,
         }
@@ -71,11 +73,12 @@ fn customer_fields(customer: &Customer) -> [Arg<'_>; 7] {
 pub fn customer_insert<'a>(account_id: &'a str, customer: &'a Customer) -> Statement<'a> {
     Statement::new(
         "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
-         metadata, deleted, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         metadata, deleted, created, updated, test_clock_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13)",
         [
             args![&customer.id, account_id, customer.livemode].as_slice(),
             &customer_fields(customer),
-            &args![customer.created, customer.updated],
+            &args![customer.created, customer.updated, &customer.test_clock_id],
         ]
         .concat(),
     )
@@ -149,11 +152,12 @@ pub async fn get(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Custo
     Ok(row.map(Into::into))
 }
 
-/// Customers not deleted, newest first.
+/// Customers not deleted, newest first: on the clock `test_clock`, or on none.
 pub async fn list(
     db: &Db,
     caller: &Caller,
     email: Option<&str>,
+    test_clock: Option<&str>,
     created: &CreatedRange,
     page: &PageRequest,
 ) -> StoreResult<Page<Customer>> {
@@ -161,7 +165,26 @@ pub async fn list(
     select.scope("", &caller.account_id, caller.mode.is_live());
     select.condition("deleted = FALSE");
     select.filter_text("email = ?", email);
+    match test_clock {
+        Some(clock) => {
+            select.filter("test_clock_id = ?", clock.to_string());
+        }
+        None => {
+            select.condition("test_clock_id IS NULL");
+        }
+    }
     select.created("created", created);
     let rows: Page<CustomerRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(Into::into))
+}
+
+/// The test clock a customer lives on, if any.
+pub async fn test_clock_of(db: &Db, customer_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<(Option<String>,)> = db
+        .fetch_optional(
+            "SELECT test_clock_id FROM customers WHERE id = $1",
+            &args![customer_id],
+        )
+        .await?;
+    Ok(row.and_then(|(clock,)| clock))
 }

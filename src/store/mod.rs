@@ -25,6 +25,7 @@ pub mod payments;
 pub mod query;
 pub mod sql;
 pub mod sqlite;
+pub mod test_clocks;
 pub mod webhooks;
 
 use std::path::Path;

@@ -28,5 +28,6 @@ mod slow_clients;
 mod storage;
 mod stripe_sessions;
 mod subscriptions;
+mod test_clocks;
 mod test_payments;
 mod webhooks;

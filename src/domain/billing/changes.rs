@@ -3,6 +3,7 @@
 //! the period or at a time (and undoing that until then), or cancelling now. Changing prices or
 //! quantities would need proration, which kassa does not do: refused (decisions §11).
 
+use super::engine::When;
 use super::{Subscription, SubscriptionStatus, get_subscription};
 use crate::domain::DomainError;
 use crate::domain::accounts::Caller;
@@ -56,6 +57,8 @@ pub async fn update_subscription(
     now: i64,
 ) -> Result<Subscription, DomainError> {
     let mut subscription = get_subscription(db, caller, id).await?;
+    let when = when_of(db, &subscription, now).await?;
+    let now = when.at;
     let ended = subscription.ended_at.is_some();
     let schedules = change.cancel_at_period_end.is_some() || change.cancel_at.is_some();
     if ended && (schedules || change.description.is_some()) {
@@ -112,7 +115,7 @@ pub async fn update_subscription(
         caller,
         subscription,
         "customer.subscription.updated",
-        now,
+        when,
     )
     .await
 }
@@ -127,6 +130,7 @@ pub async fn cancel_subscription(
     now: i64,
 ) -> Result<Subscription, DomainError> {
     let mut subscription = get_subscription(db, caller, id).await?;
+    let when = when_of(db, &subscription, now).await?;
     if subscription.ended_at.is_some() {
         return Err(DomainError::Conflict {
             code: "subscription_canceled",
@@ -134,15 +138,37 @@ pub async fn cancel_subscription(
         });
     }
     apply_details(&mut subscription, details)?;
-    end(&mut subscription, "cancellation_requested", now);
+    end(&mut subscription, "cancellation_requested", when.at);
     save(
         db,
         caller,
         subscription,
         "customer.subscription.deleted",
-        now,
+        when,
     )
     .await
+}
+
+/// Cancels the customer's subscriptions that have not ended, as deleting a customer does on
+/// Stripe (`customer.subscription.deleted` for each).
+pub async fn cancel_all_of(
+    db: &Db,
+    caller: &Caller,
+    customer_id: &str,
+    now: i64,
+) -> Result<(), DomainError> {
+    for id in store::billing::running_subscriptions_of(db, customer_id).await? {
+        cancel_subscription(db, caller, &id, CancellationInput::default(), now).await?;
+    }
+    Ok(())
+}
+
+/// The time of a change asked for at real time `now`: the subscription's test clock's, if it
+/// is on one.
+async fn when_of(db: &Db, subscription: &Subscription, now: i64) -> Result<When, DomainError> {
+    let at =
+        crate::domain::test_clocks::time_of(db, subscription.test_clock_id.as_deref(), now).await?;
+    Ok(When { at, real: now })
 }
 
 /// A payment method the subscription may charge: the caller's, attached to its customer.
@@ -219,9 +245,9 @@ async fn save(
     caller: &Caller,
     mut subscription: Subscription,
     event_type: &str,
-    now: i64,
+    when: When,
 ) -> Result<Subscription, DomainError> {
-    subscription.updated = now;
+    subscription.updated = when.at;
     subscription.version += 1;
     let event = new_event(
         &caller.account_id,
@@ -229,7 +255,7 @@ async fn save(
         event_type,
         &subscription.id,
         subscription.object(),
-        now,
+        when.real,
     );
     if !store::billing::save_subscription(db, caller, &subscription, &[event]).await? {
         return Err(DomainError::Conflict {

@@ -29,11 +29,16 @@ pub struct Payer<'a> {
     pub name: Option<&'a str>,
     pub payment: Option<(&'a str, &'a str)>,
     pub invoice_number: String,
+    /// The test clock the customer lives on and its time: the subscription follows it.
+    pub test_clock: Option<(&'a str, i64)>,
 }
 
-/// The subscription and first invoice of `session`, paid at `now`. `None` when no line recurs
-/// (a session that is not in subscription mode).
+/// The subscription and first invoice of `session`, paid at `now` (or at the time of the
+/// customer's test clock). `None` when no line recurs (a session that is not in subscription
+/// mode).
 pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) -> Option<Started> {
+    let now = payer.test_clock.map_or(now, |(_, time)| time);
+    let test_clock_id = payer.test_clock.map(|(id, _)| id.to_string());
     let recurring = lines.iter().find_map(|l| l.price.terms.recurring)?;
     let subscription_id = ids::new_id(prefix::SUBSCRIPTION, ids::now_ms());
     let invoice_id = ids::new_id(prefix::INVOICE, ids::now_ms());
@@ -100,7 +105,7 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
         trial_missing_payment_method: "cancel".into(),
         latest_invoice_id: Some(invoice_id.clone()),
         checkout_session_id: Some(session.id.clone()),
-        test_clock_id: None,
+        test_clock_id: test_clock_id.clone(),
         start_date: now,
         next_billing_at: Some(period_end),
         version: 0,
@@ -136,7 +141,7 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
         paid_at: Some(now),
         voided_at: None,
         marked_uncollectible_at: None,
-        test_clock_id: None,
+        test_clock_id,
         due_at: None,
         first_failed_at: None,
         lines: invoice_lines,

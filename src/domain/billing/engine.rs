@@ -112,6 +112,32 @@ impl Processor for SimulatedProcessor {
     }
 }
 
+/// The time a step runs at: `at` for the objects (the server's clock, or a test clock's time
+/// for the objects on it), `real` for the events it writes (the server's clock: events are
+/// ordered, delivered and kept by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    pub at: i64,
+    pub real: i64,
+}
+
+impl When {
+    /// Real time, for objects on no clock.
+    pub fn now(now: i64) -> When {
+        When { at: now, real: now }
+    }
+}
+
+/// Which rows a run works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Those on no test clock, claimed with leases so that servers share them.
+    RealTime,
+    /// Those on this test clock, whose advance the caller has claimed: their own leases are
+    /// not waited for.
+    Clock(&'a str),
+}
+
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ran {
@@ -123,29 +149,72 @@ pub struct Ran {
     pub paid: usize,
     /// Charge attempts declined.
     pub failed: usize,
+    /// On a clock: a step failed, or rows claimed again made no progress; the run stopped
+    /// there rather than loop.
+    pub stalled: bool,
 }
 
-/// Runs every step due at `now`, in time order per row, until none is left: a server that was
-/// down for three periods renews three times. A step that fails is logged and left to its
-/// lease's end; the others go on.
+impl std::ops::AddAssign for Ran {
+    fn add_assign(&mut self, other: Ran) {
+        self.renewed += other.renewed;
+        self.ended += other.ended;
+        self.paid += other.paid;
+        self.failed += other.failed;
+        self.stalled |= other.stalled;
+    }
+}
+
+/// Runs every step due by `now` of the objects on no clock, in time order per row, until none
+/// is left: a server that was down for three periods renews three times. A step that fails is
+/// logged and left to its lease's end; the others go on.
 pub async fn run_due<P: Processor>(db: &Db, processor: &P, now: i64) -> Result<Ran, DomainError> {
+    run_due_in(db, processor, Scope::RealTime, When::now(now)).await
+}
+
+/// Runs every step of `scope` due by `when.at`, until none is left (or, on a clock, until one
+/// stalls: see [`Ran::stalled`]).
+pub async fn run_due_in<P: Processor>(
+    db: &Db,
+    processor: &P,
+    scope: Scope<'_>,
+    when: When,
+) -> Result<Ran, DomainError> {
     let mut ran = Ran::default();
+    let mut previous: Vec<String> = Vec::new();
     loop {
+        let before = ran;
+        let mut errors = 0;
         let subscriptions =
-            store::billing::claim_due_subscriptions(db, now, LEASE_SECONDS, BATCH).await?;
+            store::billing::claim_due_subscriptions(db, scope, when.at, LEASE_SECONDS, BATCH)
+                .await?;
         for claimed in &subscriptions {
-            if let Err(error) = step_subscription(db, claimed, now, &mut ran).await {
+            if let Err(error) = step_subscription(db, claimed, when, &mut ran).await {
+                errors += 1;
                 tracing::warn!(%error, subscription = %claimed.id, "billing step failed; will retry");
             }
         }
-        let invoices = store::billing::claim_due_invoices(db, now, LEASE_SECONDS, BATCH).await?;
+        let invoices =
+            store::billing::claim_due_invoices(db, scope, when.at, LEASE_SECONDS, BATCH).await?;
         for claimed in &invoices {
-            if let Err(error) = collect(db, processor, claimed, now, &mut ran).await {
+            if let Err(error) = collect(db, processor, claimed, when, &mut ran).await {
+                errors += 1;
                 tracing::warn!(%error, invoice = %claimed.id, "collecting an invoice failed; will retry");
             }
         }
         if subscriptions.is_empty() && invoices.is_empty() {
             return Ok(ran);
+        }
+        if let Scope::Clock(_) = scope {
+            let claimed: Vec<String> = subscriptions
+                .iter()
+                .chain(&invoices)
+                .map(|c| c.id.clone())
+                .collect();
+            if errors > 0 || (claimed == previous && ran == before) {
+                ran.stalled = true;
+                return Ok(ran);
+            }
+            previous = claimed;
         }
     }
 }
@@ -162,6 +231,7 @@ pub async fn pay_now<P: Processor>(
     now: i64,
 ) -> Result<Invoice, DomainError> {
     let invoice = get_invoice(db, caller, id).await?;
+    let when = time_of(db, &invoice, now).await?;
     if !matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Open) {
         return Err(DomainError::Conflict {
             code: "invoice_not_payable",
@@ -169,14 +239,14 @@ pub async fn pay_now<P: Processor>(
         });
     }
     let Some(claimed) =
-        store::billing::claim_invoice_now(db, caller, id, now, LEASE_SECONDS).await?
+        store::billing::claim_invoice_now(db, caller, id, when.at, LEASE_SECONDS).await?
     else {
         return Err(DomainError::Conflict {
             code: "lock_timeout",
             message: format!("Invoice {id} is being collected right now; try again."),
         });
     };
-    collect(db, processor, &claimed, now, &mut Ran::default()).await?;
+    collect(db, processor, &claimed, when, &mut Ran::default()).await?;
     get_invoice(db, caller, id).await
 }
 
@@ -184,6 +254,7 @@ pub async fn pay_now<P: Processor>(
 /// (`invoice.voided`). Only an open invoice can be voided.
 pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoice, DomainError> {
     let mut invoice = get_invoice(db, caller, id).await?;
+    let when = time_of(db, &invoice, now).await?;
     if invoice.status != InvoiceStatus::Open {
         return Err(DomainError::Conflict {
             code: "invoice_not_open",
@@ -194,11 +265,17 @@ pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoic
         });
     }
     invoice.status = InvoiceStatus::Void;
-    invoice.voided_at = Some(now);
+    invoice.voided_at = Some(when.at);
     invoice.due_at = None;
     invoice.next_payment_attempt = None;
-    invoice.updated = now;
-    let voided = event(caller, "invoice.voided", &invoice.id, invoice.object(), now);
+    invoice.updated = when.at;
+    let voided = event(
+        caller,
+        "invoice.voided",
+        &invoice.id,
+        invoice.object(),
+        when,
+    );
     let guard = store::billing::invoice_voided(&invoice);
     if !store::events::write_if_with_events(
         db,
@@ -218,14 +295,21 @@ pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoic
     Ok(invoice)
 }
 
-fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, now: i64) -> Event {
+/// The time of a change to `invoice` asked for at real time `now`: its test clock's, if it is
+/// on one.
+async fn time_of(db: &Db, invoice: &Invoice, now: i64) -> Result<When, DomainError> {
+    let at = crate::domain::test_clocks::time_of(db, invoice.test_clock_id.as_deref(), now).await?;
+    Ok(When { at, real: now })
+}
+
+fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, when: When) -> Event {
     new_event(
         &caller.account_id,
         caller.mode.is_live(),
         kind,
         id,
         object,
-        now,
+        when.real,
     )
 }
 
@@ -234,7 +318,7 @@ fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, now: 
 async fn step_subscription(
     db: &Db,
     claimed: &Claimed,
-    now: i64,
+    when: When,
     ran: &mut Ran,
 ) -> Result<(), DomainError> {
     let caller = Caller::without_key(&claimed.account_id, claimed.livemode);
@@ -243,7 +327,7 @@ async fn step_subscription(
         return Ok(());
     };
     subscription.version += 1;
-    subscription.updated = now;
+    subscription.updated = when.at;
     if let Some(end_at) = subscription.cancel_at.filter(|c| *c <= at) {
         changes::end(&mut subscription, "cancellation_requested", end_at);
         let deleted = event(
@@ -251,7 +335,7 @@ async fn step_subscription(
             "customer.subscription.deleted",
             &subscription.id,
             subscription.object(),
-            now,
+            when,
         );
         let guard = store::billing::subscription_billed(&subscription);
         if store::events::write_if_with_events(
@@ -289,14 +373,14 @@ async fn step_subscription(
             "customer.subscription.updated",
             &subscription.id,
             subscription.object(),
-            now,
+            when,
         ),
         event(
             &caller,
             "invoice.created",
             &invoice.id,
             invoice.object(),
-            now,
+            when,
         ),
     ];
     let mut statements = vec![store::billing::invoice_insert(
@@ -422,7 +506,7 @@ async fn collect<P: Processor>(
     db: &Db,
     processor: &P,
     claimed: &Claimed,
-    now: i64,
+    when: When,
     ran: &mut Ran,
 ) -> Result<(), DomainError> {
     let caller = Caller::without_key(&claimed.account_id, claimed.livemode);
@@ -442,7 +526,7 @@ async fn collect<P: Processor>(
         .await?;
         return Ok(());
     }
-    let Some(key) = begin_attempt(db, &caller, claimed, &mut invoice, now).await? else {
+    let Some(key) = begin_attempt(db, &caller, claimed, &mut invoice, when).await? else {
         return Ok(()); // the claim ran out and another server took it
     };
     let method = saved_method(db, &caller, subscription.as_ref(), &invoice).await?;
@@ -455,7 +539,7 @@ async fn collect<P: Processor>(
                 method,
                 amount,
                 currency: &invoice.currency,
-                now,
+                now: when.at,
             };
             processor.charge(db, &request).await?
         }
@@ -474,7 +558,7 @@ async fn collect<P: Processor>(
         key,
         outcome,
     };
-    if record(db, &caller, attempt, now).await? {
+    if record(db, &caller, attempt, when).await? {
         if succeeded {
             ran.paid += 1;
         } else {
@@ -492,7 +576,7 @@ async fn begin_attempt(
     caller: &Caller,
     claimed: &Claimed,
     invoice: &mut Invoice,
-    now: i64,
+    when: When,
 ) -> Result<Option<String>, DomainError> {
     let key = match store::billing::charge_key(db, &invoice.id).await? {
         Some(key) => key,
@@ -504,16 +588,16 @@ async fn begin_attempt(
         let earlier = store::billing::count_invoices_of(db, &invoice.customer_id).await? - 1;
         invoice.status = InvoiceStatus::Open;
         invoice.number = Some(invoice_number(&invoice.customer_id, earlier.max(0)));
-        invoice.finalized_at = Some(now);
+        invoice.finalized_at = Some(when.at);
         events.push(event(
             caller,
             "invoice.finalized",
             &invoice.id,
             invoice.object(),
-            now,
+            when,
         ));
     }
-    invoice.updated = now;
+    invoice.updated = when.at;
     let mark = store::billing::invoice_processing(invoice, &key, claimed.lease_until);
     let held = store::events::write_if_with_events(
         db,
@@ -555,7 +639,12 @@ struct Attempt {
 /// Writes an attempt's outcome: its PaymentIntent (one per invoice, across retries) and charge,
 /// the invoice paid or its next retry, the subscription's status, and the events, in one
 /// transaction, only while the attempt's key is still the invoice's. Returns whether it did.
-async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<bool, DomainError> {
+async fn record(
+    db: &Db,
+    caller: &Caller,
+    attempt: Attempt,
+    when: When,
+) -> Result<bool, DomainError> {
     let Attempt {
         mut invoice,
         subscription,
@@ -566,9 +655,13 @@ async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<
     let failure = outcome.err();
     let mut events = Vec::new();
     let charged = (invoice.amount_due > 0 && method.is_some()).then(|| {
-        let intent = invoice_payment_intent(&invoice, method.as_ref(), failure.as_ref(), now);
-        let charge =
-            Charge::of_attempt(&intent, invoice.customer_name.clone(), failure.clone(), now);
+        let intent = invoice_payment_intent(&invoice, method.as_ref(), failure.as_ref(), when.at);
+        let charge = Charge::of_attempt(
+            &intent,
+            invoice.customer_name.clone(),
+            failure.clone(),
+            when.at,
+        );
         let intent = PaymentIntent {
             latest_charge: Some(charge.id.clone()),
             last_payment_error: failure
@@ -579,7 +672,7 @@ async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<
         (intent, charge)
     });
     invoice.attempt_count += 1;
-    invoice.updated = now;
+    invoice.updated = when.at;
     if let Some((intent, charge)) = &charged {
         invoice.payment_intent_id = Some(intent.id.clone());
         invoice.charge_id = Some(charge.id.clone());
@@ -588,16 +681,16 @@ async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<
         } else {
             "charge.failed"
         };
-        events.push(event(caller, kind, &charge.id, charge.object(), now));
+        events.push(event(caller, kind, &charge.id, charge.object(), when));
         let kind = if failure.is_none() {
             "payment_intent.succeeded"
         } else {
             "payment_intent.payment_failed"
         };
-        events.push(event(caller, kind, &intent.id, intent.object(), now));
+        events.push(event(caller, kind, &intent.id, intent.object(), when));
     }
     let subscription = match &failure {
-        None => paid(caller, &mut invoice, subscription, now, &mut events),
+        None => paid(caller, &mut invoice, subscription, when, &mut events),
         Some(_) => {
             let action = store::billing::dunning_final_action(db, &caller.account_id).await?;
             failed(
@@ -605,7 +698,7 @@ async fn record(db: &Db, caller: &Caller, attempt: Attempt, now: i64) -> Result<
                 &mut invoice,
                 subscription,
                 &action,
-                now,
+                when,
                 &mut events,
             )
         }
@@ -678,20 +771,20 @@ fn paid(
     caller: &Caller,
     invoice: &mut Invoice,
     subscription: Option<Subscription>,
-    now: i64,
+    when: When,
     events: &mut Vec<Event>,
 ) -> Option<Subscription> {
     invoice.status = InvoiceStatus::Paid;
     invoice.amount_paid = invoice.amount_due;
-    invoice.paid_at = Some(now);
+    invoice.paid_at = Some(when.at);
     invoice.next_payment_attempt = None;
     invoice.due_at = None;
     for kind in ["invoice.paid", "invoice.payment_succeeded"] {
-        events.push(event(caller, kind, &invoice.id, invoice.object(), now));
+        events.push(event(caller, kind, &invoice.id, invoice.object(), when));
     }
     if let Some(payment) = invoice.payment() {
         let id = payment["id"].as_str().unwrap_or_default().to_string();
-        events.push(event(caller, "invoice_payment.paid", &id, payment, now));
+        events.push(event(caller, "invoice_payment.paid", &id, payment, when));
     }
     let mut subscription = subscription?;
     if !matches!(
@@ -702,13 +795,13 @@ fn paid(
     }
     subscription.status = SubscriptionStatus::Active;
     subscription.version += 1;
-    subscription.updated = now;
+    subscription.updated = when.at;
     events.push(event(
         caller,
         "customer.subscription.updated",
         &subscription.id,
         subscription.object(),
-        now,
+        when,
     ));
     Some(subscription)
 }
@@ -722,10 +815,10 @@ fn failed(
     invoice: &mut Invoice,
     subscription: Option<Subscription>,
     final_action: &str,
-    now: i64,
+    when: When,
     events: &mut Vec<Event>,
 ) -> Option<Subscription> {
-    let first_failed_at = *invoice.first_failed_at.get_or_insert(now);
+    let first_failed_at = *invoice.first_failed_at.get_or_insert(when.at);
     let retry = usize::try_from(invoice.attempt_count - 1)
         .ok()
         .and_then(|n| RETRY_DAYS.get(n))
@@ -737,20 +830,20 @@ fn failed(
         "invoice.payment_failed",
         &invoice.id,
         invoice.object(),
-        now,
+        when,
     ));
     let mut subscription = subscription?;
     let before = subscription.status;
     match (retry, final_action) {
         (Some(_), _) => subscription.status = SubscriptionStatus::PastDue,
         (None, "unpaid") => subscription.status = SubscriptionStatus::Unpaid,
-        (None, _) => changes::end(&mut subscription, "payment_failed", now),
+        (None, _) => changes::end(&mut subscription, "payment_failed", when.at),
     }
     if subscription.status == before {
         return None;
     }
     subscription.version += 1;
-    subscription.updated = now;
+    subscription.updated = when.at;
     let kind = if subscription.ended_at.is_some() {
         "customer.subscription.deleted"
     } else {
@@ -761,7 +854,7 @@ fn failed(
         kind,
         &subscription.id,
         subscription.object(),
-        now,
+        when,
     ));
     Some(subscription)
 }

@@ -91,7 +91,9 @@ pub struct CustomerParams {
     pub tax: Option<Off>,
     pub tax_exempt: Option<OnlyNone>,
     pub tax_id_data: Option<Off>,
-    pub test_clock: Option<Unset>,
+    /// Create only: the test clock (`clock_…`, test mode) the customer lives on; its
+    /// subscriptions and invoices follow that clock's time.
+    pub test_clock: Option<String>,
     pub validate: Option<Off>,
 }
 
@@ -104,6 +106,7 @@ impl CustomerParams {
             phone: self.phone,
             address: self.address,
             metadata: self.metadata.map(MetadataParam::merge),
+            test_clock: self.test_clock,
         }
     }
 }
@@ -132,15 +135,15 @@ pub async fn create_customer(
 pub struct CustomerListFilter {
     /// Only customers with exactly this email (case-sensitive, as in Stripe).
     pub email: Option<String>,
-    /// Customers on a test clock (kassa has none yet).
-    #[param(value_type = Option<String>)]
-    pub test_clock: Option<Unset>,
+    /// Only the customers on this test clock; without it, those on a clock are left out.
+    pub test_clock: Option<String>,
     /// `created=T` (unix seconds) or `created[gte]=T`, `[gt]`, `[lt]`, `[lte]`.
     #[param(value_type = Option<Object>)]
     pub created: Option<Created>,
 }
 
-/// Lists customers, newest first; deleted customers are left out.
+/// Lists customers, newest first; deleted customers are left out, and so are those on a test
+/// clock unless `test_clock` is given.
 #[utoipa::path(get, path = "/v1/customers", tag = "Stripe", security(("secret_key" = [])),
     params(CustomerListFilter, StripeList), responses((status = 200, description = "A list of customers.")))]
 pub async fn list_customers(
@@ -154,6 +157,7 @@ pub async fn list_customers(
         &state.db,
         &caller,
         filter.email.as_deref().filter(|e| !e.is_empty()),
+        filter.test_clock.as_deref(),
         &created,
         &list.page()?,
     )
@@ -196,13 +200,18 @@ pub async fn update_customer(
     StripeBody(mut params): StripeBody<CustomerParams>,
 ) -> Result<Json<Value>, ApiError> {
     expand::check(std::mem::take(&mut params.expand), "customer")?;
+    if params.test_clock.is_some() {
+        return Err(ApiError::unknown_param("test_clock", None));
+    }
     let customer =
         customers::update_customer(&state.db, &caller, &id, params.input(), state.clock.now())
             .await?;
     Ok(Json(customer.object()))
 }
 
-/// Deletes a customer. Sessions and payments that point to it keep its id.
+/// Deletes a customer, canceling its subscriptions that have not ended
+/// (`customer.subscription.deleted`) as Stripe does. Sessions and payments that point to it keep
+/// its id.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     responses((status = 200, description = "`{id, object: \"customer\", deleted: true}`"), (status = 404, description = "No such customer.")))]

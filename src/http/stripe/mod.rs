@@ -13,6 +13,7 @@ pub mod payment_methods;
 pub mod prices;
 pub mod products;
 pub mod subscriptions;
+pub mod test_clocks;
 pub mod test_helpers;
 pub mod webhook_endpoints;
 
@@ -40,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(webhook_endpoints::routes())
         .merge(events::routes())
         .merge(test_helpers::routes())
+        .merge(test_clocks::routes())
 }
 
 /// Stripe's list parameters.

@@ -1,0 +1,298 @@
+//! Test clocks (Stripe's `test_helpers.test_clock`; decisions §11): a time of its own for the
+//! customers created on it and their subscriptions and invoices, so that a test goes through a
+//! year of renewals in seconds. Test mode only, without Stripe's caps.
+//!
+//! `advance` answers at once with `status=advancing`; the clock worker of any server claims the
+//! clock (a lease in real time), runs every billing step of its objects due up to the new time
+//! in time order (renewals, finalizations, charges, retries, trial ends, cancellations), each
+//! at its own time, then sets the clock `ready` and writes `test_helpers.test_clock.ready`. The
+//! time reached is stored as it goes, so a server that takes over after a crash goes on from
+//! there; each step is the billing engine's own, idempotent under its claim.
+
+use serde_json::{Value, json};
+
+use super::DomainError;
+use super::accounts::Caller;
+use super::billing::engine::{self, Processor};
+use super::events::new_event;
+use super::ids::{self, prefix};
+use super::list::{Page, PageRequest};
+use super::validate;
+use crate::store::{self, Db};
+
+/// How long a clock lives: Stripe deletes a clock, and what is on it, 30 days after creation.
+pub const LIFETIME: i64 = 30 * 86_400;
+/// How long a server's claim on an advancing clock holds, in real seconds.
+const LEASE_SECONDS: i64 = 60;
+/// Clocks advanced per pass of the worker.
+const BATCH: i64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestClockStatus {
+    Ready,
+    Advancing,
+    /// Stripe's status for a clock whose advance failed; kassa retries instead, so it only
+    /// reads it back if a store says so.
+    InternalFailure,
+}
+
+impl TestClockStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestClockStatus::Ready => "ready",
+            TestClockStatus::Advancing => "advancing",
+            TestClockStatus::InternalFailure => "internal_failure",
+        }
+    }
+
+    pub fn parse(value: &str) -> TestClockStatus {
+        match value {
+            "advancing" => TestClockStatus::Advancing,
+            "ready" => TestClockStatus::Ready,
+            _ => TestClockStatus::InternalFailure,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestClock {
+    pub id: String,
+    pub livemode: bool,
+    pub name: Option<String>,
+    /// The clock's time, in unix seconds.
+    pub frozen_time: i64,
+    pub status: TestClockStatus,
+    /// While advancing: the time it is moving to.
+    pub target_frozen_time: Option<i64>,
+    /// When kassa deletes it (real time, unix seconds).
+    pub deletes_after: i64,
+    pub created: i64,
+}
+
+impl TestClock {
+    /// Stripe's `test_helpers.test_clock` object.
+    pub fn object(&self) -> Value {
+        let status_details = match self.target_frozen_time {
+            Some(target) => json!({"advancing": {"target_frozen_time": target}}),
+            None => json!({}),
+        };
+        json!({
+            "id": self.id,
+            "object": "test_helpers.test_clock",
+            "created": self.created,
+            "deletes_after": self.deletes_after,
+            "frozen_time": self.frozen_time,
+            "livemode": self.livemode,
+            "name": self.name,
+            "status": self.status.as_str(),
+            "status_details": status_details,
+        })
+    }
+}
+
+/// Creates a clock at `frozen_time` (unix seconds, any time after 1970), named `name` (at
+/// most 300 characters). `now` is real time.
+pub async fn create(
+    db: &Db,
+    caller: &Caller,
+    frozen_time: i64,
+    name: Option<String>,
+    now: i64,
+) -> Result<TestClock, DomainError> {
+    if frozen_time <= 0 {
+        return Err(DomainError::invalid(
+            "frozen_time",
+            "must be a unix time in seconds after 1970",
+        ));
+    }
+    let clock = TestClock {
+        id: ids::new_id(prefix::TEST_CLOCK, ids::now_ms()),
+        livemode: caller.mode.is_live(),
+        name: validate::optional_text(name, "name", 300)?,
+        frozen_time,
+        status: TestClockStatus::Ready,
+        target_frozen_time: None,
+        deletes_after: now + LIFETIME,
+        created: now,
+    };
+    db.write_statements(&[store::test_clocks::insert(&caller.account_id, &clock)])
+        .await?;
+    Ok(clock)
+}
+
+pub async fn get(db: &Db, caller: &Caller, id: &str) -> Result<TestClock, DomainError> {
+    store::test_clocks::get(db, caller, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("test_helpers.test_clock", id))
+}
+
+/// A clock given as a parameter (`test_clock` of a customer or a list): the caller's.
+pub async fn reference(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    param: &str,
+) -> Result<TestClock, DomainError> {
+    get(db, caller, id)
+        .await
+        .map_err(DomainError::as_reference(param))
+}
+
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<TestClock>, DomainError> {
+    page.check_cursor(|id| async move { get(db, caller, &id).await })
+        .await?;
+    Ok(store::test_clocks::list(db, caller, page).await?)
+}
+
+/// Starts moving the clock to `frozen_time`, which must be after its time; a clock already
+/// advancing is a conflict. Returns the clock as `advancing`.
+pub async fn advance(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    frozen_time: i64,
+) -> Result<TestClock, DomainError> {
+    let clock = get(db, caller, id).await?;
+    if clock.status == TestClockStatus::Advancing {
+        return Err(DomainError::Conflict {
+            code: "test_clock_advancing",
+            message: format!(
+                "The test clock {id} is already advancing; wait until its status is ready."
+            ),
+        });
+    }
+    if frozen_time <= clock.frozen_time {
+        return Err(DomainError::invalid(
+            "frozen_time",
+            format!(
+                "must be after the clock's current frozen_time ({}): a test clock only moves \
+                 forward",
+                clock.frozen_time
+            ),
+        ));
+    }
+    if !store::test_clocks::begin_advance(db, caller, id, frozen_time).await? {
+        return Err(DomainError::Conflict {
+            code: "test_clock_advancing",
+            message: format!("The test clock {id} started advancing meanwhile; try again."),
+        });
+    }
+    get(db, caller, id).await
+}
+
+/// Deletes the clock and what lives on it: its customers are deleted as
+/// `DELETE /v1/customers/{id}` deletes them, which cancels their subscriptions.
+pub async fn delete(db: &Db, caller: &Caller, id: &str) -> Result<Value, DomainError> {
+    let clock = get(db, caller, id).await?;
+    for customer in store::test_clocks::customers_on(db, id).await? {
+        super::customers::delete_customer(db, caller, &customer, clock.frozen_time).await?;
+    }
+    db.write_statements_if(store::test_clocks::delete(caller, id), &[])
+        .await?;
+    Ok(json!({"id": id, "object": "test_helpers.test_clock", "deleted": true}))
+}
+
+/// The time of an object that may live on a clock: the clock's, or `now`.
+pub async fn time_of(db: &Db, clock_id: Option<&str>, now: i64) -> Result<i64, DomainError> {
+    match clock_id {
+        None => Ok(now),
+        Some(id) => Ok(store::test_clocks::frozen_time(db, id)
+            .await?
+            .unwrap_or(now)),
+    }
+}
+
+/// What one pass of the clock worker did: clocks made ready, and the engine's work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Advanced {
+    pub clocks: usize,
+    pub ran: engine::Ran,
+}
+
+/// Advances every clock that is advancing and not claimed by another server (`now` is real
+/// time, for the claims). A clock whose step fails is left to its lease's end and retried.
+pub async fn run_advancing<P: Processor>(
+    db: &Db,
+    processor: &P,
+    now: i64,
+) -> Result<Advanced, DomainError> {
+    let mut advanced = Advanced::default();
+    for clock in store::test_clocks::claim_advancing(db, now, LEASE_SECONDS, BATCH).await? {
+        match advance_one(db, processor, &clock, now).await {
+            Ok(ran) => {
+                advanced.clocks += 1;
+                advanced.ran += ran;
+            }
+            Err(error) => {
+                tracing::warn!(%error, clock = %clock.id, "advancing a test clock failed; will retry");
+            }
+        }
+    }
+    Ok(advanced)
+}
+
+/// Runs a claimed clock's due steps in time order up to its target: at each next due time,
+/// everything due then, until nothing is due before the target; then the clock is ready.
+async fn advance_one<P: Processor>(
+    db: &Db,
+    processor: &P,
+    clock: &store::test_clocks::Advancing,
+    now: i64,
+) -> Result<engine::Ran, DomainError> {
+    let mut ran = engine::Ran::default();
+    let scope = engine::Scope::Clock(&clock.id);
+    while let Some(at) = store::test_clocks::next_due(db, &clock.id).await? {
+        if at > clock.target {
+            break;
+        }
+        let at = at.max(clock.frozen_time);
+        if !store::test_clocks::reach(db, clock, at).await? {
+            return Ok(ran); // the claim ran out and another server took the clock
+        }
+        let step = engine::run_due_in(db, processor, scope, engine::When { at, real: now }).await?;
+        if step.stalled {
+            return Err(DomainError::Store(store::StoreError::Corrupt {
+                what: format!("test clock {}", clock.id),
+                reason: format!("a billing step due at {at} did not complete"),
+            }));
+        }
+        ran += step;
+    }
+    let caller = Caller::without_key(&clock.account_id, false);
+    let mut ready = get(db, &caller, &clock.id).await?;
+    ready.frozen_time = clock.target;
+    ready.status = TestClockStatus::Ready;
+    ready.target_frozen_time = None;
+    let event = new_event(
+        &clock.account_id,
+        false,
+        "test_helpers.test_clock.ready",
+        &clock.id,
+        ready.object(),
+        now,
+    );
+    store::events::write_if_with_events(
+        db,
+        &clock.account_id,
+        false,
+        store::test_clocks::ready(clock),
+        Vec::new(),
+        &[event],
+    )
+    .await?;
+    Ok(ran)
+}
+
+/// Deletes the clocks whose `deletes_after` (real time) has passed, with what lives on them;
+/// returns how many.
+pub async fn delete_expired(db: &Db, now: i64) -> Result<usize, DomainError> {
+    let expired = store::test_clocks::expired(db, now, BATCH).await?;
+    for (id, account_id) in &expired {
+        delete(db, &Caller::without_key(account_id, false), id).await?;
+    }
+    Ok(expired.len())
+}
