@@ -612,7 +612,13 @@ impl<'a> CheckoutSession<'a> {
                 .filter(|_| session.mode != checkout::CheckoutMode::Subscription)
                 .map(Expandable::Id),
             payment_link: session.payment_link_id.as_deref().map(Expandable::Id),
-            payment_method_collection: "always",
+            payment_method_collection: if session.saves_card()
+                || session.mode != checkout::CheckoutMode::Subscription
+            {
+                "always"
+            } else {
+                "if_required"
+            },
             payment_method_configuration_details: (),
             payment_method_options: NoFields {},
             payment_method_types: payment_method_types(session),

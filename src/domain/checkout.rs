@@ -236,6 +236,35 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// When the subscription this session starts is first charged for its recurring lines, if
+    /// not at once: after a trial, or at a billing cycle anchor (`subscription_data`).
+    pub fn deferral(&self) -> Option<super::billing::checkout::Deferral> {
+        super::billing::checkout::Deferral::of(&self.settings)
+    }
+
+    /// Whether completing the session keeps the customer's card for later charges, even when
+    /// nothing is charged now: setup mode, and subscription mode unless
+    /// `payment_method_collection=if_required` (then a card is asked only when something is
+    /// due now).
+    pub fn saves_card(&self) -> bool {
+        match self.mode {
+            CheckoutMode::Setup => true,
+            CheckoutMode::Subscription => {
+                self.settings
+                    .get("payment_method_collection")
+                    .and_then(Value::as_str)
+                    != Some("if_required")
+            }
+            CheckoutMode::Payment => false,
+        }
+    }
+
+    /// What the session charges now for `lines`: every line, except the recurring ones of a
+    /// subscription whose first period is free (a trial, or the stub before an anchor).
+    pub fn due_now(&self, lines: &[LineItem]) -> i64 {
+        due_now(self.deferral(), lines)
+    }
+
     pub fn payment_method_types(&self) -> Vec<String> {
         self.settings
             .get("payment_method_types")
@@ -255,6 +284,15 @@ pub struct LineItem {
     pub adjustable_quantity: Option<AdjustableQuantity>,
     pub amount_subtotal: i64,
     pub amount_total: i64,
+}
+
+/// What `lines` charge now when `deferral` defers the recurring ones.
+fn due_now(deferral: Option<super::billing::checkout::Deferral>, lines: &[LineItem]) -> i64 {
+    lines
+        .iter()
+        .filter(|l| deferral.is_none() || !l.price.is_recurring())
+        .map(|l| l.amount_total)
+        .sum()
 }
 
 // ----- Creating sessions -------------------------------------------------------------------------
@@ -451,6 +489,15 @@ async fn build_session(
         subtotal,
         customer_chooses,
     } = price_lines(&lines);
+    // A subscription whose first period is free charges only its one-time lines now; its
+    // recurring lines' total is what its first renewal charges.
+    let deferral = super::billing::checkout::Deferral::of(&input.settings);
+    if let Some(deferral) = deferral {
+        deferral.check(now)?;
+        let renewal = subtotal - due_now(Some(deferral), &items);
+        currency.check_payable_total(renewal, total_param)?;
+    }
+    let subtotal = due_now(deferral, &items);
     // What one charge can be. A total the customer still chooses is checked again when they
     // pay (its minimum only then).
     if !customer_chooses || subtotal > MAX_CHARGE {
@@ -796,11 +843,25 @@ fn session_mode(
             "can only be used in payment mode",
         ));
     }
-    if mode != CheckoutMode::Subscription && settings.contains_key("subscription_data") {
-        return Err(DomainError::invalid(
+    // `payment_method_collection=always` is every session's default, in any mode.
+    let collection = settings.get("payment_method_collection");
+    let subscription_only = [
+        (
             "subscription_data",
-            "can only be used in subscription mode",
-        ));
+            settings.contains_key("subscription_data"),
+        ),
+        (
+            "payment_method_collection",
+            collection.is_some_and(|c| c != "always"),
+        ),
+    ];
+    for (param, given) in subscription_only {
+        if mode != CheckoutMode::Subscription && given {
+            return Err(DomainError::invalid(
+                param,
+                "can only be used in subscription mode",
+            ));
+        }
     }
     if lines.is_empty() && mode != CheckoutMode::Setup {
         return Err(DomainError::invalid(
@@ -1466,7 +1527,7 @@ pub async fn complete_session(
     public_url: &str,
 ) -> Result<Completion, DomainError> {
     let payment_due = session.payment_status == PaymentStatus::Unpaid;
-    let saves_card = session.mode == CheckoutMode::Setup;
+    let saves_card = session.saves_card();
     if (payment_due || saves_card) && paid.card.is_none() {
         return Err(DomainError::invalid(
             "card",
@@ -1505,7 +1566,7 @@ pub async fn complete_session(
         _ => None,
     };
     record_payment(&mut events, &mut after, started.as_ref(), payment.as_ref());
-    let setup = match (saves_card, paid.card) {
+    let setup = match (session.mode == CheckoutMode::Setup, paid.card) {
         (true, Some(card)) => {
             let setup = setup_of(session, &after, card, method_id, now);
             events.push("setup_intent.succeeded", &setup.id, setup.object());
@@ -1634,6 +1695,13 @@ fn record_payment(
             &subscription.id,
             subscription.object(),
         );
+        if started.trial_will_end_now {
+            events.push(
+                "customer.subscription.trial_will_end",
+                &subscription.id,
+                subscription.object(),
+            );
+        }
         events.push("invoice.created", &invoice.id, draft);
         events.push("invoice.finalized", &invoice.id, open);
         after.subscription_id = Some(subscription.id.clone());

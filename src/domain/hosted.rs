@@ -46,8 +46,7 @@ impl HostedSession {
 
     /// Whether the customer must give a card: a payment is due, or the session saves one.
     pub fn needs_card(&self) -> bool {
-        self.session.payment_status == PaymentStatus::Unpaid
-            || self.session.mode == CheckoutMode::Setup
+        self.session.payment_status == PaymentStatus::Unpaid || self.session.saves_card()
     }
 
     /// The bounds the customer may choose a line's quantity within, if it is adjustable.
@@ -234,7 +233,7 @@ fn apply_choices(hosted: &mut HostedSession, choices: &Choices) -> Result<bool, 
         line.amount_total = line.amount_subtotal;
     }
     // Unit amounts are at most money::MAX_AMOUNT and quantities 1000: no overflow.
-    let total: i64 = hosted.lines.iter().map(|l| l.amount_total).sum();
+    let total = hosted.session.due_now(&hosted.lines);
     let param = amount_param
         .or(quantity_param)
         .unwrap_or_else(|| "line_items".to_string());
@@ -360,8 +359,9 @@ pub async fn pay(
             Ok(card) => card,
             Err(rejected) => return Ok(PayOutcome::CardRejected(rejected)),
         };
-        // A setup session saves the card without charging it.
-        let answer = if hosted.session.mode == CheckoutMode::Setup {
+        // A session with nothing due (setup mode, a free trial) saves the card without
+        // charging it.
+        let answer = if hosted.session.payment_status != PaymentStatus::Unpaid {
             processor::save_test_card(&card, year_month(now))
         } else {
             processor::charge_test_card(&card, year_month(now))

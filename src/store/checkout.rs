@@ -569,6 +569,7 @@ pub async fn complete(
     if let Some(Started {
         subscription,
         invoice,
+        ..
     }) = started
     {
         statements.push(billing::subscription_insert(account_id, subscription));

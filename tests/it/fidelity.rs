@@ -256,9 +256,14 @@ async fn stripe_parameters_kassa_lacks_change_nothing_or_are_refused(engine: Eng
             "true",
         ),
         (
-            "subscription_data[trial_period_days]=7",
-            "subscription_data[trial_period_days]",
-            "7",
+            "subscription_data[trial_settings][end_behavior][missing_payment_method]=pause",
+            "subscription_data[trial_settings][end_behavior][missing_payment_method]",
+            "pause",
+        ),
+        (
+            "subscription_data[proration_behavior]=create_prorations",
+            "subscription_data[proration_behavior]",
+            "create_prorations",
         ),
         (
             "consent_collection[terms_of_service]=required",

@@ -30,4 +30,5 @@ mod stripe_sessions;
 mod subscriptions;
 mod test_clocks;
 mod test_payments;
+mod trials;
 mod webhooks;

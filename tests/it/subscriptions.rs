@@ -712,16 +712,4 @@ async fn subscription_data_reaches_the_subscription(engine: Engine) {
     )
     .await;
     assert_eq!(wrong_mode["error"]["param"], "subscription_data");
-    let trial = create(
-        "&mode=subscription&subscription_data[trial_period_days]=7",
-        400,
-    )
-    .await;
-    assert!(
-        trial["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("subscription_data[trial_period_days]"),
-        "{trial}"
-    );
 }

@@ -10,15 +10,82 @@ use super::subscriptions::Cancellation;
 use super::{
     Invoice, InvoiceLine, InvoiceStatus, Subscription, SubscriptionItem, SubscriptionStatus,
 };
+use crate::domain::DomainError;
+use crate::domain::catalog::Recurring;
 use crate::domain::checkout::{LineItem, Session};
 use crate::domain::ids::{self, prefix};
 use crate::domain::metadata::Metadata;
+
+/// Trials are 1 to 730 days (decisions §11).
+pub const MAX_TRIAL_DAYS: i64 = 730;
+/// A `trial_end` must be at least this far ahead when the session is created, in seconds.
+pub const MIN_TRIAL_AHEAD: i64 = 48 * 3600;
+/// `customer.subscription.trial_will_end` comes this long before a trial ends, in seconds (at
+/// once when less remains).
+pub const TRIAL_NOTICE: i64 = 3 * 86_400;
+const DAY: i64 = 86_400;
+
+/// How a subscription-mode session's `subscription_data` puts off the first charge of its
+/// recurring lines: the first period is free, and billing starts at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deferral {
+    /// A trial of this many days from the payment (`trial_period_days`).
+    TrialDays(i64),
+    /// A trial until this time (`trial_end`, unix seconds).
+    TrialEnd(i64),
+    /// Billing starts at this anchor (`billing_cycle_anchor` with `proration_behavior=none`):
+    /// the stub period until then is free.
+    Anchor(i64),
+}
+
+impl Deferral {
+    /// The deferral a session's settings ask for, if any.
+    pub fn of(settings: &serde_json::Map<String, Value>) -> Option<Deferral> {
+        let data = settings.get("subscription_data")?;
+        let field = |name: &str| data.get(name).and_then(Value::as_i64);
+        field("trial_period_days")
+            .map(Deferral::TrialDays)
+            .or_else(|| field("trial_end").map(Deferral::TrialEnd))
+            .or_else(|| field("billing_cycle_anchor").map(Deferral::Anchor))
+    }
+
+    /// The rules that depend on the time the session is created at: a `trial_end` at least 48
+    /// hours ahead, an anchor in the future.
+    pub fn check(self, now: i64) -> Result<(), DomainError> {
+        match self {
+            Deferral::TrialEnd(end) if end < now + MIN_TRIAL_AHEAD => Err(DomainError::invalid(
+                "subscription_data[trial_end]",
+                "must be at least 48 hours in the future",
+            )),
+            Deferral::Anchor(anchor) if anchor <= now => Err(DomainError::invalid(
+                "subscription_data[billing_cycle_anchor]",
+                "must be in the future",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// When the free first period ends, for a subscription started at `now`.
+    pub fn until(self, now: i64) -> i64 {
+        match self {
+            Deferral::TrialDays(days) => now + days * DAY,
+            Deferral::TrialEnd(at) | Deferral::Anchor(at) => at,
+        }
+    }
+
+    pub fn is_trial(self) -> bool {
+        !matches!(self, Deferral::Anchor(_))
+    }
+}
 
 /// A subscription and its first invoice.
 #[derive(Debug, Clone)]
 pub struct Started {
     pub subscription: Subscription,
     pub invoice: Invoice,
+    /// A trial of three days or less: `customer.subscription.trial_will_end` goes with the
+    /// subscription's creation.
+    pub trial_will_end_now: bool,
 }
 
 /// Who pays, and with what: the customer, the session's payment (PaymentIntent and charge
@@ -38,17 +105,10 @@ pub struct Payer<'a> {
 /// mode).
 pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) -> Option<Started> {
     let now = payer.test_clock.map_or(now, |(_, time)| time);
-    let test_clock_id = payer.test_clock.map(|(id, _)| id.to_string());
     let recurring = lines.iter().find_map(|l| l.price.terms.recurring)?;
+    let period = FirstPeriod::new(now, recurring, session.deferral());
     let subscription_id = ids::new_id(prefix::SUBSCRIPTION, ids::now_ms());
     let invoice_id = ids::new_id(prefix::INVOICE, ids::now_ms());
-    let period_end = periods::period_start(now, recurring, 1);
-    // `subscription_data`, as the session checked it when it was created.
-    let data = session
-        .settings
-        .get("subscription_data")
-        .cloned()
-        .unwrap_or_default();
     let mut items = Vec::new();
     let mut invoice_lines = Vec::with_capacity(lines.len());
     for line in lines {
@@ -64,69 +124,165 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
                 created: now,
             });
         }
+        let free = recurs && period.deferral.is_some();
         invoice_lines.push(InvoiceLine {
             id: ids::new_id(prefix::INVOICE_LINE, ids::now_ms()),
             invoice_id: invoice_id.clone(),
             subscription_item_id: item_id,
             price: line.price.clone(),
-            description: line.description.clone(),
+            description: match (free, period.deferral.map(Deferral::is_trial)) {
+                (true, Some(true)) => format!("Trial period for {}", line.description),
+                (true, _) => format!("Free period for {}", line.description),
+                (false, _) => line.description.clone(),
+            },
             quantity: line.quantity,
-            unit_amount: line.unit_amount,
-            amount: line.amount_total,
+            unit_amount: if free { 0 } else { line.unit_amount },
+            amount: if free { 0 } else { line.amount_total },
             period_start: now,
-            period_end: if recurs { period_end } else { now },
+            period_end: if recurs { period.end } else { now },
         });
     }
-    let subscription = Subscription {
-        id: subscription_id.clone(),
-        livemode: session.livemode,
-        customer_id: payer.customer_id.to_string(),
-        status: SubscriptionStatus::Active,
-        currency: session.currency.as_str().to_string(),
-        default_payment_method: None,
-        description: data
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        metadata: data
-            .get("metadata")
-            .and_then(|m| serde_json::from_value(m.clone()).ok())
-            .unwrap_or_default(),
-        billing_cycle_anchor: now,
-        current_period_start: now,
-        current_period_end: period_end,
-        cancel_at_period_end: false,
-        cancel_at: None,
-        canceled_at: None,
-        ended_at: None,
-        cancellation: Cancellation::default(),
-        trial_start: None,
-        trial_end: None,
-        trial_missing_payment_method: "cancel".into(),
-        latest_invoice_id: Some(invoice_id.clone()),
-        checkout_session_id: Some(session.id.clone()),
-        test_clock_id: test_clock_id.clone(),
-        start_date: now,
-        next_billing_at: Some(period_end),
-        version: 0,
-        items,
-        created: now,
-        updated: now,
-    };
+    let subscription = period.subscription(session, &payer, subscription_id, &invoice_id, items);
+    let invoice = first_invoice(session, &payer, &subscription, invoice_id, invoice_lines);
+    Some(Started {
+        trial_will_end_now: period.trial_will_end_now(),
+        subscription,
+        invoice,
+    })
+}
+
+/// A subscription's first period: from its start to the end of its first interval, or to
+/// the end of its free first period (a trial, or the stub before an anchor), where billing
+/// is then anchored.
+struct FirstPeriod {
+    start: i64,
+    end: i64,
+    deferral: Option<Deferral>,
+}
+
+impl FirstPeriod {
+    fn new(now: i64, recurring: Recurring, deferral: Option<Deferral>) -> FirstPeriod {
+        let end = match deferral {
+            Some(deferral) => deferral.until(now),
+            None => periods::period_start(now, recurring, 1),
+        };
+        FirstPeriod {
+            start: now,
+            end,
+            deferral,
+        }
+    }
+
+    fn trial(&self) -> Option<(i64, i64)> {
+        self.deferral
+            .filter(|d| d.is_trial())
+            .map(|_| (self.start, self.end))
+    }
+
+    /// Whether `customer.subscription.trial_will_end` is due at once (less than three days
+    /// of trial), rather than from the billing engine three days before the end.
+    fn trial_will_end_now(&self) -> bool {
+        self.trial()
+            .is_some_and(|(start, end)| end - start <= TRIAL_NOTICE)
+    }
+
+    /// The subscription in this period: trialing or active, due next for its trial's notice
+    /// or for the period's end.
+    fn subscription(
+        &self,
+        session: &Session,
+        payer: &Payer<'_>,
+        id: String,
+        invoice_id: &str,
+        items: Vec<SubscriptionItem>,
+    ) -> Subscription {
+        // `subscription_data`, as the session checked it when it was created.
+        let data = session
+            .settings
+            .get("subscription_data")
+            .cloned()
+            .unwrap_or_default();
+        let trial = self.trial();
+        let next_billing_at = match trial {
+            Some((_, end)) if !self.trial_will_end_now() => end - TRIAL_NOTICE,
+            _ => self.end,
+        };
+        Subscription {
+            id,
+            livemode: session.livemode,
+            customer_id: payer.customer_id.to_string(),
+            status: if trial.is_some() {
+                SubscriptionStatus::Trialing
+            } else {
+                SubscriptionStatus::Active
+            },
+            currency: session.currency.as_str().to_string(),
+            default_payment_method: None,
+            description: data
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            metadata: data
+                .get("metadata")
+                .and_then(|m| serde_json::from_value(m.clone()).ok())
+                .unwrap_or_default(),
+            billing_cycle_anchor: if self.deferral.is_some() {
+                self.end
+            } else {
+                self.start
+            },
+            current_period_start: self.start,
+            current_period_end: self.end,
+            cancel_at_period_end: false,
+            cancel_at: None,
+            canceled_at: None,
+            ended_at: None,
+            cancellation: Cancellation::default(),
+            trial_start: trial.map(|(start, _)| start),
+            trial_end: trial.map(|(_, end)| end),
+            trial_missing_payment_method: data
+                .get("missing_payment_method")
+                .and_then(Value::as_str)
+                .unwrap_or("cancel")
+                .to_string(),
+            latest_invoice_id: Some(invoice_id.to_string()),
+            checkout_session_id: Some(session.id.clone()),
+            test_clock_id: payer.test_clock.map(|(id, _)| id.to_string()),
+            start_date: self.start,
+            next_billing_at: Some(next_billing_at),
+            version: 0,
+            items,
+            created: self.start,
+            updated: self.start,
+        }
+    }
+}
+
+/// The subscription's first invoice (`billing_reason=subscription_create`), paid by the
+/// session's payment: what the session charged now.
+fn first_invoice(
+    session: &Session,
+    payer: &Payer<'_>,
+    subscription: &Subscription,
+    id: String,
+    lines: Vec<InvoiceLine>,
+) -> Invoice {
+    let now = subscription.start_date;
+    let total: i64 = lines.iter().map(|l| l.amount).sum();
     let (payment_intent_id, charge_id) = payer.payment.unzip();
-    let invoice = Invoice {
-        id: invoice_id,
+    Invoice {
+        id,
         livemode: session.livemode,
         customer_id: payer.customer_id.to_string(),
-        subscription_id: Some(subscription_id),
-        number: Some(payer.invoice_number),
+        subscription_id: Some(subscription.id.clone()),
+        number: Some(payer.invoice_number.clone()),
         status: InvoiceStatus::Paid,
         billing_reason: "subscription_create".into(),
         currency: session.currency.as_str().to_string(),
-        subtotal: session.amount_total,
-        total: session.amount_total,
-        amount_due: session.amount_total,
-        amount_paid: session.amount_total,
+        subtotal: total,
+        total,
+        amount_due: total,
+        amount_paid: total,
         attempt_count: i64::from(payment_intent_id.is_some()),
         next_payment_attempt: None,
         period_start: now,
@@ -141,17 +297,13 @@ pub fn start(session: &Session, lines: &[LineItem], payer: Payer<'_>, now: i64) 
         paid_at: Some(now),
         voided_at: None,
         marked_uncollectible_at: None,
-        test_clock_id,
+        test_clock_id: subscription.test_clock_id.clone(),
         due_at: None,
         first_failed_at: None,
-        lines: invoice_lines,
+        lines,
         created: now,
         updated: now,
-    };
-    Some(Started {
-        subscription,
-        invoice,
-    })
+    }
 }
 
 /// The invoice's number: the customer's prefix (eight characters of its id) and the

@@ -313,8 +313,9 @@ fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, when:
     )
 }
 
-/// A subscription whose `next_billing_at` has come: it ends (at `cancel_at`, or at the end of
-/// a period it was to cancel at), or renews for its next period with a draft invoice.
+/// A subscription whose `next_billing_at` has come: it ends (at `cancel_at`, at the end of a
+/// period it was to cancel at, or at a trial's end with no card to charge), hears that its
+/// trial ends in three days, or renews for its next period with a draft invoice.
 async fn step_subscription(
     db: &Db,
     claimed: &Claimed,
@@ -328,74 +329,46 @@ async fn step_subscription(
     };
     subscription.version += 1;
     subscription.updated = when.at;
-    if let Some(end_at) = subscription.cancel_at.filter(|c| *c <= at) {
-        changes::end(&mut subscription, "cancellation_requested", end_at);
-        let deleted = event(
-            &caller,
-            "customer.subscription.deleted",
-            &subscription.id,
-            subscription.object(),
-            when,
-        );
-        let guard = store::billing::subscription_billed(&subscription);
-        if store::events::write_if_with_events(
-            db,
-            &claimed.account_id,
-            claimed.livemode,
-            guard,
-            Vec::new(),
-            &[deleted],
-        )
-        .await?
-        {
-            ran.ended += 1;
+    let mut renewal = None;
+    let kind = match Step::of(&subscription, at) {
+        Step::End(end_at) => {
+            changes::end(&mut subscription, "cancellation_requested", end_at);
+            Some("customer.subscription.deleted")
         }
-        return Ok(());
-    }
-    if subscription.ended_at.is_some() {
-        subscription.next_billing_at = None;
-        let guard = store::billing::subscription_billed(&subscription);
-        store::events::write_if_with_events(
-            db,
-            &claimed.account_id,
-            claimed.livemode,
-            guard,
-            Vec::new(),
-            &[],
-        )
-        .await?;
-        return Ok(());
-    }
-    let invoice = renew(db, &caller, &mut subscription, at).await?;
-    let events = [
-        event(
-            &caller,
-            "customer.subscription.updated",
-            &subscription.id,
-            subscription.object(),
-            when,
-        ),
-        event(
+        Step::Forget => {
+            subscription.next_billing_at = None;
+            None
+        }
+        Step::TrialNotice(end) => {
+            subscription.next_billing_at = Some(subscription.cancel_at.map_or(end, |c| c.min(end)));
+            Some("customer.subscription.trial_will_end")
+        }
+        Step::Renew => {
+            renewal = Some(renew(db, &caller, &mut subscription, at).await?);
+            Some("customer.subscription.updated")
+        }
+    };
+    let mut events: Vec<Event> = kind
+        .map(|kind| event(&caller, kind, &subscription.id, subscription.object(), when))
+        .into_iter()
+        .collect();
+    let mut statements = Vec::new();
+    if let Some(invoice) = &renewal {
+        events.push(event(
             &caller,
             "invoice.created",
             &invoice.id,
             invoice.object(),
             when,
-        ),
-    ];
-    let mut statements = vec![store::billing::invoice_insert(
-        &claimed.account_id,
-        &invoice,
-    )];
-    statements.extend(
-        invoice
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(n, line)| store::billing::invoice_line_insert(line, n)),
-    );
+        ));
+        statements.push(store::billing::invoice_insert(&claimed.account_id, invoice));
+        statements.extend(
+            (invoice.lines.iter().enumerate())
+                .map(|(n, line)| store::billing::invoice_line_insert(line, n)),
+        );
+    }
     let guard = store::billing::subscription_billed(&subscription);
-    if store::events::write_if_with_events(
+    let written = store::events::write_if_with_events(
         db,
         &claimed.account_id,
         claimed.livemode,
@@ -403,11 +376,53 @@ async fn step_subscription(
         statements,
         &events,
     )
-    .await?
-    {
-        ran.renewed += 1;
+    .await?;
+    match kind {
+        Some("customer.subscription.deleted") if written => ran.ended += 1,
+        Some("customer.subscription.updated") if written => ran.renewed += 1,
+        _ => {}
     }
     Ok(())
+}
+
+/// What a subscription due at `at` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// It ends, at this time.
+    End(i64),
+    /// It has already ended: nothing more is due.
+    Forget,
+    /// Its trial ends at this time, in three days or less: `trial_will_end`.
+    TrialNotice(i64),
+    /// It moves to its next period.
+    Renew,
+}
+
+impl Step {
+    fn of(subscription: &Subscription, at: i64) -> Step {
+        let trial_end = subscription
+            .trial_end
+            .filter(|_| subscription.status == SubscriptionStatus::Trialing);
+        if let Some(end) = subscription.cancel_at.filter(|c| *c <= at) {
+            return Step::End(end);
+        }
+        if subscription.ended_at.is_some() {
+            return Step::Forget;
+        }
+        match trial_end {
+            // Due before its trial's end: the notice.
+            Some(end) if at < end => Step::TrialNotice(end),
+            // A trial that ends with no card to charge ends the subscription, unless
+            // `trial_settings.end_behavior.missing_payment_method` asked for an invoice.
+            Some(end)
+                if subscription.default_payment_method.is_none()
+                    && subscription.trial_missing_payment_method == "cancel" =>
+            {
+                Step::End(end)
+            }
+            _ => Step::Renew,
+        }
+    }
 }
 
 /// Moves `subscription` to the period that starts at `at` (its current period's end) and
@@ -432,6 +447,9 @@ async fn renew(
     );
     subscription.current_period_start = start;
     subscription.current_period_end = end;
+    if subscription.status == SubscriptionStatus::Trialing {
+        subscription.status = SubscriptionStatus::Active;
+    }
     subscription.next_billing_at = Some(subscription.cancel_at.map_or(end, |c| c.min(end)));
     let customer = crate::domain::customers::get_customer(db, caller, &subscription.customer_id)
         .await

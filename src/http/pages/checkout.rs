@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use super::{escape, message_page, page};
 use crate::domain::DomainError;
+use crate::domain::billing::checkout::Deferral;
 use crate::domain::checkout::{CheckoutMode, LineItem, PaymentStatus, SessionState};
 use crate::domain::hosted::{self, HostedSession, PayOutcome, PaymentForm};
 use crate::domain::ids;
@@ -468,7 +469,7 @@ fn origin(url: &str) -> Option<String> {
 }
 
 /// What the customer reads once the session is completed. It promises nothing kassa does not
-/// do: kassa sends no email, starts no subscription and keeps no card to charge later.
+/// do: kassa sends no email.
 fn completed_message(hosted: &HostedSession) -> String {
     let session = &hosted.session;
     if let Some(message) = &hosted.confirmation_message {
@@ -479,6 +480,10 @@ fn completed_message(hosted: &HostedSession) -> String {
         _ if session.payment_status == PaymentStatus::Paid => format!(
             "You paid {} to {}.",
             session.currency.display(session.amount_total),
+            hosted.account.name
+        ),
+        CheckoutMode::Subscription => format!(
+            "Your subscription with {} has started. You have not been charged today.",
             hosted.account.name
         ),
         _ => format!("Your order with {} is complete.", hosted.account.name),
@@ -568,7 +573,9 @@ fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -
 }
 
 /// What a subscription charges after today, under its total (which is what it charges now):
-/// "Then €9.00 every month", the recurring lines' total (one-time lines are charged once).
+/// "Then €9.00 every month", the recurring lines' total (one-time lines are charged once);
+/// after a free first period, "14 days free, then €9.00 every month" or "Free until 2 February
+/// 2027, then ...".
 /// Empty for a session without recurring lines.
 fn then_line(hosted: &HostedSession) -> String {
     let Some(recurring) = hosted
@@ -593,10 +600,25 @@ fn then_line(hosted: &HostedSession) -> String {
         .filter(|l| l.price.is_recurring())
         .map(|l| l.amount_total)
         .sum();
-    format!(
-        "<p class=\"then\">Then {} {every}</p>\n",
-        escape(&hosted.session.currency.display(then))
-    )
+    let then = escape(&hosted.session.currency.display(then));
+    let free = match hosted.session.deferral() {
+        Some(Deferral::TrialDays(1)) => "1 day free, then".to_string(),
+        Some(Deferral::TrialDays(days)) => format!("{days} days free, then"),
+        Some(Deferral::TrialEnd(at) | Deferral::Anchor(at)) => {
+            format!("Free until {}, then", long_date(at))
+        }
+        None => "Then".to_string(),
+    };
+    format!("<p class=\"then\">{free} {then} {every}</p>\n")
+}
+
+/// "2 February 2027" (UTC).
+fn long_date(at: i64) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {
@@ -640,8 +662,14 @@ fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {
             escape(&currency.display(line.unit_amount))
         ),
     };
+    // A recurring line of a subscription whose first period is free is not in today's total.
+    let deferred = if hosted.session.deferral().is_some() && line.price.is_recurring() {
+        " data-deferred"
+    } else {
+        ""
+    };
     format!(
-        "<li class=\"item\" data-line data-unit-amount=\"{unit_amount}\" data-line-quantity=\"{q}\">\n\
+        "<li class=\"item\" data-line{deferred} data-unit-amount=\"{unit_amount}\" data-line-quantity=\"{q}\">\n\
          <span class=\"name\">{name}</span>\n{unit}\n{quantity}\n\
          <span class=\"line-total\" data-line-total>{total}</span>\n</li>\n",
         unit_amount = line.unit_amount,
@@ -781,6 +809,9 @@ fn payment_form(hosted: &HostedSession, view: &View, csrf: &Csrf) -> String {
     };
     let pay_label = match (session.mode, needs_card) {
         (CheckoutMode::Setup, _) => "Save card".to_string(),
+        (CheckoutMode::Subscription, _) if session.deferral().is_some_and(Deferral::is_trial) => {
+            "Start trial".to_string()
+        }
         (CheckoutMode::Subscription, _) => "Subscribe".to_string(),
         (CheckoutMode::Payment, true) => format!("{verb} {total}"),
         (CheckoutMode::Payment, false) => "Complete order".to_string(),

@@ -8,13 +8,12 @@ use super::{
     AdjustableQuantityBody, Choice, MetadataParam, SUBMIT_TYPES, card_only, metadata_param,
     stripe_choice,
 };
+use crate::domain::billing::checkout::MAX_TRIAL_DAYS;
 use crate::domain::catalog::{PriceInput, PriceProduct, ProductInput};
 use crate::domain::checkout::{CheckoutMode, LineRequest, PriceRef, SessionInput, SessionSource};
 use crate::http::error::ApiError;
 use crate::http::stripe::InlineRecurring;
-use crate::http::unsupported::{
-    Off, OnlyAlways, OnlyAutomatic, OnlyNever, OnlyNone, OnlyWeb, Unset,
-};
+use crate::http::unsupported::{Off, OnlyAutomatic, OnlyNever, OnlyNone, OnlyWeb, Unset};
 
 /// `price_data` of a session line item: a price described inline, in minor units.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -98,12 +97,21 @@ pub struct SubscriptionDataBody {
     #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<MetadataParam>,
-    /// Trials are not built yet: refused when given.
-    pub trial_period_days: Option<Unset>,
-    pub trial_end: Option<Unset>,
-    pub trial_settings: Option<Off>,
-    pub billing_cycle_anchor: Option<Unset>,
-    pub proration_behavior: Option<Unset>,
+    /// A free trial of 1 to 730 days from the payment: the subscription starts `trialing`
+    /// with a $0 first invoice, and is first charged when it ends.
+    pub trial_period_days: Option<i64>,
+    /// A free trial until this time (unix seconds, at least 48 hours after the session is
+    /// created); not with `trial_period_days`.
+    pub trial_end: Option<i64>,
+    /// What happens at the trial's end when the customer gave no card
+    /// (`payment_method_collection=if_required`).
+    pub trial_settings: Option<TrialSettingsBody>,
+    /// When billing starts (unix seconds, in the future): the stub period until then is free,
+    /// and every period is counted from it. Only with `proration_behavior=none`.
+    pub billing_cycle_anchor: Option<i64>,
+    /// `none` (the stub period before `billing_cycle_anchor` is free); kassa does not prorate,
+    /// so `create_prorations` is refused.
+    pub proration_behavior: Option<String>,
     pub default_tax_rates: Option<Off>,
     pub invoice_settings: Option<Off>,
     pub application_fee_percent: Option<Unset>,
@@ -112,10 +120,28 @@ pub struct SubscriptionDataBody {
     pub billing_mode: Option<Off>,
 }
 
+/// `subscription_data[trial_settings]`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSettingsBody {
+    pub end_behavior: TrialEndBehaviorBody,
+}
+
+/// `subscription_data[trial_settings][end_behavior]`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialEndBehaviorBody {
+    /// `cancel` (kassa's default: the subscription ends with its trial) or `create_invoice`
+    /// (it renews, and its unpaid invoice goes through dunning). Stripe's `pause` is refused:
+    /// kassa cannot resume a paused subscription.
+    pub missing_payment_method: String,
+}
+
 impl SubscriptionDataBody {
     /// What the subscription will carry, checked now so that the session is refused rather
-    /// than its payment.
+    /// than its payment. The rules that depend on the time are the domain's.
     fn into_setting(self) -> Result<Value, ApiError> {
+        const PARAM: &str = "subscription_data";
         let metadata = crate::domain::metadata::Metadata::validate(
             self.metadata
                 .map(MetadataParam::into_new)
@@ -127,7 +153,64 @@ impl SubscriptionDataBody {
             "subscription_data[description]",
             500,
         )?;
-        Ok(json!({"description": description, "metadata": metadata}))
+        if let Some(days) = self.trial_period_days
+            && !(1..=MAX_TRIAL_DAYS).contains(&days)
+        {
+            return Err(ApiError::invalid_param(
+                format!("{PARAM}[trial_period_days]"),
+                format!("Invalid {PARAM}[trial_period_days]: must be from 1 to {MAX_TRIAL_DAYS}."),
+            ));
+        }
+        if self.trial_period_days.is_some() && self.trial_end.is_some() {
+            return Err(ApiError::invalid_param(
+                format!("{PARAM}[trial_end]"),
+                "You may only specify one of these parameters: trial_end, trial_period_days.",
+            ));
+        }
+        let trial = self.trial_period_days.is_some() || self.trial_end.is_some();
+        let missing_payment_method = match self.trial_settings {
+            None => "cancel".to_string(),
+            Some(settings) => stripe_choice(
+                "subscription_data[trial_settings][end_behavior][missing_payment_method]",
+                settings.end_behavior.missing_payment_method,
+                &["cancel", "create_invoice", "pause"],
+                &["cancel", "create_invoice"],
+            )?,
+        };
+        let proration = self
+            .proration_behavior
+            .map(|value| {
+                stripe_choice(
+                    "subscription_data[proration_behavior]",
+                    value,
+                    &["create_prorations", "none"],
+                    &["none"],
+                )
+            })
+            .transpose()?;
+        if self.billing_cycle_anchor.is_some() {
+            if proration.is_none() {
+                return Err(ApiError::invalid_param(
+                    format!("{PARAM}[billing_cycle_anchor]"),
+                    "kassa does not prorate: give subscription_data[proration_behavior]=none with                      billing_cycle_anchor, so that the period until the anchor is free.",
+                ));
+            }
+            if trial {
+                return Err(ApiError::unsupported(
+                    &format!("{PARAM}[billing_cycle_anchor]"),
+                    "together with a trial",
+                ));
+            }
+        }
+        Ok(json!({
+            "description": description,
+            "metadata": metadata,
+            "trial_period_days": self.trial_period_days,
+            "trial_end": self.trial_end,
+            "missing_payment_method": missing_payment_method,
+            "billing_cycle_anchor": self.billing_cycle_anchor,
+            "proration_behavior": proration,
+        }))
     }
 }
 
@@ -200,7 +283,10 @@ pub struct SessionBody {
     pub name_collection: Option<Off>,
     pub optional_items: Option<Off>,
     pub origin_context: Option<OnlyWeb>,
-    pub payment_method_collection: Option<OnlyAlways>,
+    /// `always` (the default) or `if_required`: a subscription whose first period is free
+    /// then saves no card, and what its trial's end does without one is
+    /// `subscription_data[trial_settings]`'s.
+    pub payment_method_collection: Option<String>,
     pub payment_method_configuration: Option<Unset>,
     pub payment_method_data: Option<Off>,
     pub payment_method_options: Option<Off>,
@@ -283,6 +369,7 @@ impl SessionBody {
             integration_identifier: self.integration_identifier,
             payment_intent_data: self.payment_intent_data,
             subscription_data: self.subscription_data,
+            payment_method_collection: self.payment_method_collection,
         };
         input.settings = options.into_settings()?;
         Ok(input)
@@ -362,6 +449,7 @@ struct SessionOptions {
     integration_identifier: Option<String>,
     payment_intent_data: Option<PaymentIntentDataBody>,
     subscription_data: Option<SubscriptionDataBody>,
+    payment_method_collection: Option<String>,
 }
 
 /// Stripe's `ui_mode`s, old and new names.
@@ -378,7 +466,7 @@ const UI_MODES: &[&str] = &[
 impl SessionOptions {
     fn into_settings(self) -> Result<serde_json::Map<String, Value>, ApiError> {
         let mut settings = serde_json::Map::new();
-        let choices: [Choice; 5] = [
+        let choices: [Choice; 6] = [
             (
                 "ui_mode",
                 self.ui_mode,
@@ -397,6 +485,12 @@ impl SessionOptions {
             (
                 "customer_creation",
                 self.customer_creation,
+                &["always", "if_required"],
+                &["always", "if_required"],
+            ),
+            (
+                "payment_method_collection",
+                self.payment_method_collection,
                 &["always", "if_required"],
                 &["always", "if_required"],
             ),

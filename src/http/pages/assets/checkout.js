@@ -89,7 +89,8 @@
         return;
       }
       line.querySelector("[data-line-total]").textContent = money(lineTotal);
-      sum += lineTotal;
+      // A recurring line of a free first period (a trial) is not charged today.
+      if (!line.hasAttribute("data-deferred")) sum += lineTotal;
     });
     if (!valid) return;
     total.textContent = money(sum);
