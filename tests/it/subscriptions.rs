@@ -16,6 +16,7 @@ on_both_engines!(
     subscriptions_cancel_at_period_end_at_a_time_or_now,
     loops_v3_serves_the_same_subscriptions_and_invoices,
     subscription_data_reaches_the_subscription,
+    loops_v1_and_v2_sessions_on_a_recurring_product_start_subscriptions,
 );
 
 async fn post(server: &TestServer, account: &TestAccount, path: &str, body: &str) -> Value {
@@ -712,4 +713,86 @@ async fn subscription_data_reaches_the_subscription(engine: Engine) {
     )
     .await;
     assert_eq!(wrong_mode["error"]["param"], "subscription_data");
+}
+
+async fn loops_v1_and_v2_sessions_on_a_recurring_product_start_subscriptions(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let send = async |method: Method, path: &str, body: Value| {
+        let response = server
+            .with_key(method, path, key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        json_with_status(response, 200).await
+    };
+    let product = send(
+        Method::POST,
+        "/api/v3/products",
+        json!({"name": "Seat", "priceAmount": 12, "priceCurrency": "EUR", "recurringInterval": "month"}),
+    )
+    .await;
+    // V1 sells through a payment link, V2 a product.
+    let link = send(
+        Method::POST,
+        "/api/v3/payment-links",
+        json!({"productIds": [product["id"]]}),
+    )
+    .await;
+    for (version, body) in [
+        (
+            "v1",
+            json!({"paymentLinkId": link["id"], "externalCustomerId": "user-1"}),
+        ),
+        (
+            "v2",
+            json!({"productId": product["id"], "externalCustomerId": "user-2"}),
+        ),
+    ] {
+        let session = send(
+            Method::POST,
+            &format!("/api/{version}/checkout/sessions"),
+            body,
+        )
+        .await;
+        assert_eq!(session["amount"], json!(12.0), "{version}: {session}");
+        if version == "v2" {
+            assert_eq!(session["pricingType"], "RECURRING");
+        }
+        let id = session["id"].as_str().unwrap();
+        let paid = post(
+            &server,
+            &account,
+            &format!("/v1/test_helpers/checkout/sessions/{id}/pay"),
+            "card=4242424242424242&email=ada%40example.com",
+        )
+        .await;
+        assert_eq!(paid["mode"], "subscription");
+        let sub = get(
+            &server,
+            key,
+            &format!(
+                "/v1/subscriptions/{}",
+                paid["subscription"].as_str().unwrap()
+            ),
+            200,
+        )
+        .await;
+        assert_eq!(sub["status"], "active");
+        assert_eq!(
+            sub["items"]["data"][0]["price"]["recurring"]["interval"],
+            "month"
+        );
+        assert_eq!(sub["items"]["data"][0]["price"]["unit_amount"], 1200);
+        let read = get(
+            &server,
+            key,
+            &format!("/api/{version}/checkout/sessions/{id}"),
+            200,
+        )
+        .await;
+        assert_eq!(read["status"], "COMPLETED", "{version}: {read}");
+    }
 }
