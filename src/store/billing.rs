@@ -846,6 +846,28 @@ pub fn subscription_billed(s: &Subscription) -> Statement<'_> {
     )
 }
 
+/// The statement that writes what a charge attempt's outcome changes on its subscription (its
+/// status, and its end after the last retry), whatever else changed on it since the engine read
+/// it: an API change made meanwhile (metadata, `cancel_at`) is kept, and the outcome is never
+/// dropped. A subscription that has ended meanwhile stays as it is.
+pub fn subscription_collected(s: &Subscription) -> Statement<'_> {
+    Statement::new(
+        "UPDATE subscriptions SET status = $1, updated = $2, version = version + 1, \
+         ended_at = COALESCE($3, ended_at), \
+         canceled_at = CASE WHEN $3 IS NULL THEN canceled_at ELSE COALESCE(canceled_at, $3) END, \
+         cancellation_reason = CASE WHEN $3 IS NULL THEN cancellation_reason ELSE $4 END, \
+         next_billing_at = CASE WHEN $3 IS NULL THEN next_billing_at ELSE NULL END \
+         WHERE id = $5 AND ended_at IS NULL",
+        args![
+            s.status.as_str(),
+            s.updated,
+            s.ended_at,
+            &s.cancellation.reason,
+            &s.id
+        ],
+    )
+}
+
 /// What an account does when a renewal could not be charged after every retry: `cancel` or
 /// `unpaid`.
 pub async fn dunning_final_action(db: &Db, account_id: &str) -> StoreResult<String> {

@@ -19,6 +19,7 @@ on_both_engines!(
     a_subscription_set_to_cancel_ends_at_its_period_end_without_an_invoice,
     a_charge_is_made_once_per_attempt_whatever_runs_it,
     invoices_are_paid_now_or_voided_on_request,
+    a_charge_outcome_keeps_a_change_made_meanwhile,
 );
 
 const DAY: i64 = 86_400;
@@ -689,4 +690,37 @@ async fn invoices_are_paid_now_or_voided_on_request(engine: Engine) {
     );
     let events = get(&server, key, "/v1/events?type=invoice.voided").await;
     assert_eq!(events["data"][0]["data"]["object"]["id"], open_id);
+}
+
+/// A charge's outcome is written over whatever changed on its subscription since the engine
+/// read it (here a change through the API between the read and the write): both are kept.
+async fn a_charge_outcome_keeps_a_change_made_meanwhile(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let started = subscribe(&server, &account).await;
+    let id = started["id"].as_str().unwrap();
+    let caller = account.caller(false);
+    let mut read = kassa::domain::billing::get_subscription(&server.db, &caller, id)
+        .await
+        .unwrap();
+    send(
+        &server,
+        key,
+        Method::POST,
+        &format!("/v1/subscriptions/{id}"),
+        "metadata[seats]=3&cancel_at_period_end=true",
+    )
+    .await;
+    read.status = kassa::domain::billing::SubscriptionStatus::PastDue;
+    server
+        .db
+        .write_statements(&[kassa::store::billing::subscription_collected(&read)])
+        .await
+        .unwrap();
+    let sub = get(&server, key, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(sub["status"], "past_due");
+    assert_eq!(sub["metadata"], json!({"seats": "3"}));
+    assert_eq!(sub["cancel_at_period_end"], true);
+    assert_eq!(sub["cancel_at"], started["current_period_end"]);
 }

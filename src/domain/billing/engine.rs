@@ -730,7 +730,7 @@ async fn record(
         statements.push(store::payments::charge_insert(&caller.account_id, charge));
     }
     if let Some(subscription) = &subscription {
-        statements.push(store::billing::subscription_billed(subscription));
+        statements.push(store::billing::subscription_collected(subscription));
     }
     let guard = store::billing::invoice_charged(&invoice, &key);
     Ok(store::events::write_if_with_events(
