@@ -963,6 +963,23 @@ async fn session_fields(
     let external_customer_id =
         validate::optional_text(input.external_customer_id, "externalCustomerId", 200)?;
     let customer_id = match input.customer.filter(|c| !c.is_empty()) {
+        // A subscription is a Customer's: on V3 in subscription mode, `customer` names one.
+        Some(reference) if input.customer_is_reference && mode == CheckoutMode::Subscription => {
+            match super::customers::live_customer(db, caller, &reference, "customer").await {
+                Ok(customer) => Some(customer.id),
+                Err(DomainError::MissingReference { .. }) => {
+                    return Err(DomainError::invalid(
+                        "customer",
+                        format!(
+                            "in subscription mode names one of your customers (cus_...), who \
+                             will own the subscription; '{reference}' is none: leave customer out \
+                             (the payment creates one) and give your own id as externalCustomerId"
+                        ),
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+        }
         Some(reference) if input.customer_is_reference => {
             validate::optional_text(Some(reference), "customer", 200)?
         }

@@ -641,6 +641,29 @@ async fn loops_v3_serves_the_same_subscriptions_and_invoices(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(json_with_status(canceled, 200).await["status"], "canceled");
+
+    // A V3 `customer` is the merchant's reference, but a subscription is a Customer's: in
+    // subscription mode it must name one.
+    let price = v1["items"]["data"][0]["price"]["id"].clone();
+    let create = async |customer: &Value| {
+        server
+            .with_key(Method::POST, "/api/v3/checkout/sessions", key)
+            .json(&json!({"line_items": [{"price": price}], "customer": customer}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let error = json_with_status(create(&json!("crm-42")).await, 400).await;
+    assert_eq!(error["error"]["param"], "customer", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("externalCustomerId"),
+        "{error}"
+    );
+    let session = json_with_status(create(&v1["customer"]).await, 200).await;
+    assert_eq!(session["customer"], v1["customer"]);
 }
 
 async fn subscription_data_reaches_the_subscription(engine: Engine) {
