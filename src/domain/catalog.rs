@@ -751,6 +751,7 @@ pub async fn update_product(
     now: i64,
 ) -> Result<Product, DomainError> {
     let mut product = get_product(db, caller, id).await?;
+    let before = objects::to_value(&objects::Product::new(&product, caller));
     let previous_count_key = product.count_key();
     apply_product_input(&mut product, input)?;
     product.updated = now;
@@ -788,7 +789,7 @@ pub async fn update_product(
     if let Some(price) = &new_default {
         events.push(price_event(caller, "price.created", price, now));
     }
-    events.push(product_event(caller, "product.updated", &product, now));
+    events.push(product_event(caller, "product.updated", &product, now).with_previous(&before));
     store::catalog::update_product(
         db,
         caller,
@@ -947,6 +948,7 @@ pub async fn update_price(
     now: i64,
 ) -> Result<Price, DomainError> {
     let mut price = get_price(db, caller, id).await?;
+    let before = objects::to_value(&objects::Price::new(&price));
     if let Some(active) = update.active {
         price.active = active;
     }
@@ -974,7 +976,7 @@ pub async fn update_price(
     if let Some(metadata) = update.metadata {
         price.metadata = price.metadata.updated(metadata, "metadata")?;
     }
-    let updated = price_event(caller, "price.updated", &price, now);
+    let updated = price_event(caller, "price.updated", &price, now).with_previous(&before);
     store::catalog::update_price(db, caller, &price, update.transfer_lookup_key, &[updated])
         .await
         .map_err(lookup_key_taken)?;
@@ -1340,6 +1342,7 @@ pub async fn update_payment_link(
     now: i64,
 ) -> Result<PaymentLink, DomainError> {
     let mut link = get_payment_link(db, caller, id).await?;
+    let before = objects::to_value(&objects::PaymentLink::new(&link, public_url));
     if let Some((items, prices)) = resolve_link_items(db, caller, &input).await? {
         link.currency = prices[0].terms.currency.clone();
         link.items = items;
@@ -1347,7 +1350,8 @@ pub async fn update_payment_link(
     }
     apply_link_input(&mut link, input)?;
     link.updated = now;
-    let updated = link_event(caller, "payment_link.updated", &link, public_url, now);
+    let updated =
+        link_event(caller, "payment_link.updated", &link, public_url, now).with_previous(&before);
     store::catalog::update_payment_link(db, caller, &link, &[updated]).await?;
     Ok(link)
 }

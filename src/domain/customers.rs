@@ -231,9 +231,10 @@ pub async fn update_customer(
     now: i64,
 ) -> Result<Customer, DomainError> {
     let mut customer = live_customer(db, caller, id, "id").await?;
+    let before = customer.object();
     input.apply(&mut customer)?;
     customer.updated = now;
-    let updated = event(caller, "customer.updated", &customer, now);
+    let updated = event(caller, "customer.updated", &customer, now).with_previous(&before);
     store::customers::update(db, caller, &customer, &updated).await?;
     Ok(customer)
 }

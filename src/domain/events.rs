@@ -30,6 +30,8 @@ pub struct Event {
     pub object_id: String,
     /// `data.object` as of the change.
     pub object: Value,
+    /// `data.previous_attributes` of an update: what changed, as it was.
+    pub previous_attributes: Option<Value>,
     pub request_id: Option<String>,
     pub idempotency_key: Option<String>,
     pub created: i64,
@@ -53,6 +55,7 @@ pub fn new_event(
         kind: kind.to_string(),
         object_id: object_id.to_string(),
         object,
+        previous_attributes: None,
         request_id,
         idempotency_key,
         created: now,
@@ -60,6 +63,14 @@ pub fn new_event(
 }
 
 impl Event {
+    /// This event of an update with Stripe's `data.previous_attributes`: the fields of
+    /// `before` (the object before the change) whose values changed, as they were; inside
+    /// nested objects, only what changed in them.
+    pub fn with_previous(mut self, before: &Value) -> Event {
+        self.previous_attributes = Some(changed(before, &self.object).unwrap_or_else(|| json!({})));
+        self
+    }
+
     /// The event as delivered and listed, with the number of endpoints it is going to: these
     /// bytes are stored once and sent on every attempt.
     pub fn payload(&self, pending_webhooks: usize) -> String {
@@ -75,11 +86,57 @@ impl Event {
             "object": "event",
             "api_version": API_VERSION,
             "created": self.created,
-            "data": {"object": self.object},
+            "data": match &self.previous_attributes {
+                Some(previous) => json!({"object": self.object, "previous_attributes": previous}),
+                None => json!({"object": self.object}),
+            },
             "livemode": self.livemode,
             "pending_webhooks": 0,
             "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
             "type": self.kind,
         })
+    }
+}
+
+/// What of `before` differs in `after`: for two objects, the keys whose values differ (nested
+/// objects compared the same way), with `before`'s values; otherwise `before` itself. `None`
+/// when nothing differs.
+fn changed(before: &Value, after: &Value) -> Option<Value> {
+    if before == after {
+        return None;
+    }
+    match (before, after) {
+        (Value::Object(before), Value::Object(after)) => {
+            let mut previous = serde_json::Map::new();
+            for (key, was) in before {
+                let now = after.get(key).unwrap_or(&Value::Null);
+                if let Some(difference) = changed(was, now) {
+                    previous.insert(key.clone(), difference);
+                }
+            }
+            // A key the change added was absent before: Stripe shows it as null.
+            for key in after.keys().filter(|k| !before.contains_key(*k)) {
+                previous.insert(key.clone(), Value::Null);
+            }
+            Some(Value::Object(previous))
+        }
+        _ => Some(before.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previous_attributes_hold_what_changed_as_it_was() {
+        let before =
+            json!({"status": "active", "metadata": {"a": "1", "b": "2"}, "items": [1], "x": 1});
+        let after = json!({"status": "past_due", "metadata": {"a": "1", "b": "3", "c": "4"}, "items": [1], "x": 1});
+        assert_eq!(
+            changed(&before, &after),
+            Some(json!({"status": "active", "metadata": {"b": "2", "c": null}}))
+        );
+        assert_eq!(changed(&before, &before), None);
     }
 }

@@ -420,8 +420,11 @@ pub async fn update(
     if method.customer_id.is_none() {
         return Err(not_saved());
     }
+    let before = method.object();
     update.apply(&mut method, processor::year_month(now))?;
-    let updated = method.event(&caller.account_id, "payment_method.updated", now);
+    let updated = method
+        .event(&caller.account_id, "payment_method.updated", now)
+        .with_previous(&before);
     if !store::payment_methods::update(db, caller, &method, &updated).await? {
         return Err(not_saved());
     }

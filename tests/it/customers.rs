@@ -62,6 +62,25 @@ async fn customers_are_created_updated_listed_and_deleted(engine: Engine) {
     assert_eq!(updated["address"], json!(null));
     assert_eq!(updated["metadata"], json!({"tier": "gold"}));
     assert_eq!(updated["email"], "ada@example.com");
+    // The event says what changed, as it was (Stripe's `previous_attributes`).
+    let events = json_with_status(
+        server
+            .with_key(
+                Method::GET,
+                "/v1/events?type=customer.updated",
+                &account.test_key,
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let previous = &events["data"][0]["data"]["previous_attributes"];
+    assert_eq!(previous["phone"], "+44 20 7946 0000");
+    assert_eq!(previous["address"], created["address"]);
+    assert_eq!(previous["metadata"], json!({"crm": "7", "tier": null}));
+    assert_eq!(previous.get("email"), None, "{previous}");
 
     let other = json_with_status(
         server

@@ -185,6 +185,18 @@ async fn a_trial_with_a_card_starts_trialing_then_charges_at_its_end(engine: Eng
     let active = get(&server, &account, &format!("/v1/subscriptions/{id}")).await;
     assert_eq!(active["status"], "active");
     assert_eq!(active["current_period_start"], trial_end);
+    let updated = get(
+        &server,
+        &account,
+        "/v1/events?type=customer.subscription.updated",
+    )
+    .await;
+    let previous = &updated["data"][0]["data"]["previous_attributes"];
+    assert_eq!(
+        (&previous["status"], &previous["current_period_start"]),
+        (&json!("trialing"), &json!(now)),
+        "{previous}"
+    );
     let ran = run_at(&server, trial_end + 3600).await;
     assert_eq!(ran.paid, 1, "{ran:?}");
     let invoice = get(

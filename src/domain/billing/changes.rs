@@ -57,6 +57,7 @@ pub async fn update_subscription(
     now: i64,
 ) -> Result<Subscription, DomainError> {
     let mut subscription = get_subscription(db, caller, id).await?;
+    let before = subscription.object();
     let when = when_of(db, &subscription, now).await?;
     let now = when.at;
     let ended = subscription.ended_at.is_some();
@@ -110,14 +111,7 @@ pub async fn update_subscription(
         }
         (None, None) => {}
     }
-    save(
-        db,
-        caller,
-        subscription,
-        "customer.subscription.updated",
-        when,
-    )
-    .await
+    save(db, caller, subscription, Some(&before), when).await
 }
 
 /// Cancels now: the subscription ends (`canceled`, `ended_at`), bills nothing more, and
@@ -139,14 +133,7 @@ pub async fn cancel_subscription(
     }
     apply_details(&mut subscription, details)?;
     end(&mut subscription, "cancellation_requested", when.at);
-    save(
-        db,
-        caller,
-        subscription,
-        "customer.subscription.deleted",
-        when,
-    )
-    .await
+    save(db, caller, subscription, None, when).await
 }
 
 /// Cancels the customer's subscriptions that have not ended, as deleting a customer does on
@@ -238,25 +225,35 @@ fn apply_details(
     Ok(())
 }
 
-/// Writes the changed subscription with its event, over the version it was read at; a change
-/// made meanwhile by another request is a conflict to retry.
+/// Writes the changed subscription with its event, over the version it was read at: with
+/// `before` (the object before the change) `customer.subscription.updated`, without it
+/// `customer.subscription.deleted`. A change made meanwhile by another request is a conflict to
+/// retry.
 async fn save(
     db: &Db,
     caller: &Caller,
     mut subscription: Subscription,
-    event_type: &str,
+    before: Option<&serde_json::Value>,
     when: When,
 ) -> Result<Subscription, DomainError> {
     subscription.updated = when.at;
     subscription.version += 1;
+    let kind = match before {
+        Some(_) => "customer.subscription.updated",
+        None => "customer.subscription.deleted",
+    };
     let event = new_event(
         &caller.account_id,
         subscription.livemode,
-        event_type,
+        kind,
         &subscription.id,
         subscription.object(),
         when.real,
     );
+    let event = match before {
+        Some(before) => event.with_previous(before),
+        None => event,
+    };
     if !store::billing::save_subscription(db, caller, &subscription, &[event]).await? {
         return Err(DomainError::Conflict {
             code: "lock_timeout",

@@ -327,6 +327,7 @@ async fn step_subscription(
     let Some(at) = subscription.next_billing_at else {
         return Ok(());
     };
+    let before = subscription.object();
     subscription.version += 1;
     subscription.updated = when.at;
     let mut renewal = None;
@@ -349,7 +350,13 @@ async fn step_subscription(
         }
     };
     let mut events: Vec<Event> = kind
-        .map(|kind| event(&caller, kind, &subscription.id, subscription.object(), when))
+        .map(|kind| {
+            let event = event(&caller, kind, &subscription.id, subscription.object(), when);
+            match kind {
+                "customer.subscription.updated" => event.with_previous(&before),
+                _ => event,
+            }
+        })
         .into_iter()
         .collect();
     let mut statements = Vec::new();
@@ -811,16 +818,13 @@ fn paid(
     ) {
         return None;
     }
+    let before = subscription.object();
     subscription.status = SubscriptionStatus::Active;
     subscription.version += 1;
     subscription.updated = when.at;
-    events.push(event(
-        caller,
-        "customer.subscription.updated",
-        &subscription.id,
-        subscription.object(),
-        when,
-    ));
+    let updated = "customer.subscription.updated";
+    let object = subscription.object();
+    events.push(event(caller, updated, &subscription.id, object, when).with_previous(&before));
     Some(subscription)
 }
 
@@ -852,6 +856,7 @@ fn failed(
     ));
     let mut subscription = subscription?;
     let before = subscription.status;
+    let before_object = subscription.object();
     match (retry, final_action) {
         (Some(_), _) => subscription.status = SubscriptionStatus::PastDue,
         (None, "unpaid") => subscription.status = SubscriptionStatus::Unpaid,
@@ -867,12 +872,10 @@ fn failed(
     } else {
         "customer.subscription.updated"
     };
-    events.push(event(
-        caller,
-        kind,
-        &subscription.id,
-        subscription.object(),
-        when,
-    ));
+    let event = event(caller, kind, &subscription.id, subscription.object(), when);
+    events.push(match kind {
+        "customer.subscription.updated" => event.with_previous(&before_object),
+        _ => event,
+    });
     Some(subscription)
 }
