@@ -48,6 +48,7 @@ pub async fn serve(
         tokio::spawn(crate::workers::test_clocks(
             db.clone(),
             clock.clone(),
+            config.public_url.clone(),
             every,
             stop.clone(),
         ))

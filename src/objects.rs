@@ -952,6 +952,7 @@ mod tests {
             updated: 1_700_000_010,
             expires_at: 1_700_003_600,
             completed_at: None,
+            test_clock_id: None,
         }
     }
 
@@ -989,6 +990,7 @@ mod tests {
             updated: 1_700_000_000,
             expires_at: 1_700_003_600,
             completed_at: Some(1_700_000_050),
+            test_clock_id: None,
         }
     }
 

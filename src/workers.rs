@@ -83,10 +83,18 @@ pub const TEST_CLOCK_POLL: Duration = Duration::from_millis(250);
 /// Advances the test clocks that `advance` set moving (`domain::test_clocks`), on any server,
 /// until `stop` is cancelled. It runs whatever `billing_interval` says: a test clock's time is
 /// its own, not the server's.
-pub async fn test_clocks(db: Db, clock: SharedClock, every: Duration, stop: CancellationToken) {
+pub async fn test_clocks(
+    db: Db,
+    clock: SharedClock,
+    public_url: String,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let processor = crate::domain::billing::engine::SimulatedProcessor;
     loop {
-        match crate::domain::test_clocks::run_advancing(&db, &processor, clock.now()).await {
+        match crate::domain::test_clocks::run_advancing(&db, &processor, clock.now(), &public_url)
+            .await
+        {
             Ok(advanced) if advanced.clocks > 0 => {
                 tracing::info!(clocks = advanced.clocks, ran = ?advanced.ran, "test clocks advanced");
             }

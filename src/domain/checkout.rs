@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::accounts::Caller;
 use super::billing::checkout::Started;
+use super::billing::engine::When;
 use super::catalog::{
     self, AdjustableQuantity, MAX_QUANTITY, Price, PriceInput, PriceProduct, Product,
 };
@@ -206,6 +207,8 @@ pub struct Session {
     pub updated: i64,
     pub expires_at: i64,
     pub completed_at: Option<i64>,
+    /// The test clock of the session's customer: the session's times are the clock's.
+    pub test_clock_id: Option<String>,
 }
 
 impl Session {
@@ -513,7 +516,10 @@ async fn build_session(
         [only] => only.description.clone(),
         [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
     };
-    let fields = session_fields(db, caller, input, mode, now).await?;
+    let mut fields = session_fields(db, caller, input, mode, now).await?;
+    // A session for a customer on a test clock lives at the clock's time, for as long as asked.
+    let created = super::test_clocks::time_of(db, fields.test_clock_id.as_deref(), now).await?;
+    fields.expires_at += created - now;
     let session_prefix = if caller.mode.is_live() {
         prefix::SESSION_LIVE
     } else {
@@ -545,10 +551,11 @@ async fn build_session(
         settings: fields.settings,
         customer_details: None,
         declined_attempts: 0,
-        created: now,
-        updated: now,
+        created,
+        updated: created,
         expires_at: fields.expires_at,
         completed_at: None,
+        test_clock_id: fields.test_clock_id,
     };
     Ok(NewSession {
         products: new_products,
@@ -922,6 +929,8 @@ struct SessionFields {
     success_url: Option<String>,
     cancel_url: Option<String>,
     customer_id: Option<String>,
+    /// The test clock the customer lives on, if any.
+    test_clock_id: Option<String>,
     customer_email: Option<String>,
     client_reference_id: Option<String>,
     external_customer_id: Option<String>,
@@ -962,11 +971,11 @@ async fn session_fields(
         validate::optional_text(input.client_reference_id, "client_reference_id", 200)?;
     let external_customer_id =
         validate::optional_text(input.external_customer_id, "externalCustomerId", 200)?;
-    let customer_id = match input.customer.filter(|c| !c.is_empty()) {
+    let (customer_id, test_clock_id) = match input.customer.filter(|c| !c.is_empty()) {
         // A subscription is a Customer's: on V3 in subscription mode, `customer` names one.
         Some(reference) if input.customer_is_reference && mode == CheckoutMode::Subscription => {
             match super::customers::live_customer(db, caller, &reference, "customer").await {
-                Ok(customer) => Some(customer.id),
+                Ok(customer) => (Some(customer.id), customer.test_clock_id),
                 Err(DomainError::MissingReference { .. }) => {
                     return Err(DomainError::invalid(
                         "customer",
@@ -980,15 +989,15 @@ async fn session_fields(
                 Err(error) => return Err(error),
             }
         }
-        Some(reference) if input.customer_is_reference => {
-            validate::optional_text(Some(reference), "customer", 200)?
-        }
-        Some(id) => Some(
-            super::customers::live_customer(db, caller, &id, "customer")
-                .await?
-                .id,
+        Some(reference) if input.customer_is_reference => (
+            validate::optional_text(Some(reference), "customer", 200)?,
+            None,
         ),
-        None => None,
+        Some(id) => {
+            let customer = super::customers::live_customer(db, caller, &id, "customer").await?;
+            (Some(customer.id), customer.test_clock_id)
+        }
+        None => (None, None),
     };
     if customer_id.is_some() && customer_email.is_some() && !input.customer_is_reference {
         return Err(DomainError::invalid(
@@ -1008,6 +1017,7 @@ async fn session_fields(
         success_url,
         cancel_url,
         customer_id,
+        test_clock_id,
         customer_email,
         client_reference_id,
         external_customer_id,
@@ -1123,10 +1133,15 @@ pub async fn expire_if_overdue(
     now: i64,
     public_url: &str,
 ) -> Result<Session, DomainError> {
-    if session.state != SessionState::Open || session.expires_at > now {
+    if session.state != SessionState::Open {
         return Ok(session);
     }
-    expire_due(db, caller, &session, now, public_url).await?;
+    // A session on a test clock is overdue by the clock's time.
+    let when = session_time(db, &session, now).await?;
+    if session.expires_at > when.at {
+        return Ok(session);
+    }
+    expire_due(db, caller, &session, when, public_url).await?;
     store::checkout::get_session(db, caller, &session.id)
         .await?
         .ok_or_else(|| DomainError::not_found("checkout.session", &session.id))
@@ -1207,12 +1222,13 @@ pub async fn expire_session(
     if session.state != SessionState::Open {
         return Err(not_open(id, session.state));
     }
+    let when = session_time(db, &session, now).await?;
     let changed = transition(
         db,
         &caller.account_id,
         &session,
         SessionState::Expired,
-        now,
+        when,
         public_url,
     )
     .await?;
@@ -1232,12 +1248,13 @@ pub async fn cancel_open_session(
     now: i64,
     public_url: &str,
 ) -> Result<bool, DomainError> {
+    let when = session_time(db, session, now).await?;
     transition(
         db,
         &caller.account_id,
         session,
         SessionState::Canceled,
-        now,
+        when,
         public_url,
     )
     .await
@@ -1248,7 +1265,7 @@ async fn expire_due(
     db: &Db,
     caller: &Caller,
     session: &Session,
-    now: i64,
+    when: When,
     public_url: &str,
 ) -> Result<(), DomainError> {
     transition(
@@ -1256,11 +1273,18 @@ async fn expire_due(
         &caller.account_id,
         session,
         SessionState::Expired,
-        now,
+        when,
         public_url,
     )
     .await?;
     Ok(())
+}
+
+/// The time of a change to `session` asked for at real time `now`: its test clock's, if it is
+/// on one.
+async fn session_time(db: &Db, session: &Session, now: i64) -> Result<When, DomainError> {
+    let at = super::test_clocks::time_of(db, session.test_clock_id.as_deref(), now).await?;
+    Ok(When { at, real: now })
 }
 
 /// Moves an open session to `to`, writing its event in the same transaction. Returns false,
@@ -1270,9 +1294,10 @@ async fn transition(
     account_id: &str,
     session: &Session,
     to: SessionState,
-    now: i64,
+    when: When,
     public_url: &str,
 ) -> Result<bool, DomainError> {
+    let now = when.at;
     let mut after = session.clone();
     after.state = to;
     after.updated = now;
@@ -1290,7 +1315,7 @@ async fn transition(
         event_type,
         &after.id,
         object,
-        now,
+        when.real,
     );
     Ok(store::checkout::transition(db, &session.id, to, now, &event).await?)
 }
@@ -1304,7 +1329,19 @@ pub async fn expire_overdue(
     public_url: &str,
     limit: i64,
 ) -> Result<usize, DomainError> {
-    let due = store::checkout::overdue_sessions(db, now, limit).await?;
+    expire_overdue_on(db, None, When::now(now), public_url, limit).await
+}
+
+/// [`expire_overdue`] for the sessions on the test clock `clock` (or, with `None`, on none), by
+/// `when.at`; their events carry `when.real`.
+pub async fn expire_overdue_on(
+    db: &Db,
+    clock: Option<&str>,
+    when: When,
+    public_url: &str,
+    limit: i64,
+) -> Result<usize, DomainError> {
+    let due = store::checkout::overdue_sessions(db, clock, when.at, limit).await?;
     let mut expired = 0;
     for (account_id, session) in due {
         if transition(
@@ -1312,7 +1349,7 @@ pub async fn expire_overdue(
             &account_id,
             &session,
             SessionState::Expired,
-            now,
+            when,
             public_url,
         )
         .await?
@@ -1556,7 +1593,8 @@ pub async fn complete_session(
         .email
         .clone()
         .or_else(|| session.customer_email.clone());
-    let mut after = completed(session, email.clone(), paid.name.clone(), now);
+    let at = super::test_clocks::time_of(db, session.test_clock_id.as_deref(), now).await?;
+    let mut after = completed(session, email.clone(), paid.name.clone(), at);
     let customer = new_customer_of(account_id, session, email.clone(), paid.name.clone(), now)?;
     if let Some(customer) = &customer {
         events.push("customer.created", &customer.id, customer.object());
@@ -1835,22 +1873,17 @@ async fn start_subscription(
     let Some(customer_id) = after.customer_id.as_deref() else {
         return Ok(None);
     };
-    // A customer made by this payment has no invoices yet, and is on no clock.
-    let (earlier, clock) = match &session.customer_id {
-        Some(_) => {
-            let clock = store::customers::test_clock_of(db, customer_id).await?;
-            let clock = match clock {
-                Some(id) => store::test_clocks::frozen_time(db, &id)
-                    .await?
-                    .map(|time| (id, time)),
-                None => None,
-            };
-            (
-                store::billing::count_invoices_of(db, customer_id).await?,
-                clock,
-            )
-        }
-        None => (0, None),
+    // A customer made by this payment has no invoices yet.
+    let earlier = match &session.customer_id {
+        Some(_) => store::billing::count_invoices_of(db, customer_id).await?,
+        None => 0,
+    };
+    // The session is on its customer's test clock, if any: so is the subscription.
+    let clock = match &session.test_clock_id {
+        Some(id) => store::test_clocks::frozen_time(db, id)
+            .await?
+            .map(|time| (id.clone(), time)),
+        None => None,
     };
     let payer = super::billing::checkout::Payer {
         customer_id,

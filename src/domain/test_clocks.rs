@@ -3,9 +3,9 @@
 //! year of renewals in seconds. Test mode only, without Stripe's caps.
 //!
 //! `advance` answers at once with `status=advancing`; the clock worker of any server claims the
-//! clock (a lease in real time), runs every billing step of its objects due up to the new time
-//! in time order (renewals, finalizations, charges, retries, trial ends, cancellations), each
-//! at its own time, then sets the clock `ready` and writes `test_helpers.test_clock.ready`. The
+//! clock (a lease in real time), runs every step of its objects due up to the new time in time
+//! order (renewals, finalizations, charges, retries, trial ends, cancellations, the expiry of
+//! open checkout sessions), each at its own time, then sets the clock `ready` and writes `test_helpers.test_clock.ready`. The
 //! time reached is stored as it goes, so a server that takes over after a crash goes on from
 //! there; each step is the billing engine's own, idempotent under its claim.
 
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::DomainError;
 use super::accounts::Caller;
 use super::billing::engine::{self, Processor};
+use super::checkout;
 use super::events::new_event;
 use super::ids::{self, prefix};
 use super::list::{Page, PageRequest};
@@ -219,10 +220,11 @@ pub async fn run_advancing<P: Processor>(
     db: &Db,
     processor: &P,
     now: i64,
+    public_url: &str,
 ) -> Result<Advanced, DomainError> {
     let mut advanced = Advanced::default();
     for clock in store::test_clocks::claim_advancing(db, now, LEASE_SECONDS, BATCH).await? {
-        match advance_one(db, processor, &clock, now).await {
+        match advance_one(db, processor, &clock, now, public_url).await {
             Ok(ran) => {
                 advanced.clocks += 1;
                 advanced.ran += ran;
@@ -242,6 +244,7 @@ async fn advance_one<P: Processor>(
     processor: &P,
     clock: &store::test_clocks::Advancing,
     now: i64,
+    public_url: &str,
 ) -> Result<engine::Ran, DomainError> {
     let mut ran = engine::Ran::default();
     let scope = engine::Scope::Clock(&clock.id);
@@ -253,7 +256,11 @@ async fn advance_one<P: Processor>(
         if !store::test_clocks::reach(db, clock, at).await? {
             return Ok(ran); // the claim ran out and another server took the clock
         }
-        let step = engine::run_due_in(db, processor, scope, engine::When { at, real: now }).await?;
+        let when = engine::When { at, real: now };
+        let step = engine::run_due_in(db, processor, scope, when).await?;
+        while checkout::expire_overdue_on(db, Some(&clock.id), when, public_url, BATCH).await?
+            == BATCH as usize
+        {}
         if step.stalled {
             return Err(DomainError::Store(store::StoreError::Corrupt {
                 what: format!("test clock {}", clock.id),

@@ -56,6 +56,7 @@ row_struct! {
         completed_at: Option<i64>,
         subscription_id: Option<String>,
         invoice_id: Option<String>,
+        test_clock_id: Option<String>,
     }
 }
 
@@ -85,6 +86,7 @@ impl SessionRow {
             setup_intent_id: self.setup_intent_id,
             subscription_id: self.subscription_id,
             invoice_id: self.invoice_id,
+            test_clock_id: self.test_clock_id,
             metadata: Metadata::from_json(&self.metadata),
             settings: serde_json::from_str(&self.settings).unwrap_or_default(),
             customer_details: self
@@ -104,8 +106,8 @@ const INSERT_SESSION: &str = "INSERT INTO checkout_sessions (id, account_id, liv
      payment_status, currency, amount_subtotal, amount_total, product_name, product_description, success_url, \
      cancel_url, customer_id, customer_email, client_reference_id, external_customer_id, payment_link_id, \
      payment_intent_id, setup_intent_id, metadata, settings, customer_details, declined_attempts, created, updated, \
-     expires_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)";
+     expires_at, completed_at, test_clock_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
 
 const INSERT_LINE_ITEM: &str = "INSERT INTO checkout_line_items (id, session_id, position, price_id, description, \
      currency, unit_amount, quantity, adjustable_enabled, adjustable_minimum, adjustable_maximum, amount_subtotal, \
@@ -143,7 +145,8 @@ fn session_insert<'a>(caller: &'a Caller, s: &'a Session) -> Statement<'a> {
             s.created,
             s.updated,
             s.expires_at,
-            s.completed_at
+            s.completed_at,
+            &s.test_clock_id
         ],
     )
 }
@@ -372,14 +375,20 @@ pub async fn count_sessions(db: &Db, caller: &Caller, filter: &SessionFilter) ->
     select.count(db, "checkout_sessions").await
 }
 
-/// Open sessions past their deadline, with their account, oldest deadline first.
+/// Open sessions past their deadline, with their account, oldest deadline first: those on the
+/// test clock `clock` by its time, or those on no clock by real time.
 pub async fn overdue_sessions(
     db: &Db,
+    clock: Option<&str>,
     now: i64,
     limit: i64,
 ) -> StoreResult<Vec<(String, Session)>> {
     let mut select = Select::new(SESSION_COLUMNS, "checkout_sessions");
     select.condition("state = 'open'");
+    match clock {
+        Some(clock) => select.filter("test_clock_id = ?", clock.to_string()),
+        None => select.condition("test_clock_id IS NULL"),
+    };
     select.filter("expires_at <= ?", now);
     let (sql, args) = select.oldest_first_sql("expires_at", limit);
     let rows: Vec<SessionRow> = db.fetch_all(&sql, &args).await?;

@@ -177,14 +177,3 @@ pub async fn list(
     let rows: Page<CustomerRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(Into::into))
 }
-
-/// The test clock a customer lives on, if any.
-pub async fn test_clock_of(db: &Db, customer_id: &str) -> StoreResult<Option<String>> {
-    let row: Option<(Option<String>,)> = db
-        .fetch_optional(
-            "SELECT test_clock_id FROM customers WHERE id = $1",
-            &args![customer_id],
-        )
-        .await?;
-    Ok(row.and_then(|(clock,)| clock))
-}

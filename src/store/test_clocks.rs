@@ -133,8 +133,8 @@ pub async fn claim_advancing(
         .await
 }
 
-/// When the next billing step of an object on the clock is due (a subscription's renewal or
-/// end, an invoice's collection), if any.
+/// When the next step of an object on the clock is due (a subscription's renewal or end, an
+/// invoice's collection, an open session's expiry), if any.
 pub async fn next_due(db: &Db, clock_id: &str) -> StoreResult<Option<i64>> {
     let (subscription,): (Option<i64>,) = db
         .fetch_one(
@@ -148,7 +148,13 @@ pub async fn next_due(db: &Db, clock_id: &str) -> StoreResult<Option<i64>> {
             &args![clock_id],
         )
         .await?;
-    Ok(subscription.into_iter().chain(invoice).min())
+    let (session,): (Option<i64>,) = db
+        .fetch_one(
+            "SELECT MIN(expires_at) FROM checkout_sessions WHERE test_clock_id = $1 AND state = 'open'",
+            &args![clock_id],
+        )
+        .await?;
+    Ok([subscription, invoice, session].into_iter().flatten().min())
 }
 
 /// Moves an advancing clock's time to `to` while its claim holds: the progress a server that

@@ -24,6 +24,7 @@ on_both_engines!(
     lists_leave_out_clock_objects_unless_asked,
     deleting_a_clock_deletes_its_customers_and_ends_their_subscriptions,
     the_server_advances_clocks_on_its_own,
+    a_session_on_a_clock_expires_by_the_clocks_time,
 );
 
 const DAY: i64 = 86_400;
@@ -105,9 +106,14 @@ async fn advance(server: &TestServer, key: &str, clock: &str, to: i64) -> Value 
         advancing["status_details"]["advancing"]["target_frozen_time"],
         to
     );
-    let advanced = run_advancing(&server.db, &SimulatedProcessor, server.clock.now())
-        .await
-        .unwrap();
+    let advanced = run_advancing(
+        &server.db,
+        &SimulatedProcessor,
+        server.clock.now(),
+        &server.base,
+    )
+    .await
+    .unwrap();
     assert_eq!(advanced.clocks, 1, "{advanced:?}");
     let ready = get(
         server,
@@ -290,9 +296,14 @@ async fn an_advance_moves_forward_only_and_one_at_a_time(engine: Engine) {
     )
     .await;
     assert_eq!(error["code"], "test_clock_advancing", "{error}");
-    run_advancing(&server.db, &SimulatedProcessor, server.clock.now())
-        .await
-        .unwrap();
+    run_advancing(
+        &server.db,
+        &SimulatedProcessor,
+        server.clock.now(),
+        &server.base,
+    )
+    .await
+    .unwrap();
     let ready = get(
         &server,
         key,
@@ -589,6 +600,50 @@ async fn the_server_advances_clocks_on_its_own(engine: Engine) {
         (&invoice["billing_reason"], &invoice["status"]),
         (&json!("subscription_cycle"), &json!("paid"))
     );
+}
+
+async fn a_session_on_a_clock_expires_by_the_clocks_time(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    // A clock in the past: by real time, its sessions would be long overdue.
+    let past = 1_700_000_000;
+    let clock = new_clock(&server, key, past).await;
+    let customer = post(
+        &server,
+        key,
+        "/v1/customers",
+        &format!("test_clock={clock}"),
+    )
+    .await;
+    let session = post(
+        &server,
+        key,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=payment&customer={}&line_items[0][price_data][currency]=eur\
+             &line_items[0][price_data][unit_amount]=500&line_items[0][price_data][product_data][name]=X",
+            customer["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(
+        (&session["created"], &session["expires_at"]),
+        (&json!(past), &json!(past + 3600))
+    );
+    let path = format!("/v1/checkout/sessions/{}", session["id"].as_str().unwrap());
+    assert_eq!(get(&server, key, &path).await["status"], "open");
+    let swept =
+        kassa::domain::checkout::expire_overdue(&server.db, server.clock.now(), &server.base, 100)
+            .await
+            .unwrap();
+    assert_eq!(swept, 0, "real time leaves sessions on a clock alone");
+    advance(&server, key, &clock, past + 3599).await;
+    assert_eq!(get(&server, key, &path).await["status"], "open");
+    advance(&server, key, &clock, past + DAY).await;
+    assert_eq!(get(&server, key, &path).await["status"], "expired");
+    let expired = get(&server, key, "/v1/events?type=checkout.session.expired").await;
+    assert_eq!(expired["data"][0]["data"]["object"]["id"], session["id"]);
 }
 
 /// A unix time's UTC date, `YYYY-MM-DD`.
