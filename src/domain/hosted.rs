@@ -37,6 +37,8 @@ pub struct HostedSession {
     /// What the session's payment link says after payment, if it came from one that says
     /// something.
     pub confirmation_message: Option<String>,
+    /// The session's time, unix seconds: its test clock's, if it is on one.
+    pub now: i64,
 }
 
 impl HostedSession {
@@ -101,6 +103,7 @@ pub async fn load(
     let caller = Caller::without_key(&account.id, session.livemode);
     // As in the merchant's view, a session past its deadline is expired on reading.
     let session = checkout::expire_if_overdue(db, &caller, session, now, public_url).await?;
+    let now = super::test_clocks::time_of(db, session.test_clock_id.as_deref(), now).await?;
     let lines = checkout::line_items(db, &caller, id).await?;
     let confirmation_message = match (&session.state, &session.payment_link_id) {
         (SessionState::Completed, Some(link)) => {
@@ -115,6 +118,7 @@ pub async fn load(
         session,
         lines,
         confirmation_message,
+        now,
     })
 }
 

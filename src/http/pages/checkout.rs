@@ -41,7 +41,7 @@ pub async fn show_checkout(
 ) -> Response {
     let csrf = Csrf::for_page(&headers, &state.config.public_url);
     match hosted::load(&state.db, &id, state.clock.now(), &state.config.public_url).await {
-        Ok(hosted) => render(&state, &hosted, &View::default(), &csrf),
+        Ok(hosted) => render(&hosted, &View::default(), &csrf),
         Err(error) => failure(error),
     }
 }
@@ -317,7 +317,7 @@ fn failure(error: DomainError) -> Response {
 /// Renders the page again after a POST, with what the customer typed (never the card).
 async fn rerender(state: &AppState, id: &str, view: View, csrf: &Csrf) -> Response {
     match hosted::load(&state.db, id, state.clock.now(), &state.config.public_url).await {
-        Ok(hosted) => render(state, &hosted, &view, csrf),
+        Ok(hosted) => render(&hosted, &view, csrf),
         Err(error) => failure(error),
     }
 }
@@ -371,7 +371,7 @@ impl View {
     }
 }
 
-fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) -> Response {
+fn render(hosted: &HostedSession, view: &View, csrf: &Csrf) -> Response {
     let session = &hosted.session;
     let mut targets = Vec::new();
     for url in [&session.success_url, &session.cancel_url]
@@ -388,7 +388,6 @@ fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) ->
             format!("Checkout · {}", hosted.account.name),
             layout(
                 hosted,
-                state,
                 view,
                 "<div class=\"notice\" role=\"status\"><h2>Payments are not available yet</h2>\
                  <p>This shop cannot take payments at the moment. You have not been charged.</p></div>",
@@ -397,7 +396,7 @@ fn render(state: &AppState, hosted: &HostedSession, view: &View, csrf: &Csrf) ->
         SessionState::Open => (
             view.status,
             format!("Checkout · {}", hosted.account.name),
-            layout(hosted, state, view, &payment_form(hosted, view, csrf)),
+            layout(hosted, view, &payment_form(hosted, view, csrf)),
         ),
         SessionState::Completed => (
             StatusCode::OK,
@@ -527,7 +526,7 @@ fn ended(
 }
 
 /// The two-part page of an open session: the order summary, and `action` (the form, or a notice).
-fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -> String {
+fn layout(hosted: &HostedSession, view: &View, action: &str) -> String {
     let session = &hosted.session;
     let currency = &session.currency;
     let test_badge = if session.livemode {
@@ -544,7 +543,6 @@ fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -
     for line in &hosted.lines {
         items.push_str(&line_item(hosted, line, view));
     }
-    let now = state.clock.now();
     let then = then_line(hosted);
     format!(
         "<main class=\"checkout\" data-currency-prefix=\"{prefix}\" data-exponent=\"{exponent}\">\n\
@@ -568,7 +566,7 @@ fn layout(hosted: &HostedSession, state: &AppState, view: &View, action: &str) -
             " <span class=\"per\">now</span>"
         },
         expires_at = session.expires_at,
-        time_left = escape(&time_left(session.expires_at - now)),
+        time_left = escape(&time_left(session.expires_at - hosted.now)),
     )
 }
 
