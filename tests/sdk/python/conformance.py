@@ -1192,7 +1192,8 @@ def check_subscription_lifecycle():
     expect(isinstance(sub, stripe.Subscription), "expected stripe.Subscription, got %r" % type(sub))
     eq((sub.status, sub.metadata.to_dict()), ("active", {"source": "sdk"}), "status and metadata")
     eq(sub["items"].data[0].price.id, price.id, "items.data[0].price")
-    eq(sub["items"].data[0].plan.amount_decimal, "900", "plan.amount_decimal")
+    # stripe-python turns the decimal string into a decimal.Decimal.
+    eq(str(sub["items"].data[0].plan.amount_decimal), "900", "plan.amount_decimal")
     expect(isinstance(sub.latest_invoice, stripe.Invoice),
            "latest_invoice expands to a stripe.Invoice, got %r" % type(sub.latest_invoice))
     eq((sub.latest_invoice.status, sub.latest_invoice.amount_paid), ("paid", 1800), "first invoice")
@@ -1244,6 +1245,7 @@ CHECKS = [
     ("webhooks.replay_after_500", check_webhooks_replay_after_500),
     ("test_helpers.pay", check_test_helper_pay),
     ("test_helpers.pay.decline.charges", check_test_helper_decline),
+    ("subscriptions.lifecycle", check_subscription_lifecycle),
     ("payment_methods.attach.list", check_payment_methods_attach_list),
 ]
 
