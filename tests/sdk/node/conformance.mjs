@@ -400,6 +400,8 @@ const S = {
   allSessions: [], // every session this run created, oldest first
   webhooks: null, // promise of the webhook fixture: an endpoint on a receiver, two deliveries
   receivers: [], // every local webhook receiver, closed at the end
+  clock: null, // test clock frozen at JAN_31_2027
+  clockSubscription: null, // subscription of a customer on `clock`
 };
 
 const SUCCESS_URL = "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}";
@@ -1302,6 +1304,280 @@ async function checkSubscriptionLifecycle() {
   eq((await S.stripe.subscriptions.list({ customer: paid.customer })).data, [], "canceled ones hidden");
 }
 
+// ------------------------------------------------------------------------------------------
+// Test clocks
+
+const HOUR = 3600;
+const DAY = 86_400;
+
+// Midnight UTC of a date, in unix seconds.
+const utc = (year, month, day) => Date.UTC(year, month - 1, day) / 1000;
+
+const JAN_31_2027 = utc(2027, 1, 31); // 1801353600: a monthly period anchored on the 31st
+
+// A customer created on `clock`, subscribed to 2 × €9.00 a month by a subscription-mode
+// checkout naming it, paid with the test helper; the subscription.
+async function subscribeOnClock(clock, email) {
+  const customer = await S.stripe.customers.create({ email, test_clock: clock.id });
+  eq(customer.test_clock, clock.id, "customer.test_clock");
+  const price = await S.stripe.prices.create({
+    currency: "eur",
+    unit_amount: 900,
+    recurring: { interval: "month" },
+    product_data: { name: "SDK clock plan" },
+  });
+  const session = await S.stripe.checkout.sessions.create({
+    mode: "subscription",
+    customer: customer.id,
+    line_items: [{ price: price.id, quantity: 2 }],
+    success_url: SUCCESS_URL,
+  });
+  track(session.id);
+  const paid = await S.stripe.rawRequest(
+    "POST",
+    `/v1/test_helpers/checkout/sessions/${session.id}/pay`,
+    { card: "4242424242424242" },
+  );
+  eq(paid.customer, customer.id, "session.customer");
+  const sub = await S.stripe.subscriptions.retrieve(
+    need(paid.subscription, "session.subscription"),
+  );
+  eq([sub.status, sub.test_clock, sub.customer], ["active", clock.id, customer.id],
+    "the subscription on the clock");
+  eq(sub.current_period_start, clock.frozen_time, "current_period_start: the clock's time");
+  return sub;
+}
+
+// Advances the clock to `to`, then polls it until the server's clock worker has run every step
+// due and made it ready.
+async function advanceClock(clockId, to, { polls = 300, everyMs = 100 } = {}) {
+  const clocks = S.stripe.testHelpers.testClocks;
+  const advancing = await clocks.advance(clockId, { frozen_time: to });
+  eq(advancing.status, "advancing", "status of the advance's answer");
+  eq(advancing.status_details?.advancing?.target_frozen_time, to,
+    "status_details.advancing.target_frozen_time");
+  for (let i = 0; i < polls; i++) {
+    const clock = await clocks.retrieve(clockId);
+    if (clock.status === "ready") {
+      eq(clock.frozen_time, to, "frozen_time once ready");
+      return clock;
+    }
+    eq(clock.status, "advancing", `status of ${clockId} while it advances`);
+    await sleep(everyMs);
+  }
+  throw new CheckFailed(
+    `test clock ${clockId} still advancing to ${to} after ${polls} polls over ` +
+      `${(polls * everyMs) / 1000} s`,
+  );
+}
+
+const deleteClockQuietly = (id) => S.stripe.testHelpers.testClocks.del(id).catch(() => {});
+
+// Test clocks through stripe-node's stripe.testHelpers.testClocks: create, retrieve, and list
+// with auto-paging, newest first.
+async function checkTestClocksCreateRetrieveList() {
+  const clocks = S.stripe.testHelpers.testClocks;
+  const clock = await clocks.create({ frozen_time: JAN_31_2027, name: "SDK renewals" });
+  S.clock = clock;
+  eq(clock.object, "test_helpers.test_clock", "object");
+  expect(clock.id.startsWith("clock_"), `id ${clock.id} should start with clock_`);
+  eq([clock.frozen_time, clock.name, clock.status, clock.livemode],
+    [JAN_31_2027, "SDK renewals", "ready", false], "the new clock");
+  eq(clock.deletes_after - clock.created, 30 * DAY, "deletes_after, 30 days after created");
+  eq(await clocks.retrieve(clock.id), clock, "the retrieved clock");
+  const spares = [];
+  try {
+    for (const i of [1, 2]) {
+      const spare = await clocks.create({
+        frozen_time: JAN_31_2027 + i * DAY,
+        name: `SDK spare ${i}`,
+      });
+      spares.push(spare.id);
+    }
+    const first = await clocks.list({ limit: 2 });
+    eq([first.object, first.url], ["list", "/v1/test_helpers/test_clocks"], "object and url");
+    eq([first.data.length, first.has_more], [2, true], "first page (size, has_more)");
+    expect(first.data.every((c) => c.object === "test_helpers.test_clock"),
+      `listed objects: ${JSON.stringify(first.data.map((c) => c.object))}`);
+    const seen = [];
+    for await (const c of clocks.list({ limit: 2 })) seen.push(c.id);
+    const dupes = [...new Set(seen.filter((id, i) => seen.indexOf(id) !== i))];
+    eq(dupes, [], "ids seen more than once");
+    const mine = [clock.id, ...spares];
+    eq(seen.filter((id) => mine.includes(id)), [...mine].reverse(),
+      "clocks through auto-pagination (newest first)");
+  } finally {
+    for (const id of spares) await deleteClockQuietly(id);
+  }
+}
+
+// A customer on the clock subscribed through a checkout; advancing the clock three months and
+// two hours runs three renewals on calendar months (Feb 28, Mar 31, Apr 30), each invoiced and
+// paid. Lists leave the clock's subscription out unless asked for it.
+async function checkTestClocksAdvanceRenewals() {
+  const clock = need(S.clock, "test clock");
+  const sub = await subscribeOnClock(clock, "renewals@shop.example");
+  S.clockSubscription = sub;
+  eq(sub.current_period_end, utc(2027, 2, 28), "current_period_end (a month from the 31st)");
+  await advanceClock(clock.id, utc(2027, 4, 30) + 2 * HOUR);
+  const renewed = await S.stripe.subscriptions.retrieve(sub.id);
+  eq(renewed.status, "active", "status after the renewals");
+  eq([renewed.current_period_start, renewed.current_period_end],
+    [utc(2027, 4, 30), utc(2027, 5, 31)], "current period after three renewals");
+  eq(renewed.items.data[0].current_period_start, utc(2027, 4, 30),
+    "items.data[0].current_period_start");
+  const invoices = [];
+  for await (const invoice of S.stripe.invoices.list({
+    customer: sub.customer,
+    subscription: sub.id,
+    limit: 2,
+  })) {
+    invoices.push(invoice);
+  }
+  eq(invoices.map((i) => i.billing_reason),
+    ["subscription_cycle", "subscription_cycle", "subscription_cycle", "subscription_create"],
+    "billing_reason of the subscription's invoices, newest first");
+  eq(invoices.map((i) => [i.status, i.amount_paid]), Array(4).fill(["paid", 1800]),
+    "status and amount_paid of each invoice");
+  eq(invoices.slice(0, 3).map((i) => [i.lines.data[0].period.start, i.lines.data[0].period.end]),
+    [
+      [utc(2027, 4, 30), utc(2027, 5, 31)],
+      [utc(2027, 3, 31), utc(2027, 4, 30)],
+      [utc(2027, 2, 28), utc(2027, 3, 31)],
+    ],
+    "the renewals' periods");
+  eq(renewed.latest_invoice, invoices[0].id, "latest_invoice");
+  const everyone = [];
+  for await (const s of S.stripe.subscriptions.list({ status: "all", limit: 100 })) {
+    everyone.push(s.id);
+  }
+  expect(!everyone.includes(sub.id),
+    `subscriptions.list() without customer or test_clock lists ${sub.id}`);
+  const onClock = [];
+  for await (const s of S.stripe.subscriptions.list({ test_clock: clock.id })) onClock.push(s.id);
+  eq(onClock, [sub.id], "subscriptions.list({test_clock})");
+}
+
+// Deleting the clock answers deleted: true, and deletes its customer, which ends the
+// subscription.
+async function checkTestClocksDelete() {
+  const clocks = S.stripe.testHelpers.testClocks;
+  const clock = need(S.clock, "test clock");
+  const sub = need(S.clockSubscription, "subscription on the clock");
+  const deleted = await clocks.del(clock.id);
+  eq([deleted.id, deleted.object, deleted.deleted], [clock.id, "test_helpers.test_clock", true],
+    "the deleted clock");
+  await expectError(() => clocks.retrieve(clock.id), Stripe.errors.StripeInvalidRequestError, 404, {
+    code: "resource_missing",
+  });
+  const ended = await S.stripe.subscriptions.retrieve(sub.id);
+  eq(ended.status, "canceled", "the clock's subscription");
+  const customer = await S.stripe.customers.retrieve(sub.customer);
+  eq(customer.deleted, true, "the clock's customer deleted");
+}
+
+// A renewal declined on a test clock (pm_card_chargeCustomerFail attached with
+// paymentMethods.attach and made the default with subscriptions.update): the subscription is
+// past_due and its invoice open after one attempt; invoices.pay rejects with StripeCardError
+// while the card declines, and pays the invoice once pm_card_visa is the default.
+async function checkSubscriptionDunningInvoicePay() {
+  const clock = await S.stripe.testHelpers.testClocks.create({
+    frozen_time: JAN_31_2027,
+    name: "SDK dunning",
+  });
+  try {
+    const sub = await subscribeOnClock(clock, "dunning@shop.example");
+    const failing = await S.stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+      customer: sub.customer,
+    });
+    eq(failing.customer, sub.customer, "customer of the attached method");
+    const changed = await S.stripe.subscriptions.update(sub.id, {
+      default_payment_method: failing.id,
+    });
+    eq(changed.default_payment_method, failing.id, "default_payment_method");
+    const renewal = sub.current_period_end;
+    await advanceClock(clock.id, renewal + 2 * HOUR);
+    const due = await S.stripe.subscriptions.retrieve(sub.id, { expand: ["latest_invoice"] });
+    eq(due.status, "past_due", "status after the declined renewal");
+    const invoice = due.latest_invoice;
+    eq(invoice?.object, "invoice", "latest_invoice expanded");
+    eq([invoice.billing_reason, invoice.status, invoice.attempt_count, invoice.amount_paid],
+      ["subscription_cycle", "open", 1, 0], "the renewal invoice after the decline");
+    eq(invoice.next_payment_attempt, renewal + HOUR + DAY,
+      "next_payment_attempt (a day after the failure)");
+
+    const err = await expectError(() => S.stripe.invoices.pay(invoice.id),
+      Stripe.errors.StripeCardError, 402, { code: "card_declined", type: "card_error" });
+    const declined = await S.stripe.charges.retrieve(need(err.charge, "error.charge"));
+    eq([declined.status, declined.customer, declined.payment_method],
+      ["failed", sub.customer, failing.id], "the declined charge");
+    const still = await S.stripe.invoices.retrieve(invoice.id);
+    eq(still.status, "open", "status after the declined pay");
+
+    const visa = await S.stripe.paymentMethods.attach("pm_card_visa", { customer: sub.customer });
+    await S.stripe.subscriptions.update(sub.id, { default_payment_method: visa.id });
+    const paid = await S.stripe.invoices.pay(invoice.id);
+    eq([paid.object, paid.id, paid.status, paid.amount_paid, paid.amount_remaining],
+      ["invoice", invoice.id, "paid", 1800, 0], "the paid invoice");
+    const active = await S.stripe.subscriptions.retrieve(sub.id);
+    eq(active.status, "active", "status after invoices.pay");
+  } finally {
+    await deleteClockQuietly(clock.id);
+  }
+}
+
+// A renewal run by a test clock reaches a local receiver as invoice.paid, signed: stripe-node's
+// webhooks.constructEvent verifies it with the endpoint's secret, and its data.object is the
+// renewal invoice. test_helpers.test_clock.ready follows the advance.
+async function checkWebhooksInvoicePaidRenewal() {
+  const receiver = await new Receiver().start();
+  const ep = await S.stripe.webhookEndpoints.create({
+    url: receiver.url,
+    enabled_events: ["invoice.paid", "test_helpers.test_clock.ready"],
+    description: "renewals",
+  });
+  const clock = await S.stripe.testHelpers.testClocks.create({
+    frozen_time: JAN_31_2027,
+    name: "SDK webhooks",
+  });
+  try {
+    const sub = await subscribeOnClock(clock, "hooks@shop.example");
+    const to = sub.current_period_end + 2 * HOUR;
+    await advanceClock(clock.id, to);
+    const renewal = (await S.stripe.subscriptions.retrieve(sub.id)).latest_invoice;
+    expect(renewal !== sub.latest_invoice,
+      `no renewal invoice: latest_invoice is still ${renewal}`);
+
+    const [d] = await receiver.waitFor("invoice.paid", renewal);
+    const sig = d.headers["stripe-signature"];
+    const event = S.stripe.webhooks.constructEvent(d.body, sig, ep.secret);
+    eq([event.object, event.type], ["event", "invoice.paid"], "object and type");
+    const invoice = event.data.object;
+    eq([invoice.object, invoice.id, invoice.billing_reason, invoice.status, invoice.amount_paid],
+      ["invoice", renewal, "subscription_cycle", "paid", 1800], "data.object");
+    eq([invoice.customer, invoice.parent?.subscription_details?.subscription],
+      [sub.customer, sub.id], "data.object customer and subscription");
+    eq(invoice.lines.data[0].period.start, sub.current_period_end,
+      "data.object.lines.data[0].period.start");
+    expectThrows(() => S.stripe.webhooks.constructEvent(d.body, sig, randomSecret()),
+      Stripe.errors.StripeSignatureVerificationError, "invoice.paid with another secret");
+
+    const [first] = await receiver.waitFor("invoice.paid", sub.latest_invoice);
+    const firstEvent = S.stripe.webhooks.constructEvent(
+      first.body, first.headers["stripe-signature"], ep.secret);
+    eq(firstEvent.data.object.billing_reason, "subscription_create",
+      "billing_reason of the checkout's invoice.paid");
+    const [ready] = await receiver.waitFor("test_helpers.test_clock.ready", clock.id);
+    const readyEvent = S.stripe.webhooks.constructEvent(
+      ready.body, ready.headers["stripe-signature"], ep.secret);
+    eq([readyEvent.data.object.status, readyEvent.data.object.frozen_time], ["ready", to],
+      "test_helpers.test_clock.ready data.object");
+  } finally {
+    await deleteClockQuietly(clock.id);
+    await S.stripe.webhookEndpoints.del(ep.id).catch(() => {});
+  }
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -1339,6 +1615,11 @@ const CHECKS = [
   ["test_helpers.pay.decline.charges", checkTestHelperDecline],
   ["subscriptions.lifecycle", checkSubscriptionLifecycle],
   ["payment_methods.attach.list", checkPaymentMethodsAttachList],
+  ["test_clocks.create.retrieve.list", checkTestClocksCreateRetrieveList],
+  ["test_clocks.advance.renewals", checkTestClocksAdvanceRenewals],
+  ["test_clocks.delete", checkTestClocksDelete],
+  ["subscriptions.dunning.invoice_pay", checkSubscriptionDunningInvoicePay],
+  ["webhooks.invoice_paid.renewal", checkWebhooksInvoicePaidRenewal],
 ];
 
 async function main() {

@@ -15,6 +15,7 @@ Environment:
 """
 
 import base64
+import calendar
 import http.server
 import json
 import os
@@ -384,6 +385,8 @@ class State:
     webhooks = None           # WebhookFixture: an endpoint on a receiver and two deliveries
     webhooks_error = None     # why setting up `webhooks` failed
     receivers = []            # every local webhook receiver, closed at the end
+    clock = None              # stripe.test_helpers.TestClock frozen at JAN_31_2027
+    clock_subscription = None  # stripe.Subscription of a customer on `clock`
 
 
 S = State()
@@ -1209,6 +1212,254 @@ def check_subscription_lifecycle():
     eq(stripe.Subscription.list(customer=paid.customer).data, [], "canceled ones hidden by default")
 
 
+# --------------------------------------------------------------------------------------------
+# Test clocks
+
+HOUR = 3600
+DAY = 86400
+
+
+def utc(year, month, day):
+    """Midnight UTC of a date, in unix seconds."""
+    return calendar.timegm((year, month, day, 0, 0, 0))
+
+
+JAN_31_2027 = utc(2027, 1, 31)  # 1801353600: a monthly period anchored on the 31st
+
+
+def subscribe_on_clock(clock, email):
+    """A customer created on `clock`, subscribed to 2 x EUR 9.00 a month by a subscription-mode
+    checkout naming it, paid with the test helper; the subscription."""
+    customer = stripe.Customer.create(email=email, test_clock=clock.id)
+    eq(customer.test_clock, clock.id, "customer.test_clock")
+    price = stripe.Price.create(currency="eur", unit_amount=900, recurring={"interval": "month"},
+                                product_data={"name": "SDK clock plan"})
+    s = stripe.checkout.Session.create(mode="subscription", customer=customer.id,
+                                       line_items=[{"price": price.id, "quantity": 2}],
+                                       success_url=SUCCESS_URL)
+    track(s.id)
+    client = test_helper_client()
+    paid = client.deserialize(
+        client.raw_request("post", "/v1/test_helpers/checkout/sessions/%s/pay" % s.id,
+                           card="4242424242424242"), api_mode="V1")
+    eq(paid.customer, customer.id, "session.customer")
+    sub = stripe.Subscription.retrieve(need(paid.subscription, "session.subscription"))
+    eq((sub.status, sub.test_clock, sub.customer), ("active", clock.id, customer.id),
+       "the subscription on the clock")
+    eq(sub.current_period_start, clock.frozen_time, "current_period_start: the clock's time")
+    return sub
+
+
+def advance_clock(clock_id, to, polls=300, every=0.1):
+    """Advances the clock to `to`, then polls it until the server's clock worker has run every
+    step due and made it ready."""
+    advancing = stripe.test_helpers.TestClock.advance(clock_id, frozen_time=to)
+    eq(advancing.status, "advancing", "status of the advance's answer")
+    eq(advancing.status_details.advancing.target_frozen_time, to,
+       "status_details.advancing.target_frozen_time")
+    for _ in range(polls):
+        clock = stripe.test_helpers.TestClock.retrieve(clock_id)
+        if clock.status == "ready":
+            eq(clock.frozen_time, to, "frozen_time once ready")
+            return clock
+        eq(clock.status, "advancing", "status of %s while it advances" % clock_id)
+        time.sleep(every)
+    raise CheckFailed("test clock %s still advancing to %d after %d polls over %.0f s"
+                      % (clock_id, to, polls, polls * every))
+
+
+def delete_clock_quietly(clock_id):
+    try:
+        stripe.test_helpers.TestClock.delete(clock_id)
+    except stripe.StripeError:
+        pass
+
+
+def check_test_clocks_create_retrieve_list():
+    """Test clocks through stripe-python's stripe.test_helpers.TestClock: create, retrieve, and
+    list with auto-paging, newest first."""
+    TestClock = stripe.test_helpers.TestClock
+    clock = TestClock.create(frozen_time=JAN_31_2027, name="SDK renewals")
+    S.clock = clock
+    expect(isinstance(clock, TestClock), "expected TestClock, got %r" % type(clock))
+    eq(clock.object, "test_helpers.test_clock", "object")
+    expect(clock.id.startswith("clock_"), "id %r should start with clock_" % clock.id)
+    eq((clock.frozen_time, clock.name, clock.status, clock.livemode),
+       (JAN_31_2027, "SDK renewals", "ready", False), "the new clock")
+    eq(clock.deletes_after - clock.created, 30 * DAY, "deletes_after, 30 days after created")
+    got = TestClock.retrieve(clock.id)
+    expect(isinstance(got, TestClock), "retrieve: expected TestClock, got %r" % type(got))
+    eq(got.to_dict(), clock.to_dict(), "the retrieved clock")
+    spares = []
+    try:
+        for i in (1, 2):
+            spares.append(TestClock.create(frozen_time=JAN_31_2027 + i * DAY,
+                                           name="SDK spare %d" % i).id)
+        first = TestClock.list(limit=2)
+        expect(isinstance(first, stripe.ListObject), "expected ListObject, got %r" % type(first))
+        eq(first.url, "/v1/test_helpers/test_clocks", "url")
+        eq((len(first.data), first.has_more), (2, True), "first page (size, has_more)")
+        expect(all(isinstance(c, TestClock) for c in first.data),
+               "listed as TestClock: %r" % [type(c) for c in first.data])
+        seen = [c.id for c in first.auto_paging_iter()]
+        dupes = sorted({i for i in seen if seen.count(i) > 1})
+        expect(not dupes, "ids seen more than once: %r" % dupes)
+        mine = [clock.id] + spares
+        eq([i for i in seen if i in mine], list(reversed(mine)),
+           "clocks through auto-pagination (newest first)")
+    finally:
+        for id_ in spares:
+            delete_clock_quietly(id_)
+
+
+def check_test_clocks_advance_renewals():
+    """A customer on the clock subscribed through a checkout; advancing the clock three months
+    and two hours runs three renewals on calendar months (Feb 28, Mar 31, Apr 30), each
+    invoiced and paid. Lists leave the clock's subscription out unless asked for it."""
+    clock = need(S.clock, "test clock")
+    sub = subscribe_on_clock(clock, "renewals@shop.example")
+    S.clock_subscription = sub
+    eq(sub.current_period_end, utc(2027, 2, 28), "current_period_end (a month from the 31st)")
+    advance_clock(clock.id, utc(2027, 4, 30) + 2 * HOUR)
+    renewed = stripe.Subscription.retrieve(sub.id)
+    eq(renewed.status, "active", "status after the renewals")
+    eq((renewed.current_period_start, renewed.current_period_end),
+       (utc(2027, 4, 30), utc(2027, 5, 31)), "current period after three renewals")
+    eq(renewed["items"].data[0].current_period_start, utc(2027, 4, 30),
+       "items.data[0].current_period_start")
+    invoices = list(stripe.Invoice.list(customer=sub.customer, subscription=sub.id, limit=2)
+                    .auto_paging_iter())
+    expect(all(isinstance(i, stripe.Invoice) for i in invoices),
+           "listed as stripe.Invoice: %r" % [type(i) for i in invoices])
+    eq([i.billing_reason for i in invoices], ["subscription_cycle"] * 3 + ["subscription_create"],
+       "billing_reason of the subscription's invoices, newest first")
+    eq([(i.status, i.amount_paid) for i in invoices], [("paid", 1800)] * 4,
+       "status and amount_paid of each invoice")
+    eq([(i.lines.data[0].period.start, i.lines.data[0].period.end) for i in invoices[:3]],
+       [(utc(2027, 4, 30), utc(2027, 5, 31)), (utc(2027, 3, 31), utc(2027, 4, 30)),
+        (utc(2027, 2, 28), utc(2027, 3, 31))], "the renewals' periods")
+    eq(renewed.latest_invoice, invoices[0].id, "latest_invoice")
+    everyone = [s.id for s in stripe.Subscription.list(status="all", limit=100)
+                .auto_paging_iter()]
+    expect(sub.id not in everyone, "Subscription.list() without customer or test_clock lists %s"
+           % sub.id)
+    on_clock = stripe.Subscription.list(test_clock=clock.id)
+    eq([s.id for s in on_clock.auto_paging_iter()], [sub.id], "Subscription.list(test_clock=)")
+
+
+def check_test_clocks_delete():
+    """Deleting the clock answers deleted: true, and deletes its customer, which ends the
+    subscription."""
+    TestClock = stripe.test_helpers.TestClock
+    clock = need(S.clock, "test clock")
+    sub = need(S.clock_subscription, "subscription on the clock")
+    deleted = TestClock.delete(clock.id)
+    eq((deleted.id, deleted.object, deleted.deleted), (clock.id, "test_helpers.test_clock", True),
+       "the deleted clock")
+    expect_error(lambda: TestClock.retrieve(clock.id), stripe.InvalidRequestError, 404,
+                 code="resource_missing")
+    eq(stripe.Subscription.retrieve(sub.id).status, "canceled", "the clock's subscription")
+    eq(stripe.Customer.retrieve(sub.customer).deleted, True, "the clock's customer deleted")
+
+
+def check_subscription_dunning_invoice_pay():
+    """A renewal declined on a test clock (pm_card_chargeCustomerFail attached with
+    PaymentMethod.attach and made the default with Subscription.modify): the subscription is
+    past_due and its invoice open after one attempt; Invoice.pay raises CardError while the card
+    declines, and pays the invoice once pm_card_visa is the default."""
+    clock = stripe.test_helpers.TestClock.create(frozen_time=JAN_31_2027, name="SDK dunning")
+    try:
+        sub = subscribe_on_clock(clock, "dunning@shop.example")
+        failing = stripe.PaymentMethod.attach("pm_card_chargeCustomerFail", customer=sub.customer)
+        eq(failing.customer, sub.customer, "customer of the attached method")
+        changed = stripe.Subscription.modify(sub.id, default_payment_method=failing.id)
+        eq(changed.default_payment_method, failing.id, "default_payment_method")
+        renewal = sub.current_period_end
+        advance_clock(clock.id, renewal + 2 * HOUR)
+        due = stripe.Subscription.retrieve(sub.id, expand=["latest_invoice"])
+        eq(due.status, "past_due", "status after the declined renewal")
+        invoice = due.latest_invoice
+        expect(isinstance(invoice, stripe.Invoice),
+               "latest_invoice expands to a stripe.Invoice, got %r" % type(invoice))
+        eq((invoice.billing_reason, invoice.status, invoice.attempt_count, invoice.amount_paid),
+           ("subscription_cycle", "open", 1, 0), "the renewal invoice after the decline")
+        eq(invoice.next_payment_attempt, renewal + HOUR + DAY,
+           "next_payment_attempt (a day after the failure)")
+
+        e = expect_error(lambda: stripe.Invoice.pay(invoice.id), stripe.CardError, 402,
+                         code="card_declined", type_="card_error")
+        declined = stripe.Charge.retrieve(need(e.error.charge, "error.charge"))
+        eq((declined.status, declined.customer, declined.payment_method),
+           ("failed", sub.customer, failing.id), "the declined charge")
+        eq(stripe.Invoice.retrieve(invoice.id).status, "open", "status after the declined pay")
+
+        visa = stripe.PaymentMethod.attach("pm_card_visa", customer=sub.customer)
+        stripe.Subscription.modify(sub.id, default_payment_method=visa.id)
+        paid = stripe.Invoice.pay(invoice.id)
+        expect(isinstance(paid, stripe.Invoice), "expected stripe.Invoice, got %r" % type(paid))
+        eq((paid.id, paid.status, paid.amount_paid, paid.amount_remaining),
+           (invoice.id, "paid", 1800, 0), "the paid invoice")
+        eq(stripe.Subscription.retrieve(sub.id).status, "active", "status after Invoice.pay")
+    finally:
+        delete_clock_quietly(clock.id)
+
+
+def check_webhooks_invoice_paid_renewal():
+    """A renewal run by a test clock reaches a local receiver as invoice.paid, signed:
+    stripe-python's Webhook.construct_event verifies it with the endpoint's secret, and its
+    data.object is the renewal invoice. test_helpers.test_clock.ready follows the advance."""
+    receiver = Receiver()
+    ep = stripe.WebhookEndpoint.create(
+        url=receiver.url, enabled_events=["invoice.paid", "test_helpers.test_clock.ready"],
+        description="renewals")
+    clock = stripe.test_helpers.TestClock.create(frozen_time=JAN_31_2027, name="SDK webhooks")
+    try:
+        sub = subscribe_on_clock(clock, "hooks@shop.example")
+        to = sub.current_period_end + 2 * HOUR
+        advance_clock(clock.id, to)
+        renewal = stripe.Subscription.retrieve(sub.id).latest_invoice
+        expect(renewal != sub.latest_invoice, "no renewal invoice: latest_invoice is still %s"
+               % renewal)
+
+        d = receiver.wait_for("invoice.paid", renewal)[0]
+        sig = d.headers.get("stripe-signature")
+        event = stripe.Webhook.construct_event(d.body.decode("utf-8"), sig, ep.secret)
+        expect(isinstance(event, stripe.Event), "expected stripe.Event, got %r" % type(event))
+        eq(event.type, "invoice.paid", "type")
+        invoice = event.data.object
+        expect(isinstance(invoice, stripe.Invoice),
+               "data.object should be a stripe.Invoice, got %r" % type(invoice))
+        eq((invoice.id, invoice.billing_reason, invoice.status, invoice.amount_paid),
+           (renewal, "subscription_cycle", "paid", 1800), "data.object")
+        eq((invoice.customer, invoice.parent.subscription_details.subscription),
+           (sub.customer, sub.id), "data.object customer and subscription")
+        eq(invoice.lines.data[0].period.start, sub.current_period_end,
+           "data.object.lines.data[0].period.start")
+        try:
+            stripe.Webhook.construct_event(d.body.decode("utf-8"), sig, random_secret())
+        except stripe.SignatureVerificationError:
+            pass
+        else:
+            raise CheckFailed("invoice.paid verified with another secret")
+
+        first = receiver.wait_for("invoice.paid", sub.latest_invoice)[0]
+        first_event = stripe.Webhook.construct_event(first.body, first.headers.get(
+            "stripe-signature"), ep.secret)
+        eq(first_event.data.object.billing_reason, "subscription_create",
+           "billing_reason of the checkout's invoice.paid")
+        ready = receiver.wait_for("test_helpers.test_clock.ready", clock.id)[0]
+        ready_event = stripe.Webhook.construct_event(ready.body, ready.headers.get(
+            "stripe-signature"), ep.secret)
+        eq((ready_event.data.object.status, ready_event.data.object.frozen_time), ("ready", to),
+           "test_helpers.test_clock.ready data.object")
+    finally:
+        delete_clock_quietly(clock.id)
+        try:
+            stripe.WebhookEndpoint.delete(ep.id)
+        except stripe.StripeError:
+            pass
+
+
 CHECKS = [
     ("product.create", check_product_create),
     ("product.retrieve", check_product_retrieve),
@@ -1247,6 +1498,11 @@ CHECKS = [
     ("test_helpers.pay.decline.charges", check_test_helper_decline),
     ("subscriptions.lifecycle", check_subscription_lifecycle),
     ("payment_methods.attach.list", check_payment_methods_attach_list),
+    ("test_clocks.create.retrieve.list", check_test_clocks_create_retrieve_list),
+    ("test_clocks.advance.renewals", check_test_clocks_advance_renewals),
+    ("test_clocks.delete", check_test_clocks_delete),
+    ("subscriptions.dunning.invoice_pay", check_subscription_dunning_invoice_pay),
+    ("webhooks.invoice_paid.renewal", check_webhooks_invoice_paid_renewal),
 ]
 
 
