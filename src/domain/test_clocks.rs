@@ -270,7 +270,12 @@ async fn advance_one<P: Processor>(
         ran += step;
     }
     let caller = Caller::without_key(&clock.account_id, false);
-    let mut ready = get(db, &caller, &clock.id).await?;
+    let mut ready = match get(db, &caller, &clock.id).await {
+        Ok(clock) => clock,
+        // Deleted while it was advancing: nothing is left to make ready.
+        Err(DomainError::NotFound { .. }) => return Ok(ran),
+        Err(error) => return Err(error),
+    };
     ready.frozen_time = clock.target;
     ready.status = TestClockStatus::Ready;
     ready.target_frozen_time = None;
