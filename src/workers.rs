@@ -44,7 +44,9 @@ pub async fn expiry_sweeper(
         if let Err(error) = crate::domain::idempotency::prune(&db, clock.now()).await {
             tracing::warn!(%error, "pruning idempotency keys failed; will retry");
         }
-        if let Err(error) = crate::domain::test_clocks::delete_expired(&db, clock.now()).await {
+        if let Err(error) =
+            crate::domain::test_clocks::delete_expired(&db, clock.now(), &public_url).await
+        {
             tracing::warn!(%error, "deleting expired test clocks failed; will retry");
         }
         let retention = crate::domain::webhooks::EVENT_RETENTION_SECONDS;
@@ -81,8 +83,7 @@ pub async fn billing(db: Db, clock: SharedClock, every: Duration, stop: Cancella
 pub const TEST_CLOCK_POLL: Duration = Duration::from_millis(250);
 
 /// Advances the test clocks that `advance` set moving (`domain::test_clocks`), on any server,
-/// until `stop` is cancelled. It runs whatever `billing_interval` says: a test clock's time is
-/// its own, not the server's.
+/// every `every` until `stop` is cancelled.
 pub async fn test_clocks(
     db: Db,
     clock: SharedClock,

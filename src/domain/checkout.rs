@@ -289,6 +289,11 @@ pub struct LineItem {
     pub amount_total: i64,
 }
 
+/// The billing interval of the recurring lines, if any.
+fn recurring_of(lines: &[LineItem]) -> Option<super::catalog::Recurring> {
+    lines.iter().find_map(|l| l.price.terms.recurring)
+}
+
 /// What `lines` charge now when `deferral` defers the recurring ones.
 fn due_now(deferral: Option<super::billing::checkout::Deferral>, lines: &[LineItem]) -> i64 {
     lines
@@ -495,9 +500,8 @@ async fn build_session(
     // A subscription whose first period is free charges only its one-time lines now; its
     // recurring lines' total is what its first renewal charges.
     let deferral = super::billing::checkout::Deferral::of(&input.settings);
-    if let Some(deferral) = deferral {
-        deferral.check(now)?;
-        let renewal = subtotal - due_now(Some(deferral), &items);
+    if deferral.is_some() {
+        let renewal = subtotal - due_now(deferral, &items);
         currency.check_payable_total(renewal, total_param)?;
     }
     let subtotal = due_now(deferral, &items);
@@ -516,10 +520,11 @@ async fn build_session(
         [only] => only.description.clone(),
         [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
     };
-    let mut fields = session_fields(db, caller, input, mode, now).await?;
-    // A session for a customer on a test clock lives at the clock's time, for as long as asked.
-    let created = super::test_clocks::time_of(db, fields.test_clock_id.as_deref(), now).await?;
-    fields.expires_at += created - now;
+    let fields = session_fields(db, caller, input, mode, now).await?;
+    let created = fields.created;
+    if let (Some(deferral), Some(recurring)) = (deferral, recurring_of(&items)) {
+        deferral.check(created, recurring)?;
+    }
     let session_prefix = if caller.mode.is_live() {
         prefix::SESSION_LIVE
     } else {
@@ -925,6 +930,8 @@ fn price_lines(lines: &[ResolvedLine]) -> Priced {
 
 /// A session's own fields, checked.
 struct SessionFields {
+    /// When the session is created: now, or its customer's test clock's time.
+    created: i64,
     expires_at: i64,
     success_url: Option<String>,
     cancel_url: Option<String>,
@@ -945,32 +952,6 @@ async fn session_fields(
     mode: CheckoutMode,
     now: i64,
 ) -> Result<SessionFields, DomainError> {
-    let expires_at = match input.expires_at {
-        None => now + DEFAULT_LIFETIME,
-        Some(at) if at < now + MIN_LIFETIME || at > now + MAX_LIFETIME => {
-            return Err(DomainError::invalid(
-                "expires_at",
-                "must be between 30 minutes and 24 hours after the session is created",
-            ));
-        }
-        Some(at) => at,
-    };
-    let success_url = input
-        .success_url
-        .map(|u| validate::url(&u, "success_url", true))
-        .transpose()?;
-    let cancel_url = input
-        .cancel_url
-        .map(|u| validate::url(&u, "cancel_url", true))
-        .transpose()?;
-    let customer_email = input
-        .customer_email
-        .map(|e| validate_email(&e, "customer_email"))
-        .transpose()?;
-    let client_reference_id =
-        validate::optional_text(input.client_reference_id, "client_reference_id", 200)?;
-    let external_customer_id =
-        validate::optional_text(input.external_customer_id, "externalCustomerId", 200)?;
     let (customer_id, test_clock_id) = match input.customer.filter(|c| !c.is_empty()) {
         // A subscription is a Customer's: on V3 in subscription mode, `customer` names one.
         Some(reference) if input.customer_is_reference && mode == CheckoutMode::Subscription => {
@@ -999,6 +980,35 @@ async fn session_fields(
         }
         None => (None, None),
     };
+    // A session for a customer on a test clock lives at the clock's time.
+    let created = super::test_clocks::time_of(db, test_clock_id.as_deref(), now).await?;
+    let now = created;
+    let expires_at = match input.expires_at {
+        None => now + DEFAULT_LIFETIME,
+        Some(at) if at < now + MIN_LIFETIME || at > now + MAX_LIFETIME => {
+            return Err(DomainError::invalid(
+                "expires_at",
+                "must be between 30 minutes and 24 hours after the session is created",
+            ));
+        }
+        Some(at) => at,
+    };
+    let success_url = input
+        .success_url
+        .map(|u| validate::url(&u, "success_url", true))
+        .transpose()?;
+    let cancel_url = input
+        .cancel_url
+        .map(|u| validate::url(&u, "cancel_url", true))
+        .transpose()?;
+    let customer_email = input
+        .customer_email
+        .map(|e| validate_email(&e, "customer_email"))
+        .transpose()?;
+    let client_reference_id =
+        validate::optional_text(input.client_reference_id, "client_reference_id", 200)?;
+    let external_customer_id =
+        validate::optional_text(input.external_customer_id, "externalCustomerId", 200)?;
     if customer_id.is_some() && customer_email.is_some() && !input.customer_is_reference {
         return Err(DomainError::invalid(
             "customer_email",
@@ -1013,6 +1023,7 @@ async fn session_fields(
         settings.insert("payment_method_types".into(), serde_json::json!(types));
     }
     Ok(SessionFields {
+        created,
         expires_at,
         success_url,
         cancel_url,
@@ -1137,7 +1148,7 @@ pub async fn expire_if_overdue(
         return Ok(session);
     }
     // A session on a test clock is overdue by the clock's time.
-    let when = session_time(db, &session, now).await?;
+    let when = When::of(db, session.test_clock_id.as_deref(), now).await?;
     if session.expires_at > when.at {
         return Ok(session);
     }
@@ -1222,7 +1233,7 @@ pub async fn expire_session(
     if session.state != SessionState::Open {
         return Err(not_open(id, session.state));
     }
-    let when = session_time(db, &session, now).await?;
+    let when = When::of(db, session.test_clock_id.as_deref(), now).await?;
     let changed = transition(
         db,
         &caller.account_id,
@@ -1248,7 +1259,7 @@ pub async fn cancel_open_session(
     now: i64,
     public_url: &str,
 ) -> Result<bool, DomainError> {
-    let when = session_time(db, session, now).await?;
+    let when = When::of(db, session.test_clock_id.as_deref(), now).await?;
     transition(
         db,
         &caller.account_id,
@@ -1278,13 +1289,6 @@ async fn expire_due(
     )
     .await?;
     Ok(())
-}
-
-/// The time of a change to `session` asked for at real time `now`: its test clock's, if it is
-/// on one.
-async fn session_time(db: &Db, session: &Session, now: i64) -> Result<When, DomainError> {
-    let at = super::test_clocks::time_of(db, session.test_clock_id.as_deref(), now).await?;
-    Ok(When { at, real: now })
 }
 
 /// Moves an open session to `to`, writing its event in the same transaction. Returns false,
@@ -1517,8 +1521,10 @@ pub async fn update_session(
         session.external_customer_id =
             validate::optional_text(external, "externalCustomerId", 200)?;
     }
+    // The session's own time: its test clock's, if it is on one.
+    let at_now = super::test_clocks::time_of(db, session.test_clock_id.as_deref(), now).await?;
     if let Some(at) = update.expires_at {
-        if at < now + MIN_LIFETIME || at > session.created + MAX_LIFETIME {
+        if at < at_now + MIN_LIFETIME || at > session.created + MAX_LIFETIME {
             return Err(DomainError::invalid(
                 "expiresAt",
                 "must be at least 30 minutes from now and at most 24 hours after the session was created",
@@ -1529,7 +1535,7 @@ pub async fn update_session(
     if let Some(update) = update.metadata {
         session.metadata = session.metadata.updated(update, "metadata")?;
     }
-    session.updated = now;
+    session.updated = at_now;
     if !store::checkout::update_open_session(db, &session, items.as_deref()).await? {
         let current = get_session(db, caller, id, now, public_url).await?;
         return Err(not_open(id, current.state));
@@ -1611,7 +1617,7 @@ pub async fn complete_session(
         payment_due.then(|| payment_of(session, &after, &paid, method_id.clone(), email, now));
     let started = match session.mode {
         CheckoutMode::Subscription => {
-            start_subscription(db, session, lines, &after, &paid, payment.as_ref(), now)
+            start_subscription(db, session, lines, &after, &paid, payment.as_ref(), at)
                 .await?
                 .map(|mut started| {
                     started.subscription.default_payment_method = method_id.clone();
@@ -1860,7 +1866,8 @@ fn payment_of(
 }
 
 /// The subscription and paid first invoice a subscription-mode session starts, for its
-/// customer (`after.customer_id`, created by this payment or given).
+/// customer (`after.customer_id`, created by this payment or given), at `now` (the session's
+/// time: its test clock's, if it is on one).
 async fn start_subscription(
     db: &Db,
     session: &Session,
@@ -1878,13 +1885,6 @@ async fn start_subscription(
         Some(_) => store::billing::count_invoices_of(db, customer_id).await?,
         None => 0,
     };
-    // The session is on its customer's test clock, if any: so is the subscription.
-    let clock = match &session.test_clock_id {
-        Some(id) => store::test_clocks::frozen_time(db, id)
-            .await?
-            .map(|time| (id.clone(), time)),
-        None => None,
-    };
     let payer = super::billing::checkout::Payer {
         customer_id,
         email: after
@@ -1894,7 +1894,8 @@ async fn start_subscription(
         name: paid.name.as_deref(),
         payment: payment.map(|(p, c)| (p.id.as_str(), c.id.as_str())),
         invoice_number: super::billing::checkout::invoice_number(customer_id, earlier),
-        test_clock: clock.as_ref().map(|(id, time)| (id.as_str(), *time)),
+        // The session is on its customer's test clock, if any: so is the subscription.
+        test_clock: session.test_clock_id.as_deref().map(|id| (id, now)),
     };
     Ok(super::billing::checkout::start(session, lines, payer, now))
 }

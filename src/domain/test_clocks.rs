@@ -23,7 +23,10 @@ use crate::store::{self, Db};
 
 /// How long a clock lives: Stripe deletes a clock, and what is on it, 30 days after creation.
 pub const LIFETIME: i64 = 30 * 86_400;
-/// How long a server's claim on an advancing clock holds, in real seconds.
+/// How far ahead of now a clock may go, in seconds: a hundred years.
+pub const MAX_AHEAD: i64 = 100 * 365 * 86_400;
+/// How long a server's claim on an advancing clock holds, in real seconds (renewed at each
+/// time the advance reaches).
 const LEASE_SECONDS: i64 = 60;
 /// Clocks advanced per pass of the worker.
 const BATCH: i64 = 10;
@@ -91,8 +94,9 @@ impl TestClock {
     }
 }
 
-/// Creates a clock at `frozen_time` (unix seconds, any time after 1970), named `name` (at
-/// most 300 characters). `now` is real time.
+/// Creates a clock at `frozen_time` (unix seconds, after 1970 and at most [`MAX_AHEAD`] from
+/// now), named `name` (at most 300 characters), with `test_helpers.test_clock.created`. `now`
+/// is real time.
 pub async fn create(
     db: &Db,
     caller: &Caller,
@@ -100,12 +104,7 @@ pub async fn create(
     name: Option<String>,
     now: i64,
 ) -> Result<TestClock, DomainError> {
-    if frozen_time <= 0 {
-        return Err(DomainError::invalid(
-            "frozen_time",
-            "must be a unix time in seconds after 1970",
-        ));
-    }
+    check_time(frozen_time, now)?;
     let clock = TestClock {
         id: ids::new_id(prefix::TEST_CLOCK, ids::now_ms()),
         livemode: caller.mode.is_live(),
@@ -116,9 +115,34 @@ pub async fn create(
         deletes_after: now + LIFETIME,
         created: now,
     };
-    db.write_statements(&[store::test_clocks::insert(&caller.account_id, &clock)])
-        .await?;
+    let created = clock.event(caller, "test_helpers.test_clock.created", now);
+    store::test_clocks::insert(db, &caller.account_id, &clock, &created).await?;
     Ok(clock)
+}
+
+/// A clock's time must be after 1970 and at most [`MAX_AHEAD`] after now: far enough for any
+/// test, and within what calendars compute.
+fn check_time(frozen_time: i64, now: i64) -> Result<(), DomainError> {
+    if frozen_time <= 0 || frozen_time > now + MAX_AHEAD {
+        return Err(DomainError::invalid(
+            "frozen_time",
+            "must be a unix time in seconds after 1970 and at most 100 years from now",
+        ));
+    }
+    Ok(())
+}
+
+impl TestClock {
+    fn event(&self, caller: &Caller, kind: &str, now: i64) -> super::events::Event {
+        new_event(
+            &caller.account_id,
+            self.livemode,
+            kind,
+            &self.id,
+            self.object(),
+            now,
+        )
+    }
 }
 
 pub async fn get(db: &Db, caller: &Caller, id: &str) -> Result<TestClock, DomainError> {
@@ -149,22 +173,25 @@ pub async fn list(
     Ok(store::test_clocks::list(db, caller, page).await?)
 }
 
-/// Starts moving the clock to `frozen_time`, which must be after its time; a clock already
-/// advancing is a conflict. Returns the clock as `advancing`.
+/// Starts moving the clock to `frozen_time`, which must be after its time (and at most
+/// [`MAX_AHEAD`] from now), with `test_helpers.test_clock.advancing`; a clock already advancing
+/// is a conflict. Returns the clock as `advancing`. `now` is real time.
 pub async fn advance(
     db: &Db,
     caller: &Caller,
     id: &str,
     frozen_time: i64,
+    now: i64,
 ) -> Result<TestClock, DomainError> {
-    let clock = get(db, caller, id).await?;
+    let mut clock = get(db, caller, id).await?;
+    let busy = || DomainError::Conflict {
+        code: "test_clock_advancing",
+        message: format!(
+            "The test clock {id} is already advancing; wait until its status is ready."
+        ),
+    };
     if clock.status == TestClockStatus::Advancing {
-        return Err(DomainError::Conflict {
-            code: "test_clock_advancing",
-            message: format!(
-                "The test clock {id} is already advancing; wait until its status is ready."
-            ),
-        });
+        return Err(busy());
     }
     if frozen_time <= clock.frozen_time {
         return Err(DomainError::invalid(
@@ -176,28 +203,64 @@ pub async fn advance(
             ),
         ));
     }
-    if !store::test_clocks::begin_advance(db, caller, id, frozen_time).await? {
-        return Err(DomainError::Conflict {
-            code: "test_clock_advancing",
-            message: format!("The test clock {id} started advancing meanwhile; try again."),
-        });
+    check_time(frozen_time, now)?;
+    clock.status = TestClockStatus::Advancing;
+    clock.target_frozen_time = Some(frozen_time);
+    let advancing = clock.event(caller, "test_helpers.test_clock.advancing", now);
+    let guard = store::test_clocks::begin_advance(caller, id, frozen_time);
+    if !store::events::write_if_with_events(
+        db,
+        &caller.account_id,
+        false,
+        guard,
+        Vec::new(),
+        &[advancing],
+    )
+    .await?
+    {
+        return Err(busy());
     }
-    get(db, caller, id).await
+    Ok(clock)
 }
 
-/// Deletes the clock and what lives on it: its customers are deleted as
-/// `DELETE /v1/customers/{id}` deletes them, which cancels their subscriptions.
-pub async fn delete(db: &Db, caller: &Caller, id: &str) -> Result<Value, DomainError> {
+/// Deletes the clock and what lives on it, with `test_helpers.test_clock.deleted`: its
+/// customers are deleted as `DELETE /v1/customers/{id}` deletes them (which cancels their
+/// subscriptions), and its open checkout sessions expire. `now` is real time; `public_url`
+/// renders the sessions in their events.
+pub async fn delete(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+    public_url: &str,
+) -> Result<Value, DomainError> {
     let clock = get(db, caller, id).await?;
     for customer in store::test_clocks::customers_on(db, id).await? {
-        super::customers::delete_customer(db, caller, &customer, clock.frozen_time).await?;
+        super::customers::delete_customer(db, caller, &customer, now).await?;
     }
-    db.write_statements_if(store::test_clocks::delete(caller, id), &[])
-        .await?;
+    // Every open session on the clock, whatever its deadline.
+    let all = engine::When {
+        at: i64::MAX,
+        real: now,
+    };
+    while checkout::expire_overdue_on(db, Some(id), all, public_url, BATCH).await? == BATCH as usize
+    {
+    }
+    let deleted = clock.event(caller, "test_helpers.test_clock.deleted", now);
+    store::events::write_if_with_events(
+        db,
+        &caller.account_id,
+        false,
+        store::test_clocks::delete(caller, id),
+        Vec::new(),
+        &[deleted],
+    )
+    .await?;
     Ok(json!({"id": id, "object": "test_helpers.test_clock", "deleted": true}))
 }
 
-/// The time of an object that may live on a clock: the clock's, or `now`.
+/// The time of an object that may live on a clock: the clock's, or `now` (also once the clock
+/// is deleted).
 pub async fn time_of(db: &Db, clock_id: Option<&str>, now: i64) -> Result<i64, DomainError> {
     match clock_id {
         None => Ok(now),
@@ -223,12 +286,14 @@ pub async fn run_advancing<P: Processor>(
     public_url: &str,
 ) -> Result<Advanced, DomainError> {
     let mut advanced = Advanced::default();
-    for clock in store::test_clocks::claim_advancing(db, now, LEASE_SECONDS, BATCH).await? {
-        match advance_one(db, processor, &clock, now, public_url).await {
-            Ok(ran) => {
+    for mut clock in store::test_clocks::claim_advancing(db, now, LEASE_SECONDS, BATCH).await? {
+        match advance_one(db, processor, &mut clock, now, public_url).await {
+            Ok(Some(ran)) => {
                 advanced.clocks += 1;
                 advanced.ran += ran;
             }
+            // Deleted meanwhile, or taken over by another server.
+            Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, clock = %clock.id, "advancing a test clock failed; will retry");
             }
@@ -238,73 +303,74 @@ pub async fn run_advancing<P: Processor>(
 }
 
 /// Runs a claimed clock's due steps in time order up to its target: at each next due time,
-/// everything due then, until nothing is due before the target; then the clock is ready.
+/// everything due then (the billing engine's steps, then the sessions' expiry), until nothing
+/// is due before the target; then the clock is ready. Each time reached is stored with the
+/// claim renewed, so a server that takes over after a crash goes on from there. `None` when
+/// the clock was deleted or its claim lost meanwhile.
 async fn advance_one<P: Processor>(
     db: &Db,
     processor: &P,
-    clock: &store::test_clocks::Advancing,
+    clock: &mut store::test_clocks::Advancing,
     now: i64,
     public_url: &str,
-) -> Result<engine::Ran, DomainError> {
+) -> Result<Option<engine::Ran>, DomainError> {
     let mut ran = engine::Ran::default();
-    let scope = engine::Scope::Clock(&clock.id);
-    while let Some(at) = store::test_clocks::next_due(db, &clock.id).await? {
-        if at > clock.target {
+    let mut last = None;
+    while let Some(due) = store::test_clocks::next_due(db, &clock.id).await? {
+        if due > clock.target {
             break;
         }
-        let at = at.max(clock.frozen_time);
-        if !store::test_clocks::reach(db, clock, at).await? {
-            return Ok(ran); // the claim ran out and another server took the clock
+        let at = due.max(clock.frozen_time);
+        if last == Some(at) {
+            // What was due then is still due: a step failed, and its lease must run out.
+            return Err(DomainError::Conflict {
+                code: "test_clock_stalled",
+                message: format!(
+                    "test clock {}: a step due at {at} did not complete",
+                    clock.id
+                ),
+            });
+        }
+        last = Some(at);
+        if !store::test_clocks::reach(db, clock, at, now + LEASE_SECONDS).await? {
+            return Ok(None);
         }
         let when = engine::When { at, real: now };
-        let step = engine::run_due_in(db, processor, scope, when).await?;
+        ran += engine::run_due_in(db, processor, engine::Scope::Clock(&clock.id), when).await?;
         while checkout::expire_overdue_on(db, Some(&clock.id), when, public_url, BATCH).await?
             == BATCH as usize
         {}
-        if step.stalled {
-            return Err(DomainError::Store(store::StoreError::Corrupt {
-                what: format!("test clock {}", clock.id),
-                reason: format!("a billing step due at {at} did not complete"),
-            }));
-        }
-        ran += step;
     }
     let caller = Caller::without_key(&clock.account_id, false);
     let mut ready = match get(db, &caller, &clock.id).await {
         Ok(clock) => clock,
-        // Deleted while it was advancing: nothing is left to make ready.
-        Err(DomainError::NotFound { .. }) => return Ok(ran),
+        Err(DomainError::NotFound { .. }) => return Ok(None),
         Err(error) => return Err(error),
     };
     ready.frozen_time = clock.target;
     ready.status = TestClockStatus::Ready;
     ready.target_frozen_time = None;
-    let event = new_event(
-        &clock.account_id,
-        false,
-        "test_helpers.test_clock.ready",
-        &clock.id,
-        ready.object(),
-        now,
-    );
-    store::events::write_if_with_events(
+    let event = ready.event(&caller, "test_helpers.test_clock.ready", now);
+    let guard = store::test_clocks::ready(clock);
+    let made = store::events::write_if_with_events(
         db,
         &clock.account_id,
         false,
-        store::test_clocks::ready(clock),
+        guard,
         Vec::new(),
         &[event],
     )
     .await?;
-    Ok(ran)
+    Ok(made.then_some(ran))
 }
 
 /// Deletes the clocks whose `deletes_after` (real time) has passed, with what lives on them;
 /// returns how many.
-pub async fn delete_expired(db: &Db, now: i64) -> Result<usize, DomainError> {
+pub async fn delete_expired(db: &Db, now: i64, public_url: &str) -> Result<usize, DomainError> {
     let expired = store::test_clocks::expired(db, now, BATCH).await?;
     for (id, account_id) in &expired {
-        delete(db, &Caller::without_key(account_id, false), id).await?;
+        let caller = Caller::without_key(account_id, false);
+        delete(db, &caller, id, now, public_url).await?;
     }
     Ok(expired.len())
 }

@@ -7,7 +7,7 @@ use super::events::write_if_with_events;
 use super::query::Select;
 use super::{Db, FromRow, Row, Statement, StoreResult, args, row_struct};
 use crate::domain::accounts::Caller;
-use crate::domain::billing::engine::Scope;
+use crate::domain::billing::engine::{Scope, When};
 use crate::domain::billing::subscriptions::Cancellation;
 use crate::domain::billing::{
     Invoice, InvoiceLine, InvoiceStatus, Subscription, SubscriptionItem, SubscriptionStatus,
@@ -664,16 +664,17 @@ impl FromRow for Claimed {
     }
 }
 
-/// Claims up to `limit` rows of `table` in `scope` whose `due` column is at or before `now`,
-/// for `lease` seconds, as webhook deliveries are claimed: on PostgreSQL with
-/// `FOR UPDATE SKIP LOCKED`, so that several servers claim side by side and never the same
-/// row. On a clock, whose advance one server holds, the rows' own leases are not waited for.
+/// Claims up to `limit` rows of `table` in `scope` whose `due` column is at or before
+/// `when.at`, for `lease` seconds of real time, as webhook deliveries are claimed: on
+/// PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that several servers claim side by side and
+/// never the same row. Leases are real time on clocks too, so a request collecting an
+/// invoice on a clock and the clock's advance never hold it at once.
 async fn claim(
     db: &Db,
     table: &str,
     due: &str,
     scope: Scope<'_>,
-    now: i64,
+    when: When,
     lease: i64,
     limit: i64,
 ) -> StoreResult<Vec<Claimed>> {
@@ -682,17 +683,15 @@ async fn claim(
         super::Engine::Sqlite => "",
     };
     let (rows, clock) = match scope {
-        Scope::RealTime => (
-            "test_clock_id IS NULL AND (lease_until IS NULL OR lease_until <= $2)",
-            None,
-        ),
-        Scope::Clock(id) => ("test_clock_id = $4", Some(id)),
+        Scope::RealTime => ("test_clock_id IS NULL", None),
+        Scope::Clock(id) => ("test_clock_id = $5", Some(id)),
     };
     let sql = format!(
         "UPDATE {table} SET lease_until = $1 WHERE id IN (SELECT id FROM {table} WHERE {due} <= $2 \
-         AND {rows} ORDER BY {due} LIMIT $3{lock}) RETURNING id, account_id, livemode, lease_until"
+         AND {rows} AND (lease_until IS NULL OR lease_until <= $4) ORDER BY {due} LIMIT $3{lock}) \
+         RETURNING id, account_id, livemode, lease_until"
     );
-    let mut args = args![now + lease, now, limit].to_vec();
+    let mut args = args![when.real + lease, when.at, limit, when.real].to_vec();
     args.extend(clock.map(super::Arg::from));
     db.write_returning(&sql, &args).await
 }
@@ -703,15 +702,22 @@ pub async fn claim_invoice_now(
     db: &Db,
     caller: &Caller,
     id: &str,
-    now: i64,
+    when: When,
     lease: i64,
 ) -> StoreResult<Option<Claimed>> {
     let claimed: Vec<Claimed> = db
         .write_returning(
             "UPDATE invoices SET lease_until = $1, due_at = $2 WHERE id = $3 AND account_id = $4 \
-             AND livemode = $5 AND status IN ('draft', 'open') AND (lease_until IS NULL OR lease_until <= $2) \
+             AND livemode = $5 AND status IN ('draft', 'open') AND (lease_until IS NULL OR lease_until <= $6) \
              RETURNING id, account_id, livemode, lease_until",
-            &args![now + lease, now, id, &caller.account_id, caller.mode.is_live()],
+            &args![
+                when.real + lease,
+                when.at,
+                id,
+                &caller.account_id,
+                caller.mode.is_live(),
+                when.real
+            ],
         )
         .await?;
     Ok(claimed.into_iter().next())
@@ -730,7 +736,7 @@ pub fn invoice_voided(invoice: &Invoice) -> Statement<'_> {
 pub async fn claim_due_subscriptions(
     db: &Db,
     scope: Scope<'_>,
-    now: i64,
+    when: When,
     lease: i64,
     limit: i64,
 ) -> StoreResult<Vec<Claimed>> {
@@ -739,7 +745,7 @@ pub async fn claim_due_subscriptions(
         "subscriptions",
         "next_billing_at",
         scope,
-        now,
+        when,
         lease,
         limit,
     )
@@ -750,11 +756,11 @@ pub async fn claim_due_subscriptions(
 pub async fn claim_due_invoices(
     db: &Db,
     scope: Scope<'_>,
-    now: i64,
+    when: When,
     lease: i64,
     limit: i64,
 ) -> StoreResult<Vec<Claimed>> {
-    claim(db, "invoices", "due_at", scope, now, lease, limit).await
+    claim(db, "invoices", "due_at", scope, when, lease, limit).await
 }
 
 /// The charge attempt in progress on an invoice: its idempotency key, once written.
@@ -782,7 +788,7 @@ pub fn invoice_processing<'a>(
 ) -> Statement<'a> {
     Statement::new(
         "UPDATE invoices SET status = $1, number = $2, finalized_at = $3, charge_key = $4, updated = $5 \
-         WHERE id = $6 AND lease_until = $7",
+         WHERE id = $6 AND lease_until = $7 AND (charge_key IS NULL OR charge_key = $4)",
         args![
             invoice.status.as_str(),
             &invoice.number,

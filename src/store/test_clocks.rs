@@ -1,9 +1,11 @@
 //! Test clocks (migration 0019), and what the clock worker needs: which clocks are advancing,
 //! and when the next billing step of the objects on a clock is due.
 
+use super::events::insert_event;
 use super::query::Select;
 use super::{Db, Statement, StoreResult, args, row_struct};
 use crate::domain::accounts::Caller;
+use crate::domain::events::Event;
 use crate::domain::list::{Page, PageRequest};
 use crate::domain::test_clocks::{TestClock, TestClockStatus};
 
@@ -35,9 +37,14 @@ impl From<TestClockRow> for TestClock {
     }
 }
 
-/// The statement that inserts a new clock.
-pub fn insert<'a>(account_id: &'a str, clock: &'a TestClock) -> Statement<'a> {
-    Statement::new(
+/// Inserts a new clock with its event.
+pub async fn insert(
+    db: &Db,
+    account_id: &str,
+    clock: &TestClock,
+    event: &Event,
+) -> StoreResult<()> {
+    let statement = Statement::new(
         "INSERT INTO test_clocks (id, account_id, livemode, name, frozen_time, status, \
          target_frozen_time, deletes_after, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         args![
@@ -51,7 +58,12 @@ pub fn insert<'a>(account_id: &'a str, clock: &'a TestClock) -> Statement<'a> {
             clock.deletes_after,
             clock.created
         ],
-    )
+    );
+    db.write(async |tx| {
+        tx.run(&statement).await?;
+        insert_event(tx, event).await
+    })
+    .await
 }
 
 pub async fn get(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<TestClock>> {
@@ -84,17 +96,14 @@ pub async fn list(db: &Db, caller: &Caller, page: &PageRequest) -> StoreResult<P
     Ok(rows.map(Into::into))
 }
 
-/// Starts an advance to `target`, if the clock is ready and `target` is after its time.
-/// Returns whether it did.
-pub async fn begin_advance(db: &Db, caller: &Caller, id: &str, target: i64) -> StoreResult<bool> {
-    let changed = db
-        .execute(
-            "UPDATE test_clocks SET status = 'advancing', target_frozen_time = $1, lease_until = NULL \
-             WHERE id = $2 AND account_id = $3 AND livemode = $4 AND status = 'ready' AND frozen_time < $1",
-            &args![target, id, &caller.account_id, caller.mode.is_live()],
-        )
-        .await?;
-    Ok(changed == 1)
+/// The guard that starts an advance to `target`: the clock must be ready and `target` after
+/// its time.
+pub fn begin_advance<'a>(caller: &'a Caller, id: &'a str, target: i64) -> Statement<'a> {
+    Statement::new(
+        "UPDATE test_clocks SET status = 'advancing', target_frozen_time = $1, lease_until = NULL \
+         WHERE id = $2 AND account_id = $3 AND livemode = $4 AND status = 'ready' AND frozen_time < $1",
+        args![target, id, &caller.account_id, caller.mode.is_live()],
+    )
 }
 
 row_struct! {
@@ -119,6 +128,18 @@ pub async fn claim_advancing(
     lease: i64,
     limit: i64,
 ) -> StoreResult<Vec<Advancing>> {
+    // Most of the time no clock is advancing: a read through the partial index says so
+    // without taking the writer.
+    let any: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT id FROM test_clocks WHERE target_frozen_time IS NOT NULL \
+             AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
+            &args![now],
+        )
+        .await?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
     let lock = match db.engine() {
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         super::Engine::Sqlite => "",
@@ -157,16 +178,21 @@ pub async fn next_due(db: &Db, clock_id: &str) -> StoreResult<Option<i64>> {
     Ok([subscription, invoice, session].into_iter().flatten().min())
 }
 
-/// Moves an advancing clock's time to `to` while its claim holds: the progress a server that
-/// takes over after a crash starts from. Returns whether the claim held.
-pub async fn reach(db: &Db, clock: &Advancing, to: i64) -> StoreResult<bool> {
+/// Moves an advancing clock's time to `to` while its claim holds, and renews the claim until
+/// `lease_until` (real time): the progress a server that takes over after a crash starts from.
+/// Returns whether the claim held.
+pub async fn reach(db: &Db, clock: &mut Advancing, to: i64, lease_until: i64) -> StoreResult<bool> {
     let changed = db
         .execute(
-            "UPDATE test_clocks SET frozen_time = $1 WHERE id = $2 AND lease_until = $3 \
+            "UPDATE test_clocks SET frozen_time = $1, lease_until = $2 WHERE id = $3 AND lease_until = $4 \
              AND target_frozen_time IS NOT NULL",
-            &args![to, &clock.id, clock.lease_until],
+            &args![to, lease_until, &clock.id, clock.lease_until],
         )
         .await?;
+    if changed == 1 {
+        clock.frozen_time = to;
+        clock.lease_until = lease_until;
+    }
     Ok(changed == 1)
 }
 

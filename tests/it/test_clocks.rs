@@ -25,6 +25,9 @@ on_both_engines!(
     deleting_a_clock_deletes_its_customers_and_ends_their_subscriptions,
     the_server_advances_clocks_on_its_own,
     a_session_on_a_clock_expires_by_the_clocks_time,
+    two_servers_advancing_one_clock_charge_each_renewal_once,
+    deleting_a_clock_writes_real_time_events_and_ends_its_sessions,
+    trials_on_a_clock_count_from_the_clocks_time,
 );
 
 const DAY: i64 = 86_400;
@@ -266,7 +269,8 @@ async fn an_advance_moves_forward_only_and_one_at_a_time(engine: Engine) {
     let key = &account.test_key;
     let clock = new_clock(&server, key, JAN_31_2027).await;
     let path = format!("/v1/test_helpers/test_clocks/{clock}/advance");
-    for to in [JAN_31_2027, JAN_31_2027 - 1] {
+    let far = server.clock.now() + 101 * 365 * DAY;
+    for to in [JAN_31_2027, JAN_31_2027 - 1, far] {
         let error = refused(
             &server,
             key,
@@ -296,6 +300,16 @@ async fn an_advance_moves_forward_only_and_one_at_a_time(engine: Engine) {
     )
     .await;
     assert_eq!(error["code"], "test_clock_advancing", "{error}");
+    let advancing = get(
+        &server,
+        key,
+        "/v1/events?type=test_helpers.test_clock.advancing",
+    )
+    .await;
+    assert_eq!(
+        advancing["data"][0]["data"]["object"]["status_details"]["advancing"]["target_frozen_time"],
+        JAN_31_2027 + DAY
+    );
     run_advancing(
         &server.db,
         &SimulatedProcessor,
@@ -644,6 +658,163 @@ async fn a_session_on_a_clock_expires_by_the_clocks_time(engine: Engine) {
     assert_eq!(get(&server, key, &path).await["status"], "expired");
     let expired = get(&server, key, "/v1/events?type=checkout.session.expired").await;
     assert_eq!(expired["data"][0]["data"]["object"]["id"], session["id"]);
+}
+
+async fn two_servers_advancing_one_clock_charge_each_renewal_once(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let clock = new_clock(&server, key, JAN_31_2027).await;
+    for _ in 0..5 {
+        subscribe_on(&server, &account, &clock).await;
+    }
+    post(
+        &server,
+        key,
+        &format!("/v1/test_helpers/test_clocks/{clock}/advance"),
+        &format!("frozen_time={}", JAN_31_2027 + 125 * DAY),
+    )
+    .await;
+    // Two servers' workers at once, and then again (as a server taking over would).
+    let second = server.database.open().await;
+    let now = server.clock.now();
+    let (first, other) = tokio::join!(
+        run_advancing(&server.db, &SimulatedProcessor, now, &server.base),
+        run_advancing(&second, &SimulatedProcessor, now, &server.base),
+    );
+    let made_ready = first.unwrap().clocks + other.unwrap().clocks;
+    if made_ready == 0 {
+        run_advancing(&server.db, &SimulatedProcessor, now + 61, &server.base)
+            .await
+            .unwrap();
+    }
+    let ready = get(
+        &server,
+        key,
+        &format!("/v1/test_helpers/test_clocks/{clock}"),
+    )
+    .await;
+    assert_eq!(ready["status"], "ready");
+    let ledger = kassa::store::billing::ledger(&server.db, &account.caller(false))
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 5 * 4, "four renewals each, each charged once");
+    let mut keys: Vec<&str> = ledger.iter().map(|e| e.idempotency_key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 20);
+    let paid = get(
+        &server,
+        key,
+        &format!("/v1/invoices?test_clock={clock}&status=paid&limit=100"),
+    )
+    .await;
+    assert_eq!(paid["data"].as_array().unwrap().len(), 5 * 5);
+}
+
+async fn deleting_a_clock_writes_real_time_events_and_ends_its_sessions(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    // A clock in the past: events stamped with its time would be pruned at once.
+    let clock = new_clock(&server, key, 1_700_000_000).await;
+    let started = subscribe_on(&server, &account, &clock).await;
+    let session = post(
+        &server,
+        key,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=payment&customer={}&line_items[0][price_data][currency]=eur\
+             &line_items[0][price_data][unit_amount]=500&line_items[0][price_data][product_data][name]=X",
+            started["customer"].as_str().unwrap()
+        ),
+    )
+    .await;
+    call(
+        &server,
+        key,
+        Method::DELETE,
+        &format!("/v1/test_helpers/test_clocks/{clock}"),
+        "",
+    )
+    .await;
+    let now = server.clock.now();
+    for kind in [
+        "customer.subscription.deleted",
+        "customer.deleted",
+        "checkout.session.expired",
+        "test_helpers.test_clock.deleted",
+    ] {
+        let events = get(&server, key, &format!("/v1/events?type={kind}")).await;
+        assert_eq!(events["data"][0]["created"], now, "{kind}");
+    }
+    let path = format!("/v1/checkout/sessions/{}", session["id"].as_str().unwrap());
+    assert_eq!(get(&server, key, &path).await["status"], "expired");
+}
+
+async fn trials_on_a_clock_count_from_the_clocks_time(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let past = 1_700_000_000;
+    let clock = new_clock(&server, key, past).await;
+    let customer = post(
+        &server,
+        key,
+        "/v1/customers",
+        &format!("test_clock={clock}"),
+    )
+    .await;
+    let price = post(
+        &server,
+        key,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&recurring[interval]=month&product_data[name]=Pro",
+    )
+    .await;
+    // A trial end three days after the clock's time: in the past by real time.
+    let trial_end = past + 3 * DAY;
+    let session = post(
+        &server,
+        key,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=subscription&customer={}&line_items[0][price]={}\
+             &subscription_data[trial_end]={trial_end}",
+            customer["id"].as_str().unwrap(),
+            price["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let paid = post(
+        &server,
+        key,
+        &format!(
+            "/v1/test_helpers/checkout/sessions/{}/pay",
+            session["id"].as_str().unwrap()
+        ),
+        "card=4242424242424242",
+    )
+    .await;
+    let id = paid["subscription"].as_str().unwrap();
+    let sub = get(&server, key, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(
+        (&sub["status"], &sub["trial_start"], &sub["trial_end"]),
+        (&json!("trialing"), &json!(past), &json!(trial_end))
+    );
+    advance(&server, key, &clock, trial_end + 2 * 3600).await;
+    let sub = get(&server, key, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(sub["status"], "active");
+    let invoice = get(
+        &server,
+        key,
+        &format!("/v1/invoices/{}", sub["latest_invoice"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        (&invoice["status"], &invoice["amount_paid"]),
+        (&json!("paid"), &json!(900))
+    );
 }
 
 /// A unix time's UTC date, `YYYY-MM-DD`.

@@ -449,6 +449,18 @@ async fn trial_and_anchor_parameters_are_checked(engine: Engine) {
             "payment_method_collection=sometimes",
             "payment_method_collection",
         ),
+        (
+            &format!("subscription_data[trial_end]={}", now + 731 * DAY) as &str,
+            "subscription_data[trial_end]",
+        ),
+        (
+            // A month's price: the anchor may be at most a month away.
+            &format!(
+                "subscription_data[billing_cycle_anchor]={}&subscription_data[proration_behavior]=none",
+                now + 32 * DAY
+            ),
+            "subscription_data[billing_cycle_anchor]",
+        ),
     ] {
         let error = refused(&server, &account, &format!("{base}&{extra}")).await;
         assert_eq!(error["param"], param, "{extra}: {error}");

@@ -58,7 +58,7 @@ pub async fn update_subscription(
 ) -> Result<Subscription, DomainError> {
     let mut subscription = get_subscription(db, caller, id).await?;
     let before = subscription.object();
-    let when = when_of(db, &subscription, now).await?;
+    let when = When::of(db, subscription.test_clock_id.as_deref(), now).await?;
     let now = when.at;
     let ended = subscription.ended_at.is_some();
     let schedules = change.cancel_at_period_end.is_some() || change.cancel_at.is_some();
@@ -124,7 +124,7 @@ pub async fn cancel_subscription(
     now: i64,
 ) -> Result<Subscription, DomainError> {
     let mut subscription = get_subscription(db, caller, id).await?;
-    let when = when_of(db, &subscription, now).await?;
+    let when = When::of(db, subscription.test_clock_id.as_deref(), now).await?;
     if subscription.ended_at.is_some() {
         return Err(DomainError::Conflict {
             code: "subscription_canceled",
@@ -148,14 +148,6 @@ pub async fn cancel_all_of(
         cancel_subscription(db, caller, &id, CancellationInput::default(), now).await?;
     }
     Ok(())
-}
-
-/// The time of a change asked for at real time `now`: the subscription's test clock's, if it
-/// is on one.
-async fn when_of(db: &Db, subscription: &Subscription, now: i64) -> Result<When, DomainError> {
-    let at =
-        crate::domain::test_clocks::time_of(db, subscription.test_clock_id.as_deref(), now).await?;
-    Ok(When { at, real: now })
 }
 
 /// A payment method the subscription may charge: the caller's, attached to its customer.

@@ -49,18 +49,34 @@ impl Deferral {
             .or_else(|| field("billing_cycle_anchor").map(Deferral::Anchor))
     }
 
-    /// The rules that depend on the time the session is created at: a `trial_end` at least 48
-    /// hours ahead, an anchor in the future.
-    pub fn check(self, now: i64) -> Result<(), DomainError> {
+    /// The rules that depend on the time the session is created at (`now`): a `trial_end` at
+    /// least 48 hours ahead and at most 730 days; an anchor in the future and no later than
+    /// the first natural billing date of `recurring` (Stripe's limits).
+    pub fn check(self, now: i64, recurring: Recurring) -> Result<(), DomainError> {
         match self {
             Deferral::TrialEnd(end) if end < now + MIN_TRIAL_AHEAD => Err(DomainError::invalid(
                 "subscription_data[trial_end]",
                 "must be at least 48 hours in the future",
             )),
+            Deferral::TrialEnd(end) if end > now + MAX_TRIAL_DAYS * DAY => {
+                Err(DomainError::invalid(
+                    "subscription_data[trial_end]",
+                    format!("must be at most {MAX_TRIAL_DAYS} days in the future"),
+                ))
+            }
             Deferral::Anchor(anchor) if anchor <= now => Err(DomainError::invalid(
                 "subscription_data[billing_cycle_anchor]",
                 "must be in the future",
             )),
+            Deferral::Anchor(anchor) if anchor > periods::period_start(now, recurring, 1) => {
+                Err(DomainError::invalid(
+                    "subscription_data[billing_cycle_anchor]",
+                    format!(
+                        "cannot be later than the next natural billing date ({})",
+                        periods::period_start(now, recurring, 1)
+                    ),
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -163,7 +179,9 @@ struct FirstPeriod {
 impl FirstPeriod {
     fn new(now: i64, recurring: Recurring, deferral: Option<Deferral>) -> FirstPeriod {
         let end = match deferral {
-            Some(deferral) => deferral.until(now),
+            // A trial end or anchor that passed while the session was open ends the free
+            // period at once: the engine bills it at its next run.
+            Some(deferral) => deferral.until(now).max(now),
             None => periods::period_start(now, recurring, 1),
         };
         FirstPeriod {

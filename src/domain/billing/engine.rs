@@ -126,6 +126,13 @@ impl When {
     pub fn now(now: i64) -> When {
         When { at: now, real: now }
     }
+
+    /// The time of a change asked for at real time `now` to an object on the test clock
+    /// `clock` (its clock's time), or on none (`now`).
+    pub async fn of(db: &Db, clock: Option<&str>, now: i64) -> Result<When, DomainError> {
+        let at = crate::domain::test_clocks::time_of(db, clock, now).await?;
+        Ok(When { at, real: now })
+    }
 }
 
 /// Which rows a run works on.
@@ -133,8 +140,7 @@ impl When {
 pub enum Scope<'a> {
     /// Those on no test clock, claimed with leases so that servers share them.
     RealTime,
-    /// Those on this test clock, whose advance the caller has claimed: their own leases are
-    /// not waited for.
+    /// Those on this test clock, whose advance the caller has claimed.
     Clock(&'a str),
 }
 
@@ -149,9 +155,6 @@ pub struct Ran {
     pub paid: usize,
     /// Charge attempts declined.
     pub failed: usize,
-    /// On a clock: a step failed, or rows claimed again made no progress; the run stopped
-    /// there rather than loop.
-    pub stalled: bool,
 }
 
 impl std::ops::AddAssign for Ran {
@@ -160,19 +163,17 @@ impl std::ops::AddAssign for Ran {
         self.ended += other.ended;
         self.paid += other.paid;
         self.failed += other.failed;
-        self.stalled |= other.stalled;
     }
 }
 
 /// Runs every step due by `now` of the objects on no clock, in time order per row, until none
-/// is left: a server that was down for three periods renews three times. A step that fails is
-/// logged and left to its lease's end; the others go on.
+/// is left: a server that was down for three periods renews three times.
 pub async fn run_due<P: Processor>(db: &Db, processor: &P, now: i64) -> Result<Ran, DomainError> {
     run_due_in(db, processor, Scope::RealTime, When::now(now)).await
 }
 
-/// Runs every step of `scope` due by `when.at`, until none is left (or, on a clock, until one
-/// stalls: see [`Ran::stalled`]).
+/// Runs every step of `scope` due by `when.at`, until none is left. A step that fails is
+/// logged and left to its lease's end; the others go on.
 pub async fn run_due_in<P: Processor>(
     db: &Db,
     processor: &P,
@@ -180,41 +181,23 @@ pub async fn run_due_in<P: Processor>(
     when: When,
 ) -> Result<Ran, DomainError> {
     let mut ran = Ran::default();
-    let mut previous: Vec<String> = Vec::new();
     loop {
-        let before = ran;
-        let mut errors = 0;
         let subscriptions =
-            store::billing::claim_due_subscriptions(db, scope, when.at, LEASE_SECONDS, BATCH)
-                .await?;
+            store::billing::claim_due_subscriptions(db, scope, when, LEASE_SECONDS, BATCH).await?;
         for claimed in &subscriptions {
             if let Err(error) = step_subscription(db, claimed, when, &mut ran).await {
-                errors += 1;
                 tracing::warn!(%error, subscription = %claimed.id, "billing step failed; will retry");
             }
         }
         let invoices =
-            store::billing::claim_due_invoices(db, scope, when.at, LEASE_SECONDS, BATCH).await?;
+            store::billing::claim_due_invoices(db, scope, when, LEASE_SECONDS, BATCH).await?;
         for claimed in &invoices {
             if let Err(error) = collect(db, processor, claimed, when, &mut ran).await {
-                errors += 1;
                 tracing::warn!(%error, invoice = %claimed.id, "collecting an invoice failed; will retry");
             }
         }
         if subscriptions.is_empty() && invoices.is_empty() {
             return Ok(ran);
-        }
-        if let Scope::Clock(_) = scope {
-            let claimed: Vec<String> = subscriptions
-                .iter()
-                .chain(&invoices)
-                .map(|c| c.id.clone())
-                .collect();
-            if errors > 0 || (claimed == previous && ran == before) {
-                ran.stalled = true;
-                return Ok(ran);
-            }
-            previous = claimed;
         }
     }
 }
@@ -231,7 +214,7 @@ pub async fn pay_now<P: Processor>(
     now: i64,
 ) -> Result<Invoice, DomainError> {
     let invoice = get_invoice(db, caller, id).await?;
-    let when = time_of(db, &invoice, now).await?;
+    let when = When::of(db, invoice.test_clock_id.as_deref(), now).await?;
     if !matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Open) {
         return Err(DomainError::Conflict {
             code: "invoice_not_payable",
@@ -239,7 +222,7 @@ pub async fn pay_now<P: Processor>(
         });
     }
     let Some(claimed) =
-        store::billing::claim_invoice_now(db, caller, id, when.at, LEASE_SECONDS).await?
+        store::billing::claim_invoice_now(db, caller, id, when, LEASE_SECONDS).await?
     else {
         return Err(DomainError::Conflict {
             code: "lock_timeout",
@@ -254,7 +237,7 @@ pub async fn pay_now<P: Processor>(
 /// (`invoice.voided`). Only an open invoice can be voided.
 pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoice, DomainError> {
     let mut invoice = get_invoice(db, caller, id).await?;
-    let when = time_of(db, &invoice, now).await?;
+    let when = When::of(db, invoice.test_clock_id.as_deref(), now).await?;
     if invoice.status != InvoiceStatus::Open {
         return Err(DomainError::Conflict {
             code: "invoice_not_open",
@@ -293,13 +276,6 @@ pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoic
         });
     }
     Ok(invoice)
-}
-
-/// The time of a change to `invoice` asked for at real time `now`: its test clock's, if it is
-/// on one.
-async fn time_of(db: &Db, invoice: &Invoice, now: i64) -> Result<When, DomainError> {
-    let at = crate::domain::test_clocks::time_of(db, invoice.test_clock_id.as_deref(), now).await?;
-    Ok(When { at, real: now })
 }
 
 fn event(caller: &Caller, kind: &str, id: &str, object: serde_json::Value, when: When) -> Event {

@@ -10,15 +10,16 @@ use crate::domain::catalog::{Interval, Recurring};
 
 /// The start of period `n` (0 is the anchor's own) of a price billed every
 /// `recurring.interval_count` `recurring.interval`s from `anchor`, in unix seconds. The time of
-/// day is the anchor's.
+/// day is the anchor's. Past the calendar's end (year 9999) it is the anchor itself: kassa's
+/// times stay far below (test clocks at most [`crate::domain::test_clocks::MAX_AHEAD`] ahead).
 pub fn period_start(anchor: i64, recurring: Recurring, n: i64) -> i64 {
     let Ok(at) = OffsetDateTime::from_unix_timestamp(anchor) else {
         return anchor;
     };
     let steps = n * recurring.interval_count;
     let moved = match recurring.interval {
-        Interval::Day => Some(at + Duration::days(steps)),
-        Interval::Week => Some(at + Duration::weeks(steps)),
+        Interval::Day => at.checked_add(Duration::days(steps)),
+        Interval::Week => at.checked_add(Duration::weeks(steps)),
         Interval::Month => add_months(at, steps),
         Interval::Year => add_months(at, steps * 12),
     };
@@ -50,7 +51,10 @@ pub fn period_at(anchor: i64, recurring: Recurring, at: i64) -> (i64, i64, i64) 
     while n > 0 && period_start(anchor, recurring, n) > at {
         n -= 1;
     }
-    while period_start(anchor, recurring, n + 1) <= at {
+    // A period past the calendar's end (year 9999) starts at the anchor: stop there.
+    while period_start(anchor, recurring, n + 1) <= at
+        && period_start(anchor, recurring, n + 1) > period_start(anchor, recurring, n)
+    {
         n += 1;
     }
     (
@@ -74,6 +78,13 @@ mod tests {
 
     fn at(t: OffsetDateTime) -> i64 {
         t.unix_timestamp()
+    }
+
+    #[test]
+    fn periods_past_the_calendars_end_do_not_loop() {
+        let anchor = at(datetime!(9999-12-01 0:00 UTC));
+        let (_, start, end) = period_at(anchor, every(Interval::Day, 1), anchor + 100 * 86_400);
+        assert!(start >= anchor && end >= start);
     }
 
     #[test]

@@ -551,7 +551,7 @@ fn layout(hosted: &HostedSession, view: &View, action: &str) -> String {
          <h1 id=\"summary-heading\">{heading}</h1>\n\
          <p class=\"total\"><span class=\"label\">Total</span> <output id=\"total\" form=\"pay-form\" aria-live=\"polite\">{total}</output>{charged_now}</p>\n{then}\
          <ul class=\"items\">\n{items}</ul>\n\
-         <p class=\"expires\" id=\"expires\" data-expires-at=\"{expires_at}\">{time_left}</p>\n\
+         <p class=\"expires\" id=\"expires\" data-seconds-left=\"{seconds_left}\">{time_left}</p>\n\
          </section>\n\
          <section class=\"pay\" aria-label=\"Payment\">\n{action}\n</section>\n\
          </main>\n\
@@ -565,7 +565,7 @@ fn layout(hosted: &HostedSession, view: &View, action: &str) -> String {
         } else {
             " <span class=\"per\">now</span>"
         },
-        expires_at = session.expires_at,
+        seconds_left = (session.expires_at - hosted.now).max(0),
         time_left = escape(&time_left(session.expires_at - hosted.now)),
     )
 }

@@ -112,7 +112,7 @@ pub async fn retrieve_test_clock(
 }
 
 /// Deletes a test clock and what lives on it: its customers are deleted, which cancels their
-/// subscriptions.
+/// subscriptions, and its open checkout sessions expire.
 #[utoipa::path(delete, path = "/v1/test_helpers/test_clocks/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     responses((status = 200, description = "`{id, object: \"test_helpers.test_clock\", deleted: true}`"),
@@ -124,7 +124,15 @@ pub async fn delete_test_clock(
     Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     test_mode(&caller, "DELETE", &format!("{PATH}/{id}"))?;
-    Ok(Json(test_clocks::delete(&state.db, &caller, &id).await?))
+    let deleted = test_clocks::delete(
+        &state.db,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
+    Ok(Json(deleted))
 }
 
 /// Parameters of `POST /v1/test_helpers/test_clocks/{id}/advance`.
@@ -153,6 +161,13 @@ pub async fn advance_test_clock(
 ) -> Result<Json<Value>, ApiError> {
     test_mode(&caller, "POST", &format!("{PATH}/{id}/advance"))?;
     expand::check(params.expand, "test_helpers.test_clock")?;
-    let clock = test_clocks::advance(&state.db, &caller, &id, params.frozen_time).await?;
+    let clock = test_clocks::advance(
+        &state.db,
+        &caller,
+        &id,
+        params.frozen_time,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(clock.object()))
 }

@@ -167,7 +167,9 @@
 
   var expires = document.getElementById("expires");
   if (expires) {
-    var deadline = parseInt(expires.getAttribute("data-expires-at"), 10) * 1000;
+    // Seconds left as the server counts them (its clock, or the session's test clock), so
+    // that neither the device's clock nor a test clock's time skews the countdown.
+    var deadline = Date.now() + parseInt(expires.getAttribute("data-seconds-left"), 10) * 1000;
     var tick = function () {
       var minutes = Math.ceil((deadline - Date.now()) / 60000);
       if (minutes <= 0) {
