@@ -250,6 +250,55 @@ pub async fn rename_account(db: &Db, id: &str, name: &str) -> Result<Account, Do
     get_account(db, id).await
 }
 
+/// What ends a subscription whose renewal could not be charged after every retry (the
+/// account's `dunning_final_action`, for test and live mode alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DunningFinalAction {
+    /// The subscription is canceled (`cancellation_details.reason=payment_failed`): Stripe's
+    /// default, and kassa's.
+    Cancel,
+    /// The subscription stays, marked `unpaid`, and its invoice open.
+    Unpaid,
+}
+
+impl DunningFinalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DunningFinalAction::Cancel => "cancel",
+            DunningFinalAction::Unpaid => "unpaid",
+        }
+    }
+
+    /// `cancel` or `unpaid`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<DunningFinalAction> {
+        match text {
+            "cancel" => Some(DunningFinalAction::Cancel),
+            "unpaid" => Some(DunningFinalAction::Unpaid),
+            _ => None,
+        }
+    }
+}
+
+/// The account's `dunning_final_action`.
+pub async fn dunning_final_action(
+    db: &Db,
+    account_id: &str,
+) -> Result<DunningFinalAction, DomainError> {
+    let stored = store::billing::dunning_final_action(db, account_id).await?;
+    Ok(DunningFinalAction::parse(&stored).unwrap_or(DunningFinalAction::Cancel))
+}
+
+/// Sets the account's `dunning_final_action`: the billing engine reads it after each
+/// renewal's last failed retry.
+pub async fn set_dunning_final_action(
+    db: &Db,
+    account_id: &str,
+    action: DunningFinalAction,
+) -> Result<(), DomainError> {
+    store::billing::set_dunning_final_action(db, account_id, action.as_str()).await?;
+    Ok(())
+}
+
 /// Creates another secret key for an account.
 pub async fn create_key(
     db: &Db,

@@ -177,3 +177,17 @@ pub async fn list(
     let rows: Page<CustomerRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(Into::into))
 }
+
+/// The emails of the caller's customers among `ids` that have one: (id, email).
+pub async fn emails(db: &Db, caller: &Caller, ids: &[&str]) -> StoreResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = Select::new("id, email", "customers");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    select.filter_in("id", &ids);
+    select.condition("email IS NOT NULL");
+    let (sql, args) = select.oldest_first_sql("id", ids.len() as i64);
+    db.fetch_all(&sql, &args).await
+}

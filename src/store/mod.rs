@@ -17,6 +17,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod event_streams;
 pub mod events;
+pub mod figures;
 pub mod idempotency;
 pub mod key_cache;
 pub mod key_changes;

@@ -334,3 +334,22 @@ pub async fn list_charges(
     let rows: Page<ChargeRow> = select.fetch_page(db, "id", page).await?;
     Ok(rows.map(Into::into))
 }
+
+/// The charges of `payment_intents` (the caller's), oldest first: every attempt to collect
+/// them, in one query (at most 1 000, far more than a page of invoices ever needs).
+pub async fn charges_of_payment_intents(
+    db: &Db,
+    caller: &Caller,
+    payment_intents: &[&str],
+) -> StoreResult<Vec<Charge>> {
+    if payment_intents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = Select::new(ChargeRow::COLUMNS, "charges");
+    select.scope("", &caller.account_id, caller.mode.is_live());
+    let ids: Vec<String> = payment_intents.iter().map(|id| id.to_string()).collect();
+    select.filter_in("payment_intent_id", &ids);
+    let (sql, args) = select.oldest_first_sql("id", 1000);
+    let rows: Vec<ChargeRow> = db.fetch_all(&sql, &args).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}

@@ -7,9 +7,11 @@
 pub mod changes;
 pub mod checkout;
 pub mod engine;
+pub mod figures;
 pub mod invoices;
 pub mod periods;
 pub mod subscriptions;
+pub mod views;
 
 pub use invoices::{Invoice, InvoiceLine, InvoiceStatus};
 pub use subscriptions::{Subscription, SubscriptionItem, SubscriptionStatus};

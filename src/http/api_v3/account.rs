@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account, Caller};
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -40,10 +39,10 @@ pub struct AccountObject {
 
 impl AccountObject {
     async fn of(state: &AppState, account: Account, caller: &Caller) -> Result<Self, ApiError> {
-        let dunning_final_action =
-            crate::store::billing::dunning_final_action(&state.db, &account.id)
-                .await
-                .map_err(DomainError::from)?;
+        let dunning_final_action = accounts::dunning_final_action(&state.db, &account.id)
+            .await?
+            .as_str()
+            .to_string();
         Ok(AccountObject {
             id: account.id,
             object: "account",
@@ -103,15 +102,10 @@ pub async fn update_account(
     JsonBody(update): JsonBody<UpdateAccount>,
 ) -> Result<Json<AccountObject>, ApiError> {
     if let Some(action) = &update.dunning_final_action {
-        if !matches!(action.as_str(), "cancel" | "unpaid") {
-            return Err(ApiError::invalid_param(
-                "dunning_final_action",
-                "must be one of cancel, unpaid",
-            ));
-        }
-        crate::store::billing::set_dunning_final_action(&state.db, &caller.account_id, action)
-            .await
-            .map_err(DomainError::from)?;
+        let action = accounts::DunningFinalAction::parse(action).ok_or_else(|| {
+            ApiError::invalid_param("dunning_final_action", "must be one of cancel, unpaid")
+        })?;
+        accounts::set_dunning_final_action(&state.db, &caller.account_id, action).await?;
     }
     let account = match update.name {
         Some(name) => accounts::rename_account(&state.db, &caller.account_id, &name).await?,
