@@ -28,16 +28,16 @@ on_both_engines!(
 );
 
 /// A browser signed in to the dashboard: keeps the session cookie, follows no redirects.
-struct Dashboard {
+pub(crate) struct Dashboard {
     http: reqwest::Client,
     base: String,
     cookie: String,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 async fn read(response: reqwest::Response) -> Page {
@@ -58,7 +58,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn user(server: &TestServer, account: &TestAccount, email: &str) -> String {
+pub(crate) async fn user(server: &TestServer, account: &TestAccount, email: &str) -> String {
     kassa::domain::dashboard::create_user(
         &server.db,
         &account.id,
@@ -110,7 +110,7 @@ impl SignInForm {
     }
 }
 
-fn csrf_of(body: &str) -> String {
+pub(crate) fn csrf_of(body: &str) -> String {
     let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     body[at..at + 32].to_string()
 }
@@ -125,7 +125,7 @@ async fn sign_in_attempt(server: &TestServer, email: &str, password: &str) -> re
 }
 
 impl Dashboard {
-    async fn sign_in(server: &TestServer, email: &str, password: &str) -> Dashboard {
+    pub(crate) async fn sign_in(server: &TestServer, email: &str, password: &str) -> Dashboard {
         let response = sign_in_attempt(server, email, password).await;
         assert_eq!(response.status(), 303);
         let cookie = response.headers()["set-cookie"]
@@ -143,7 +143,7 @@ impl Dashboard {
         }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         read(
             self.http
                 .get(format!("{}{path}", self.base))
@@ -156,7 +156,7 @@ impl Dashboard {
     }
 
     /// Posts `fields` with the CSRF token of the page at `from`.
-    async fn post(&self, from: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, from: &str, path: &str, fields: &[(&str, &str)]) -> Page {
         let token = csrf_of(&self.get(from).await.body);
         let mut form: Vec<(&str, &str)> = vec![("csrf", &token)];
         form.extend_from_slice(fields);
@@ -164,7 +164,7 @@ impl Dashboard {
     }
 
     /// Posts a form exactly as given (its CSRF token included), with extra `headers`.
-    async fn send_form<K: serde::Serialize, V: serde::Serialize>(
+    pub(crate) async fn send_form<K: serde::Serialize, V: serde::Serialize>(
         &self,
         path: &str,
         form: &[(K, V)],
@@ -204,6 +204,11 @@ async fn every_page_needs_a_signed_in_user(engine: Engine) {
         "/dashboard/links",
         "/dashboard/webhooks",
         "/dashboard/webhooks/we_x",
+        "/dashboard/subscriptions",
+        "/dashboard/subscriptions/sub_x",
+        "/dashboard/subscriptions/sub_x/cancel",
+        "/dashboard/customers/cus_x",
+        "/dashboard/settings",
     ] {
         let page = read(
             http.get(format!("{}{path}", server.base))
@@ -240,6 +245,10 @@ async fn every_page_needs_a_signed_in_user(engine: Engine) {
         "/dashboard/links/pl_x/deactivate",
         "/dashboard/webhooks",
         "/dashboard/webhooks/we_x/secret",
+        "/dashboard/subscriptions/sub_x/cancel",
+        "/dashboard/subscriptions/sub_x/cancel-at-period-end",
+        "/dashboard/subscriptions/sub_x/resume",
+        "/dashboard/settings",
     ] {
         let page = read(
             http.post(format!("{}{path}", server.base))

@@ -12,6 +12,7 @@ mod charges;
 mod cli;
 mod customers;
 mod dashboard;
+mod dashboard_billing;
 mod external;
 mod fidelity;
 mod frame;

@@ -2,11 +2,14 @@
 //! account in one mode (test or live, switched from any page); every form carries the
 //! session's CSRF token.
 
+pub mod customers;
 pub mod keys;
 pub mod links;
 pub mod overview;
 pub mod products;
 pub mod sessions;
+pub mod settings;
+pub mod subscriptions;
 pub mod webhooks;
 
 use axum::Form;
@@ -30,8 +33,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(links::routes())
         .merge(sessions::routes())
+        .merge(subscriptions::routes())
+        .merge(customers::routes())
         .merge(webhooks::routes())
         .merge(keys::routes())
+        .merge(settings::routes())
 }
 
 const COOKIE: &str = "kassa_dashboard";
@@ -170,13 +176,15 @@ pub fn message(error: crate::domain::DomainError) -> String {
 }
 
 /// The sections of the dashboard, for the navigation.
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 8] = [
     ("/dashboard", "Overview"),
     ("/dashboard/products", "Products"),
     ("/dashboard/links", "Payment links"),
     ("/dashboard/sessions", "Checkout sessions"),
+    ("/dashboard/subscriptions", "Subscriptions"),
     ("/dashboard/webhooks", "Webhooks"),
     ("/dashboard/keys", "API keys"),
+    ("/dashboard/settings", "Settings"),
 ];
 
 /// A dashboard page: the navigation, the mode switch, and `main` (already escaped HTML).

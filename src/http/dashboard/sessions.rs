@@ -1,6 +1,7 @@
 //! `/dashboard/sessions`: checkout sessions, filtered by status and found by id,
-//! `externalCustomerId` or email; and each session's amounts, line items, customer, payment,
-//! and the timeline of its events with their webhook deliveries.
+//! `externalCustomerId` or email; and each session's amounts, line items, customer, payment
+//! (in subscription mode: its subscription and invoices), and the timeline of its events with
+//! their webhook deliveries.
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -9,7 +10,9 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{failure, layout, signed_in, when};
+use super::{failure, layout, signed_in, subscriptions, when};
+use crate::domain::accounts::Caller;
+use crate::domain::billing::{self, views};
 use crate::domain::checkout::{self, SessionFilter, SessionState};
 use crate::domain::list::{PageRequest, PageStart};
 use crate::domain::money::Currency;
@@ -205,9 +208,19 @@ pub async fn show_session(
         .as_ref()
         .and_then(|d| d["email"].as_str().map(str::to_string))
         .or_else(|| session.customer_email.clone());
+    if let Some(email) = email {
+        main.push_str(&format!(
+            "<dt>Customer email</dt><dd>{}</dd>",
+            escape(&email)
+        ));
+    }
+    if let Some(customer) = &session.customer_id {
+        main.push_str(&format!(
+            "<dt>Customer</dt><dd><a href=\"/dashboard/customers/{id}\">{id}</a></dd>",
+            id = escape(customer)
+        ));
+    }
     for (label, value) in [
-        ("Customer email", email),
-        ("Customer", session.customer_id.clone()),
         ("externalCustomerId", session.external_customer_id.clone()),
         ("client_reference_id", session.client_reference_id.clone()),
     ] {
@@ -259,10 +272,21 @@ pub async fn show_session(
                 Err(error) => return failure(error),
             }
         }
+        None if session.invoice_id.is_some() => {
+            main.push_str("<p>Paid with the subscription's first invoice (below).</p>")
+        }
         None => main.push_str("<p class=\"empty\">No payment yet.</p>"),
+    }
+    if let Some(subscription_id) = &session.subscription_id {
+        match subscription_section(db, &caller, subscription_id).await {
+            Ok(section) => main.push_str(&section),
+            Err(error) => return failure(error),
+        }
     }
     let mut object_ids = vec![session.id.clone()];
     object_ids.extend(session.payment_intent_id.clone());
+    object_ids.extend(session.subscription_id.clone());
+    object_ids.extend(session.invoice_id.clone());
     main.push_str("<h2>Events and webhook deliveries</h2>");
     let mut timeline = Vec::new();
     for object_id in &object_ids {
@@ -308,4 +332,32 @@ pub async fn show_session(
         main.push_str("</ol>");
     }
     layout(&signed, "/dashboard/sessions", "Checkout session", &main)
+}
+
+/// A subscription-mode session's subscription (a link to its page) and its invoices, each with
+/// its charge attempts.
+async fn subscription_section(
+    db: &crate::store::Db,
+    caller: &Caller,
+    subscription_id: &str,
+) -> Result<String, crate::domain::DomainError> {
+    let subscription = billing::get_subscription(db, caller, subscription_id).await?;
+    let mut section = format!(
+        "<h2>Subscription</h2><p id=\"session-subscription\">{status} \
+         <a href=\"/dashboard/subscriptions/{id}\"><code>{id}</code></a> {price}</p>",
+        status = subscriptions::status_badge(subscription.status),
+        id = escape(&subscription.id),
+        price = escape(&subscriptions::per_period(&subscription)),
+    );
+    let first_page = subscriptions::page_after(None);
+    let invoices = views::invoices_of_subscription(db, caller, &subscription, &first_page).await?;
+    section.push_str("<h3>Invoices</h3>");
+    section.push_str(&subscriptions::invoices_table(&invoices.items));
+    if invoices.has_more {
+        section.push_str(&format!(
+            "<p><a href=\"/dashboard/subscriptions/{}\">Every invoice, on the subscription's page</a></p>",
+            escape(&subscription.id)
+        ));
+    }
+    Ok(section)
 }

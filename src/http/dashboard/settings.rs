@@ -1,0 +1,137 @@
+//! `/dashboard/settings`: the account's settings, for test and live mode alike: what ends a
+//! subscription whose renewal could not be charged after every retry (`dunning_final_action`).
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Signed, failure, field, layout, see_other, signed_form, signed_in};
+use crate::domain::accounts::{self, DunningFinalAction};
+use crate::http::AppState;
+use crate::http::pages::escape;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show_settings, save_settings))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Saved {
+    /// `true` right after saving: the page says so.
+    pub saved: Option<bool>,
+}
+
+/// The choices, with what each does.
+const CHOICES: [(DunningFinalAction, &str, &str); 2] = [
+    (
+        DunningFinalAction::Cancel,
+        "Cancel the subscription",
+        "It ends at once (status canceled, cancellation reason payment_failed) and \
+         customer.subscription.deleted is sent. The default, as on Stripe.",
+    ),
+    (
+        DunningFinalAction::Unpaid,
+        "Mark the subscription unpaid",
+        "It stays, with status unpaid (customer.subscription.updated); its invoice stays open, \
+         and a later payment makes it active again.",
+    ),
+];
+
+async fn render(
+    state: &AppState,
+    signed: &Signed,
+    notice: Option<&str>,
+    alert: Option<&str>,
+) -> Response {
+    let account = &signed.session.account_id;
+    let current = match accounts::dunning_final_action(&state.db, account).await {
+        Ok(current) => current,
+        Err(error) => return failure(error),
+    };
+    let mut main = String::new();
+    if let Some(notice) = notice {
+        main.push_str(&format!(
+            "<div class=\"notice\" role=\"status\">{}</div>",
+            escape(notice)
+        ));
+    }
+    if let Some(alert) = alert {
+        main.push_str(&format!(
+            "<div class=\"alert\" role=\"alert\" id=\"form-alert\">{}</div>",
+            escape(alert)
+        ));
+    }
+    let mut choices = String::new();
+    for (action, label, explanation) in CHOICES {
+        let value = action.as_str();
+        choices.push_str(&format!(
+            "<label class=\"check\" for=\"dunning-{value}\"><input type=\"radio\" id=\"dunning-{value}\" \
+             name=\"dunning_final_action\" value=\"{value}\"{checked} aria-describedby=\"dunning-{value}-hint\">\
+             {label}</label><span class=\"hint choice-hint\" id=\"dunning-{value}-hint\">{explanation}</span>",
+            checked = if action == current { " checked" } else { "" },
+        ));
+    }
+    main.push_str(&format!(
+        "<section class=\"card wide\"><h2>Failed renewals</h2>\
+         <p id=\"dunning-explained\">When a subscription's renewal cannot be charged, it becomes past due \
+         and kassa charges again 1, 3, 5 and 7 days after the first failure. This setting says what \
+         happens to the subscription when the last of these retries fails too, in test and live mode.</p>\
+         <form method=\"post\" action=\"/dashboard/settings\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <fieldset class=\"field\"><legend>After the last failed retry</legend>{choices}</fieldset>\
+         <div class=\"actions compact\"><button type=\"submit\" class=\"primary\">Save settings</button></div>\
+         </form></section>",
+        csrf = escape(&signed.session.csrf_token),
+    ));
+    layout(signed, "/dashboard/settings", "Settings", &main)
+}
+
+/// The account's settings.
+#[utoipa::path(get, path = "/dashboard/settings", tag = "Pages", params(Saved),
+    responses((status = 200, description = "The settings (HTML)."), (status = 303, description = "Not signed in.")))]
+pub async fn show_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(saved): Query<Saved>,
+) -> Response {
+    match signed_in(&state, &headers).await {
+        Ok(signed) => {
+            let notice = saved.saved.unwrap_or(false).then_some("Settings saved.");
+            render(&state, &signed, notice, None).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// Saves the account's settings.
+#[utoipa::path(post, path = "/dashboard/settings", tag = "Pages",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `dunning_final_action` (cancel or unpaid)."),
+    responses((status = 303, description = "Saved: back to the settings."), (status = 400, description = "No valid choice (HTML).")))]
+pub async fn save_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let signed = match signed_form(&state, &headers, &fields).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let Some(action) = DunningFinalAction::parse(field(&fields, "dunning_final_action")) else {
+        let mut response = render(
+            &state,
+            &signed,
+            None,
+            Some("Choose what happens after the last failed retry: cancel or unpaid."),
+        )
+        .await;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    };
+    match accounts::set_dunning_final_action(&state.db, &signed.session.account_id, action).await {
+        Ok(()) => see_other("/dashboard/settings?saved=true"),
+        Err(error) => failure(error),
+    }
+}
