@@ -3,8 +3,8 @@
 // Same server and harness as the checkout tests (harness.mjs): `kassa serve` on a fresh
 // database, an account from `kassa account create`, and its dashboard user from
 // `kassa user create`. Each test signs in, in a fresh browser context, and works the pages as a
-// merchant does: products, checkout sessions, webhook endpoints (delivered to a receiver in
-// this process), API keys. Every test saves a full-page screenshot to
+// merchant does: products, checkout sessions, subscriptions, webhook endpoints (delivered to a
+// receiver in this process), API keys. Every test saves a full-page screenshot to
 // target/browser-screenshots/<test>.png, and the pages it visits as dashboard-<page>.png.
 //
 // Prints one line per test (`ok` or `FAIL`) and a closing `browser: N passed, N failed` line;
@@ -41,8 +41,10 @@ const SECTIONS = [
   "Products",
   "Payment links",
   "Checkout sessions",
+  "Subscriptions",
   "Webhooks",
   "API keys",
+  "Settings",
 ];
 
 // ------------------------------------------------------------------------------------------
@@ -384,6 +386,43 @@ async function deliveryRows(page) {
   );
 }
 
+/**
+ * A monthly price of `unitAmount` euro cents for a new product `name`, and a subscription-mode
+ * session for `quantity` of it (success and cancel URLs at the shop).
+ */
+async function subscriptionSession(t, { name, unitAmount, quantity }) {
+  const price = await t.kassa.api("POST", "/v1/prices", [
+    ["currency", "eur"],
+    ["unit_amount", String(unitAmount)],
+    ["recurring[interval]", "month"],
+    ["product_data[name]", name],
+  ]);
+  return t.kassa.api("POST", "/v1/checkout/sessions", [
+    ["mode", "subscription"],
+    ["line_items[0][price]", price.id],
+    ["line_items[0][quantity]", String(quantity)],
+    ["success_url", `${t.shop.base}/thanks`],
+    ["cancel_url", `${t.shop.base}/cart`],
+  ]);
+}
+
+/** A subscription made by an earlier test of the run, or one paid through the API now. */
+async function subscriptionForSale(t) {
+  if (!t.shared.subscriptionId) {
+    const session = await subscriptionSession(t, {
+      name: "Coffee club",
+      unitAmount: 1200,
+      quantity: 1,
+    });
+    const paid = await t.kassa.api("POST", `/v1/test_helpers/checkout/sessions/${session.id}/pay`, [
+      ["card", GOOD_CARD],
+      ["email", "grace@example.com"],
+    ]);
+    t.shared.subscriptionId = paid.subscription;
+  }
+  return t.shared.subscriptionId;
+}
+
 // ------------------------------------------------------------------------------------------
 // The tests
 
@@ -447,7 +486,18 @@ export const TESTS = [
         true,
         "'Sign out' button visible",
       );
-      eq(await page.locator(".tile h2").allTextContents(), ["Today", "This month"], "tiles");
+      eq(
+        await page.locator(".tile h2").allTextContents(),
+        [
+          "Today",
+          "This month",
+          "Active subscriptions",
+          "Monthly recurring revenue",
+          "Renewals in the next 7 days",
+          "Past due",
+        ],
+        "tiles",
+      );
       await t.screenshot(page, "dashboard-overview");
     },
   ],
@@ -929,18 +979,174 @@ export const TESTS = [
   ],
 
   [
+    "dashboard-subscription",
+    async (t) => {
+      // A customer subscribes on the hosted page: 2 × €9.00 a month.
+      const session = await subscriptionSession(t, {
+        name: "Pro plan",
+        unitAmount: 900,
+        quantity: 2,
+      });
+      const customer = await t.newPage();
+      watchForProblems(t, customer);
+      eq((await customer.goto(session.url)).status(), 200, "status of the hosted page");
+      await customer.locator("#field-email").fill("ada@example.com");
+      await typeCard(customer, GOOD_CARD);
+      await t.screenshot(customer, "dashboard-subscription-checkout");
+      await customer.locator("button[data-pay]").click();
+      const query = await landOnShop(t, customer, "/thanks");
+      eq(query.get("session_id"), session.id, "success URL session_id");
+      const paid = await t.kassa.api("GET", `/v1/checkout/sessions/${session.id}`);
+      eq(paid.status, "complete", "session status after paying");
+      const id = paid.subscription;
+      expect(/^sub_\w+$/.test(id), `the session's subscription ${id} is sub_...`);
+      t.shared.subscriptionId = id;
+      const subscription = await t.kassa.api("GET", `/v1/subscriptions/${id}`);
+
+      // The merchant finds it among the active subscriptions.
+      const page = await signIn(t);
+      await navigate(page, "Subscriptions");
+      eq(await heading(page), "Subscriptions", "h1 of the subscriptions page");
+      await page.locator("#status").selectOption("active");
+      await page.getByRole("search").getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL((url) => url.searchParams.get("status") === "active");
+      await page.waitForLoadState();
+      const row = page.locator(`main tr[id="subscription-${id}"]`);
+      eq(await row.count(), 1, "rows of the new subscription among the active ones");
+      const cells = (await row.locator("td").allInnerTexts()).map(squash);
+      eq(cells.slice(0, 4), [id, "ada@example.com", "Active", "€18.00 / month"], "its row");
+      await t.screenshot(page, "dashboard-subscriptions");
+
+      // Its page: price, period, next invoice, items, the paid invoice and its charge.
+      await row.getByRole("link", { name: id }).click();
+      await page.waitForURL((url) => url.pathname === `/dashboard/subscriptions/${id}`);
+      await page.waitForLoadState();
+      eq(await heading(page), "Subscription", "h1 of the subscription page");
+      const shown = await facts(page.locator("main dl.facts").first());
+      eq(shown.Customer, "ada@example.com", "customer");
+      eq(shown.Price, "€18.00 / month", "price");
+      eq(shown["Cancel at period end"], "No", "cancel at period end");
+      eq(shown["Checkout session"], session.id, "checkout session");
+      expect(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d to \d{4}-\d\d-\d\d \d\d:\d\d$/.test(shown["Current period"]),
+        `current period shown as ${shown["Current period"]}`,
+      );
+      eq(
+        shown["Next invoice"],
+        shown["Current period"].split(" to ")[1],
+        "next invoice at the period end",
+      );
+      const items = await page
+        .locator("main table")
+        .first()
+        .locator("tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) => [...r.cells].map((c) => c.textContent.replace(/\s+/g, " ").trim())),
+        );
+      eq(items.length, 1, "items");
+      eq(items[0].slice(1), ["€9.00 / month", "2", "€18.00"], "the item's price, quantity, amount");
+      expect(items[0][0].startsWith("Pro plan"), `the item's product: ${items[0][0]}`);
+      const invoice = page.locator(`main tr[id="invoice-${subscription.latest_invoice}"]`);
+      const invoiceCells = (await invoice.locator("td").allInnerTexts()).map(squash);
+      eq(invoiceCells.slice(1, 5), ["paid", "€18.00", "€18.00", "1"], "the first invoice");
+      const attempt = squash(
+        await page.locator(`ul[id="attempts-${subscription.latest_invoice}"] li`).textContent(),
+      );
+      expect(
+        /Succeeded · visa ending 4242 · €18\.00 ch_\w+$/.test(attempt),
+        `the invoice's charge attempt: ${attempt}`,
+      );
+      await t.screenshot(page, "dashboard-subscription-page");
+
+      // Cancel at period end, then take it back.
+      await page.getByRole("button", { name: "Cancel at period end" }).click();
+      await page.getByRole("button", { name: "Resume" }).waitFor();
+      const ending = await facts(page.locator("main dl.facts").first());
+      eq(ending["Cancel at period end"], "Yes", "cancel at period end after the button");
+      expect(
+        ending["Next invoice"].startsWith("None: ends "),
+        `next invoice: ${ending["Next invoice"]}`,
+      );
+      eq(
+        (await t.kassa.api("GET", `/v1/subscriptions/${id}`)).cancel_at_period_end,
+        true,
+        "the API's cancel_at_period_end",
+      );
+      await page.getByRole("button", { name: "Resume" }).click();
+      await page.getByRole("button", { name: "Cancel at period end" }).waitFor();
+      eq(
+        (await t.kassa.api("GET", `/v1/subscriptions/${id}`)).cancel_at_period_end,
+        false,
+        "the API's cancel_at_period_end after Resume",
+      );
+
+      // Cancel now asks first; keeping it changes nothing.
+      await page.getByRole("link", { name: "Cancel now…" }).click();
+      await page.waitForURL((url) => url.pathname === `/dashboard/subscriptions/${id}/cancel`);
+      eq(await heading(page), "Cancel this subscription now?", "h1 of the confirmation");
+      await t.screenshot(page, "dashboard-subscription-cancel");
+      await page.getByRole("link", { name: "Keep subscription" }).click();
+      await page.waitForURL((url) => url.pathname === `/dashboard/subscriptions/${id}`);
+      eq((await t.kassa.api("GET", `/v1/subscriptions/${id}`)).status, "active", "status kept");
+
+      // The customer's page and the session's page lead to the same invoice.
+      await page.getByRole("link", { name: "ada@example.com" }).click();
+      await page.waitForURL(
+        (url) => url.pathname === `/dashboard/customers/${subscription.customer}`,
+      );
+      eq(await heading(page), "Customer", "h1 of the customer page");
+      eq(await page.locator(`main tr[id="subscription-${id}"]`).count(), 1, "their subscription");
+      eq(await invoice.count(), 1, "their invoice");
+      await visit(t, page, `/dashboard/sessions/${session.id}`);
+      const link = page.locator(`#session-subscription a[href="/dashboard/subscriptions/${id}"]`);
+      eq(await link.count(), 1, "the session's link to its subscription");
+      eq(await invoice.count(), 1, "the session's invoice");
+
+      // The overview counts it, and draws the revenue chart.
+      await navigate(page, "Overview");
+      const active = squash(await page.locator("#figure-active strong").textContent());
+      expect(Number(active) >= 1, `active subscriptions: ${active}`);
+      const mrr = (await page.locator("#figure-mrr .figure").allInnerTexts()).map(squash);
+      expect(
+        mrr.some((line) => /^€[\d,]+\.\d\d EUR a month$/.test(line)),
+        `monthly recurring revenue: ${JSON.stringify(mrr)}`,
+      );
+      const chart = page.locator("#revenue-eur svg");
+      eq(await chart.getAttribute("role"), "img", "the chart's role");
+      expect((await chart.locator("rect.bar").count()) >= 1, "bars in the euro chart");
+      const box = await chart.boundingBox();
+      expect(box && box.width > 300 && box.height > 50, `the chart's size: ${JSON.stringify(box)}`);
+      await t.screenshot(page, "dashboard-overview-subscriptions");
+
+      // The settings say what ends a subscription after its last failed retry.
+      await navigate(page, "Settings");
+      eq(await heading(page), "Settings", "h1 of the settings page");
+      const chosen = page.locator('input[name="dunning_final_action"]:checked');
+      eq(await chosen.count(), 1, "one dunning choice checked");
+      expect(
+        ["cancel", "unpaid"].includes(await chosen.inputValue()),
+        "the dunning choice is cancel or unpaid",
+      );
+      await t.screenshot(page, "dashboard-settings");
+      await t.screenshot(page);
+    },
+  ],
+
+  [
     "dashboard-phone",
     async (t) => {
       // Something in each list: a product, a session.
       const setup = await signIn(t);
       await productForSale(t, setup);
       await t.createSession();
+      await subscriptionForSale(t);
 
       const page = await signIn(t, PHONE);
       for (const [section, shot] of [
         ["Overview", "dashboard-phone"],
         ["Products", "dashboard-phone-products"],
         ["Checkout sessions", "dashboard-phone-sessions"],
+        ["Subscriptions", "dashboard-phone-subscriptions"],
       ]) {
         if (section !== "Overview") await navigate(page, section);
         eq(await heading(page), section, "h1");
