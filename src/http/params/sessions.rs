@@ -141,18 +141,35 @@ impl SubscriptionDataBody {
     /// What the subscription will carry, checked now so that the session is refused rather
     /// than its payment. The rules that depend on the time are the domain's.
     fn into_setting(self) -> Result<Value, ApiError> {
-        const PARAM: &str = "subscription_data";
         let metadata = crate::domain::metadata::Metadata::validate(
             self.metadata
+                .clone()
                 .map(MetadataParam::into_new)
                 .unwrap_or_default(),
             "subscription_data[metadata]",
         )?;
         let description = crate::domain::validate::optional_text(
-            self.description,
+            self.description.clone(),
             "subscription_data[description]",
             500,
         )?;
+        let missing_payment_method = self.trial_end_behavior()?;
+        let proration = self.anchor_proration()?;
+        Ok(json!({
+            "description": description,
+            "metadata": metadata,
+            "trial_period_days": self.trial_period_days,
+            "trial_end": self.trial_end,
+            "missing_payment_method": missing_payment_method,
+            "billing_cycle_anchor": self.billing_cycle_anchor,
+            "proration_behavior": proration,
+        }))
+    }
+
+    /// The trial's length (one of `trial_period_days`, 1 to 730, and `trial_end`), and what
+    /// its end does without a card: `cancel` unless `trial_settings` says `create_invoice`.
+    fn trial_end_behavior(&self) -> Result<String, ApiError> {
+        const PARAM: &str = "subscription_data";
         if let Some(days) = self.trial_period_days
             && !(1..=MAX_TRIAL_DAYS).contains(&days)
         {
@@ -167,18 +184,24 @@ impl SubscriptionDataBody {
                 "You may only specify one of these parameters: trial_end, trial_period_days.",
             ));
         }
-        let trial = self.trial_period_days.is_some() || self.trial_end.is_some();
-        let missing_payment_method = match self.trial_settings {
-            None => "cancel".to_string(),
+        match &self.trial_settings {
+            None => Ok("cancel".to_string()),
             Some(settings) => stripe_choice(
                 "subscription_data[trial_settings][end_behavior][missing_payment_method]",
-                settings.end_behavior.missing_payment_method,
+                settings.end_behavior.missing_payment_method.clone(),
                 &["cancel", "create_invoice", "pause"],
                 &["cancel", "create_invoice"],
-            )?,
-        };
+            ),
+        }
+    }
+
+    /// `proration_behavior`, which must be `none` with a `billing_cycle_anchor` (kassa does not
+    /// prorate), and an anchor without a trial.
+    fn anchor_proration(&self) -> Result<Option<String>, ApiError> {
+        const PARAM: &str = "subscription_data[billing_cycle_anchor]";
         let proration = self
             .proration_behavior
+            .clone()
             .map(|value| {
                 stripe_choice(
                     "subscription_data[proration_behavior]",
@@ -191,26 +214,16 @@ impl SubscriptionDataBody {
         if self.billing_cycle_anchor.is_some() {
             if proration.is_none() {
                 return Err(ApiError::invalid_param(
-                    format!("{PARAM}[billing_cycle_anchor]"),
-                    "kassa does not prorate: give subscription_data[proration_behavior]=none with                      billing_cycle_anchor, so that the period until the anchor is free.",
+                    PARAM,
+                    "kassa does not prorate: give subscription_data[proration_behavior]=none with \
+                     billing_cycle_anchor, so that the period until the anchor is free.",
                 ));
             }
-            if trial {
-                return Err(ApiError::unsupported(
-                    &format!("{PARAM}[billing_cycle_anchor]"),
-                    "together with a trial",
-                ));
+            if self.trial_period_days.is_some() || self.trial_end.is_some() {
+                return Err(ApiError::unsupported(PARAM, "together with a trial"));
             }
         }
-        Ok(json!({
-            "description": description,
-            "metadata": metadata,
-            "trial_period_days": self.trial_period_days,
-            "trial_end": self.trial_end,
-            "missing_payment_method": missing_payment_method,
-            "billing_cycle_anchor": self.billing_cycle_anchor,
-            "proration_behavior": proration,
-        }))
+        Ok(proration)
     }
 }
 
