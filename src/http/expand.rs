@@ -84,6 +84,7 @@ fn expandable(object: &str, field: &str) -> Option<Holds> {
         ("invoice", "payment_intent") => Id("payment_intent"),
         ("invoice", "charge") => Id("charge"),
         ("charge", "payment_intent") => Id("payment_intent"),
+        ("charge", "refunds") => Includable("refund"),
         ("payment_link", "line_items") => List("item"),
         ("item", "price") => Id("price"),
         ("price", "product") => Id("product"),
@@ -359,6 +360,17 @@ pub async fn charge(
     expand: &Expand,
 ) -> Result<Value, ApiError> {
     expand_customer(state, caller, &mut object, expand).await?;
+    if expand.reaches("refunds")
+        && let Some(id) = object["id"].as_str().map(str::to_string)
+    {
+        let (refunds, has_more) = crate::store::refunds::of_charge(&state.db, caller, &id)
+            .await
+            .map_err(crate::domain::DomainError::from)?;
+        let data: Vec<Value> = refunds.iter().map(|r| r.object()).collect();
+        let url = format!("/v1/refunds?charge={id}");
+        object["refunds"] = serde_json::to_value(objects::List::new(data, has_more, url))
+            .expect("a list serializes");
+    }
     if expand.reaches("payment_intent")
         && let Some(id) = object["payment_intent"].as_str().map(str::to_string)
         && let Some(intent) = found(payments::get_payment_intent(&state.db, caller, &id).await)?

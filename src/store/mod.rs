@@ -24,6 +24,7 @@ pub mod key_changes;
 pub mod payment_methods;
 pub mod payments;
 pub mod query;
+pub mod refunds;
 pub mod sql;
 pub mod sqlite;
 pub mod test_clocks;

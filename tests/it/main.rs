@@ -23,6 +23,7 @@ mod parameters;
 mod payment_methods;
 mod process;
 mod receiver;
+mod refunds;
 mod revocation;
 mod sessions;
 mod slow_clients;

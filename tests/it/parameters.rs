@@ -148,6 +148,8 @@ struct Fixtures<'a> {
     customer: String,
     event: String,
     subscription: String,
+    /// A succeeded charge of $1 000.00, which refunds take cents of.
+    charge: String,
 }
 
 impl<'a> Fixtures<'a> {
@@ -163,6 +165,25 @@ impl<'a> Fixtures<'a> {
         let events = get(server, account, "/v1/events?limit=1").await;
         let product_id = product["id"].as_str().unwrap();
         let subscribed = paid_subscription(server, account, product_id).await;
+        let session = post(
+            server,
+            account,
+            "/v1/checkout/sessions",
+            &format!(
+                "mode=payment&line_items[0][price]={}&line_items[0][quantity]=40",
+                product["default_price"].as_str().unwrap()
+            ),
+        )
+        .await;
+        let id = session["id"].as_str().unwrap();
+        let path = format!("/v1/test_helpers/checkout/sessions/{id}/pay");
+        let paid = post(
+            server,
+            account,
+            &path,
+            "card=4242424242424242&expand[]=payment_intent",
+        )
+        .await;
         Fixtures {
             server,
             account,
@@ -171,6 +192,10 @@ impl<'a> Fixtures<'a> {
             customer: customer["id"].as_str().unwrap().into(),
             event: events["data"][0]["id"].as_str().unwrap().into(),
             subscription: subscribed["subscription"].as_str().unwrap().into(),
+            charge: paid["payment_intent"]["latest_charge"]
+                .as_str()
+                .unwrap()
+                .into(),
         }
     }
 
@@ -264,6 +289,14 @@ impl<'a> Fixtures<'a> {
             .await
         } else if path.contains("/events/") {
             return self.event.clone();
+        } else if path.contains("/refunds/") {
+            post(
+                server,
+                account,
+                "/v1/refunds",
+                &format!("charge={}&amount=1", self.charge),
+            )
+            .await
         } else if path.contains("/test_clocks/") {
             post(
                 server,
@@ -350,6 +383,7 @@ impl<'a> Fixtures<'a> {
             "/v1/products" | "/api/v3/products" => json!({"name": "Shirt"}),
             "/v1/customers" | "/api/v3/account" => json!({}),
             "/v1/test_helpers/test_clocks" => json!({"frozen_time": 1_800_000_000}),
+            "/v1/refunds" | "/api/v3/refunds" => json!({"charge": self.charge, "amount": 1}),
             "/v1/webhook_endpoints" | "/api/v3/webhook-endpoints" => json!({
                 "url": "https://hooks.example/k",
                 "enabled_events": ["*"],

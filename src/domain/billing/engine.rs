@@ -52,6 +52,26 @@ pub trait Processor: Send + Sync {
         db: &Db,
         request: &OffSessionCharge<'_>,
     ) -> impl Future<Output = Result<Result<(), ChargeFailure>, DomainError>> + Send;
+
+    /// Gives back `request.amount` of a charge; `Ok(Err(..))` is a refund the processor
+    /// refused.
+    fn refund(
+        &self,
+        db: &Db,
+        request: &RefundRequest<'_>,
+    ) -> impl Future<Output = Result<Result<(), ChargeFailure>, DomainError>> + Send;
+}
+
+/// One refund of a charge, in minor units of `currency`, keyed by the refund's id.
+pub struct RefundRequest<'a> {
+    pub idempotency_key: &'a str,
+    pub account_id: &'a str,
+    pub livemode: bool,
+    /// The payment method the charge was made with (or the charge, if it has none).
+    pub payment_method: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub now: i64,
 }
 
 /// One charge of a saved payment method, in minor units of `currency`.
@@ -65,7 +85,8 @@ pub struct OffSessionCharge<'a> {
 }
 
 /// Test mode's processor: Stripe's test cards decide the outcome (`processor::charge_saved_card`),
-/// and every charge is written to its ledger (`processor_ledger`) under its key.
+/// every refund succeeds at once, and every charge and refund is written to its ledger
+/// (`processor_ledger`) under its key.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SimulatedProcessor;
 
@@ -109,6 +130,28 @@ impl Processor for SimulatedProcessor {
                 decline_code: recorded.decline_code,
             }),
         })
+    }
+
+    async fn refund(
+        &self,
+        db: &Db,
+        request: &RefundRequest<'_>,
+    ) -> Result<Result<(), ChargeFailure>, DomainError> {
+        let entry = LedgerEntry {
+            idempotency_key: request.idempotency_key.to_string(),
+            account_id: request.account_id.to_string(),
+            livemode: request.livemode,
+            payment_method_id: request.payment_method.to_string(),
+            amount: request.amount,
+            currency: request.currency.to_string(),
+            outcome: "refunded".into(),
+            failure_code: None,
+            decline_code: None,
+            failure_message: None,
+            created: request.now,
+        };
+        store::billing::ledger_record_once(db, &entry).await?;
+        Ok(Ok(()))
     }
 }
 

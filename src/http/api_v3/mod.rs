@@ -4,6 +4,7 @@ pub mod account;
 pub mod checkout_sessions;
 pub mod payment_links;
 pub mod products;
+pub mod refunds;
 pub mod subscriptions;
 pub mod webhooks;
 
@@ -19,4 +20,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(checkout_sessions::routes())
         .merge(webhooks::routes())
         .merge(subscriptions::routes())
+        .merge(refunds::routes())
 }

@@ -12,6 +12,7 @@ pub mod payment_links;
 pub mod payment_methods;
 pub mod prices;
 pub mod products;
+pub mod refunds;
 pub mod subscriptions;
 pub mod test_clocks;
 pub mod test_helpers;
@@ -34,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(checkout_sessions::routes())
         .merge(payment_intents::routes())
         .merge(charges::routes())
+        .merge(refunds::routes())
         .merge(subscriptions::routes())
         .merge(invoices::routes())
         .merge(payment_methods::routes())
