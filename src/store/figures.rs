@@ -47,8 +47,8 @@ pub async fn recurring_amounts(
     .await
 }
 
-/// Succeeded charges made at or after `since` (unix seconds), summed per currency and UTC day:
-/// (currency, day as unix seconds ÷ 86 400, Σ amount in minor units). Charges of customers on
+/// Succeeded charges made at or after `since` (unix seconds), net of their refunds, summed per
+/// currency and UTC day: (currency, day as unix seconds ÷ 86 400, Σ amount in minor units). Charges of customers on
 /// a test clock are left out: their times are the clock's.
 pub async fn revenue_per_day(
     db: &Db,
@@ -56,7 +56,7 @@ pub async fn revenue_per_day(
     since: i64,
 ) -> StoreResult<Vec<(String, i64, i64)>> {
     db.fetch_all(
-        "SELECT currency, created / 86400, CAST(SUM(amount) AS BIGINT) FROM charges \
+        "SELECT currency, created / 86400, CAST(SUM(amount - amount_refunded) AS BIGINT) FROM charges \
          WHERE account_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 \
            AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = charges.customer_id \
              AND c.test_clock_id IS NOT NULL) \

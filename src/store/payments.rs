@@ -179,15 +179,19 @@ pub async fn list_payment_intents(
     Ok(rows.map(Into::into))
 }
 
-/// Succeeded payments created at or after `since`, per currency: (currency, count, amount).
+/// Succeeded payments made at or after `since`, per currency, net of their refunds:
+/// (currency, count, amount in minor units). Each succeeded charge is one payment; those of
+/// customers on a test clock are left out, as in the revenue chart.
 pub async fn revenue_since(
     db: &Db,
     caller: &Caller,
     since: i64,
 ) -> StoreResult<Vec<(String, i64, i64)>> {
     db.fetch_all(
-        "SELECT currency, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM payment_intents \
+        "SELECT currency, COUNT(*), CAST(SUM(amount - amount_refunded) AS BIGINT) FROM charges \
          WHERE account_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 \
+           AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = charges.customer_id \
+             AND c.test_clock_id IS NOT NULL) \
          GROUP BY currency ORDER BY currency",
         &args![&caller.account_id, caller.mode.is_live(), since],
     )

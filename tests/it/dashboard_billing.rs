@@ -22,6 +22,7 @@ on_both_engines!(
     subscriptions_are_canceled_and_resumed_from_the_dashboard,
     the_dunning_setting_is_saved_and_used,
     the_overview_shows_subscription_figures_and_revenue,
+    a_payment_is_refunded_from_the_dashboard,
 );
 
 const DAY: i64 = 86_400;
@@ -389,7 +390,7 @@ async fn subscriptions_are_listed_filtered_and_shown(engine: Engine) {
     assert_eq!(
         attempts,
         format!(
-            "{} · Succeeded · visa ending 4242 · €18.00 {}",
+            "{} · Succeeded · visa ending 4242 · €18.00 {} · Refund…",
             when(invoice["created"].as_i64().unwrap()),
             invoice["charge"].as_str().unwrap()
         )
@@ -955,4 +956,108 @@ async fn the_overview_shows_subscription_figures_and_revenue(engine: Engine) {
         tile(&overview.body, "figure-renewals"),
         "Renewals in the next 7 days 2 renewals"
     );
+}
+
+/// A paid session's page offers a refund; the amount and reason lead to a page that says what
+/// the customer gets back, whose button refunds through the API's rules; the payment's pages
+/// and the overview's revenue show it.
+async fn a_payment_is_refunded_from_the_dashboard(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let session = send(
+        &server,
+        key,
+        Method::POST,
+        "/v1/checkout/sessions",
+        "mode=payment&line_items[0][price_data][currency]=usd\
+         &line_items[0][price_data][unit_amount]=2500\
+         &line_items[0][price_data][product_data][name]=Shirt&line_items[0][quantity]=2",
+    )
+    .await;
+    let id = session["id"].as_str().unwrap();
+    send(
+        &server,
+        key,
+        Method::POST,
+        &format!("/v1/test_helpers/checkout/sessions/{id}/pay"),
+        "card=4242424242424242",
+    )
+    .await;
+    let intent = get(
+        &server,
+        key,
+        &format!("/v1/payment_intents/pi_{}", &id[8..]),
+    )
+    .await;
+    let charge = intent["latest_charge"].as_str().unwrap();
+    let board = dashboard(&server, &account).await;
+    let session_path = format!("/dashboard/sessions/{id}");
+    let page = board.get(&session_path).await;
+    let refund_path = format!("/dashboard/charges/{charge}/refund");
+    assert!(
+        page.body.contains(&format!("{refund_path}?back=")),
+        "{}",
+        page.body
+    );
+    assert!(text(&page.body).contains("$50.00 of $50.00 can be refunded."));
+
+    let back = "%2Fdashboard%2Fsessions%2F".to_string() + id;
+    let too_much = board
+        .get(&format!("{refund_path}?back={back}&review=1&amount=60.00"))
+        .await;
+    assert!(
+        text(&too_much.body).contains("at most $50.00"),
+        "{}",
+        too_much.body
+    );
+    let review = board
+        .get(&format!(
+            "{refund_path}?back={back}&review=1&amount=12.50&reason=duplicate"
+        ))
+        .await;
+    assert!(
+        text(&review.body).contains(
+            "The customer gets $12.50 back on their visa card ending 4242; $37.50 of $50.00 stays paid."
+        ),
+        "{}",
+        review.body
+    );
+    // Without the form's token, nothing happens.
+    let forged = board
+        .send_form(
+            &refund_path,
+            &[("amount", "1250"), ("back", session_path.as_str())],
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let done = board
+        .send_form(
+            &refund_path,
+            &[
+                ("csrf", crate::dashboard::csrf_of(&review.body).as_str()),
+                ("amount", "1250"),
+                ("reason", "duplicate"),
+                ("back", session_path.as_str()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (303, Some(session_path.as_str()))
+    );
+    let refunds = get(&server, key, &format!("/v1/refunds?charge={charge}")).await;
+    assert_eq!(refunds["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&refunds["data"][0]["amount"], &refunds["data"][0]["reason"]),
+        (&json!(1250), &json!("duplicate"))
+    );
+    let page = text(&board.get(&session_path).await.body);
+    assert!(page.contains("$12.50 succeeded · duplicate"), "{page}");
+    assert!(page.contains("$37.50 of $50.00 can be refunded."), "{page}");
+    // Revenue is net of refunds.
+    let overview = text(&board.get("/dashboard").await.body);
+    assert!(overview.contains("$37.50"), "{overview}");
 }

@@ -89,7 +89,10 @@ async fn page_html(
     if invoices.items.is_empty() {
         main.push_str("<p class=\"empty\">No invoices on this page.</p>");
     } else {
-        main.push_str(&invoices_table(&invoices.items));
+        main.push_str(&invoices_table(
+            &invoices.items,
+            &format!("/dashboard/customers/{}", customer.id),
+        ));
     }
     main.push_str(&older_invoices_link(
         &format!("/dashboard/customers/{}", escape(&customer.id)),

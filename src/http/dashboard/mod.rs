@@ -7,6 +7,7 @@ pub mod keys;
 pub mod links;
 pub mod overview;
 pub mod products;
+pub mod refunds;
 pub mod sessions;
 pub mod settings;
 pub mod subscriptions;
@@ -33,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(links::routes())
         .merge(sessions::routes())
+        .merge(refunds::routes())
         .merge(subscriptions::routes())
         .merge(customers::routes())
         .merge(webhooks::routes())

@@ -268,6 +268,21 @@ pub async fn show_session(
                     escape(&Currency::from_stored(intent.currency.clone()).display(intent.amount)),
                     escape(&card),
                 ));
+                    if let Some(charge_id) = &intent.latest_charge {
+                        let back = format!("/dashboard/sessions/{}", session.id);
+                        let refunds =
+                            match crate::domain::payments::get_charge(db, &caller, charge_id).await
+                            {
+                                Ok(charge) => {
+                                    super::refunds::section(db, &caller, &charge, &back).await
+                                }
+                                Err(error) => Err(error),
+                            };
+                        match refunds {
+                            Ok(html) => main.push_str(&html),
+                            Err(error) => return failure(error),
+                        }
+                    }
                 }
                 Err(error) => return failure(error),
             }
@@ -278,7 +293,8 @@ pub async fn show_session(
         None => main.push_str("<p class=\"empty\">No payment yet.</p>"),
     }
     if let Some(subscription_id) = &session.subscription_id {
-        match subscription_section(db, &caller, subscription_id).await {
+        let back = format!("/dashboard/sessions/{}", session.id);
+        match subscription_section(db, &caller, subscription_id, &back).await {
             Ok(section) => main.push_str(&section),
             Err(error) => return failure(error),
         }
@@ -340,6 +356,7 @@ async fn subscription_section(
     db: &crate::store::Db,
     caller: &Caller,
     subscription_id: &str,
+    back: &str,
 ) -> Result<String, crate::domain::DomainError> {
     let subscription = billing::get_subscription(db, caller, subscription_id).await?;
     let mut section = format!(
@@ -352,7 +369,7 @@ async fn subscription_section(
     let first_page = subscriptions::page_after(None);
     let invoices = views::invoices_of_subscription(db, caller, &subscription, &first_page).await?;
     section.push_str("<h3>Invoices</h3>");
-    section.push_str(&subscriptions::invoices_table(&invoices.items));
+    section.push_str(&subscriptions::invoices_table(&invoices.items, back));
     if invoices.has_more {
         section.push_str(&format!(
             "<p><a href=\"/dashboard/subscriptions/{}\">Every invoice, on the subscription's page</a></p>",

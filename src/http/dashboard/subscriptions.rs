@@ -157,8 +157,8 @@ pub async fn subscriptions_table(
 }
 
 /// A table of invoices, each followed by its charge attempts (a subscription's, a customer's,
-/// a session's).
-pub fn invoices_table(invoices: &[InvoiceAttempts]) -> String {
+/// a session's); a succeeded one links to its refund, which comes back to `back`.
+pub fn invoices_table(invoices: &[InvoiceAttempts], back: &str) -> String {
     let mut table = String::from(
         "<div class=\"table-wrap\"><table class=\"invoices\"><thead><tr><th scope=\"col\">Invoice</th>\
          <th scope=\"col\">Status</th><th scope=\"col\">Amount due</th><th scope=\"col\">Amount paid</th>\
@@ -203,7 +203,8 @@ pub fn invoices_table(invoices: &[InvoiceAttempts]) -> String {
                 .unwrap_or_default();
             table.push_str(&format!(
                 "<li class=\"attempt attempt-{kind}\">{at} · <strong>{outcome}</strong>{card} · {amount} \
-                 <code class=\"hint\">{charge}</code></li>",
+                 <code class=\"hint\">{charge}</code>{refund}</li>",
+                refund = super::refunds::attempt_note(charge, back),
                 kind = if charge.succeeded() {
                     "succeeded"
                 } else {
@@ -461,7 +462,10 @@ async fn page_html(
     if invoices.items.is_empty() {
         main.push_str("<p class=\"empty\">No invoices on this page.</p>");
     } else {
-        main.push_str(&invoices_table(&invoices.items));
+        main.push_str(&invoices_table(
+            &invoices.items,
+            &format!("/dashboard/subscriptions/{}", subscription.id),
+        ));
     }
     main.push_str(&older_invoices_link(
         &format!("/dashboard/subscriptions/{}", escape(&subscription.id)),
