@@ -129,7 +129,15 @@ pub struct RefundInput {
     pub amount: Option<i64>,
     pub reason: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// The refund's id, chosen before it is asked for (the dashboard's confirmation page), so
+    /// that the same request sent twice refunds once: the second finds the first. A new id
+    /// when absent.
+    pub id: Option<String>,
 }
+
+/// How many times a refund of all that is left is tried when other refunds of the charge
+/// keep taking part of it meanwhile.
+const TRIES: usize = 3;
 
 /// Refunds `input.amount` (or all that remains) of a succeeded charge, through `processor`.
 /// More than remains is `amount_too_large`; a charge already fully refunded is
@@ -154,29 +162,53 @@ pub async fn create<P: Processor>(
         })
         .transpose()?;
     let metadata = Metadata::validate(input.metadata, "metadata")?;
-    let refund = Refund {
-        id: ids::new_id(prefix::REFUND, ids::now_ms()),
-        livemode: caller.mode.is_live(),
-        charge_id: charge.id.clone(),
-        payment_intent_id: charge.payment_intent_id.clone(),
-        amount: refundable(&charge, input.amount)?,
-        currency: charge.currency.clone(),
-        reason,
-        metadata,
-        status: RefundStatus::Pending,
-        failure_reason: None,
-        created: now,
+    let id = match input.id {
+        Some(id) if is_refund_id(&id) => id,
+        Some(_) => return Err(DomainError::invalid("id", "is not a refund id")),
+        None => ids::new_id(prefix::REFUND, ids::now_ms()),
     };
-    // Another refund of the charge may have taken what was left meanwhile: then say so.
-    if !store::refunds::reserve(db, &caller.account_id, &refund, now + LEASE_SECONDS).await? {
-        let charge = payments::get_charge(db, caller, &charge.id).await?;
-        refundable(&charge, Some(refund.amount))?;
-        return Err(DomainError::Conflict {
-            code: "lock_timeout",
-            message: format!("The charge {} changed meanwhile; try again.", charge.id),
-        });
+    let mut charge = charge;
+    for _ in 0..TRIES {
+        let refund = Refund {
+            id: id.clone(),
+            livemode: caller.mode.is_live(),
+            charge_id: charge.id.clone(),
+            payment_intent_id: charge.payment_intent_id.clone(),
+            amount: refundable(&charge, input.amount)?,
+            currency: charge.currency.clone(),
+            reason: reason.clone(),
+            metadata: metadata.clone(),
+            status: RefundStatus::Pending,
+            failure_reason: None,
+            created: now,
+        };
+        match store::refunds::reserve(db, &caller.account_id, &refund, now + LEASE_SECONDS).await {
+            Ok(true) => return finish(db, processor, &caller.account_id, refund, now).await,
+            // This refund was asked for before: it is that one.
+            Err(error) if error.is_unique_violation() => return get(db, caller, &id).await,
+            Err(error) => return Err(error.into()),
+            // Another refund of the charge took part of what was left meanwhile: what is
+            // left now decides.
+            Ok(false) => charge = payments::get_charge(db, caller, &charge.id).await?,
+        }
     }
-    finish(db, processor, &caller.account_id, refund, now).await
+    refundable(&charge, input.amount)?;
+    Err(DomainError::Conflict {
+        code: "lock_timeout",
+        message: format!("The charge {} changed meanwhile; try again.", charge.id),
+    })
+}
+
+/// Whether `id` is shaped as kassa's refund ids are.
+fn is_refund_id(id: &str) -> bool {
+    id.strip_prefix(prefix::REFUND)
+        .is_some_and(|rest| rest.len() == 30 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A new refund id, for a request that names its refund before it is sent (see
+/// [`RefundInput::id`]).
+pub fn new_refund_id() -> String {
+    ids::new_id(prefix::REFUND, ids::now_ms())
 }
 
 /// The charge `input` names: `charge`, or the succeeded charge of `payment_intent` (both may
@@ -246,13 +278,18 @@ fn refundable(charge: &Charge, asked: Option<i64>) -> Result<i64, DomainError> {
             "amount",
             "must be a positive integer in the charge's smallest currency unit",
         )),
-        Some(amount) if amount > remaining => Err(DomainError::invalid_with(
-            "amount_too_large",
-            "amount",
-            format!(
-                "Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})."
-            ),
-        )),
+        Some(amount) if amount > remaining => {
+            let currency = super::money::Currency::from_stored(charge.currency.clone());
+            Err(DomainError::invalid_with(
+                "amount_too_large",
+                "amount",
+                format!(
+                    "Refund amount ({}) is greater than unrefunded amount on charge ({}).",
+                    currency.display(amount),
+                    currency.display(remaining)
+                ),
+            ))
+        }
         Some(amount) => Ok(amount),
     }
 }
@@ -297,11 +334,17 @@ async fn finish<P: Processor>(
         Err(failure) => {
             refund.status = RefundStatus::Failed;
             refund.failure_reason = Some(failure.code);
-            vec![refund.event(account_id, "refund.failed", now)]
+            vec![
+                refund.event(account_id, "refund.created", now),
+                refund.event(account_id, "refund.failed", now),
+            ]
         }
     };
-    store::refunds::finish(db, account_id, &refund, &events).await?;
-    Ok(refund)
+    if store::refunds::finish(db, account_id, &refund, &events).await? {
+        return Ok(refund);
+    }
+    // Finished meanwhile by the worker (this request outlived its lease): what it wrote.
+    get(db, &caller, &refund.id).await
 }
 
 /// Finishes the refunds left pending by a server that stopped between their steps, once
@@ -314,7 +357,10 @@ pub async fn recover_pending<P: Processor>(
     let pending = store::refunds::claim_pending(db, now, LEASE_SECONDS, 100).await?;
     let count = pending.len();
     for (account_id, refund) in pending {
-        finish(db, processor, &account_id, refund, now).await?;
+        let id = refund.id.clone();
+        if let Err(error) = finish(db, processor, &account_id, refund, now).await {
+            tracing::warn!(%error, refund = %id, "finishing a pending refund failed; will retry");
+        }
     }
     Ok(count)
 }

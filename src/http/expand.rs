@@ -85,6 +85,8 @@ fn expandable(object: &str, field: &str) -> Option<Holds> {
         ("invoice", "charge") => Id("charge"),
         ("charge", "payment_intent") => Id("payment_intent"),
         ("charge", "refunds") => Includable("refund"),
+        ("refund", "charge") => Id("charge"),
+        ("refund", "payment_intent") => Id("payment_intent"),
         ("payment_link", "line_items") => List("item"),
         ("item", "price") => Id("price"),
         ("price", "product") => Id("product"),
@@ -382,6 +384,31 @@ pub async fn charge(
             &expand.under("payment_intent"),
         ))
         .await?;
+    }
+    Ok(object)
+}
+
+/// A refund, with its `charge` and `payment_intent` expanded as asked.
+pub async fn refund(
+    state: &AppState,
+    caller: &Caller,
+    mut object: Value,
+    expand: &Expand,
+) -> Result<Value, ApiError> {
+    if expand.reaches("charge")
+        && let Some(id) = object["charge"].as_str().map(str::to_string)
+        && let Some(found) = found(payments::get_charge(&state.db, caller, &id).await)?
+    {
+        let below = expand.under("charge");
+        object["charge"] = Box::pin(charge(state, caller, found.object(), &below)).await?;
+    }
+    if expand.reaches("payment_intent")
+        && let Some(id) = object["payment_intent"].as_str().map(str::to_string)
+        && let Some(intent) = found(payments::get_payment_intent(&state.db, caller, &id).await)?
+    {
+        let below = expand.under("payment_intent");
+        object["payment_intent"] =
+            Box::pin(payment_intent(state, caller, intent.object(), &below)).await?;
     }
     Ok(object)
 }

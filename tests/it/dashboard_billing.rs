@@ -1032,28 +1032,35 @@ async fn a_payment_is_refunded_from_the_dashboard(engine: Engine) {
         )
         .await;
     assert_eq!(forged.status, 403);
-    let done = board
-        .send_form(
-            &refund_path,
-            &[
-                ("csrf", crate::dashboard::csrf_of(&review.body).as_str()),
-                ("amount", "1250"),
-                ("reason", "duplicate"),
-                ("back", session_path.as_str()),
-            ],
-            &[],
-        )
-        .await;
-    assert_eq!(
-        (done.status, done.location.as_deref()),
-        (303, Some(session_path.as_str()))
-    );
+    let refund_id = {
+        let at = review.body.find("name=\"refund\" value=\"").unwrap() + 21;
+        review.body[at..at + 33].to_string()
+    };
+    let form = [
+        ("csrf", crate::dashboard::csrf_of(&review.body)),
+        ("amount", "1250".to_string()),
+        ("reason", "duplicate".to_string()),
+        ("back", session_path.clone()),
+        ("refund", refund_id.clone()),
+    ];
+    // Pressed twice: refunded once.
+    for _ in 0..2 {
+        let done = board.send_form(&refund_path, &form, &[]).await;
+        assert_eq!(
+            (done.status, done.location.as_deref()),
+            (303, Some(session_path.as_str()))
+        );
+    }
+    let mut bad = form.clone();
+    bad[1].1 = "12.50".into();
+    assert_eq!(board.send_form(&refund_path, &bad, &[]).await.status, 400);
     let refunds = get(&server, key, &format!("/v1/refunds?charge={charge}")).await;
     assert_eq!(refunds["data"].as_array().unwrap().len(), 1);
     assert_eq!(
         (&refunds["data"][0]["amount"], &refunds["data"][0]["reason"]),
         (&json!(1250), &json!("duplicate"))
     );
+    assert_eq!(refunds["data"][0]["id"], refund_id.as_str());
     let page = text(&board.get(&session_path).await.body);
     assert!(page.contains("$12.50 succeeded · duplicate"), "{page}");
     assert!(page.contains("$37.50 of $50.00 can be refunded."), "{page}");

@@ -191,6 +191,10 @@ async fn refunds_are_refused_by_stripes_rules(engine: Engine) {
         (&error["code"], &error["param"]),
         (&json!("amount_too_large"), &json!("amount"))
     );
+    assert!(
+        error["message"].as_str().unwrap().contains("($50.01)"),
+        "{error}"
+    );
     let error = refuse(format!("charge={charge}&amount=0")).await;
     assert_eq!(error["param"], "amount", "{error}");
     let error = refuse(format!("charge={charge}&reason=changed_mind")).await;
@@ -304,6 +308,15 @@ async fn refunds_list_filter_and_update(engine: Engine) {
     assert_eq!((ids(&page).len(), &page["has_more"]), (1, &json!(true)));
     let path = format!("/v1/refunds/{}", a["id"].as_str().unwrap());
     assert_eq!(get(&server, &account, &path).await, a);
+    let expanded = get(
+        &server,
+        &account,
+        &format!("{path}?expand[]=charge&expand[]=payment_intent"),
+    )
+    .await;
+    assert_eq!(expanded["charge"]["id"], one["latest_charge"]);
+    assert_eq!(expanded["charge"]["amount_refunded"], 100);
+    assert_eq!(expanded["payment_intent"]["id"], one["id"]);
     let updated = post(&server, &account, &path, "metadata[note]=late").await;
     assert_eq!(updated["metadata"], json!({"note": "late"}));
     let error = call(&server, &account, Method::POST, &path, "amount=5", 400).await;
@@ -414,6 +427,31 @@ async fn two_full_refunds_at_once_refund_once(engine: Engine) {
     statuses.sort_unstable();
     assert_eq!(statuses[0], 200);
     assert_ne!(statuses[1], 200, "the second finds nothing left");
+    // Two partial refunds that cannot both fit: one is refused for its amount.
+    let other = paid(&server, &account, "4242424242424242").await;
+    let body = format!(
+        "charge={}&amount=3000",
+        other["latest_charge"].as_str().unwrap()
+    );
+    let send = || {
+        server
+            .with_key(Method::POST, "/v1/refunds", &account.test_key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut outcomes = vec![a.status().as_u16(), b.status().as_u16()];
+    let bodies: Vec<Value> = vec![a.json().await.unwrap(), b.json().await.unwrap()];
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, [200, 400], "{bodies:?}");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b["error"]["code"] == "amount_too_large"),
+        "{bodies:?}"
+    );
     let ledger = kassa::store::billing::ledger(&server.db, &account.caller(false))
         .await
         .unwrap();
@@ -422,5 +460,5 @@ async fn two_full_refunds_at_once_refund_once(engine: Engine) {
         .filter(|e| e.outcome == "refunded")
         .map(|e| e.amount)
         .sum();
-    assert_eq!(refunded, 5000);
+    assert_eq!(refunded, 5000 + 3000);
 }

@@ -12,14 +12,14 @@ use crate::domain::refunds;
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, ListQuery, Query};
 use crate::http::params::{ExpandParams, Paging};
-use crate::http::stripe::refunds::{RefundListParams, RefundParams};
+use crate::http::stripe::refunds::{RefundListParams, RefundParams, RefundUpdateParams};
 use crate::http::{AppState, JsonBytes};
 use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_refund, list_refunds))
-        .routes(routes!(retrieve_refund))
+        .routes(routes!(retrieve_refund, update_refund))
 }
 
 /// Refunds a charge, in full or in part (`charge` or `payment_intent`, `amount`, `reason`,
@@ -60,6 +60,22 @@ pub async fn retrieve_refund(
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
-    crate::http::expand::check(params.expand, "refund")?;
-    Ok(Json(refunds::get(&state.db, &caller, &id).await?.object()))
+    let expand = crate::http::expand::check(params.expand, "refund")?;
+    let refund = refunds::get(&state.db, &caller, &id).await?;
+    Ok(Json(
+        crate::http::expand::refund(&state, &caller, refund.object(), &expand).await?,
+    ))
+}
+
+/// Updates a refund's metadata.
+#[utoipa::path(post, path = "/api/v3/refunds/{id}", tag = "Refunds", security(("secret_key" = [])),
+    params(("id" = String, Path)), request_body = RefundUpdateParams,
+    responses((status = 200, description = "The refund."), (status = 404, description = "No such refund.")))]
+pub async fn update_refund(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    JsonBody(params): JsonBody<RefundUpdateParams>,
+) -> Result<Json<Value>, ApiError> {
+    crate::http::stripe::refunds::update(state, caller, id, params).await
 }

@@ -215,6 +215,7 @@ fn confirmation(
          <div class=\"actions compact\"><form method=\"post\" action=\"/dashboard/charges/{id}/refund\" class=\"inline-form\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"amount\" value=\"{minor}\">\
          <input type=\"hidden\" name=\"reason\" value=\"{reason}\"><input type=\"hidden\" name=\"back\" value=\"{back}\">\
+         <input type=\"hidden\" name=\"refund\" value=\"{refund}\">\
          <button type=\"submit\" class=\"danger\">Refund {amount}</button></form>\
          <a class=\"button secondary\" href=\"{back}\">Keep the payment</a></div>",
         amount = escape(&currency.display(amount)),
@@ -226,12 +227,14 @@ fn confirmation(
         minor = amount,
         reason = escape(reason.unwrap_or_default()),
         back = escape(back),
+        // Named now, so that the button pressed twice refunds once.
+        refund = refunds::new_refund_id(),
     )
 }
 
 /// Refunds the charge (`refund.created`, `charge.refunded`); back to the page it came from.
 #[utoipa::path(post, path = "/dashboard/charges/{id}/refund", tag = "Pages", params(("id" = String, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `amount` (minor units), `reason`, `back`."),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `amount` (minor units), `reason`, `back`, and `refund`, the refund's id chosen by the confirmation page (sent twice, it refunds once)."),
     responses((status = 303, description = "Back to the payment's page."), (status = 400, description = "Refused (HTML)."),
         (status = 404, description = "Not in this account and mode.")))]
 pub async fn refund(
@@ -245,22 +248,34 @@ pub async fn refund(
         Err(response) => return response,
     };
     let back = back_to(Some(field(&fields, "back")));
-    let input = RefundInput {
-        charge: Some(id),
-        amount: field(&fields, "amount").parse().ok(),
-        reason: Some(field(&fields, "reason").to_string()).filter(|r| !r.is_empty()),
-        ..RefundInput::default()
+    let amount = field(&fields, "amount").parse::<i64>().map_err(|_| {
+        DomainError::invalid(
+            "amount",
+            "must be a whole number of the currency's minor units",
+        )
+    });
+    let done = match amount {
+        Ok(amount) => {
+            let input = RefundInput {
+                charge: Some(id),
+                amount: Some(amount),
+                reason: Some(field(&fields, "reason").to_string()).filter(|r| !r.is_empty()),
+                id: Some(field(&fields, "refund").to_string()),
+                ..RefundInput::default()
+            };
+            let caller = signed.session.caller();
+            refunds::create(
+                &state.db,
+                &SimulatedProcessor,
+                &caller,
+                input,
+                state.clock.now(),
+            )
+            .await
+        }
+        Err(error) => Err(error),
     };
-    let caller = signed.session.caller();
-    match refunds::create(
-        &state.db,
-        &SimulatedProcessor,
-        &caller,
-        input,
-        state.clock.now(),
-    )
-    .await
-    {
+    match done {
         Ok(_) => see_other(&back),
         Err(error @ (DomainError::NotFound { .. } | DomainError::Store(_))) => failure(error),
         Err(error) => {

@@ -72,7 +72,7 @@ pub async fn create(
     caller: Caller,
     params: RefundParams,
 ) -> Result<Json<Value>, ApiError> {
-    expand::check(params.expand, "refund")?;
+    let expand = expand::check(params.expand, "refund")?;
     let input = RefundInput {
         charge: params.charge.filter(|c| !c.is_empty()),
         payment_intent: params.payment_intent.filter(|p| !p.is_empty()),
@@ -82,6 +82,7 @@ pub async fn create(
             .metadata
             .map(MetadataParam::into_new)
             .unwrap_or_default(),
+        id: None,
     };
     let refund = refunds::create(
         &state.db,
@@ -91,7 +92,9 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(refund.object()))
+    Ok(Json(
+        expand::refund(&state, &caller, refund.object(), &expand).await?,
+    ))
 }
 
 /// `GET /v1/refunds` filters, as Stripe's.
@@ -128,9 +131,12 @@ pub async fn list_refunds(
     caller: Caller,
     ListQuery(params, mut list): ListQuery<RefundListParams, StripeList>,
 ) -> Result<JsonBytes, ApiError> {
-    expand::check_list(std::mem::take(&mut list.expand), "refund")?;
+    let expand = expand::check_list(std::mem::take(&mut list.expand), "refund")?;
     let page = refunds::list(&state.db, &caller, &params.filter(), &list.page()?).await?;
-    let data: Vec<Value> = page.items.iter().map(|r| r.object()).collect();
+    let mut data = Vec::with_capacity(page.items.len());
+    for refund in &page.items {
+        data.push(expand::refund(&state, &caller, refund.object(), &expand).await?);
+    }
     JsonBytes::of(&objects::List::new(data, page.has_more, "/v1/refunds"))
 }
 
@@ -144,8 +150,11 @@ pub async fn retrieve_refund(
     Path(id): Path<String>,
     Query(params): Query<ExpandParams>,
 ) -> Result<Json<Value>, ApiError> {
-    expand::check(params.expand, "refund")?;
-    Ok(Json(refunds::get(&state.db, &caller, &id).await?.object()))
+    let expand = expand::check(params.expand, "refund")?;
+    let refund = refunds::get(&state.db, &caller, &id).await?;
+    Ok(Json(
+        expand::refund(&state, &caller, refund.object(), &expand).await?,
+    ))
 }
 
 /// Parameters of `POST /v1/refunds/{id}`: only its metadata changes.
@@ -166,16 +175,28 @@ pub struct RefundUpdateParams {
     request_body(content = RefundUpdateParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The refund."), (status = 404, description = "No such refund.")))]
 pub async fn update_refund(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    StripeBody(params): StripeBody<RefundUpdateParams>,
+) -> Result<Json<Value>, ApiError> {
+    update(state, caller, id, params).await
+}
+
+/// What both surfaces' update runs.
+pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    StripeBody(params): StripeBody<RefundUpdateParams>,
+    params: RefundUpdateParams,
 ) -> Result<Json<Value>, ApiError> {
-    expand::check(params.expand, "refund")?;
+    let expand = expand::check(params.expand, "refund")?;
     let update = params
         .metadata
         .map(MetadataParam::merge)
         .unwrap_or_else(|| MetadataUpdate::Merge(Default::default()));
     let refund = refunds::update_metadata(&state.db, &caller, &id, update).await?;
-    Ok(Json(refund.object()))
+    Ok(Json(
+        expand::refund(&state, &caller, refund.object(), &expand).await?,
+    ))
 }
