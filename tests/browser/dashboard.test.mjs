@@ -1053,7 +1053,7 @@ export const TESTS = [
         await page.locator(`ul[id="attempts-${subscription.latest_invoice}"] li`).textContent(),
       );
       expect(
-        /Succeeded · visa ending 4242 · €18\.00 ch_\w+$/.test(attempt),
+        /Succeeded · visa ending 4242 · €18\.00 ch_\w+ · Refund…$/.test(attempt),
         `the invoice's charge attempt: ${attempt}`,
       );
       await t.screenshot(page, "dashboard-subscription-page");

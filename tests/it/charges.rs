@@ -351,15 +351,16 @@ async fn charges_made_before_they_had_a_table_are_rebuilt_with_their_ids(engine:
     let before = get(&server, &account.test_key, "/v1/charges", 200).await;
     server.shut_down().await.unwrap();
 
-    // The database as it was before the migration that adds the table (and before the one
-    // after it, which adds to that table: PaymentMethods).
+    // The database as it was before the migration that adds the table (and before the ones
+    // that add to that table: PaymentMethods, refunds).
     let db = database.open().await;
     for statement in [
+        "DROP TABLE refunds",
         "DROP TABLE payment_methods",
         "ALTER TABLE payment_intents DROP COLUMN payment_method_id",
         "ALTER TABLE setup_intents DROP COLUMN payment_method_id",
         "DROP TABLE charges",
-        "DELETE FROM _sqlx_migrations WHERE version IN (16, 17)",
+        "DELETE FROM _sqlx_migrations WHERE version IN (16, 17, 22)",
     ] {
         db.execute(statement, &[]).await.unwrap();
     }
