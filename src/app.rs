@@ -40,6 +40,7 @@ pub async fn serve(
         tokio::spawn(crate::workers::billing(
             db.clone(),
             clock.clone(),
+            config.public_url.clone(),
             every,
             stop.clone(),
         ))
@@ -53,6 +54,18 @@ pub async fn serve(
             stop.clone(),
         ))
     });
+    let mailer = match &config.smtp {
+        Some(smtp) => Some(crate::mail::Mailer::new(smtp, &config.public_url)?),
+        None => None,
+    };
+    let mail = tokio::spawn(crate::mail::run(
+        db.clone(),
+        clock.clone(),
+        mailer,
+        config.public_url.clone(),
+        config.mail_interval,
+        stop.clone(),
+    ));
     let deliverer =
         crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
@@ -67,7 +80,11 @@ pub async fn serve(
     stop.cancel();
     // The workers finish within what is left of the grace, so a slow webhook receiver cannot
     // hold the shutdown either; a delivery cut short is retried when its lease ends.
-    let mut workers = vec![sweeper.abort_handle(), delivery.abort_handle()];
+    let mut workers = vec![
+        sweeper.abort_handle(),
+        delivery.abort_handle(),
+        mail.abort_handle(),
+    ];
     workers.extend(billing.as_ref().map(tokio::task::JoinHandle::abort_handle));
     workers.extend(
         test_clocks
@@ -77,6 +94,7 @@ pub async fn serve(
     let finished = tokio::time::timeout_at(shutdown_began + limits.shutdown_grace, async {
         let _ = sweeper.await;
         let _ = delivery.await;
+        let _ = mail.await;
         for worker in billing.into_iter().chain(test_clocks) {
             let _ = worker.await;
         }

@@ -27,6 +27,8 @@ pub struct ConfigFile {
     pub max_connections: Option<usize>,
     #[serde(default, deserialize_with = "duration")]
     pub shutdown_grace: Option<Duration>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 impl ConfigFile {
@@ -50,6 +52,8 @@ impl ConfigFile {
             idle_timeout: over.idle_timeout.or(self.idle_timeout),
             max_connections: over.max_connections.or(self.max_connections),
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
+            smtp_url: over.smtp_url.or(self.smtp_url),
+            smtp_from: over.smtp_from.or(self.smtp_from),
         }
     }
 }
@@ -96,7 +100,40 @@ pub struct Config {
     /// How often the server looks for test clocks being advanced. `None` advances none in
     /// this server: tests run the advance themselves.
     pub test_clock_interval: Option<Duration>,
+    /// Where receipt emails go out, if anywhere.
+    pub smtp: Option<SmtpSettings>,
+    /// How often the server looks for receipt emails to send, besides being woken when one is
+    /// queued (real time; retries are due by the server's clock).
+    pub mail_interval: Duration,
 }
+
+/// The SMTP server receipt emails are sent through, and who they are from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// `smtp://user:pass@host:port` (plain; `?tls=required` for STARTTLS,
+    /// `?tls=opportunistic` for STARTTLS when offered) or `smtps://...` (TLS from the start),
+    /// as `lettre` reads it.
+    pub url: String,
+    /// The From address, e.g. `Receipts <receipts@shop.example>`; the default is
+    /// `receipts@<the public URL's host>`, named after the merchant.
+    pub from: Option<String>,
+}
+
+impl SmtpSettings {
+    /// The URL without its password, for logs and the first-start message.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.url.clone(),
+        }
+    }
+}
+
+/// How often each server looks for receipt emails to send when nothing wakes it.
+pub const MAIL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often each server runs the billing engine.
 pub const BILLING_INTERVAL: Duration = Duration::from_secs(5);
@@ -193,6 +230,8 @@ impl Config {
             connections,
             billing_interval: Some(BILLING_INTERVAL),
             test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
+            smtp: smtp_settings(settings.smtp_url, settings.smtp_from)?,
+            mail_interval: MAIL_INTERVAL,
         })
     }
 
@@ -232,8 +271,37 @@ impl Config {
             connections: ConnectionLimits::default(),
             billing_interval: Some(BILLING_INTERVAL),
             test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
+            smtp: None,
+            mail_interval: MAIL_INTERVAL,
         }
     }
+}
+
+/// The SMTP settings, if a URL is given: `smtp://` or `smtps://` with a host.
+fn smtp_settings(
+    url: Option<String>,
+    from: Option<String>,
+) -> anyhow::Result<Option<SmtpSettings>> {
+    let Some(url) = url else {
+        if from.is_some() {
+            anyhow::bail!("smtp_from is set but smtp_url is not: receipts need an SMTP server");
+        }
+        return Ok(None);
+    };
+    let settings = SmtpSettings { url, from };
+    let parsed = url::Url::parse(&settings.url)
+        .map_err(|e| anyhow::anyhow!("invalid SMTP URL '{}': {e}", settings.redacted()))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+        anyhow::bail!(
+            "invalid SMTP URL '{}': expected smtp://user:pass@host:port or smtps://...",
+            settings.redacted()
+        );
+    }
+    if let Some(from) = &settings.from {
+        crate::mail::parse_from(from)
+            .map_err(|e| anyhow::anyhow!("invalid smtp_from '{from}': {e}"))?;
+    }
+    Ok(Some(settings))
 }
 
 fn validate_public_url(url: &str) -> anyhow::Result<String> {
@@ -253,6 +321,39 @@ fn validate_public_url(url: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smtp_settings_are_checked() {
+        let with = |url: Option<&str>, from: Option<&str>| {
+            Config::resolve(ConfigFile {
+                smtp_url: url.map(str::to_string),
+                smtp_from: from.map(str::to_string),
+                ..ConfigFile::default()
+            })
+        };
+        assert_eq!(with(None, None).unwrap().smtp, None);
+        let smtp = with(
+            Some("smtps://ada:secret@mail.example:465"),
+            Some("Shop <r@shop.example>"),
+        )
+        .unwrap()
+        .smtp
+        .unwrap();
+        assert_eq!(smtp.redacted(), "smtps://ada:***@mail.example:465");
+        for (url, from, says) in [
+            (Some("http://mail.example"), None, "expected smtp://"),
+            (Some("not a url"), None, "invalid SMTP URL"),
+            (
+                Some("smtp://mail.example"),
+                Some("nobody"),
+                "invalid smtp_from",
+            ),
+            (None, Some("r@shop.example"), "smtp_url is not"),
+        ] {
+            let error = with(url, from).unwrap_err().to_string();
+            assert!(error.contains(says), "{error}");
+        }
+    }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {

@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod listen;
+pub mod mail;
 pub mod objects;
 pub mod pay;
 pub mod store;

@@ -35,7 +35,7 @@ struct Cli {
 struct Storage {
     /// TOML config file with any of: addr, public_url, database_url, log_format,
     /// webhooks_allow_private, webhooks_test_private, header_timeout, idle_timeout,
-    /// max_connections, shutdown_grace.
+    /// max_connections, shutdown_grace, smtp_url, smtp_from.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -169,6 +169,15 @@ struct ServeArgs {
     /// Log format. [default: text]
     #[arg(long, env = "KASSA_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// SMTP server for receipt emails: smtp://user:pass@host:587?tls=required (STARTTLS),
+    /// smtps://user:pass@host:465 (TLS), or plain smtp://host:1025 for a local catcher.
+    /// Without it, no email is sent.
+    #[arg(long, env = "KASSA_SMTP_URL", value_name = "URL")]
+    smtp_url: Option<String>,
+    /// From address of receipt emails, e.g. "Shop <receipts@shop.example>".
+    /// [default: receipts@<public URL's host>, named after the merchant]
+    #[arg(long, env = "KASSA_SMTP_FROM", value_name = "ADDRESS")]
+    smtp_from: Option<String>,
     #[command(flatten)]
     connections: ConnectionArgs,
 }
@@ -181,6 +190,8 @@ impl ServeArgs {
             log_format: self.log_format,
             webhooks_allow_private: self.webhooks_allow_private.then_some(true),
             webhooks_test_private: self.webhooks_test_private,
+            smtp_url: self.smtp_url.clone(),
+            smtp_from: self.smtp_from.clone(),
             ..self.connections.settings()
         }
     }
@@ -438,6 +449,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("kassa is listening on http://{local}");
     println!("  public URL  {}", config.public_url);
     println!("  database    {}", redact_url(&config.database_url));
+    match &config.smtp {
+        Some(smtp) => println!("  receipts    emailed through {}", smtp.redacted()),
+        None => println!("  receipts    not emailed (no --smtp-url)"),
+    }
     match first_start {
         Some((created, user)) => print_first_start(&config, &created, &user),
         // The first start's keys are shown only once: say how to make another.

@@ -65,15 +65,25 @@ pub async fn expiry_sweeper(
 /// Runs the billing engine every `every` until `stop` is cancelled: renewals, finalizations,
 /// charges and retries due at the clock's time (`domain::billing::engine`), and refunds a
 /// stopped server left pending (`domain::refunds`).
-pub async fn billing(db: Db, clock: SharedClock, every: Duration, stop: CancellationToken) {
+pub async fn billing(
+    db: Db,
+    clock: SharedClock,
+    public_url: String,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let processor = crate::domain::billing::engine::SimulatedProcessor;
     loop {
-        match crate::domain::billing::engine::run_due(&db, &processor, clock.now()).await {
+        match crate::domain::billing::engine::run_due(&db, &processor, clock.now(), &public_url)
+            .await
+        {
             Ok(ran) if ran != Default::default() => tracing::info!(?ran, "billing run"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "billing run failed; will retry"),
         }
-        match crate::domain::refunds::recover_pending(&db, &processor, clock.now()).await {
+        match crate::domain::refunds::recover_pending(&db, &processor, clock.now(), &public_url)
+            .await
+        {
             Ok(0) => {}
             Ok(recovered) => tracing::info!(recovered, "pending refunds finished"),
             Err(error) => tracing::warn!(%error, "finishing pending refunds failed; will retry"),

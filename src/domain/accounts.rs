@@ -299,6 +299,18 @@ pub async fn set_dunning_final_action(
     Ok(())
 }
 
+/// Whether the account emails its customers a receipt for each payment and refund (on by
+/// default, as on Stripe; sent only by servers with SMTP).
+pub async fn receipt_emails(db: &Db, account_id: &str) -> Result<bool, DomainError> {
+    Ok(store::emails::receipt_emails(db, account_id).await?)
+}
+
+/// Turns the account's receipt emails on or off, for payments and refunds from now on.
+pub async fn set_receipt_emails(db: &Db, account_id: &str, on: bool) -> Result<(), DomainError> {
+    store::emails::set_receipt_emails(db, account_id, on).await?;
+    Ok(())
+}
+
 /// Creates another secret key for an account.
 pub async fn create_key(
     db: &Db,

@@ -1626,7 +1626,13 @@ pub async fn complete_session(
         }
         _ => None,
     };
-    record_payment(&mut events, &mut after, started.as_ref(), payment.as_ref());
+    record_payment(
+        &mut events,
+        &mut after,
+        started.as_ref(),
+        payment.as_ref(),
+        public_url,
+    );
     let setup = match (session.mode == CheckoutMode::Setup, paid.card) {
         (true, Some(card)) => {
             let setup = setup_of(session, &after, card, method_id, now);
@@ -1747,9 +1753,10 @@ fn record_payment(
     after: &mut Session,
     started: Option<&Started>,
     payment: Option<&(PaymentIntent, Charge)>,
+    public_url: &str,
 ) {
     if let Some(started) = started {
-        let [draft, open] = started.invoice_before_payment();
+        let [draft, open] = started.invoice_before_payment(public_url);
         let (subscription, invoice) = (&started.subscription, &started.invoice);
         events.push(
             "customer.subscription.created",
@@ -1769,14 +1776,14 @@ fn record_payment(
         after.invoice_id = Some(invoice.id.clone());
     }
     if let Some((payment, charge)) = payment {
-        events.push("charge.succeeded", &charge.id, charge.object());
+        events.push("charge.succeeded", &charge.id, charge.object(public_url));
         events.push("payment_intent.succeeded", &payment.id, payment.object());
         after.payment_status = PaymentStatus::Paid;
         after.payment_intent_id = Some(payment.id.clone());
     }
     if let Some(Started { invoice, .. }) = started {
         for kind in ["invoice.paid", "invoice.payment_succeeded"] {
-            events.push(kind, &invoice.id, invoice.object());
+            events.push(kind, &invoice.id, invoice.object(public_url));
         }
         if let Some(payment) = invoice.payment() {
             let id = payment["id"].as_str().unwrap_or_default().to_string();

@@ -37,6 +37,8 @@ pub struct HostedSession {
     /// What the session's payment link says after payment, if it came from one that says
     /// something.
     pub confirmation_message: Option<String>,
+    /// The receipt of a completed session's payment, if it took one.
+    pub receipt_url: Option<String>,
     /// The session's time, unix seconds: its test clock's, if it is on one.
     pub now: i64,
 }
@@ -113,11 +115,21 @@ pub async fn load(
         }
         _ => None,
     };
+    let receipt_url = match (&session.state, &session.payment_intent_id) {
+        (SessionState::Completed, Some(intent)) => {
+            let intent = super::payments::get_payment_intent(db, &caller, intent).await?;
+            intent
+                .latest_charge
+                .map(|charge| super::payments::receipt_url(public_url, &charge))
+        }
+        _ => None,
+    };
     Ok(HostedSession {
         account,
         session,
         lines,
         confirmation_message,
+        receipt_url,
         now,
     })
 }
@@ -376,7 +388,13 @@ pub async fn pay(
                 return Ok(PayOutcome::CardRejected(decline));
             }
             Err(decline) => {
-                return record_decline(db, &hosted, &card, decline, email, name, now).await;
+                let declined = Declined {
+                    card: &card,
+                    decline,
+                    email,
+                    name,
+                };
+                return record_decline(db, &hosted, declined, now, public_url).await;
             }
         }
     } else {
@@ -495,15 +513,27 @@ fn chosen_amount_line(lines: &[LineItem]) -> Result<&LineItem, DomainError> {
     }
 }
 
-async fn record_decline(
-    db: &Db,
-    hosted: &HostedSession,
-    card: &CardDetails,
+/// A card the processor declined, with what the customer typed beside it.
+struct Declined<'a> {
+    card: &'a CardDetails,
     decline: Decline,
     email: Option<String>,
     name: Option<String>,
+}
+
+async fn record_decline(
+    db: &Db,
+    hosted: &HostedSession,
+    declined: Declined<'_>,
     now: i64,
+    public_url: &str,
 ) -> Result<PayOutcome, DomainError> {
+    let Declined {
+        card,
+        decline,
+        email,
+        name,
+    } = declined;
     use super::payment_methods::{PaymentMethod, Usage};
     use super::payments::{Charge, PaymentIntent};
     let session = &hosted.session;
@@ -555,7 +585,7 @@ async fn record_decline(
         super::events::new_event(account_id, session.livemode, kind, object_id, object, now)
     };
     let events = [
-        event("charge.failed", &charge.id, charge.object()),
+        event("charge.failed", &charge.id, charge.object(public_url)),
         event(
             "payment_intent.payment_failed",
             &payment.id,

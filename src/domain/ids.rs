@@ -85,6 +85,7 @@ pub mod prefix {
     pub const CUSTOMER: &str = "cus_";
     pub const CHARGE: &str = "ch_";
     pub const REFUND: &str = "re_";
+    pub const EMAIL: &str = "em_";
     pub const WEBHOOK_ENDPOINT: &str = "we_";
     pub const WEBHOOK_DELIVERY: &str = "wd_";
     pub const WEBHOOK_ATTEMPT: &str = "wa_";

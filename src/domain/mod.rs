@@ -19,6 +19,7 @@ pub mod money;
 pub mod payment_methods;
 pub mod payments;
 pub mod processor;
+pub mod receipts;
 pub mod refunds;
 pub mod test_clocks;
 pub mod validate;

@@ -13,6 +13,25 @@ pub struct CardSummary {
     pub exp_year: i64,
 }
 
+/// The receipt page of the succeeded charge `charge_id`, under kassa's public URL.
+pub fn receipt_url(public_url: &str, charge_id: &str) -> String {
+    format!("{public_url}/receipts/{charge_id}")
+}
+
+impl CardSummary {
+    /// `Visa ending 4242`, for people.
+    pub fn describe(&self) -> String {
+        let brand = match self.brand.as_str() {
+            "visa" => "Visa",
+            "mastercard" => "Mastercard",
+            "amex" => "American Express",
+            "discover" => "Discover",
+            _ => "Card",
+        };
+        format!("{brand} ending {}", self.last4)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentIntent {
     pub id: String,
@@ -168,9 +187,15 @@ impl Charge {
         self.failure.is_none()
     }
 
-    /// Stripe's Charge object. Connect, Radar, disputes and transfers have no counterpart in
-    /// kassa: their fields are null, false or absent as on a Stripe account without them.
-    pub fn object(&self) -> Value {
+    /// The charge's receipt page under kassa's public URL; only a charge that succeeded has one.
+    pub fn receipt_url(&self, public_url: &str) -> Option<String> {
+        self.succeeded().then(|| receipt_url(public_url, &self.id))
+    }
+
+    /// Stripe's Charge object, with its `receipt_url` under `public_url`. Connect, Radar,
+    /// disputes and transfers have no counterpart in kassa: their fields are null, false or
+    /// absent as on a Stripe account without them.
+    pub fn object(&self, public_url: &str) -> Value {
         let paid = self.succeeded();
         let failure = self.failure.as_ref();
         json!({
@@ -217,7 +242,7 @@ impl Charge {
             "payment_method_details": self.card.as_ref().map(card_details),
             "receipt_email": self.receipt_email,
             "receipt_number": null,
-            "receipt_url": null,
+            "receipt_url": self.receipt_url(public_url),
             "refunded": self.amount_refunded > 0 && self.amount_refunded >= self.amount,
             "review": null,
             "shipping": null,

@@ -148,6 +148,7 @@ pub async fn create<P: Processor>(
     caller: &Caller,
     input: RefundInput,
     now: i64,
+    public_url: &str,
 ) -> Result<Refund, DomainError> {
     let charge = charge_of(db, caller, &input).await?;
     let reason = input
@@ -183,7 +184,9 @@ pub async fn create<P: Processor>(
             created: now,
         };
         match store::refunds::reserve(db, &caller.account_id, &refund, now + LEASE_SECONDS).await {
-            Ok(true) => return finish(db, processor, &caller.account_id, refund, now).await,
+            Ok(true) => {
+                return finish(db, processor, &caller.account_id, refund, now, public_url).await;
+            }
             // This refund was asked for before: it is that one.
             Err(error) if error.is_unique_violation() => return get(db, caller, &id).await,
             Err(error) => return Err(error.into()),
@@ -302,6 +305,7 @@ async fn finish<P: Processor>(
     account_id: &str,
     mut refund: Refund,
     now: i64,
+    public_url: &str,
 ) -> Result<Refund, DomainError> {
     let caller = Caller::without_key(account_id, refund.livemode);
     let charge = payments::get_charge(db, &caller, &refund.charge_id)
@@ -326,7 +330,7 @@ async fn finish<P: Processor>(
                     refund.livemode,
                     "charge.refunded",
                     &charge.id,
-                    charge.object(),
+                    charge.object(public_url),
                     now,
                 ),
             ]
@@ -353,12 +357,13 @@ pub async fn recover_pending<P: Processor>(
     db: &Db,
     processor: &P,
     now: i64,
+    public_url: &str,
 ) -> Result<usize, DomainError> {
     let pending = store::refunds::claim_pending(db, now, LEASE_SECONDS, 100).await?;
     let count = pending.len();
     for (account_id, refund) in pending {
         let id = refund.id.clone();
-        if let Err(error) = finish(db, processor, &account_id, refund, now).await {
+        if let Err(error) = finish(db, processor, &account_id, refund, now, public_url).await {
             tracing::warn!(%error, refund = %id, "finishing a pending refund failed; will retry");
         }
     }

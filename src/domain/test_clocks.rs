@@ -336,7 +336,14 @@ async fn advance_one<P: Processor>(
             return Ok(None);
         }
         let when = engine::When { at, real: now };
-        ran += engine::run_due_in(db, processor, engine::Scope::Clock(&clock.id), when).await?;
+        ran += engine::run_due_in(
+            db,
+            processor,
+            engine::Scope::Clock(&clock.id),
+            when,
+            public_url,
+        )
+        .await?;
         while checkout::expire_overdue_on(db, Some(&clock.id), when, public_url, BATCH).await?
             == BATCH as usize
         {}

@@ -322,7 +322,7 @@ pub async fn payment_intent(
         object["latest_charge"] = Box::pin(self::charge(
             state,
             caller,
-            charge.object(),
+            charge.object(&state.config.public_url),
             &expand.under("latest_charge"),
         ))
         .await?;
@@ -400,7 +400,13 @@ pub async fn refund(
         && let Some(found) = found(payments::get_charge(&state.db, caller, &id).await)?
     {
         let below = expand.under("charge");
-        object["charge"] = Box::pin(charge(state, caller, found.object(), &below)).await?;
+        object["charge"] = Box::pin(charge(
+            state,
+            caller,
+            found.object(&state.config.public_url),
+            &below,
+        ))
+        .await?;
     }
     if expand.reaches("payment_intent")
         && let Some(id) = object["payment_intent"].as_str().map(str::to_string)
@@ -426,7 +432,13 @@ pub async fn subscription(
         && let Some(found) = found(billing::get_invoice(&state.db, caller, &id).await)?
     {
         let below = expand.under("latest_invoice");
-        object["latest_invoice"] = Box::pin(invoice(state, caller, found.object(), &below)).await?;
+        object["latest_invoice"] = Box::pin(invoice(
+            state,
+            caller,
+            found.object(&state.config.public_url),
+            &below,
+        ))
+        .await?;
     }
     Ok(object)
 }
@@ -461,7 +473,13 @@ pub async fn invoice(
         && let Some(found) = found(payments::get_charge(&state.db, caller, &id).await)?
     {
         let below = expand.under("charge");
-        object["charge"] = Box::pin(charge(state, caller, found.object(), &below)).await?;
+        object["charge"] = Box::pin(charge(
+            state,
+            caller,
+            found.object(&state.config.public_url),
+            &below,
+        ))
+        .await?;
     }
     Ok(object)
 }

@@ -57,12 +57,12 @@ impl Subscribers {
     }
 
     /// The statements that write `events` and, for each, one pending delivery per endpoint
-    /// that wants it: the transactional outbox, run in the transaction of the change the
-    /// events record. Whether any delivery was queued comes back with them, to wake the
-    /// delivery worker once they are durable.
-    pub fn statements<'a>(&self, events: &'a [Event]) -> (Vec<Statement<'a>>, bool) {
+    /// that wants it and the receipt email it calls for ([`super::emails::queue_for`]): the
+    /// transactional outbox, run in the transaction of the change the events record. What was
+    /// queued comes back with them, to wake the workers once they are durable.
+    pub fn statements<'a>(&self, events: &'a [Event]) -> (Vec<Statement<'a>>, Queued) {
         let mut statements = Vec::with_capacity(events.len() * 2);
-        let mut queued = false;
+        let mut queued = Queued::default();
         for event in events {
             let endpoints = self.wanting(&event.kind);
             statements.push(Statement::new(
@@ -92,10 +92,33 @@ impl Subscribers {
                         event.created
                     ],
                 ));
-                queued = true;
+                queued.deliveries = true;
+            }
+            if let Some(email) = super::emails::queue_for(event) {
+                statements.push(email);
+                queued.emails = true;
             }
         }
         (statements, queued)
+    }
+}
+
+/// What a change's events queued besides themselves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Queued {
+    pub deliveries: bool,
+    pub emails: bool,
+}
+
+impl Queued {
+    /// Wakes the workers that have work now that the change is durable.
+    pub fn wake(self) {
+        if self.deliveries {
+            crate::delivery::WAKE.notify_one();
+        }
+        if self.emails {
+            crate::mail::WAKE.notify_waiters();
+        }
     }
 }
 
@@ -118,9 +141,8 @@ pub async fn insert_events(tx: &mut Tx<'_>, events: &[Event]) -> StoreResult<()>
     for statement in &statements {
         tx.execute(statement.sql, &statement.args).await?;
     }
-    if queued {
-        crate::delivery::WAKE.notify_one();
-    }
+    // Woken early, a worker finds nothing until the commit, and looks again on its interval.
+    queued.wake();
     Ok(())
 }
 
@@ -136,7 +158,7 @@ pub async fn write_if_with_events(
     mut statements: Vec<Statement<'_>>,
     events: &[Event],
 ) -> StoreResult<bool> {
-    let mut queued = false;
+    let mut queued = Queued::default();
     if !events.is_empty() {
         let subscribers = Subscribers::read(db, account_id, livemode).await?;
         let (event_statements, any) = subscribers.statements(events);
@@ -144,8 +166,8 @@ pub async fn write_if_with_events(
         queued = any;
     }
     let written = db.write_statements_if(guard, &statements).await?;
-    if written && queued {
-        crate::delivery::WAKE.notify_one();
+    if written {
+        queued.wake();
     }
     Ok(written)
 }

@@ -15,6 +15,7 @@ pub mod checkout;
 pub mod counts;
 pub mod customers;
 pub mod dashboard;
+pub mod emails;
 pub mod event_streams;
 pub mod events;
 pub mod figures;

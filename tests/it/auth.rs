@@ -27,7 +27,7 @@ async fn bearer_and_basic_keys_authenticate(engine: Engine) {
     assert_eq!(
         body,
         json!({"id": account.id, "object": "account", "name": "Acme", "livemode": false, "created": body["created"],
-               "dunning_final_action": "cancel"})
+               "dunning_final_action": "cancel", "receipt_emails": true})
     );
 
     let basic = server

@@ -91,7 +91,9 @@ async fn subscribe(server: &TestServer, account: &TestAccount) -> Value {
 /// Moves the server's clock to `at` and runs what is due.
 async fn run_at(server: &TestServer, at: i64) -> Ran {
     server.clock.set(at);
-    run_due(&server.db, &SimulatedProcessor, at).await.unwrap()
+    run_due(&server.db, &SimulatedProcessor, at, &server.base)
+        .await
+        .unwrap()
 }
 
 /// Attaches Stripe's test method `test_id` to the subscription's customer and makes it the
@@ -497,8 +499,8 @@ async fn a_charge_is_made_once_per_attempt_whatever_runs_it(engine: Engine) {
     server.clock.set(due);
     let second = server.database.open().await;
     let (a, b) = tokio::join!(
-        run_due(&server.db, &SimulatedProcessor, due),
-        run_due(&second, &SimulatedProcessor, due)
+        run_due(&server.db, &SimulatedProcessor, due, &server.base),
+        run_due(&second, &SimulatedProcessor, due, &server.base)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.renewed + b.renewed, 6, "{a:?} {b:?}");

@@ -375,6 +375,10 @@ async fn charges_made_before_they_had_a_table_are_rebuilt_with_their_ids(engine:
     for charge in &mut expected {
         let id = charge["id"].as_str().unwrap().to_string();
         charge["payment_method"] = json!(format!("pm_{}", &id["ch_".len()..]));
+        // The receipt is under the restarted server's address.
+        if charge["receipt_url"].is_string() {
+            charge["receipt_url"] = json!(format!("{}/receipts/{id}", server.base));
+        }
     }
     assert_eq!(after["data"].as_array().unwrap(), &expected, "{after}");
 }

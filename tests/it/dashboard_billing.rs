@@ -150,7 +150,9 @@ async fn charge_with(server: &TestServer, key: &str, subscription: &Value, test_
 /// Moves the server's clock to `at` and runs what is due.
 async fn run_at(server: &TestServer, at: i64) -> Ran {
     server.clock.set(at);
-    run_due(&server.db, &SimulatedProcessor, at).await.unwrap()
+    run_due(&server.db, &SimulatedProcessor, at, &server.base)
+        .await
+        .unwrap()
 }
 
 /// The account's events about `object`, oldest first: (type, the object as the event has it).
@@ -626,6 +628,40 @@ async fn the_dunning_setting_is_saved_and_used(engine: Engine) {
     assert_eq!(
         get(&server, key, "/api/v3/account").await["dunning_final_action"],
         "unpaid"
+    );
+
+    // Receipt emails: on by default; this server has no SMTP server, and the page says so.
+    assert!(
+        page.body
+            .contains("name=\"receipt_emails\" value=\"on\" checked")
+    );
+    assert!(page.body.contains("no SMTP server"));
+    let off = dashboard
+        .post("/dashboard/settings", "/dashboard/settings/receipts", &[])
+        .await;
+    assert_eq!(
+        (off.status, off.location.as_deref()),
+        (303, Some("/dashboard/settings?saved=true"))
+    );
+    assert_eq!(
+        get(&server, key, "/api/v3/account").await["receipt_emails"],
+        false
+    );
+    let page = dashboard.get("/dashboard/settings").await;
+    assert!(
+        page.body
+            .contains("name=\"receipt_emails\" value=\"on\" aria-describedby")
+    );
+    dashboard
+        .post(
+            "/dashboard/settings",
+            "/dashboard/settings/receipts",
+            &[("receipt_emails", "on")],
+        )
+        .await;
+    assert_eq!(
+        get(&server, key, "/api/v3/account").await["receipt_emails"],
+        true
     );
 
     // The engine reads it: after the last failed retry the subscription is unpaid.

@@ -339,7 +339,7 @@ impl<'a> Fixtures<'a> {
         let processor = kassa::domain::billing::engine::SimulatedProcessor;
         for at in [end, end + 3600].into_iter().take(if open { 2 } else { 1 }) {
             server.clock.set(at);
-            kassa::domain::billing::engine::run_due(&server.db, &processor, at)
+            kassa::domain::billing::engine::run_due(&server.db, &processor, at, &server.base)
                 .await
                 .unwrap();
         }

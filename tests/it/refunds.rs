@@ -387,12 +387,12 @@ async fn a_pending_refund_is_finished_once_after_a_crash(engine: Engine) {
         "the amount is held for it"
     );
     // Within its lease it is left alone; after it, the worker finishes it, once.
-    let early = recover_pending(&server.db, &SimulatedProcessor, now + 30)
+    let early = recover_pending(&server.db, &SimulatedProcessor, now + 30, &server.base)
         .await
         .unwrap();
     assert_eq!(early, 0);
     for at in [now + 61, now + 200] {
-        recover_pending(&server.db, &SimulatedProcessor, at)
+        recover_pending(&server.db, &SimulatedProcessor, at, &server.base)
             .await
             .unwrap();
     }

@@ -95,7 +95,9 @@ async fn pay(server: &TestServer, account: &TestAccount, session: &Value) -> Val
 
 async fn run_at(server: &TestServer, at: i64) -> Ran {
     server.clock.set(at);
-    run_due(&server.db, &SimulatedProcessor, at).await.unwrap()
+    run_due(&server.db, &SimulatedProcessor, at, &server.base)
+        .await
+        .unwrap()
 }
 
 /// The types of the account's events, oldest first.

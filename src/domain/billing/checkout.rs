@@ -335,7 +335,7 @@ pub fn invoice_number(customer_id: &str, earlier: i64) -> String {
 impl Started {
     /// The invoice as it was when created (a draft) and when finalized (open), for the events
     /// that precede the payment: `invoice.created`, then `invoice.finalized`.
-    pub fn invoice_before_payment(&self) -> [Value; 2] {
+    pub fn invoice_before_payment(&self, public_url: &str) -> [Value; 2] {
         let mut draft = self.invoice.clone();
         draft.status = InvoiceStatus::Draft;
         draft.number = None;
@@ -349,6 +349,6 @@ impl Started {
             finalized_at: self.invoice.finalized_at,
             ..draft.clone()
         };
-        [draft.object(), open.object()]
+        [draft.object(public_url), open.object(public_url)]
     }
 }

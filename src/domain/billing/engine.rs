@@ -211,8 +211,14 @@ impl std::ops::AddAssign for Ran {
 
 /// Runs every step due by `now` of the objects on no clock, in time order per row, until none
 /// is left: a server that was down for three periods renews three times.
-pub async fn run_due<P: Processor>(db: &Db, processor: &P, now: i64) -> Result<Ran, DomainError> {
-    run_due_in(db, processor, Scope::RealTime, When::now(now)).await
+/// `public_url` is kassa's, for the receipt and invoice links in the events' objects.
+pub async fn run_due<P: Processor>(
+    db: &Db,
+    processor: &P,
+    now: i64,
+    public_url: &str,
+) -> Result<Ran, DomainError> {
+    run_due_in(db, processor, Scope::RealTime, When::now(now), public_url).await
 }
 
 /// Runs every step of `scope` due by `when.at`, until none is left. A step that fails is
@@ -222,20 +228,21 @@ pub async fn run_due_in<P: Processor>(
     processor: &P,
     scope: Scope<'_>,
     when: When,
+    public_url: &str,
 ) -> Result<Ran, DomainError> {
     let mut ran = Ran::default();
     loop {
         let subscriptions =
             store::billing::claim_due_subscriptions(db, scope, when, LEASE_SECONDS, BATCH).await?;
         for claimed in &subscriptions {
-            if let Err(error) = step_subscription(db, claimed, when, &mut ran).await {
+            if let Err(error) = step_subscription(db, claimed, when, public_url, &mut ran).await {
                 tracing::warn!(%error, subscription = %claimed.id, "billing step failed; will retry");
             }
         }
         let invoices =
             store::billing::claim_due_invoices(db, scope, when, LEASE_SECONDS, BATCH).await?;
         for claimed in &invoices {
-            if let Err(error) = collect(db, processor, claimed, when, &mut ran).await {
+            if let Err(error) = collect(db, processor, claimed, when, public_url, &mut ran).await {
                 tracing::warn!(%error, invoice = %claimed.id, "collecting an invoice failed; will retry");
             }
         }
@@ -255,6 +262,7 @@ pub async fn pay_now<P: Processor>(
     caller: &Caller,
     id: &str,
     now: i64,
+    public_url: &str,
 ) -> Result<Invoice, DomainError> {
     let invoice = get_invoice(db, caller, id).await?;
     let when = When::of(db, invoice.test_clock_id.as_deref(), now).await?;
@@ -272,13 +280,27 @@ pub async fn pay_now<P: Processor>(
             message: format!("Invoice {id} is being collected right now; try again."),
         });
     };
-    collect(db, processor, &claimed, when, &mut Ran::default()).await?;
+    collect(
+        db,
+        processor,
+        &claimed,
+        when,
+        public_url,
+        &mut Ran::default(),
+    )
+    .await?;
     get_invoice(db, caller, id).await
 }
 
 /// Voids an open invoice: it is no longer owed, and nothing more is collected
 /// (`invoice.voided`). Only an open invoice can be voided.
-pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoice, DomainError> {
+pub async fn void(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    now: i64,
+    public_url: &str,
+) -> Result<Invoice, DomainError> {
     let mut invoice = get_invoice(db, caller, id).await?;
     let when = When::of(db, invoice.test_clock_id.as_deref(), now).await?;
     if invoice.status != InvoiceStatus::Open {
@@ -299,7 +321,7 @@ pub async fn void(db: &Db, caller: &Caller, id: &str, now: i64) -> Result<Invoic
         caller,
         "invoice.voided",
         &invoice.id,
-        invoice.object(),
+        invoice.object(public_url),
         when,
     );
     let guard = store::billing::invoice_voided(&invoice);
@@ -339,6 +361,7 @@ async fn step_subscription(
     db: &Db,
     claimed: &Claimed,
     when: When,
+    public_url: &str,
     ran: &mut Ran,
 ) -> Result<(), DomainError> {
     let caller = Caller::without_key(&claimed.account_id, claimed.livemode);
@@ -384,7 +407,7 @@ async fn step_subscription(
             &caller,
             "invoice.created",
             &invoice.id,
-            invoice.object(),
+            invoice.object(public_url),
             when,
         ));
         statements.push(store::billing::invoice_insert(&claimed.account_id, invoice));
@@ -551,6 +574,7 @@ async fn collect<P: Processor>(
     processor: &P,
     claimed: &Claimed,
     when: When,
+    public_url: &str,
     ran: &mut Ran,
 ) -> Result<(), DomainError> {
     let caller = Caller::without_key(&claimed.account_id, claimed.livemode);
@@ -570,7 +594,8 @@ async fn collect<P: Processor>(
         .await?;
         return Ok(());
     }
-    let Some(key) = begin_attempt(db, &caller, claimed, &mut invoice, when).await? else {
+    let Some(key) = begin_attempt(db, &caller, claimed, &mut invoice, when, public_url).await?
+    else {
         return Ok(()); // the claim ran out and another server took it
     };
     let method = saved_method(db, &caller, subscription.as_ref(), &invoice).await?;
@@ -602,7 +627,7 @@ async fn collect<P: Processor>(
         key,
         outcome,
     };
-    if record(db, &caller, attempt, when).await? {
+    if record(db, &caller, attempt, when, public_url).await? {
         if succeeded {
             ran.paid += 1;
         } else {
@@ -621,6 +646,7 @@ async fn begin_attempt(
     claimed: &Claimed,
     invoice: &mut Invoice,
     when: When,
+    public_url: &str,
 ) -> Result<Option<String>, DomainError> {
     let key = match store::billing::charge_key(db, &invoice.id).await? {
         Some(key) => key,
@@ -637,7 +663,7 @@ async fn begin_attempt(
             caller,
             "invoice.finalized",
             &invoice.id,
-            invoice.object(),
+            invoice.object(public_url),
             when,
         ));
     }
@@ -688,6 +714,7 @@ async fn record(
     caller: &Caller,
     attempt: Attempt,
     when: When,
+    public_url: &str,
 ) -> Result<bool, DomainError> {
     let Attempt {
         mut invoice,
@@ -725,7 +752,13 @@ async fn record(
         } else {
             "charge.failed"
         };
-        events.push(event(caller, kind, &charge.id, charge.object(), when));
+        events.push(event(
+            caller,
+            kind,
+            &charge.id,
+            charge.object(public_url),
+            when,
+        ));
         let kind = if failure.is_none() {
             "payment_intent.succeeded"
         } else {
@@ -734,7 +767,14 @@ async fn record(
         events.push(event(caller, kind, &intent.id, intent.object(), when));
     }
     let subscription = match &failure {
-        None => paid(caller, &mut invoice, subscription, when, &mut events),
+        None => paid(
+            caller,
+            &mut invoice,
+            subscription,
+            when,
+            public_url,
+            &mut events,
+        ),
         Some(_) => {
             let action = store::billing::dunning_final_action(db, &caller.account_id).await?;
             failed(
@@ -743,6 +783,7 @@ async fn record(
                 subscription,
                 &action,
                 when,
+                public_url,
                 &mut events,
             )
         }
@@ -770,8 +811,26 @@ async fn record(
     .await?)
 }
 
-/// The PaymentIntent that pays an invoice: one per invoice, its id derived from the invoice's
-/// so that every retry updates the same one.
+/// The id of the PaymentIntent the engine charges invoice `id` through: derived from the
+/// invoice's, so that every retry updates the same one.
+pub fn payment_intent_of_invoice(id: &str) -> String {
+    format!(
+        "{}{}",
+        prefix::PAYMENT_INTENT,
+        id.trim_start_matches(prefix::INVOICE)
+    )
+}
+
+/// The invoice a PaymentIntent of the engine pays ([`payment_intent_of_invoice`] read back).
+pub fn invoice_of_payment_intent(id: &str) -> String {
+    format!(
+        "{}{}",
+        prefix::INVOICE,
+        id.trim_start_matches(prefix::PAYMENT_INTENT)
+    )
+}
+
+/// The PaymentIntent that pays an invoice: one per invoice ([`payment_intent_of_invoice`]).
 fn invoice_payment_intent(
     invoice: &Invoice,
     method: Option<&PaymentMethod>,
@@ -779,11 +838,7 @@ fn invoice_payment_intent(
     now: i64,
 ) -> PaymentIntent {
     PaymentIntent {
-        id: format!(
-            "{}{}",
-            prefix::PAYMENT_INTENT,
-            invoice.id.trim_start_matches(prefix::INVOICE)
-        ),
+        id: payment_intent_of_invoice(&invoice.id),
         livemode: invoice.livemode,
         amount: invoice.amount_due,
         currency: invoice.currency.clone(),
@@ -816,6 +871,7 @@ fn paid(
     invoice: &mut Invoice,
     subscription: Option<Subscription>,
     when: When,
+    public_url: &str,
     events: &mut Vec<Event>,
 ) -> Option<Subscription> {
     invoice.status = InvoiceStatus::Paid;
@@ -824,7 +880,13 @@ fn paid(
     invoice.next_payment_attempt = None;
     invoice.due_at = None;
     for kind in ["invoice.paid", "invoice.payment_succeeded"] {
-        events.push(event(caller, kind, &invoice.id, invoice.object(), when));
+        events.push(event(
+            caller,
+            kind,
+            &invoice.id,
+            invoice.object(public_url),
+            when,
+        ));
     }
     if let Some(payment) = invoice.payment() {
         let id = payment["id"].as_str().unwrap_or_default().to_string();
@@ -857,6 +919,7 @@ fn failed(
     subscription: Option<Subscription>,
     final_action: &str,
     when: When,
+    public_url: &str,
     events: &mut Vec<Event>,
 ) -> Option<Subscription> {
     let first_failed_at = *invoice.first_failed_at.get_or_insert(when.at);
@@ -870,7 +933,7 @@ fn failed(
         caller,
         "invoice.payment_failed",
         &invoice.id,
-        invoice.object(),
+        invoice.object(public_url),
         when,
     ));
     let mut subscription = subscription?;

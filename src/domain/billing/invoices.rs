@@ -105,10 +105,17 @@ impl Invoice {
         self.amount_due - self.amount_paid
     }
 
+    /// The invoice's page under kassa's public URL, once it is finalized.
+    pub fn hosted_invoice_url(&self, public_url: &str) -> Option<String> {
+        self.finalized_at
+            .map(|_| format!("{public_url}/invoices/{}", self.id))
+    }
+
     /// Stripe's invoice object: the current fields (`parent`, `payments`) and the older ones
     /// beside them (`subscription`, `payment_intent`, `charge`, `paid`).
-    /// `hosted_invoice_url` and `invoice_pdf` are null: kassa has no invoice page yet.
-    pub fn object(&self) -> Value {
+    /// `hosted_invoice_url` is its page under `public_url` once finalized (null for a draft,
+    /// as on Stripe); `invoice_pdf` is null: the page prints to PDF from the browser.
+    pub fn object(&self, public_url: &str) -> Value {
         let paid = self.status == InvoiceStatus::Paid;
         let finalized = self.finalized_at.is_some();
         let lines: Vec<Value> = self.lines.iter().map(|l| l.object(self)).collect();
@@ -156,7 +163,7 @@ impl Invoice {
             "ending_balance": if finalized { Some(0) } else { None },
             "footer": null,
             "from_invoice": null,
-            "hosted_invoice_url": null,
+            "hosted_invoice_url": self.hosted_invoice_url(public_url),
             "invoice_pdf": null,
             "issuer": {"type": "self"},
             "last_finalization_error": null,

@@ -35,6 +35,9 @@ pub struct AccountObject {
     /// `cancel` (the default) or `unpaid`.
     #[schema(example = "cancel")]
     dunning_final_action: String,
+    /// Whether customers are emailed a receipt for each payment and refund (sent only when
+    /// the server has an SMTP server, `--smtp-url`).
+    receipt_emails: bool,
 }
 
 impl AccountObject {
@@ -43,6 +46,7 @@ impl AccountObject {
             .await?
             .as_str()
             .to_string();
+        let receipt_emails = accounts::receipt_emails(&state.db, &account.id).await?;
         Ok(AccountObject {
             id: account.id,
             object: "account",
@@ -50,6 +54,7 @@ impl AccountObject {
             livemode: caller.mode.is_live(),
             created: account.created,
             dunning_final_action,
+            receipt_emails,
         })
     }
 }
@@ -81,9 +86,11 @@ pub struct UpdateAccount {
     name: Option<String>,
     /// `cancel` or `unpaid`: what ends a subscription whose renewal failed every retry.
     dunning_final_action: Option<String>,
+    /// Whether customers are emailed receipts.
+    receipt_emails: Option<bool>,
 }
 
-/// Updates the account's name and billing settings.
+/// Updates the account's name, billing settings and receipt emails.
 #[utoipa::path(
     post,
     path = "/api/v3/account",
@@ -106,6 +113,9 @@ pub async fn update_account(
             ApiError::invalid_param("dunning_final_action", "must be one of cancel, unpaid")
         })?;
         accounts::set_dunning_final_action(&state.db, &caller.account_id, action).await?;
+    }
+    if let Some(on) = update.receipt_emails {
+        accounts::set_receipt_emails(&state.db, &caller.account_id, on).await?;
     }
     let account = match update.name {
         Some(name) => accounts::rename_account(&state.db, &caller.account_id, &name).await?,

@@ -159,7 +159,15 @@ pub async fn list_invoices(
         billing::list_invoices(&state.db, &caller, &domain_filter, &paging.page(50)?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for invoice in &page.items {
-        data.push(expand::invoice(&state, &caller, invoice.object(), &expand).await?);
+        data.push(
+            expand::invoice(
+                &state,
+                &caller,
+                invoice.object(&state.config.public_url),
+                &expand,
+            )
+            .await?,
+        );
     }
     JsonBytes::of(&objects::List::new(data, page.has_more, "/api/v3/invoices"))
 }
@@ -177,6 +185,12 @@ pub async fn retrieve_invoice(
     let expand = expand::check(params.expand, "invoice")?;
     let invoice = billing::get_invoice(&state.db, &caller, &id).await?;
     Ok(Json(
-        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+        expand::invoice(
+            &state,
+            &caller,
+            invoice.object(&state.config.public_url),
+            &expand,
+        )
+        .await?,
     ))
 }

@@ -270,6 +270,7 @@ pub async fn refund(
                 &caller,
                 input,
                 state.clock.now(),
+                &state.config.public_url,
             )
             .await
         }

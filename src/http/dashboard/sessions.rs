@@ -274,6 +274,13 @@ pub async fn show_session(
                             match crate::domain::payments::get_charge(db, &caller, charge_id).await
                             {
                                 Ok(charge) => {
+                                    if let Some(url) = charge.receipt_url(&state.config.public_url)
+                                    {
+                                        main.push_str(&format!(
+                                            "<p><a href=\"{}\">View the customer's receipt</a></p>",
+                                            escape(&url)
+                                        ));
+                                    }
                                     super::refunds::section(db, &caller, &charge, &back).await
                                 }
                                 Err(error) => Err(error),

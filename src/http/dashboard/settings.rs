@@ -1,5 +1,6 @@
 //! `/dashboard/settings`: the account's settings, for test and live mode alike: what ends a
-//! subscription whose renewal could not be charged after every retry (`dunning_final_action`).
+//! subscription whose renewal could not be charged after every retry (`dunning_final_action`),
+//! and whether customers are emailed receipts (`receipt_emails`).
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -15,7 +16,9 @@ use crate::http::AppState;
 use crate::http::pages::escape;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(show_settings, save_settings))
+    OpenApiRouter::new()
+        .routes(routes!(show_settings, save_settings))
+        .routes(routes!(save_receipt_emails))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -52,6 +55,10 @@ async fn render(
         Ok(current) => current,
         Err(error) => return failure(error),
     };
+    let receipts_on = match accounts::receipt_emails(&state.db, account).await {
+        Ok(on) => on,
+        Err(error) => return failure(error),
+    };
     let mut main = String::new();
     if let Some(notice) = notice {
         main.push_str(&format!(
@@ -86,7 +93,34 @@ async fn render(
          </form></section>",
         csrf = escape(&signed.session.csrf_token),
     ));
+    main.push_str(&receipts_section(state, signed, receipts_on));
     layout(signed, "/dashboard/settings", "Settings", &main)
+}
+
+/// The receipt emails' switch, and whether this server can send them at all.
+fn receipts_section(state: &AppState, signed: &Signed, on: bool) -> String {
+    let server = match &state.config.smtp {
+        Some(smtp) => format!(
+            "This server sends them through <code>{}</code>.",
+            escape(&smtp.redacted())
+        ),
+        None => "This server has no SMTP server (<code>--smtp-url</code>), so it sends no \
+                 email whatever this says."
+            .to_string(),
+    };
+    format!(
+        "<section class=\"card wide\"><h2>Receipt emails</h2>\
+         <p id=\"receipts-explained\">A receipt goes to the customer's email address after each payment \
+         (checkouts and renewals) and each refund, with a link to its receipt page. {server}</p>\
+         <form method=\"post\" action=\"/dashboard/settings/receipts\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label class=\"check\" for=\"receipt-emails\"><input type=\"checkbox\" id=\"receipt-emails\" \
+         name=\"receipt_emails\" value=\"on\"{checked} aria-describedby=\"receipts-explained\">\
+         Email customers their receipts</label>\
+         <div class=\"actions compact\"><button type=\"submit\" class=\"primary\">Save receipt emails</button></div>\
+         </form></section>",
+        csrf = escape(&signed.session.csrf_token),
+        checked = if on { " checked" } else { "" },
+    )
 }
 
 /// The account's settings.
@@ -131,6 +165,26 @@ pub async fn save_settings(
         return response;
     };
     match accounts::set_dunning_final_action(&state.db, &signed.session.account_id, action).await {
+        Ok(()) => see_other("/dashboard/settings?saved=true"),
+        Err(error) => failure(error),
+    }
+}
+
+/// Turns receipt emails on (the box ticked) or off.
+#[utoipa::path(post, path = "/dashboard/settings/receipts", tag = "Pages",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, and `receipt_emails=on` to send them."),
+    responses((status = 303, description = "Saved: back to the settings.")))]
+pub async fn save_receipt_emails(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let signed = match signed_form(&state, &headers, &fields).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let on = field(&fields, "receipt_emails") == "on";
+    match accounts::set_receipt_emails(&state.db, &signed.session.account_id, on).await {
         Ok(()) => see_other("/dashboard/settings?saved=true"),
         Err(error) => failure(error),
     }

@@ -516,9 +516,15 @@ fn ended(
     } else {
         "<p class=\"test-hint\">Test mode: no real money moved.</p>"
     };
+    let receipt = match (tone, &hosted.receipt_url) {
+        ("done", Some(url)) => {
+            format!("<p><a href=\"{}\">View your receipt</a></p>\n", escape(url))
+        }
+        _ => String::new(),
+    };
     format!(
         "<main class=\"card message {tone}\">\n<p class=\"merchant\">{merchant}</p>\n\
-         {icon}<h1>{heading}</h1>\n<p>{message}</p>\n{test_note}\n{back}\n</main>",
+         {icon}<h1>{heading}</h1>\n<p>{message}</p>\n{receipt}{test_note}\n{back}\n</main>",
         merchant = escape(&hosted.account.name),
         heading = escape(heading),
         message = escape(message),

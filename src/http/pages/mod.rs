@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod checkout;
 pub mod payment_link;
+pub mod receipts;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -15,6 +16,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(payment_link::routes())
         .merge(checkout::routes())
+        .merge(receipts::routes())
         .merge(assets::routes())
 }
 

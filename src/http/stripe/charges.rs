@@ -60,7 +60,15 @@ pub async fn list_charges(
     let page = payments::list_charges(&state.db, &caller, &filter, &list.page()?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for charge in &page.items {
-        data.push(expand::charge(&state, &caller, charge.object(), &expand).await?);
+        data.push(
+            expand::charge(
+                &state,
+                &caller,
+                charge.object(&state.config.public_url),
+                &expand,
+            )
+            .await?,
+        );
     }
     JsonBytes::of(&objects::List::new(data, page.has_more, "/v1/charges"))
 }
@@ -78,7 +86,13 @@ pub async fn retrieve_charge(
     let expand = expand::check(params.expand, "charge")?;
     let charge = payments::get_charge(&state.db, &caller, &id).await?;
     Ok(Json(
-        expand::charge(&state, &caller, charge.object(), &expand).await?,
+        expand::charge(
+            &state,
+            &caller,
+            charge.object(&state.config.public_url),
+            &expand,
+        )
+        .await?,
     ))
 }
 

@@ -77,7 +77,15 @@ pub async fn list_invoices(
     let page = billing::list_invoices(&state.db, &caller, &filter, &list.page()?).await?;
     let mut data = Vec::with_capacity(page.items.len());
     for invoice in &page.items {
-        data.push(expand::invoice(&state, &caller, invoice.object(), &expand).await?);
+        data.push(
+            expand::invoice(
+                &state,
+                &caller,
+                invoice.object(&state.config.public_url),
+                &expand,
+            )
+            .await?,
+        );
     }
     JsonBytes::of(&objects::List::new(data, page.has_more, "/v1/invoices"))
 }
@@ -95,7 +103,13 @@ pub async fn retrieve_invoice(
     let expand = expand::check(params.expand, "invoice")?;
     let invoice = billing::get_invoice(&state.db, &caller, &id).await?;
     Ok(Json(
-        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+        expand::invoice(
+            &state,
+            &caller,
+            invoice.object(&state.config.public_url),
+            &expand,
+        )
+        .await?,
     ))
 }
 
@@ -164,13 +178,26 @@ pub async fn pay_invoice(
 ) -> Result<Json<Value>, ApiError> {
     let expand = expand::check(params.expand, "invoice")?;
     let processor = crate::domain::billing::engine::SimulatedProcessor;
-    let invoice =
-        billing::engine::pay_now(&state.db, &processor, &caller, &id, state.clock.now()).await?;
+    let invoice = billing::engine::pay_now(
+        &state.db,
+        &processor,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
     if invoice.status != InvoiceStatus::Paid {
         return Err(declined(&state, &caller, &invoice).await?);
     }
     Ok(Json(
-        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+        expand::invoice(
+            &state,
+            &caller,
+            invoice.object(&state.config.public_url),
+            &expand,
+        )
+        .await?,
     ))
 }
 
@@ -230,9 +257,22 @@ pub async fn void_invoice(
     StripeBody(params): StripeBody<ExpandOnly>,
 ) -> Result<Json<Value>, ApiError> {
     let expand = expand::check(params.expand, "invoice")?;
-    let invoice = billing::engine::void(&state.db, &caller, &id, state.clock.now()).await?;
+    let invoice = billing::engine::void(
+        &state.db,
+        &caller,
+        &id,
+        state.clock.now(),
+        &state.config.public_url,
+    )
+    .await?;
     Ok(Json(
-        expand::invoice(&state, &caller, invoice.object(), &expand).await?,
+        expand::invoice(
+            &state,
+            &caller,
+            invoice.object(&state.config.public_url),
+            &expand,
+        )
+        .await?,
     ))
 }
 

@@ -90,6 +90,7 @@ pub async fn create(
         &caller,
         input,
         state.clock.now(),
+        &state.config.public_url,
     )
     .await?;
     Ok(Json(

@@ -1578,6 +1578,48 @@ async function checkWebhooksInvoicePaidRenewal() {
   }
 }
 
+// A partial refunds.create, then the rest: the charge's amount_refunded and refunded, its
+// refunds expanded and listed, refunds.update's metadata, the receipt page showing both, and
+// Stripe's charge_already_refunded after.
+async function checkRefundsPartialThenFull() {
+  const price = need(S.price, "price");
+  const session = await S.stripe.checkout.sessions.create({
+    mode: "payment",
+    line_items: [{ price: price.id, quantity: 1 }],
+    success_url: SUCCESS_URL,
+  });
+  track(session.id);
+  const paid = await S.stripe.rawRequest(
+    "POST", `/v1/test_helpers/checkout/sessions/${session.id}/pay`,
+    { card: "4242424242424242", email: "ada@example.com" });
+  const intent = await S.stripe.paymentIntents.retrieve(paid.payment_intent);
+  const first = await S.stripe.refunds.create({
+    payment_intent: intent.id, amount: 100, reason: "requested_by_customer",
+    metadata: { ticket: "7" },
+  });
+  eq([first.object, first.status, first.amount, first.charge],
+    ["refund", "succeeded", 100, intent.latest_charge], "the first refund");
+  let charge = await S.stripe.charges.retrieve(intent.latest_charge);
+  eq([charge.amount_refunded, charge.refunded], [100, false], "after the first refund");
+  const rest = await S.stripe.refunds.create({ charge: charge.id });
+  eq(rest.amount, intent.amount - 100, "the second refund takes what is left");
+  charge = await S.stripe.charges.retrieve(charge.id, { expand: ["refunds"] });
+  eq([charge.amount_refunded, charge.refunded], [intent.amount, true], "after both");
+  eq(charge.refunds.data.map((r) => r.id), [rest.id, first.id], "charge.refunds, newest first");
+  const listed = [];
+  for await (const refund of S.stripe.refunds.list({ charge: charge.id })) listed.push(refund.id);
+  eq(listed, [rest.id, first.id], "refunds.list({charge})");
+  const updated = await S.stripe.refunds.update(first.id, { metadata: { ticket: "8" } });
+  eq(updated.metadata.ticket, "8", "refunds.update metadata");
+  await expectError(() => S.stripe.refunds.create({ charge: charge.id }),
+    Stripe.errors.StripeInvalidRequestError, 400, { code: "charge_already_refunded" });
+  expect(charge.receipt_url.startsWith(`${S.server.base}/receipts/`),
+    `receipt_url under kassa: ${charge.receipt_url}`);
+  const html = await (await fetch(charge.receipt_url)).text();
+  expect(html.includes("Receipt from") && html.split("Refunded on").length === 3,
+    "the receipt shows both refunds");
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -1620,6 +1662,7 @@ const CHECKS = [
   ["test_clocks.delete", checkTestClocksDelete],
   ["subscriptions.dunning.invoice_pay", checkSubscriptionDunningInvoicePay],
   ["webhooks.invoice_paid.renewal", checkWebhooksInvoicePaidRenewal],
+  ["refunds.partial_then_full.receipt", checkRefundsPartialThenFull],
 ];
 
 async function main() {

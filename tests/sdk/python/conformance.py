@@ -1404,6 +1404,47 @@ def check_subscription_dunning_invoice_pay():
         delete_clock_quietly(clock.id)
 
 
+def check_refunds_partial_then_full():
+    """A partial Refund.create, then the rest: stripe-python's Refund objects, the charge's
+    amount_refunded and refunded, its refunds expanded and listed, Refund.modify's metadata,
+    the charge's receipt page showing both, and Stripe's charge_already_refunded after."""
+    price = need(S.price, "price")
+    s = stripe.checkout.Session.create(mode="payment",
+                                       line_items=[{"price": price.id, "quantity": 1}],
+                                       success_url=SUCCESS_URL)
+    track(s.id)
+    client = test_helper_client()
+    paid = client.deserialize(
+        client.raw_request("post", "/v1/test_helpers/checkout/sessions/%s/pay" % s.id,
+                           card="4242424242424242", email="ada@example.com"),
+        api_mode="V1")
+    intent = stripe.PaymentIntent.retrieve(paid.payment_intent)
+    first = stripe.Refund.create(payment_intent=intent.id, amount=100,
+                                 reason="requested_by_customer", metadata={"ticket": "7"})
+    expect(isinstance(first, stripe.Refund), "expected stripe.Refund, got %r" % type(first))
+    eq((first.status, first.amount, first.charge), ("succeeded", 100, intent.latest_charge),
+       "the first refund")
+    charge = stripe.Charge.retrieve(intent.latest_charge)
+    eq((charge.amount_refunded, charge.refunded), (100, False), "after the first refund")
+    rest = stripe.Refund.create(charge=charge.id)
+    eq(rest.amount, intent.amount - 100, "the second refund takes what is left")
+    charge = stripe.Charge.retrieve(charge.id, expand=["refunds"])
+    eq((charge.amount_refunded, charge.refunded), (intent.amount, True), "after both")
+    eq([r.id for r in charge.refunds.data], [rest.id, first.id], "charge.refunds, newest first")
+    eq([r.id for r in stripe.Refund.list(charge=charge.id).auto_paging_iter()],
+       [rest.id, first.id], "Refund.list(charge=)")
+    eq(stripe.Refund.modify(first.id, metadata={"ticket": "8"}).metadata["ticket"], "8",
+       "Refund.modify metadata")
+    expect_error(lambda: stripe.Refund.create(charge=charge.id), stripe.InvalidRequestError, 400,
+                 code="charge_already_refunded")
+    expect(charge.receipt_url.startswith(S.server.base + "/receipts/"),
+           "receipt_url under kassa: %r" % charge.receipt_url)
+    with urllib.request.urlopen(charge.receipt_url) as page:
+        html = page.read().decode("utf-8")
+    expect("Receipt from" in html and html.count("Refunded on") == 2,
+           "the receipt shows both refunds")
+
+
 def check_webhooks_invoice_paid_renewal():
     """A renewal run by a test clock reaches a local receiver as invoice.paid, signed:
     stripe-python's Webhook.construct_event verifies it with the endpoint's secret, and its
@@ -1503,6 +1544,7 @@ CHECKS = [
     ("test_clocks.delete", check_test_clocks_delete),
     ("subscriptions.dunning.invoice_pay", check_subscription_dunning_invoice_pay),
     ("webhooks.invoice_paid.renewal", check_webhooks_invoice_paid_renewal),
+    ("refunds.partial_then_full.receipt", check_refunds_partial_then_full),
 ]
 
 
