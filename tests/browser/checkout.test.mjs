@@ -437,6 +437,9 @@ export const TESTS = [
       await expectCompletedAtShop(t, page, session);
       await expectPaid(t, session, 10000);
       await t.open(page, session);
+      // The thank-you page's link to the receipt, and the receipt.
+      await page.getByRole("link", { name: "View your receipt" }).click();
+      await page.waitForURL((url) => url.pathname.startsWith("/receipts/ch_"));
       await t.open(page, expired);
       // Let late reports (a deferred script, a blocked load) arrive.
       await page.waitForTimeout(300);
@@ -540,6 +543,39 @@ export const TESTS = [
       await t.open(page, session);
       await t.screenshot(page);
       await expectFitsPhone(page);
+    },
+  ],
+
+  [
+    "receipt-on-a-phone-and-in-print",
+    async (t) => {
+      // A customer pays on a phone, opens the receipt from the thank-you page, and prints it.
+      const session = await t.createSession();
+      const page = await t.newPage(PHONE);
+      await t.open(page, session);
+      await typeCard(page, GOOD_CARD);
+      await page.locator("button[data-pay]").click();
+      await expectCompletedAtShop(t, page, session);
+      await t.open(page, session);
+      await page.getByRole("link", { name: "View your receipt" }).click();
+      await page.waitForURL((url) => url.pathname.startsWith("/receipts/ch_"));
+      eq(await page.title(), `Receipt from ${MERCHANT}`, "title");
+      const text = squash(await page.locator("main").textContent());
+      for (const shown of ["Amount paid", "$50.00", "Visa ending 4242", "Total"]) {
+        expect(text.includes(shown), `the receipt shows ${shown}: ${text}`);
+      }
+      expect(!(await page.content()).includes("4242424242424242"), "no card number in the HTML");
+      const layout = await measureWidth(page);
+      expect(
+        layout.scrollWidth <= 360,
+        `the receipt scrolls sideways on a 360 px screen: ${layout.wide.slice(0, 5).join(", ")}`,
+      );
+      await t.screenshot(page);
+      // Printed: the document alone, the page's footer left out.
+      await page.emulateMedia({ media: "print" });
+      eq(await page.locator("footer.footer").isVisible(), false, "the footer is not printed");
+      eq(await page.locator("table.lines").isVisible(), true, "the lines are printed");
+      await t.screenshot(page, "receipt-print");
     },
   ],
 ];
