@@ -21,6 +21,7 @@ on_both_engines!(
     v3_serves_the_same_refunds,
     a_pending_refund_is_finished_once_after_a_crash,
     two_full_refunds_at_once_refund_once,
+    a_renewals_charge_is_refunded_and_its_invoice_stays_paid,
 );
 
 async fn server(engine: Engine) -> TestServer {
@@ -461,4 +462,98 @@ async fn two_full_refunds_at_once_refund_once(engine: Engine) {
         .map(|e| e.amount)
         .sum();
     assert_eq!(refunded, 5000 + 3000);
+}
+
+/// A monthly subscription of €9.00 renewed once: its renewal invoice, paid by the engine.
+async fn renewed_invoice(server: &TestServer, account: &TestAccount) -> Value {
+    let price = post(
+        server,
+        account,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&recurring[interval]=month&product_data[name]=Pro",
+    )
+    .await;
+    let session = post(
+        server,
+        account,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=subscription&line_items[0][price]={}",
+            price["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let id = session["id"].as_str().unwrap();
+    let paid = post(
+        server,
+        account,
+        &format!("/v1/test_helpers/checkout/sessions/{id}/pay"),
+        "card=4242424242424242&email=ada%40example.com",
+    )
+    .await;
+    let subscription = paid["subscription"].as_str().unwrap();
+    let sub = get(
+        server,
+        account,
+        &format!("/v1/subscriptions/{subscription}"),
+    )
+    .await;
+    let end = sub["current_period_end"].as_i64().unwrap();
+    for at in [end, end + 86_400] {
+        server.clock.set(at);
+        kassa::domain::billing::engine::run_due(&server.db, &SimulatedProcessor, at, &server.base)
+            .await
+            .unwrap();
+    }
+    let sub = get(
+        server,
+        account,
+        &format!("/v1/subscriptions/{subscription}"),
+    )
+    .await;
+    let invoice = sub["latest_invoice"].as_str().unwrap();
+    get(server, account, &format!("/v1/invoices/{invoice}")).await
+}
+
+async fn a_renewals_charge_is_refunded_and_its_invoice_stays_paid(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let invoice = renewed_invoice(&server, &account).await;
+    assert_eq!(
+        (&invoice["status"], &invoice["billing_reason"]),
+        (&json!("paid"), &json!("subscription_cycle"))
+    );
+    let charge = invoice["charge"].as_str().unwrap();
+    let refund = post(
+        &server,
+        &account,
+        "/v1/refunds",
+        &format!("charge={charge}&amount=400"),
+    )
+    .await;
+    assert_eq!(
+        (&refund["status"], &refund["amount"], &refund["currency"]),
+        (&json!("succeeded"), &json!(400), &json!("eur"))
+    );
+    let after = get(&server, &account, &format!("/v1/charges/{charge}")).await;
+    assert_eq!(
+        (&after["amount_refunded"], &after["refunded"]),
+        (&json!(400), &json!(false))
+    );
+    // Only the Refund and the Charge change (decisions §11).
+    let id = invoice["id"].as_str().unwrap();
+    let unchanged = get(&server, &account, &format!("/v1/invoices/{id}")).await;
+    assert_eq!(
+        (&unchanged["status"], &unchanged["amount_paid"]),
+        (&json!("paid"), &json!(900))
+    );
+    // The processor's ledger: the renewal charged once, and refunded 400 of it once.
+    let ledger = kassa::store::billing::ledger(&server.db, &account.caller(false))
+        .await
+        .unwrap();
+    let refunded: Vec<i64> = (ledger.iter())
+        .filter(|e| e.outcome == "refunded")
+        .map(|e| e.amount)
+        .collect();
+    assert_eq!(refunded, [400]);
 }

@@ -1620,6 +1620,37 @@ async function checkRefundsPartialThenFull() {
     "the receipt shows both refunds");
 }
 
+// A refund's charge.refunded delivery, verified with stripe-node's webhook verifier.
+async function checkWebhooksChargeRefunded() {
+  const receiver = await new Receiver().start();
+  const ep = await S.stripe.webhookEndpoints.create({
+    url: receiver.url,
+    enabled_events: ["charge.refunded"],
+    description: "refunds",
+  });
+  try {
+    const price = need(S.price, "price");
+    const session = await S.stripe.checkout.sessions.create({
+      mode: "payment",
+      line_items: [{ price: price.id, quantity: 1 }],
+      success_url: SUCCESS_URL,
+    });
+    track(session.id);
+    const paid = await S.stripe.rawRequest(
+      "POST", `/v1/test_helpers/checkout/sessions/${session.id}/pay`,
+      { card: "4242424242424242" });
+    const intent = await S.stripe.paymentIntents.retrieve(paid.payment_intent);
+    await S.stripe.refunds.create({ payment_intent: intent.id, amount: 150 });
+    const [d] = await receiver.waitFor("charge.refunded", intent.latest_charge);
+    const event = S.stripe.webhooks.constructEvent(d.body, d.headers["stripe-signature"], ep.secret);
+    eq(event.type, "charge.refunded", "event type");
+    eq([event.data.object.object, event.data.object.amount_refunded, event.data.object.refunded],
+      ["charge", 150, false], "the charge as refunded");
+  } finally {
+    await S.stripe.webhookEndpoints.del(ep.id).catch(() => {});
+  }
+}
+
 const CHECKS = [
   ["product.create", checkProductCreate],
   ["product.retrieve", checkProductRetrieve],
@@ -1663,6 +1694,7 @@ const CHECKS = [
   ["subscriptions.dunning.invoice_pay", checkSubscriptionDunningInvoicePay],
   ["webhooks.invoice_paid.renewal", checkWebhooksInvoicePaidRenewal],
   ["refunds.partial_then_full.receipt", checkRefundsPartialThenFull],
+  ["webhooks.charge_refunded", checkWebhooksChargeRefunded],
 ];
 
 async function main() {

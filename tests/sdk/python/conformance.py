@@ -1445,6 +1445,40 @@ def check_refunds_partial_then_full():
            "the receipt shows both refunds")
 
 
+
+def check_webhooks_charge_refunded():
+    """A refund's charge.refunded delivery, verified with stripe-python's webhook verifier."""
+    receiver = Receiver()
+    ep = stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["charge.refunded"],
+                                       description="refunds")
+    try:
+        price = need(S.price, "price")
+        s = stripe.checkout.Session.create(mode="payment",
+                                           line_items=[{"price": price.id, "quantity": 1}],
+                                           success_url=SUCCESS_URL)
+        track(s.id)
+        client = test_helper_client()
+        paid = client.deserialize(
+            client.raw_request("post", "/v1/test_helpers/checkout/sessions/%s/pay" % s.id,
+                               card="4242424242424242"),
+            api_mode="V1")
+        intent = stripe.PaymentIntent.retrieve(paid.payment_intent)
+        stripe.Refund.create(payment_intent=intent.id, amount=150)
+        d = receiver.wait_for("charge.refunded", intent.latest_charge)[0]
+        event = stripe.Webhook.construct_event(d.body.decode("utf-8"),
+                                               d.headers.get("stripe-signature"), ep.secret)
+        eq(event.type, "charge.refunded", "event type")
+        expect(isinstance(event.data.object, stripe.Charge),
+               "data.object is a stripe.Charge, got %r" % type(event.data.object))
+        eq((event.data.object.amount_refunded, event.data.object.refunded), (150, False),
+           "the charge as refunded")
+    finally:
+        try:
+            stripe.WebhookEndpoint.delete(ep.id)
+        except stripe.StripeError:
+            pass
+
+
 def check_webhooks_invoice_paid_renewal():
     """A renewal run by a test clock reaches a local receiver as invoice.paid, signed:
     stripe-python's Webhook.construct_event verifies it with the endpoint's secret, and its
@@ -1545,6 +1579,7 @@ CHECKS = [
     ("subscriptions.dunning.invoice_pay", check_subscription_dunning_invoice_pay),
     ("webhooks.invoice_paid.renewal", check_webhooks_invoice_paid_renewal),
     ("refunds.partial_then_full.receipt", check_refunds_partial_then_full),
+    ("webhooks.charge_refunded", check_webhooks_charge_refunded),
 ]
 
 
