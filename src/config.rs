@@ -29,6 +29,7 @@ pub struct ConfigFile {
     pub shutdown_grace: Option<Duration>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
+    pub smtp_test_mode: Option<bool>,
 }
 
 impl ConfigFile {
@@ -54,6 +55,7 @@ impl ConfigFile {
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
             smtp_url: over.smtp_url.or(self.smtp_url),
             smtp_from: over.smtp_from.or(self.smtp_from),
+            smtp_test_mode: over.smtp_test_mode.or(self.smtp_test_mode),
         }
     }
 }
@@ -117,18 +119,15 @@ pub struct SmtpSettings {
     /// The From address, e.g. `Receipts <receipts@shop.example>`; the default is
     /// `receipts@<the public URL's host>`, named after the merchant.
     pub from: Option<String>,
+    /// Whether test-mode payments are emailed receipts too (off by default, as on Stripe: a
+    /// test key must not make the server email any address it likes).
+    pub test_mode: bool,
 }
 
 impl SmtpSettings {
     /// The URL without its password, for logs and the first-start message.
     pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.url) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("***"));
-                url.to_string()
-            }
-            _ => self.url.clone(),
-        }
+        crate::store::redact_url(&self.url)
     }
 }
 
@@ -210,6 +209,7 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duratio
 impl Config {
     pub fn resolve(settings: ConfigFile) -> anyhow::Result<Config> {
         let connections = ConnectionLimits::resolve(&settings)?;
+        let smtp = smtp_settings(&settings)?;
         let addr_text = settings.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
         let addr: SocketAddr = addr_text.parse().map_err(|e| {
             anyhow::anyhow!("invalid address '{addr_text}': {e} (expected e.g. 127.0.0.1:4242)")
@@ -230,9 +230,15 @@ impl Config {
             connections,
             billing_interval: Some(BILLING_INTERVAL),
             test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
-            smtp: smtp_settings(settings.smtp_url, settings.smtp_from)?,
+            smtp,
             mail_interval: MAIL_INTERVAL,
         })
+    }
+
+    /// Whether this server emails the receipts of payments in that mode: it has an SMTP
+    /// server, and test mode is asked for (`--smtp-test-mode`) or the payment is live.
+    pub fn emails_receipts(&self, livemode: bool) -> bool {
+        self.smtp.as_ref().is_some_and(|s| livemode || s.test_mode)
     }
 
     /// Which webhook endpoints may target internal addresses, by mode. With `deny`, test mode
@@ -278,17 +284,20 @@ impl Config {
 }
 
 /// The SMTP settings, if a URL is given: `smtp://` or `smtps://` with a host.
-fn smtp_settings(
-    url: Option<String>,
-    from: Option<String>,
-) -> anyhow::Result<Option<SmtpSettings>> {
-    let Some(url) = url else {
-        if from.is_some() {
-            anyhow::bail!("smtp_from is set but smtp_url is not: receipts need an SMTP server");
+fn smtp_settings(settings: &ConfigFile) -> anyhow::Result<Option<SmtpSettings>> {
+    let Some(url) = settings.smtp_url.clone() else {
+        if settings.smtp_from.is_some() || settings.smtp_test_mode.is_some() {
+            anyhow::bail!(
+                "smtp_from or smtp_test_mode is set but smtp_url is not: receipts need an SMTP server"
+            );
         }
         return Ok(None);
     };
-    let settings = SmtpSettings { url, from };
+    let settings = SmtpSettings {
+        url,
+        from: settings.smtp_from.clone(),
+        test_mode: settings.smtp_test_mode.unwrap_or(false),
+    };
     let parsed = url::Url::parse(&settings.url)
         .map_err(|e| anyhow::anyhow!("invalid SMTP URL '{}': {e}", settings.redacted()))?;
     if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
@@ -331,6 +340,13 @@ mod tests {
                 ..ConfigFile::default()
             })
         };
+        assert!(
+            !with(Some("smtp://localhost:1025"), None)
+                .unwrap()
+                .smtp
+                .unwrap()
+                .test_mode
+        );
         assert_eq!(with(None, None).unwrap().smtp, None);
         let smtp = with(
             Some("smtps://ada:secret@mail.example:465"),
@@ -343,6 +359,11 @@ mod tests {
         for (url, from, says) in [
             (Some("http://mail.example"), None, "expected smtp://"),
             (Some("not a url"), None, "invalid SMTP URL"),
+            (
+                Some("smtp://u:secret@host:99999"),
+                None,
+                "smtp://u:***@host:99999",
+            ),
             (
                 Some("smtp://mail.example"),
                 Some("nobody"),

@@ -25,10 +25,13 @@ use crate::store::{Db, StoreResult};
 /// Wakes the mail workers of this process when an email has been queued.
 pub static WAKE: Notify = Notify::const_new();
 
-/// How long a claim holds an email: beyond one attempt's timeout.
-const LEASE_SECONDS: i64 = 60;
+/// The longest one attempt may take, the SMTP conversation included (lettre's own timeout
+/// covers only the connection).
 const TIMEOUT: Duration = Duration::from_secs(20);
-const BATCH: i64 = 32;
+/// Emails claimed at once, and sent one after another...
+const BATCH: i64 = 4;
+/// ...within their claim's lease, beyond the batch's longest time.
+const LEASE_SECONDS: i64 = 120;
 /// Seconds from an attempt that failed to the next: about two days in all, then it is
 /// `failed`.
 const RETRY_AFTER: [i64; 7] = [60, 300, 1_800, 7_200, 21_600, 43_200, 86_400];
@@ -45,6 +48,8 @@ pub struct Mailer {
     from: Option<Mailbox>,
     /// The public URL's host: the right-hand side of Message-IDs and of the default sender.
     host: String,
+    /// Whether test-mode receipts are sent too (`--smtp-test-mode`).
+    test_mode: bool,
 }
 
 impl Mailer {
@@ -62,10 +67,16 @@ impl Mailer {
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| "localhost".to_string());
+        let no_domain = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
+        if from.is_none() && no_domain {
+            tracing::warn!(%host, "receipt emails are from receipts@{host}, which SMTP relays \
+                usually refuse: set --smtp-from");
+        }
         Ok(Mailer {
             transport,
             from,
             host,
+            test_mode: settings.test_mode,
         })
     }
 
@@ -117,7 +128,13 @@ pub async fn send_due(
     };
     let claimed = emails::claim_due(db, now, LEASE_SECONDS, BATCH).await?;
     for email in &claimed {
-        let sent = send(db, mailer, email, now, public_url).await;
+        let sent = if email.livemode || mailer.test_mode {
+            send(db, mailer, email, now, public_url).await
+        } else {
+            Sent::Skipped {
+                why: "test-mode receipts are emailed only with --smtp-test-mode",
+            }
+        };
         if let Sent::Retry { error, .. } | Sent::Failed { error } = &sent {
             tracing::warn!(email = %email.id, attempts = email.attempts, %error, "a receipt email was not sent");
         }
@@ -127,26 +144,45 @@ pub async fn send_due(
 }
 
 /// One attempt at `email`: composed from what its receipt shows now, then handed to the SMTP
-/// server.
+/// server. A permanent refusal (5xx) or an email that cannot be composed fails for good;
+/// anything else is tried again later.
 async fn send(db: &Db, mailer: &Mailer, email: &ClaimedEmail, now: i64, public_url: &str) -> Sent {
+    let retry = |error: String| match RETRY_AFTER.get(email.attempts as usize - 1) {
+        Some(after) => Sent::Retry {
+            at: now + after,
+            error,
+        },
+        None => Sent::Failed { error },
+    };
     let message = match compose(db, mailer, email, public_url).await {
         Ok(message) => message,
-        Err(error) => return Sent::Failed { error },
+        Err(Unsendable::Never(error)) => return Sent::Failed { error },
+        Err(Unsendable::Now(error)) => return retry(error),
     };
-    match mailer.transport.send(message).await {
-        Ok(_) => Sent::Accepted,
-        Err(error) if error.is_permanent() => Sent::Failed {
+    match tokio::time::timeout(TIMEOUT, mailer.transport.send(message)).await {
+        Ok(Ok(_)) => Sent::Accepted,
+        Ok(Err(error)) if error.is_permanent() => Sent::Failed {
             error: error.to_string(),
         },
-        Err(error) => match RETRY_AFTER.get(email.attempts as usize - 1) {
-            Some(after) => Sent::Retry {
-                at: now + after,
-                error: error.to_string(),
-            },
-            None => Sent::Failed {
-                error: error.to_string(),
-            },
-        },
+        Ok(Err(error)) => retry(error.to_string()),
+        Err(_) => retry(format!("no answer from the SMTP server within {TIMEOUT:?}")),
+    }
+}
+
+/// Why an email could not be composed.
+enum Unsendable {
+    /// Its receipt or address is missing or invalid: it never will be.
+    Never(String),
+    /// The database did not answer: later.
+    Now(String),
+}
+
+impl From<DomainError> for Unsendable {
+    fn from(error: DomainError) -> Unsendable {
+        match error {
+            DomainError::Store(_) => Unsendable::Now(error.to_string()),
+            error => Unsendable::Never(error.to_string()),
+        }
     }
 }
 
@@ -156,39 +192,30 @@ async fn compose(
     mailer: &Mailer,
     email: &ClaimedEmail,
     public_url: &str,
-) -> Result<Message, String> {
-    let text = |e: DomainError| e.to_string();
+) -> Result<Message, Unsendable> {
     let (receipt, refund) = match email.kind.as_str() {
         "refund" => {
             let caller =
                 crate::domain::accounts::Caller::without_key(&email.account_id, email.livemode);
-            let refund = refunds::get(db, &caller, &email.object_id)
-                .await
-                .map_err(text)?;
-            let receipt = receipts::of_charge(db, &refund.charge_id)
-                .await
-                .map_err(text)?;
-            (receipt, Some(refund))
+            let refund = refunds::get(db, &caller, &email.object_id).await?;
+            (
+                receipts::of_charge(db, &refund.charge_id).await?,
+                Some(refund),
+            )
         }
-        _ => (
-            receipts::of_charge(db, &email.object_id)
-                .await
-                .map_err(text)?,
-            None,
-        ),
+        _ => (receipts::of_charge(db, &email.object_id).await?, None),
     };
     let letter = crate::http::pages::receipts::letter(&receipt, refund.as_ref(), public_url);
-    let to: Mailbox = email
-        .recipient
-        .parse()
-        .map_err(|e| format!("the address {} is not valid: {e}", email.recipient))?;
+    let to: Mailbox = email.recipient.parse().map_err(|e| {
+        Unsendable::Never(format!("the address {} is not valid: {e}", email.recipient))
+    })?;
     Message::builder()
         .from(mailer.sender(&receipt.merchant))
         .to(to)
         .subject(letter.subject)
         .message_id(Some(format!("<{}@{}>", email.id, mailer.host)))
         .multipart(MultiPart::alternative_plain_html(letter.text, letter.html))
-        .map_err(|e| e.to_string())
+        .map_err(|e| Unsendable::Never(e.to_string()))
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ struct Cli {
 struct Storage {
     /// TOML config file with any of: addr, public_url, database_url, log_format,
     /// webhooks_allow_private, webhooks_test_private, header_timeout, idle_timeout,
-    /// max_connections, shutdown_grace, smtp_url, smtp_from.
+    /// max_connections, shutdown_grace, smtp_url, smtp_from, smtp_test_mode.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -178,6 +178,10 @@ struct ServeArgs {
     /// [default: receipts@<public URL's host>, named after the merchant]
     #[arg(long, env = "KASSA_SMTP_FROM", value_name = "ADDRESS")]
     smtp_from: Option<String>,
+    /// Email receipts of test-mode payments too (for a mail catcher in development; off by
+    /// default, as on Stripe, so that a test key cannot make the server email any address).
+    #[arg(long, env = "KASSA_SMTP_TEST_MODE")]
+    smtp_test_mode: bool,
     #[command(flatten)]
     connections: ConnectionArgs,
 }
@@ -192,6 +196,7 @@ impl ServeArgs {
             webhooks_test_private: self.webhooks_test_private,
             smtp_url: self.smtp_url.clone(),
             smtp_from: self.smtp_from.clone(),
+            smtp_test_mode: self.smtp_test_mode.then_some(true),
             ..self.connections.settings()
         }
     }

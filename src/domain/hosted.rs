@@ -39,6 +39,8 @@ pub struct HostedSession {
     pub confirmation_message: Option<String>,
     /// The receipt of a completed session's payment, if it took one.
     pub receipt_url: Option<String>,
+    /// The address the receipt was emailed to, if it was (or is being).
+    pub receipt_emailed_to: Option<String>,
     /// The session's time, unix seconds: its test clock's, if it is on one.
     pub now: i64,
 }
@@ -115,14 +117,11 @@ pub async fn load(
         }
         _ => None,
     };
-    let receipt_url = match (&session.state, &session.payment_intent_id) {
-        (SessionState::Completed, Some(intent)) => {
-            let intent = super::payments::get_payment_intent(db, &caller, intent).await?;
-            intent
-                .latest_charge
-                .map(|charge| super::payments::receipt_url(public_url, &charge))
-        }
-        _ => None,
+    let charge = paid_charge(db, &caller, &session).await?;
+    let receipt_url = charge.as_ref().and_then(|c| c.receipt_url(public_url));
+    let receipt_emailed_to = match &charge {
+        Some(charge) => receipt_emailed_to(db, &caller, &charge.id).await?,
+        None => None,
     };
     Ok(HostedSession {
         account,
@@ -130,8 +129,46 @@ pub async fn load(
         lines,
         confirmation_message,
         receipt_url,
+        receipt_emailed_to,
         now,
     })
+}
+
+/// The charge that paid a completed session, if one did (a session that saved a card after a
+/// declined one has only that declined charge).
+async fn paid_charge(
+    db: &Db,
+    caller: &Caller,
+    session: &Session,
+) -> Result<Option<super::payments::Charge>, DomainError> {
+    let intent = match (&session.state, &session.payment_intent_id) {
+        (SessionState::Completed, Some(intent))
+            if session.payment_status == PaymentStatus::Paid =>
+        {
+            super::payments::get_payment_intent(db, caller, intent).await?
+        }
+        _ => return Ok(None),
+    };
+    let Some(charge) = intent.latest_charge else {
+        return Ok(None);
+    };
+    let charge = super::payments::get_charge(db, caller, &charge).await?;
+    Ok(charge.succeeded().then_some(charge))
+}
+
+/// Where the receipt of `charge` was emailed, or is on its way: only a receipt queued on a
+/// server with SMTP and not given up on counts, so that no page promises an email that never
+/// goes.
+async fn receipt_emailed_to(
+    db: &Db,
+    caller: &Caller,
+    charge: &str,
+) -> Result<Option<String>, DomainError> {
+    let emails = store::emails::of_object(db, caller, charge).await?;
+    Ok(emails
+        .into_iter()
+        .find(|e| e.kind == "receipt" && matches!(e.state.as_str(), "pending" | "sent"))
+        .map(|e| e.recipient))
 }
 
 /// What the customer chose, as typed, by line item id.

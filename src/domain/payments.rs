@@ -13,11 +13,6 @@ pub struct CardSummary {
     pub exp_year: i64,
 }
 
-/// The receipt page of the succeeded charge `charge_id`, under kassa's public URL.
-pub fn receipt_url(public_url: &str, charge_id: &str) -> String {
-    format!("{public_url}/receipts/{charge_id}")
-}
-
 impl CardSummary {
     /// `Visa ending 4242`, for people.
     pub fn describe(&self) -> String {
@@ -189,7 +184,8 @@ impl Charge {
 
     /// The charge's receipt page under kassa's public URL; only a charge that succeeded has one.
     pub fn receipt_url(&self, public_url: &str) -> Option<String> {
-        self.succeeded().then(|| receipt_url(public_url, &self.id))
+        self.succeeded()
+            .then(|| format!("{public_url}/receipts/{}", self.id))
     }
 
     /// Stripe's Charge object, with its `receipt_url` under `public_url`. Connect, Radar,

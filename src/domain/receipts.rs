@@ -6,6 +6,7 @@
 use super::DomainError;
 use super::accounts::{self, Caller};
 use super::billing::{self, Invoice};
+use super::list::PageRequest;
 use super::payments::{self, Charge};
 use super::refunds::{Refund, RefundStatus};
 use crate::store::{self, Db};
@@ -59,9 +60,7 @@ impl Receipt {
 /// unknown id.
 pub async fn of_charge(db: &Db, id: &str) -> Result<Receipt, DomainError> {
     let missing = || DomainError::not_found("charge", id);
-    let (account_id, livemode) = store::payments::charge_owner(db, id)
-        .await?
-        .ok_or_else(missing)?;
+    let (account_id, livemode) = store::owner(db, "charges", id).await?.ok_or_else(missing)?;
     let caller = Caller::without_key(&account_id, livemode);
     let charge = payments::get_charge(db, &caller, id).await?;
     if !charge.succeeded() {
@@ -104,7 +103,7 @@ pub async fn of_charge(db: &Db, id: &str) -> Result<Receipt, DomainError> {
 /// A draft has no page yet: not found, as an unknown id.
 pub async fn of_invoice(db: &Db, id: &str) -> Result<Receipt, DomainError> {
     let missing = || DomainError::not_found("invoice", id);
-    let (account_id, livemode) = store::billing::invoice_owner(db, id)
+    let (account_id, livemode) = store::owner(db, "invoices", id)
         .await?
         .ok_or_else(missing)?;
     let caller = Caller::without_key(&account_id, livemode);
@@ -166,12 +165,26 @@ async fn session_lines(
         .collect())
 }
 
-/// The succeeded refunds of `charge`, oldest first.
+/// The succeeded refunds of `charge`, oldest first: every one, page after page.
 async fn refunds_of(db: &Db, caller: &Caller, charge: &Charge) -> Result<Vec<Refund>, DomainError> {
+    let mut refunds = Vec::new();
     if charge.amount_refunded == 0 {
-        return Ok(Vec::new());
+        return Ok(refunds);
     }
-    let (mut refunds, _) = store::refunds::of_charge(db, caller, &charge.id).await?;
+    let filter = super::refunds::RefundFilter {
+        charge: Some(charge.id.clone()),
+        ..Default::default()
+    };
+    let mut after: Option<String> = None;
+    loop {
+        let page = PageRequest::new(Some(100), 100, None, after.take(), None)?;
+        let found = store::refunds::list(db, caller, &filter, &page).await?;
+        after = found.items.last().map(|r| r.id.clone());
+        refunds.extend(found.items);
+        if !found.has_more {
+            break;
+        }
+    }
     refunds.retain(|r| r.status == RefundStatus::Succeeded);
     refunds.reverse();
     Ok(refunds)

@@ -571,15 +571,6 @@ async fn with_lines(db: &Db, rows: Vec<InvoiceRow>) -> StoreResult<Vec<Invoice>>
         .collect())
 }
 
-/// The account and mode (`livemode`) of invoice `id`, whoever asks: for its page.
-pub async fn invoice_owner(db: &Db, id: &str) -> StoreResult<Option<(String, bool)>> {
-    db.fetch_optional(
-        "SELECT account_id, livemode FROM invoices WHERE id = $1",
-        &args![id],
-    )
-    .await
-}
-
 pub async fn get_invoice(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Invoice>> {
     let sql = format!(
         "SELECT {} FROM invoices WHERE id = $1 AND account_id = $2 AND livemode = $3",

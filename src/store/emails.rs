@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{Db, Statement, StoreResult, args, row_struct};
+use crate::domain::accounts::Caller;
 use crate::domain::events::Event;
 use crate::domain::ids::{self, prefix};
 
@@ -106,6 +107,8 @@ pub enum Sent {
     Retry { at: i64, error: String },
     /// Refused for good, or every attempt failed.
     Failed { error: String },
+    /// Not to be sent by this server's settings.
+    Skipped { why: &'static str },
 }
 
 /// Marks every email due at `now` and not claimed `skipped`, in one statement: for a server
@@ -127,6 +130,7 @@ pub async fn finish(db: &Db, email: &ClaimedEmail, sent: &Sent, now: i64) -> Sto
         Sent::Accepted => ("sent", now, None, Some(now)),
         Sent::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
         Sent::Failed { error } => ("failed", now, Some(error.as_str()), None),
+        Sent::Skipped { why } => ("skipped", now, Some(*why), None),
     };
     db.execute(
         "UPDATE emails SET state = $1, next_attempt_at = $2, last_error = $3, sent_at = $4, \
@@ -138,41 +142,30 @@ pub async fn finish(db: &Db, email: &ClaimedEmail, sent: &Sent, now: i64) -> Sto
 }
 
 row_struct! {
-    /// An email as the dashboard shows it.
+    /// An email and how its sending went.
     pub struct EmailRow {
         pub id: String,
+        /// `receipt` or `refund`.
         pub kind: String,
-        pub object_id: String,
         pub recipient: String,
         /// `pending`, `sent`, `failed` or `skipped`.
         pub state: String,
-        pub attempts: i64,
-        pub last_error: Option<String>,
-        pub created: i64,
-        pub sent_at: Option<i64>,
     }
 }
 
-/// The emails about `object_ids` (charges and refunds) of an account and mode, oldest first.
-pub async fn of_objects(
-    db: &Db,
-    account_id: &str,
-    livemode: bool,
-    object_ids: &[&str],
-) -> StoreResult<Vec<EmailRow>> {
-    let mut found = Vec::new();
-    for object_id in object_ids {
-        let rows: Vec<EmailRow> = db
-            .fetch_all(
-                "SELECT id, kind, object_id, recipient, state, attempts, last_error, created, \
-                 sent_at FROM emails WHERE object_id = $1 AND account_id = $2 AND livemode = $3 \
-                 ORDER BY id",
-                &args![*object_id, account_id, livemode],
-            )
-            .await?;
-        found.extend(rows);
-    }
-    Ok(found)
+/// The emails about `object_id` (a charge or a refund) of the caller's account and mode,
+/// oldest first.
+pub async fn of_object(db: &Db, caller: &Caller, object_id: &str) -> StoreResult<Vec<EmailRow>> {
+    let sql = format!(
+        "SELECT {} FROM emails WHERE object_id = $1 AND account_id = $2 AND livemode = $3 \
+         ORDER BY id",
+        EmailRow::COLUMNS
+    );
+    db.fetch_all(
+        &sql,
+        &args![object_id, &caller.account_id, caller.mode.is_live()],
+    )
+    .await
 }
 
 /// Whether an account emails receipts.

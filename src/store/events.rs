@@ -117,7 +117,7 @@ impl Queued {
             crate::delivery::WAKE.notify_one();
         }
         if self.emails {
-            crate::mail::WAKE.notify_waiters();
+            crate::mail::WAKE.notify_one();
         }
     }
 }
@@ -129,9 +129,9 @@ const SUBSCRIBERS: &str = "SELECT e.id, t.event_type FROM webhook_endpoints e \
      ORDER BY e.id";
 
 /// Writes events inside `tx` (the transaction of the change they record) and, in that same
-/// transaction, one pending delivery per enabled endpoint that wants each: the transactional
-/// outbox ([`Subscribers::statements`]). No event is written without its deliveries, or the
-/// reverse.
+/// transaction, one pending delivery per enabled endpoint that wants each and the receipt
+/// emails they call for: the transactional outbox ([`Subscribers::statements`]). No event is
+/// written without its deliveries and emails, or the reverse.
 pub async fn insert_events(tx: &mut Tx<'_>, events: &[Event]) -> StoreResult<()> {
     let Some(first) = events.first() else {
         return Ok(());
@@ -363,7 +363,8 @@ pub async fn payloads_since(
         .collect())
 }
 
-/// Deletes up to `limit` events older than `before`, with their deliveries and attempts, in
+/// Deletes up to `limit` events older than `before`, with their deliveries, attempts and
+/// receipt emails, in
 /// one transaction; returns how many. Batches keep the writer free for payments meanwhile.
 pub async fn prune(db: &Db, before: i64, limit: i64) -> StoreResult<u64> {
     macro_rules! oldest {
@@ -384,6 +385,12 @@ pub async fn prune(db: &Db, before: i64, limit: i64) -> StoreResult<u64> {
         .await?;
         tx.execute(
             concat!("DELETE FROM webhook_deliveries WHERE event_id IN (", oldest!(), ")"),
+            &args![before, limit],
+        )
+        .await?;
+        // Receipt emails (and the customers' addresses in them) go with their events.
+        tx.execute(
+            concat!("DELETE FROM emails WHERE event_id IN (", oldest!(), ")"),
             &args![before, limit],
         )
         .await?;

@@ -257,6 +257,13 @@ fn sqlite_path(url: &str) -> &str {
 }
 
 /// The URL with any password replaced, safe to print and log.
+/// The account and mode (`livemode`) of the row `id` of `table` (one of kassa's own table
+/// names, never input), whoever asks: for the pages whose link is their capability.
+pub async fn owner(db: &Db, table: &'static str, id: &str) -> StoreResult<Option<(String, bool)>> {
+    let sql = format!("SELECT account_id, livemode FROM {table} WHERE id = $1");
+    db.fetch_optional(&sql, &args![id]).await
+}
+
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();

@@ -313,15 +313,6 @@ impl From<ChargeRow> for Charge {
     }
 }
 
-/// The account and mode (`livemode`) of charge `id`, whoever asks: for its receipt page.
-pub async fn charge_owner(db: &Db, id: &str) -> StoreResult<Option<(String, bool)>> {
-    db.fetch_optional(
-        "SELECT account_id, livemode FROM charges WHERE id = $1",
-        &args![id],
-    )
-    .await
-}
-
 pub async fn get_charge(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Charge>> {
     let sql = format!(
         "SELECT {} FROM charges WHERE id = $1 AND account_id = $2 AND livemode = $3",

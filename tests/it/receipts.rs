@@ -35,7 +35,11 @@ async fn mailing(engine: Engine, mailbox: &Mailbox) -> TestServer {
     let url = mailbox.url();
     TestServer::start_configured(TestDatabase::new(engine).await, move |config| {
         config.billing_interval = None;
-        config.smtp = Some(kassa::config::SmtpSettings { url, from: None });
+        config.smtp = Some(kassa::config::SmtpSettings {
+            url,
+            from: None,
+            test_mode: true,
+        });
         config.mail_interval = std::time::Duration::from_millis(20);
     })
     .await
@@ -141,6 +145,8 @@ async fn a_paid_session_has_a_receipt_with_its_refunds(engine: Engine) {
     );
     let (_, thanks, _) = page(&checkout).await;
     assert!(thanks.contains(&format!("href=\"{url}\"")), "{thanks}");
+    // This server has no SMTP server: the page promises no email.
+    assert!(!thanks.contains("on its way"), "{thanks}");
 
     // A refund shows, with what the customer paid net; the charge.succeeded event carried the
     // same link.
@@ -180,6 +186,37 @@ async fn failed_charges_and_unknown_ids_have_no_receipt(engine: Engine) {
         assert_eq!(status, 404, "{path}");
         assert!(html.contains("not found"), "{html}");
     }
+
+    // A free trial whose first card was declined, then saved with another: nothing was paid,
+    // so its thank-you page links no receipt (not the declined charge's).
+    let price = post(
+        &server,
+        &account,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&recurring[interval]=month&product_data[name]=Pro",
+    )
+    .await;
+    let trial = post(
+        &server,
+        &account,
+        "/v1/checkout/sessions",
+        &format!(
+            "mode=subscription&line_items[0][price]={}&subscription_data[trial_period_days]=14",
+            price["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let id = trial["id"].as_str().unwrap();
+    let path = format!("/v1/test_helpers/checkout/sessions/{id}/pay");
+    let pay = |card: &'static str| server.form(&account, Method::POST, &path, card);
+    assert_eq!(pay("card=4000000000000002").await.status(), 402);
+    assert_eq!(pay("card=4242424242424242").await.status(), 200);
+    let (_, thanks, _) = page(&format!("{}/checkout/{id}", server.base)).await;
+    assert!(
+        thanks.contains("Card confirmed") || thanks.contains("has started"),
+        "{thanks}"
+    );
+    assert!(!thanks.contains("/receipts/"), "{thanks}");
 }
 
 /// A monthly subscription of 2 × Pro at €9.00 paid through checkout; the subscription.
@@ -226,12 +263,24 @@ async fn invoices_have_pages_and_renewals_receipts(engine: Engine) {
     let (status, html, _) = page(&url).await;
     assert_eq!(status, 200);
     let number = invoice["number"].as_str().unwrap();
-    for shown in [number, "Cloud Co", "Pro", "€18.00", "Visa ending 4242"] {
+    for shown in [
+        number,
+        "Cloud Co",
+        "Pro",
+        "€18.00",
+        "Visa ending 4242",
+        "Paid",
+    ] {
         assert!(
             html.contains(shown),
             "the invoice page shows {shown}: {html}"
         );
     }
+    let charge = invoice["charge"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("href=\"{}/receipts/{charge}\"", server.base)),
+        "the invoice page links its payment's receipt: {html}"
+    );
 
     // The renewal: a draft has no page yet; once charged, its receipt names the invoice and
     // the period it pays for.
@@ -282,6 +331,16 @@ async fn payments_refunds_and_renewals_are_emailed(engine: Engine) {
     let receipt_url = charge["receipt_url"].as_str().unwrap();
 
     let mails = mailbox.wait_for(1).await;
+    let checkout = format!(
+        "{}/checkout/{}",
+        server.base,
+        session["id"].as_str().unwrap()
+    );
+    let (_, thanks, _) = page(&checkout).await;
+    assert!(
+        thanks.contains("A receipt is on its way to ada@example.com."),
+        "{thanks}"
+    );
     let receipt = &mails[0];
     assert_eq!(receipt.to, vec!["ada@example.com".to_string()]);
     assert_eq!(receipt.from, "receipts@127.0.0.1");
@@ -339,11 +398,18 @@ async fn payments_refunds_and_renewals_are_emailed(engine: Engine) {
     assert!(text.contains("€18.00"), "{text}");
     assert!(text.contains("Invoice: "), "{text}");
     assert_eq!(mails.len(), 4, "one email each");
-    let states = email_states(&server).await;
-    assert!(
-        states.iter().all(|(_, state, _)| state == "sent"),
-        "{states:?}"
-    );
+    // Each is written sent once the SMTP server has taken it.
+    let all_sent = |states: &[(String, String, i64)]| states.iter().all(|(_, s, _)| s == "sent");
+    let mut states = email_states(&server).await;
+    for _ in 0..500 {
+        if all_sent(&states) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        states = email_states(&server).await;
+    }
+    assert!(all_sent(&states), "{states:?}");
+    assert_eq!(mailbox.mails().len(), 4, "and none twice");
 }
 
 async fn a_refused_email_is_retried_and_a_resend_is_the_same_message(engine: Engine) {
@@ -419,6 +485,33 @@ async fn receipt_emails_follow_the_account_setting_and_the_server(engine: Engine
         email_states(&plain).await,
         [("receipt".into(), "skipped".into(), 0)]
     );
+
+    // Nor are test-mode receipts emailed without --smtp-test-mode (as on Stripe): a test key
+    // must not make the server email any address it likes.
+    let url = mailbox.url();
+    let live_only = TestServer::start_configured(TestDatabase::new(engine).await, move |config| {
+        config.billing_interval = None;
+        config.smtp = Some(kassa::config::SmtpSettings {
+            url,
+            from: None,
+            test_mode: false,
+        });
+        config.mail_interval = std::time::Duration::from_millis(20);
+    })
+    .await;
+    let shop = live_only.account("Live Shop").await;
+    paid_session(&live_only, &shop, "4242424242424242").await;
+    for _ in 0..500 {
+        if email_states(&live_only).await == [("receipt".into(), "skipped".into(), 1)] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        email_states(&live_only).await,
+        [("receipt".into(), "skipped".into(), 1)]
+    );
+    assert_eq!(mailbox.mails().len(), 1, "only the first server's");
 }
 
 /// A server with no SMTP server that looks for due emails every 20 ms.

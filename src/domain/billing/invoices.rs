@@ -114,7 +114,8 @@ impl Invoice {
     /// Stripe's invoice object: the current fields (`parent`, `payments`) and the older ones
     /// beside them (`subscription`, `payment_intent`, `charge`, `paid`).
     /// `hosted_invoice_url` is its page under `public_url` once finalized (null for a draft,
-    /// as on Stripe); `invoice_pdf` is null: the page prints to PDF from the browser.
+    /// as on Stripe; unlike Stripe's, the page takes no payment); `invoice_pdf` is null: the
+    /// page prints to PDF from the browser.
     pub fn object(&self, public_url: &str) -> Value {
         let paid = self.status == InvoiceStatus::Paid;
         let finalized = self.finalized_at.is_some();

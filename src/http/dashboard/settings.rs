@@ -100,13 +100,15 @@ async fn render(
 /// The receipt emails' switch, and whether this server can send them at all.
 fn receipts_section(state: &AppState, signed: &Signed, on: bool) -> String {
     let server = match &state.config.smtp {
-        Some(smtp) => format!(
-            "This server sends them through <code>{}</code>.",
-            escape(&smtp.redacted())
-        ),
-        None => "This server has no SMTP server (<code>--smtp-url</code>), so it sends no \
+        Some(smtp) if smtp.test_mode => "This server sends them, in test mode too.",
+        Some(_) => {
+            "This server sends them for live payments (test-mode receipts only with \
+                    <code>--smtp-test-mode</code>)."
+        }
+        None => {
+            "This server has no SMTP server (<code>--smtp-url</code>), so it sends no \
                  email whatever this says."
-            .to_string(),
+        }
     };
     format!(
         "<section class=\"card wide\"><h2>Receipt emails</h2>\

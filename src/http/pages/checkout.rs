@@ -40,7 +40,7 @@ pub async fn show_checkout(
     headers: HeaderMap,
 ) -> Response {
     let csrf = Csrf::for_page(&headers, &state.config.public_url);
-    match hosted::load(&state.db, &id, state.clock.now(), &state.config.public_url).await {
+    match load(&state, &id).await {
         Ok(hosted) => render(&hosted, &View::default(), &csrf),
         Err(error) => failure(error),
     }
@@ -72,7 +72,7 @@ pub async fn submit_checkout(
         ..View::default()
     };
     if form.action == "update" {
-        let mut hosted = match hosted::load(db, &id, now, public_url).await {
+        let mut hosted = match load(&state, &id).await {
             Ok(hosted) => hosted,
             Err(error) => return failure(error),
         };
@@ -314,9 +314,20 @@ fn failure(error: DomainError) -> Response {
     }
 }
 
+/// The session as its page shows it. An emailed receipt is promised only by a server that
+/// emails receipts of the session's mode: on another, it is about to be marked skipped.
+async fn load(state: &AppState, id: &str) -> Result<HostedSession, DomainError> {
+    let mut hosted =
+        hosted::load(&state.db, id, state.clock.now(), &state.config.public_url).await?;
+    if !state.config.emails_receipts(hosted.session.livemode) {
+        hosted.receipt_emailed_to = None;
+    }
+    Ok(hosted)
+}
+
 /// Renders the page again after a POST, with what the customer typed (never the card).
 async fn rerender(state: &AppState, id: &str, view: View, csrf: &Csrf) -> Response {
-    match hosted::load(&state.db, id, state.clock.now(), &state.config.public_url).await {
+    match load(state, id).await {
         Ok(hosted) => render(&hosted, &view, csrf),
         Err(error) => failure(error),
     }
@@ -514,12 +525,17 @@ fn ended(
     let test_note = if hosted.session.livemode {
         ""
     } else {
-        "<p class=\"test-hint\">Test mode: no real money moved.</p>"
+        super::TEST_NOTE
+    };
+    let emailed = match (tone, &hosted.receipt_emailed_to) {
+        ("done", Some(to)) => format!("A receipt is on its way to {}. ", escape(to)),
+        _ => String::new(),
     };
     let receipt = match (tone, &hosted.receipt_url) {
-        ("done", Some(url)) => {
-            format!("<p><a href=\"{}\">View your receipt</a></p>\n", escape(url))
-        }
+        ("done", Some(url)) => format!(
+            "<p>{emailed}<a href=\"{}\">View your receipt</a></p>\n",
+            escape(url)
+        ),
         _ => String::new(),
     };
     format!(

@@ -20,6 +20,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(assets::routes())
 }
 
+/// What a test-mode page (or email) says under its content.
+pub const TEST_NOTE: &str = "<p class=\"test-hint\">Test mode: no real money moved.</p>\n";
+
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -9,7 +9,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{escape, message_page, page};
+use super::{TEST_NOTE, escape, message_page, page};
 use crate::domain::DomainError;
 use crate::domain::billing::{Invoice, InvoiceStatus};
 use crate::domain::money::Currency;
@@ -32,7 +32,7 @@ pub async fn show_receipt(State(state): State<AppState>, Path(id): Path<String>)
     match receipts::of_charge(&state.db, &id).await {
         Ok(receipt) => {
             let title = format!("Receipt from {}", receipt.merchant);
-            let main = document(&receipt, &title, &state.config.public_url);
+            let main = document(&receipt, Shown::Payment, &title, &state.config.public_url);
             page(StatusCode::OK, &title, &main, &[])
         }
         Err(error) => failure(error, "Receipt not found"),
@@ -54,7 +54,7 @@ pub async fn show_invoice(State(state): State<AppState>, Path(id): Path<String>)
                 number.unwrap_or_default(),
                 receipt.merchant
             );
-            let main = document(&receipt, &title, &state.config.public_url);
+            let main = document(&receipt, Shown::Invoice, &title, &state.config.public_url);
             page(StatusCode::OK, &title, &main, &[])
         }
         Err(error) => failure(error, "Invoice not found"),
@@ -79,33 +79,46 @@ fn failure(error: DomainError, title: &str) -> Response {
     }
 }
 
+/// Which page a receipt is shown as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// A payment's receipt (and its email).
+    Payment,
+    /// An invoice's page.
+    Invoice,
+}
+
 /// The whole page: the heading and the [`summary`].
-fn document(receipt: &Receipt, title: &str, public_url: &str) -> String {
+fn document(receipt: &Receipt, shown: Shown, title: &str, public_url: &str) -> String {
     let badge = if receipt.livemode {
         ""
     } else {
         " <span class=\"badge\">Test mode</span>"
     };
-    let test_note = if receipt.livemode {
-        ""
-    } else {
-        "<p class=\"test-hint\">Test mode: no real money moved.</p>\n"
-    };
+    let test_note = if receipt.livemode { "" } else { TEST_NOTE };
     format!(
         "<main class=\"card receipt\">\n<p class=\"merchant\">{merchant}{badge}</p>\n\
          <h1>{title}</h1>\n{summary}{test_note}</main>\n\
          <footer class=\"footer\">Receipt by kassa · print this page or save it as a PDF from your browser</footer>",
         merchant = escape(&receipt.merchant),
         title = escape(title),
-        summary = summary(receipt, public_url),
+        summary = summary(receipt, shown, public_url),
     )
 }
 
 /// The receipt's facts (amount, date, card, invoice), its lines and totals, and its refunds,
 /// as HTML: the body of the page and of the receipt email.
-pub fn summary(receipt: &Receipt, public_url: &str) -> String {
+pub fn summary(receipt: &Receipt, shown: Shown, public_url: &str) -> String {
     let currency = Currency::from_stored(receipt.currency.clone());
-    let mut out = facts(receipt, &currency, public_url);
+    let facts = match (shown, &receipt.invoice) {
+        (Shown::Invoice, Some(invoice)) => invoice_facts(receipt, invoice, &currency, public_url),
+        _ => payment_facts(receipt, &currency, public_url),
+    };
+    let items: String = facts
+        .iter()
+        .map(|(term, value)| format!("<div><dt>{term}</dt><dd>{value}</dd></div>\n"))
+        .collect();
+    let mut out = format!("<dl class=\"receipt-facts\">\n{items}</dl>\n");
     out.push_str("<h2>Summary</h2>\n<div class=\"table-wrap\"><table class=\"lines\">\n");
     out.push_str(
         "<thead><tr><th scope=\"col\">Item</th><th scope=\"col\" class=\"num\">Qty</th>\
@@ -139,39 +152,38 @@ pub fn summary(receipt: &Receipt, public_url: &str) -> String {
     out
 }
 
-/// The facts at the top: what was paid (or is due), when, how, and for which invoice.
-fn facts(receipt: &Receipt, currency: &Currency, public_url: &str) -> String {
-    let mut facts: Vec<(&str, String)> = Vec::new();
-    match (&receipt.charge, &receipt.invoice) {
-        (Some(charge), invoice) => {
-            facts.push(("Amount paid", escape(&currency.display(charge.amount))));
-            facts.push(("Date paid", long_date(charge.created)));
-            if let Some(card) = &charge.card {
-                facts.push(("Payment method", escape(&card.describe())));
-            }
-            if let Some(number) = invoice.as_ref().and_then(|i| i.number.as_ref()) {
-                let url = invoice
-                    .as_ref()
-                    .and_then(|i| i.hosted_invoice_url(public_url))
-                    .unwrap_or_default();
-                facts.push((
-                    "Invoice",
-                    format!("<a href=\"{}\">{}</a>", escape(&url), escape(number)),
-                ));
-            }
-        }
-        (None, Some(invoice)) => facts.extend(invoice_facts(invoice, currency)),
-        (None, None) => {}
+/// A payment's facts (HTML): what was paid, when, how, and for which invoice.
+fn payment_facts(
+    receipt: &Receipt,
+    currency: &Currency,
+    public_url: &str,
+) -> Vec<(&'static str, String)> {
+    let mut facts = Vec::new();
+    let Some(charge) = &receipt.charge else {
+        return facts;
+    };
+    facts.push(("Amount paid", escape(&currency.display(charge.amount))));
+    facts.push(("Date paid", long_date(charge.created)));
+    if let Some(card) = &charge.card {
+        facts.push(("Payment method", escape(&card.describe())));
     }
-    let items: String = facts
-        .iter()
-        .map(|(term, value)| format!("<div><dt>{term}</dt><dd>{value}</dd></div>\n"))
-        .collect();
-    format!("<dl class=\"receipt-facts\">\n{items}</dl>\n")
+    if let Some(invoice) = &receipt.invoice
+        && let (Some(number), Some(url)) = (&invoice.number, invoice.hosted_invoice_url(public_url))
+    {
+        let link = format!("<a href=\"{}\">{}</a>", escape(&url), escape(number));
+        facts.push(("Invoice", link));
+    }
+    facts
 }
 
-/// The facts of an invoice with no card payment: its status and what is owed.
-fn invoice_facts(invoice: &Invoice, currency: &Currency) -> Vec<(&'static str, String)> {
+/// An invoice's facts (HTML): its number and status, what is owed or when it was paid, and the
+/// payment's card and receipt.
+fn invoice_facts(
+    receipt: &Receipt,
+    invoice: &Invoice,
+    currency: &Currency,
+    public_url: &str,
+) -> Vec<(&'static str, String)> {
     let mut facts = vec![(
         "Invoice number",
         escape(invoice.number.as_deref().unwrap_or("")),
@@ -188,12 +200,19 @@ fn invoice_facts(invoice: &Invoice, currency: &Currency) -> Vec<(&'static str, S
         facts.push(("Date paid", long_date(paid_at)));
     }
     if invoice.status == InvoiceStatus::Open {
-        facts.push((
-            "Amount due",
-            escape(&currency.display(invoice.amount_remaining())),
-        ));
+        let due = currency.display(invoice.amount_remaining());
+        facts.push(("Amount due", escape(&due)));
         if let Some(next) = invoice.next_payment_attempt {
             facts.push(("Next payment attempt", long_date(next)));
+        }
+    }
+    if let Some(charge) = &receipt.charge {
+        if let Some(card) = &charge.card {
+            facts.push(("Payment method", escape(&card.describe())));
+        }
+        if let Some(url) = charge.receipt_url(public_url) {
+            let link = format!("<a href=\"{}\">View the receipt</a>", escape(&url));
+            facts.push(("Receipt", link));
         }
     }
     facts
@@ -293,11 +312,7 @@ pub fn letter(
             ),
         ),
     };
-    let test_note = if receipt.livemode {
-        ""
-    } else {
-        "<p class=\"test-hint\">Test mode: no real money moved.</p>\n"
-    };
+    let test_note = if receipt.livemode { "" } else { TEST_NOTE };
     let html = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -306,7 +321,7 @@ pub fn letter(
          <p><a class=\"button\" href=\"{link}\">View receipt</a></p>\n{test_note}</div>\n</body>\n</html>\n",
         title = escape(&subject),
         lead = escape(&lead),
-        summary = summary(receipt, public_url),
+        summary = summary(receipt, Shown::Payment, public_url),
         link = escape(&link),
     );
     let text = format!(
