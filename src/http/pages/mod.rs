@@ -47,6 +47,7 @@ pub fn page(status: StatusCode, title: &str, main: &str, form_targets: &[String]
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"robots\" content=\"noindex\">\n\
+         <link rel=\"icon\" href=\"data:,\">\n\
          <title>{title}</title>\n\
          <link rel=\"stylesheet\" href=\"/assets/kassa.css\">\n\
          <script src=\"/assets/checkout.js\" defer></script>\n\
