@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::csrf::Csrf;
 use super::{escape, message_page, page};
 use crate::domain::DomainError;
 use crate::domain::billing::checkout::Deferral;
 use crate::domain::checkout::{CheckoutMode, LineItem, PaymentStatus, SessionState};
 use crate::domain::hosted::{self, HostedSession, PayOutcome, PaymentForm};
-use crate::domain::ids;
 use crate::http::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -39,7 +39,7 @@ pub async fn show_checkout(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let csrf = Csrf::for_page(&headers, &state.config.public_url);
+    let csrf = Csrf::for_page(&headers, &state.config.public_url, "/checkout");
     match load(&state, &id).await {
         Ok(hosted) => render(&hosted, &View::default(), &csrf),
         Err(error) => failure(error),
@@ -60,7 +60,7 @@ pub async fn submit_checkout(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = Csrf::for_page(&headers, &state.config.public_url);
+    let csrf = Csrf::for_page(&headers, &state.config.public_url, "/checkout");
     if !csrf.accepts(&fields) {
         return stale_form();
     }
@@ -149,7 +149,7 @@ pub async fn cancel_checkout(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = Csrf::for_page(&headers, &state.config.public_url);
+    let csrf = Csrf::for_page(&headers, &state.config.public_url, "/checkout");
     if !csrf.accepts(&fields) {
         return stale_form();
     }
@@ -204,76 +204,6 @@ fn bracketed<'a>(name: &'a str, field: &str) -> Option<&'a str> {
     name.strip_prefix(field)?
         .strip_prefix('[')?
         .strip_suffix(']')
-}
-
-/// The CSRF token of this browser: the cookie's, or a new one set with the page. The cookie is
-/// `SameSite=Lax`, so arriving from the shop keeps it (and other open checkout tabs keep
-/// working); the token in the form is what another site cannot know.
-struct Csrf {
-    token: String,
-    cookie: Option<String>,
-    set_cookie: Option<HeaderValue>,
-}
-
-const CSRF_COOKIE: &str = "kassa_csrf";
-
-impl Csrf {
-    fn for_page(headers: &HeaderMap, public_url: &str) -> Csrf {
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, value)| *name == CSRF_COOKIE && value.len() == 32)
-            .map(|(_, value)| value.to_string());
-        match cookie {
-            Some(token) => Csrf {
-                token: token.clone(),
-                cookie: Some(token),
-                set_cookie: None,
-            },
-            None => {
-                let token = ids::random_base62(32);
-                let secure = if public_url.starts_with("https://") {
-                    "; Secure"
-                } else {
-                    ""
-                };
-                let set_cookie = HeaderValue::from_str(&format!(
-                    "{CSRF_COOKIE}={token}; Path=/checkout; HttpOnly; SameSite=Lax{secure}"
-                ))
-                .ok();
-                Csrf {
-                    token,
-                    cookie: None,
-                    set_cookie,
-                }
-            }
-        }
-    }
-
-    /// Whether a submitted form carries the token of the cookie it came with.
-    fn accepts(&self, fields: &[(String, String)]) -> bool {
-        let Some(cookie) = &self.cookie else {
-            return false;
-        };
-        fields
-            .iter()
-            .find(|(name, _)| name == "csrf")
-            .is_some_and(|(_, token)| constant_time_eq(token.as_bytes(), cookie.as_bytes()))
-    }
-
-    fn input(&self) -> String {
-        format!(
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            escape(&self.token)
-        )
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 // ----- Responses ---------------------------------------------------------------------------------
@@ -633,7 +563,7 @@ fn then_line(hosted: &HostedSession) -> String {
 }
 
 /// "2 February 2027" (UTC).
-fn long_date(at: i64) -> String {
+pub(super) fn long_date(at: i64) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()

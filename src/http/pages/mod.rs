@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod checkout;
+pub mod csrf;
 pub mod payment_link;
 pub mod receipts;
 
