@@ -62,6 +62,8 @@ pub struct Customer {
     pub deleted: bool,
     /// The test clock it lives on (`clock_…`), whose time its objects follow.
     pub test_clock_id: Option<String>,
+    /// Stripe's `invoice_settings.default_payment_method`: a `pm_…` attached to it.
+    pub default_payment_method: Option<String>,
     pub created: i64,
     pub updated: i64,
 }
@@ -87,7 +89,7 @@ impl Customer {
             "invoice_prefix": self.id.trim_start_matches(prefix::CUSTOMER)[..8].to_ascii_uppercase(),
             "invoice_settings": {
                 "custom_fields": null,
-                "default_payment_method": null,
+                "default_payment_method": self.default_payment_method,
                 "footer": null,
                 "rendering_options": null,
             },
@@ -115,6 +117,9 @@ pub struct CustomerInput {
     pub metadata: Option<MetadataUpdate>,
     /// Create only: the test clock (`clock_…`) the customer lives on.
     pub test_clock: Option<String>,
+    /// `invoice_settings[default_payment_method]`: a `pm_…` attached to the customer;
+    /// `Some(None)` clears it.
+    pub default_payment_method: Option<Option<String>>,
 }
 
 impl CustomerInput {
@@ -139,6 +144,35 @@ impl CustomerInput {
         }
         if let Some(update) = self.metadata {
             customer.metadata = customer.metadata.updated(update, "metadata")?;
+        }
+        if let Some(method) = self.default_payment_method {
+            customer.default_payment_method = method;
+        }
+        Ok(())
+    }
+
+    /// Checks that a default payment method to set is attached to `customer` (a new customer
+    /// has none attached yet), as Stripe requires.
+    async fn check_default_method(
+        &self,
+        db: &Db,
+        caller: &Caller,
+        customer: &str,
+    ) -> Result<(), DomainError> {
+        const PARAM: &str = "invoice_settings[default_payment_method]";
+        let Some(Some(id)) = &self.default_payment_method else {
+            return Ok(());
+        };
+        let method = store::payment_methods::get(db, caller, id)
+            .await?
+            .ok_or_else(|| DomainError::missing_reference(PARAM, "payment_method", id))?;
+        if method.customer_id.as_deref() != Some(customer) {
+            return Err(DomainError::invalid(
+                PARAM,
+                format!(
+                    "The PaymentMethod {id} must be attached to the customer {customer} first."
+                ),
+            ));
         }
         Ok(())
     }
@@ -172,6 +206,7 @@ pub fn new_customer(
         metadata: Metadata::default(),
         deleted: false,
         test_clock_id: None,
+        default_payment_method: None,
         created: now,
         updated: now,
     };
@@ -191,7 +226,9 @@ pub async fn create_customer(
         Some(id) => Some(super::test_clocks::reference(db, caller, &id, "test_clock").await?),
         None => None,
     };
-    let mut customer = new_customer(caller, input, now)?;
+    let mut customer = new_customer(caller, CustomerInput::default(), now)?;
+    input.check_default_method(db, caller, &customer.id).await?;
+    input.apply(&mut customer)?;
     if let Some(clock) = clock {
         customer.created = clock.frozen_time;
         customer.updated = clock.frozen_time;
@@ -232,6 +269,7 @@ pub async fn update_customer(
 ) -> Result<Customer, DomainError> {
     let mut customer = live_customer(db, caller, id, "id").await?;
     let before = customer.object();
+    input.check_default_method(db, caller, id).await?;
     input.apply(&mut customer)?;
     customer.updated = now;
     let updated = event(caller, "customer.updated", &customer, now).with_previous(&before);

@@ -18,6 +18,7 @@ pub mod mode;
 pub mod money;
 pub mod payment_methods;
 pub mod payments;
+pub mod portal;
 pub mod processor;
 pub mod receipts;
 pub mod refunds;

@@ -230,6 +230,47 @@ pub fn of_test_id(id: &str, customer: &str, now: i64) -> Option<PaymentMethod> {
     ))
 }
 
+/// Saves a card typed on one of kassa's pages (the customer portal's "Replace card") to
+/// `customer`, in test mode: the simulated processor checks it as a setup-mode checkout does
+/// ([`processor::save_test_card`]: 4000 0000 0000 0341 is saved, cards that decline are not),
+/// then the new method is written attached, with `payment_method.attached`. `Ok(Err(..))` is a
+/// card refused (by kassa's checks or the processor), of which nothing is kept. `today` is the
+/// customer's time, which the expiry is checked against; the event is written at `now`.
+pub async fn save_card(
+    db: &Db,
+    caller: &Caller,
+    customer: &customers::Customer,
+    card: &CardDetails,
+    today: i64,
+    now: i64,
+) -> Result<Result<PaymentMethod, processor::Decline>, DomainError> {
+    if caller.mode.is_live() {
+        return Err(DomainError::Conflict {
+            code: "payments_unavailable",
+            message: "live payments are not available yet: no payment processor is configured"
+                .into(),
+        });
+    }
+    let summary = match processor::save_test_card(card, processor::year_month(today)) {
+        Ok(summary) => summary,
+        Err(decline) => return Ok(Err(decline)),
+    };
+    let method = PaymentMethod::entered(
+        false,
+        summary,
+        processor::later_decline(card),
+        customer.email.clone(),
+        customer.name.clone(),
+        Usage::Saved {
+            customer: Some(customer.id.clone()),
+        },
+        now,
+    );
+    let attached = method.event(&caller.account_id, "payment_method.attached", now);
+    store::payment_methods::insert(db, caller, &method, &attached).await?;
+    Ok(Ok(method))
+}
+
 /// The object name in Stripe's errors ("No such PaymentMethod: 'pm_1'").
 pub const OBJECT: &str = "PaymentMethod";
 

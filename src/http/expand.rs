@@ -91,6 +91,8 @@ fn expandable(object: &str, field: &str) -> Option<Holds> {
         ("item", "price") => Id("price"),
         ("price", "product") => Id("product"),
         ("product", "default_price") => Id("price"),
+        ("billing_portal.session", "customer") => Id("customer"),
+        ("billing_portal.session", "configuration") => Id("billing_portal.configuration"),
         _ => return None,
     };
     Some(holds)

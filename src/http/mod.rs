@@ -94,6 +94,7 @@ pub struct AppState {
         (name = "Checkout sessions", description = "One purchase each: create, send the customer to `url`, read the outcome."),
         (name = "Payment links", description = "Reusable links that start a checkout session per visit."),
         (name = "Webhooks", description = "Webhook endpoints and events on the Loops V3 surface."),
+        (name = "Customer portal", description = "Sessions of the customer portal, where a customer manages their subscriptions, card, invoices and details."),
         (name = "Pages", description = "HTML pages for customers' browsers."),
         (name = "Stripe", description = "The Stripe API at `/v1`, for the official Stripe SDKs."),
         (name = "Operations", description = "Health and documentation."),

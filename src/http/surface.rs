@@ -12,7 +12,7 @@ pub enum Surface {
     LoopsV3,
     /// `/v1/...`: the Stripe API, form-encoded or JSON, Stripe errors.
     Stripe,
-    /// Hosted checkout, payment link and dashboard pages: HTML.
+    /// Hosted checkout, payment link, customer portal and dashboard pages: HTML.
     Pages,
     /// Everything else (`/healthz`, `/openapi.json`, unknown paths): JSON, Stripe errors.
     Operations,
@@ -32,7 +32,12 @@ impl Surface {
             Surface::LoopsV3
         } else if starts("/v1") {
             Surface::Stripe
-        } else if starts("/checkout") || starts("/l") || starts("/dashboard") || starts("/assets") {
+        } else if starts("/checkout")
+            || starts("/l")
+            || starts("/portal")
+            || starts("/dashboard")
+            || starts("/assets")
+        {
             Surface::Pages
         } else {
             Surface::Operations
@@ -61,6 +66,7 @@ mod tests {
         assert_eq!(Surface::of_path("/v10/x"), Surface::Operations);
         assert_eq!(Surface::of_path("/api/v1x"), Surface::Operations);
         assert_eq!(Surface::of_path("/checkout/cs_test_1"), Surface::Pages);
+        assert_eq!(Surface::of_path("/portal/bps_1"), Surface::Pages);
         assert_eq!(Surface::of_path("/healthz"), Surface::Operations);
     }
 }

@@ -21,6 +21,7 @@ row_struct! {
         metadata: String,
         deleted: bool,
         test_clock_id: Option<String>,
+        default_payment_method: Option<String>,
         created: i64,
         updated: i64,
     }
@@ -41,6 +42,7 @@ impl From<CustomerRow> for Customer {
             metadata: Metadata::from_json(&r.metadata),
             deleted: r.deleted,
             test_clock_id: r.test_clock_id,
+            default_payment_method: r.default_payment_method,
             created: r.created,
             updated: r.updated,
         }
@@ -54,9 +56,9 @@ pub fn address_json(customer: &Customer) -> Option<String> {
         .map(|a| serde_json::to_string(a).expect("an address serializes"))
 }
 
-/// A customer's columns from `email` to `deleted`, in the order both the INSERT and the UPDATE
-/// name them.
-fn customer_fields(customer: &Customer) -> [Arg<'_>; 7] {
+/// A customer's columns from `email` to `default_payment_method`, in the order both the INSERT
+/// and the UPDATE name them.
+fn customer_fields(customer: &Customer) -> [Arg<'_>; 8] {
     args![
         &customer.email,
         &customer.name,
@@ -64,7 +66,8 @@ fn customer_fields(customer: &Customer) -> [Arg<'_>; 7] {
         &customer.phone,
         address_json(customer),
         customer.metadata.to_json(),
-        customer.deleted
+        customer.deleted,
+        &customer.default_payment_method
     ]
 }
 
@@ -73,8 +76,8 @@ fn customer_fields(customer: &Customer) -> [Arg<'_>; 7] {
 pub fn customer_insert<'a>(account_id: &'a str, customer: &'a Customer) -> Statement<'a> {
     Statement::new(
         "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
-         metadata, deleted, created, updated, test_clock_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13)",
+         metadata, deleted, default_payment_method, created, updated, test_clock_id) VALUES ($1, $2, $3, \
+         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         [
             args![&customer.id, account_id, customer.livemode].as_slice(),
             &customer_fields(customer),
@@ -119,8 +122,8 @@ pub async fn update(
         let changed = tx
             .execute(
                 "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
-                 metadata = $6, deleted = $7, updated = $8 WHERE id = $9 AND account_id = $10 AND livemode = $11 \
-                 AND deleted = FALSE",
+                 metadata = $6, deleted = $7, default_payment_method = $8, updated = $9 WHERE id = $10 \
+                 AND account_id = $11 AND livemode = $12 AND deleted = FALSE",
                 &[
                     customer_fields(customer).as_slice(),
                     &args![

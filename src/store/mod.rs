@@ -24,6 +24,7 @@ pub mod key_cache;
 pub mod key_changes;
 pub mod payment_methods;
 pub mod payments;
+pub mod portal;
 pub mod query;
 pub mod refunds;
 pub mod sql;

@@ -87,7 +87,8 @@ pub async fn attach(
 }
 
 /// Detaches `method` from `customer_id` for good (not reusable) and records `event`, if it is
-/// still attached to that customer; returns whether it was.
+/// still attached to that customer; returns whether it was. A customer whose default it was
+/// has no default afterwards, as on Stripe.
 pub async fn detach(
     db: &Db,
     caller: &Caller,
@@ -110,6 +111,12 @@ pub async fn detach(
             .await?
             == 1;
         if changed {
+            tx.execute(
+                "UPDATE customers SET default_payment_method = NULL WHERE id = $1 \
+                 AND default_payment_method = $2",
+                &args![customer_id, &method.id],
+            )
+            .await?;
             insert_event(tx, event).await?;
         }
         Ok(changed)

@@ -22,6 +22,7 @@ mod isolation;
 mod mailbox;
 mod parameters;
 mod payment_methods;
+mod portal;
 mod process;
 mod receipts;
 mod receiver;

@@ -384,6 +384,14 @@ impl<'a> Fixtures<'a> {
             "/v1/customers" | "/api/v3/account" => json!({}),
             "/v1/test_helpers/test_clocks" => json!({"frozen_time": 1_800_000_000}),
             "/v1/refunds" | "/api/v3/refunds" => json!({"charge": self.charge, "amount": 1}),
+            "/v1/billing_portal/sessions" => json!({
+                "customer": self.customer,
+                "return_url": "https://shop.example/account",
+            }),
+            "/api/v3/customer-portal/sessions" => json!({
+                "customer": self.customer,
+                "returnUrl": "https://shop.example/ok",
+            }),
             "/v1/webhook_endpoints" | "/api/v3/webhook-endpoints" => json!({
                 "url": "https://hooks.example/k",
                 "enabled_events": ["*"],

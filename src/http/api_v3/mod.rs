@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod checkout_sessions;
+pub mod customer_portal;
 pub mod payment_links;
 pub mod products;
 pub mod refunds;
@@ -21,4 +22,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(webhooks::routes())
         .merge(subscriptions::routes())
         .merge(refunds::routes())
+        .merge(customer_portal::routes())
 }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod checkout;
 pub mod csrf;
 pub mod payment_link;
+pub mod portal;
 pub mod receipts;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(payment_link::routes())
         .merge(checkout::routes())
         .merge(receipts::routes())
+        .merge(portal::routes())
         .merge(assets::routes())
 }
 

@@ -81,7 +81,8 @@ pub struct CustomerParams {
     pub default_source: Option<Unset>,
     pub individual_name: Option<Unset>,
     pub invoice_prefix: Option<Unset>,
-    pub invoice_settings: Option<Off>,
+    /// Only `default_payment_method`: a `pm_…` attached to the customer, or empty to clear it.
+    pub invoice_settings: Option<InvoiceSettingsParams>,
     pub next_invoice_sequence: Option<Unset>,
     pub payment_method: Option<Unset>,
     /// kassa sends customers no emails, in any language.
@@ -97,6 +98,20 @@ pub struct CustomerParams {
     pub validate: Option<Off>,
 }
 
+/// `invoice_settings` of a customer.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceSettingsParams {
+    /// The `pm_…` the customer's invoices are charged to; it must be attached to the customer.
+    /// Empty clears it.
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub default_payment_method: Option<Option<String>>,
+    pub custom_fields: Option<Off>,
+    pub footer: Option<Unset>,
+    pub rendering_options: Option<Off>,
+}
+
 impl CustomerParams {
     fn input(self) -> CustomerInput {
         CustomerInput {
@@ -107,6 +122,9 @@ impl CustomerParams {
             address: self.address,
             metadata: self.metadata.map(MetadataParam::merge),
             test_clock: self.test_clock,
+            default_payment_method: self
+                .invoice_settings
+                .and_then(|settings| settings.default_payment_method),
         }
     }
 }

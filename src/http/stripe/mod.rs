@@ -1,6 +1,7 @@
 //! The Stripe API at `/v1`: form-encoded (or JSON) requests, Stripe objects and errors, so the
 //! official Stripe SDKs work against kassa.
 
+pub mod billing_portal;
 pub mod charges;
 pub mod checkout_sessions;
 pub mod customers;
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(charges::routes())
         .merge(refunds::routes())
         .merge(subscriptions::routes())
+        .merge(billing_portal::routes())
         .merge(invoices::routes())
         .merge(payment_methods::routes())
         .merge(customers::routes())

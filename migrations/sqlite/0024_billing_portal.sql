@@ -1,0 +1,30 @@
+-- The customer portal (Stripe's billing_portal.configuration and billing_portal.session;
+-- decisions §11). Each account has, per mode, one default configuration, made the first time a
+-- portal session is created. A session is a capability: its id opens the portal page of one
+-- customer until expires_at, counted in the customer's time (its test clock's, if it is on one).
+CREATE TABLE billing_portal_configurations (
+    id          TEXT PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES accounts (id),
+    livemode    BOOLEAN NOT NULL,
+    is_default  BOOLEAN NOT NULL,
+    created     BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX billing_portal_configurations_default
+    ON billing_portal_configurations (account_id, livemode) WHERE is_default;
+
+CREATE TABLE billing_portal_sessions (
+    id               TEXT PRIMARY KEY,
+    account_id       TEXT NOT NULL REFERENCES accounts (id),
+    livemode         BOOLEAN NOT NULL,
+    customer_id      TEXT NOT NULL REFERENCES customers (id),
+    configuration_id TEXT NOT NULL REFERENCES billing_portal_configurations (id),
+    return_url       TEXT,
+    locale           TEXT,
+    created          BIGINT NOT NULL,
+    expires_at       BIGINT NOT NULL
+);
+CREATE INDEX billing_portal_sessions_of_customer ON billing_portal_sessions (customer_id, id);
+
+-- A customer's default payment method (Stripe's invoice_settings.default_payment_method): the
+-- card the portal's "Replace card" saves.
+ALTER TABLE customers ADD COLUMN default_payment_method TEXT;
