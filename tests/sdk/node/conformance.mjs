@@ -405,6 +405,7 @@ const S = {
 };
 
 const SUCCESS_URL = "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}";
+const RETURN_URL = "https://shop.example/account";
 const CANCEL_URL = "https://shop.example/cart";
 
 function track(id) {
@@ -1304,6 +1305,36 @@ async function checkSubscriptionLifecycle() {
   eq((await S.stripe.subscriptions.list({ customer: paid.customer })).data, [], "canceled ones hidden");
 }
 
+// A customer portal session through stripe-node's billingPortal.sessions.create: Stripe's
+// object with the account's default configuration, and a url that opens the portal page; an
+// unknown customer raises StripeInvalidRequestError naming it.
+async function checkBillingPortalSession() {
+  const customer = await S.stripe.customers.create({ email: "ada@example.com", name: "Ada" });
+  const session = await S.stripe.billingPortal.sessions.create({
+    customer: customer.id,
+    return_url: RETURN_URL,
+  });
+  eq([session.object, session.customer, session.return_url, session.livemode],
+    ["billing_portal.session", customer.id, RETURN_URL, false], "the session");
+  expect(session.id.startsWith("bps_"), `a bps_ id, got ${session.id}`);
+  expect(session.configuration.startsWith("bpc_"), `the default configuration, got ${session.configuration}`);
+  const again = await S.stripe.billingPortal.sessions.create({
+    customer: customer.id,
+    return_url: RETURN_URL,
+  });
+  eq(again.configuration, session.configuration, "one default configuration");
+  expect(session.url.startsWith(`${S.server.base}/portal/`), `url ${session.url} should open the portal`);
+  const page = await fetch(session.url);
+  eq(page.status, 200, "GET the portal page");
+  expect((await page.text()).includes("Your billing"), "the portal page");
+  await expectError(
+    () => S.stripe.billingPortal.sessions.create({ customer: "cus_nope", return_url: RETURN_URL }),
+    Stripe.errors.StripeInvalidRequestError,
+    400,
+    { code: "resource_missing", param: "customer" },
+  );
+}
+
 // ------------------------------------------------------------------------------------------
 // Test clocks
 
@@ -1688,6 +1719,7 @@ const CHECKS = [
   ["test_helpers.pay.decline.charges", checkTestHelperDecline],
   ["subscriptions.lifecycle", checkSubscriptionLifecycle],
   ["payment_methods.attach.list", checkPaymentMethodsAttachList],
+  ["billing_portal.session.create", checkBillingPortalSession],
   ["test_clocks.create.retrieve.list", checkTestClocksCreateRetrieveList],
   ["test_clocks.advance.renewals", checkTestClocksAdvanceRenewals],
   ["test_clocks.delete", checkTestClocksDelete],

@@ -392,6 +392,7 @@ class State:
 S = State()
 
 SUCCESS_URL = "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}"
+RETURN_URL = "https://shop.example/account"
 CANCEL_URL = "https://shop.example/cart"
 
 
@@ -1212,6 +1213,31 @@ def check_subscription_lifecycle():
     eq(stripe.Subscription.list(customer=paid.customer).data, [], "canceled ones hidden by default")
 
 
+def check_billing_portal_session():
+    """A customer portal session through stripe-python's billing_portal.Session.create: Stripe's
+    object with the account's default configuration, and a url that opens the portal page; an
+    unknown customer raises InvalidRequestError naming it."""
+    customer = stripe.Customer.create(email="ada@example.com", name="Ada")
+    session = stripe.billing_portal.Session.create(customer=customer.id, return_url=RETURN_URL)
+    expect(isinstance(session, stripe.billing_portal.Session),
+           "expected stripe.billing_portal.Session, got %r" % type(session))
+    eq((session.object, session.customer, session.return_url, session.livemode),
+       ("billing_portal.session", customer.id, RETURN_URL, False), "the session")
+    expect(session.id.startswith("bps_"), "a bps_ id, got %s" % session.id)
+    expect(session.configuration.startswith("bpc_"),
+           "the default configuration, got %s" % session.configuration)
+    again = stripe.billing_portal.Session.create(customer=customer.id, return_url=RETURN_URL)
+    eq(again.configuration, session.configuration, "one default configuration")
+    expect(session.url.startswith(S.server.base + "/portal/"),
+           "url %r should open the portal on the server" % session.url)
+    status, _, body = http_get(session.url)
+    eq(status, 200, "GET the portal page")
+    expect(b"Your billing" in body, "the portal page")
+    expect_error(lambda: stripe.billing_portal.Session.create(customer="cus_nope",
+                                                              return_url=RETURN_URL),
+                 stripe.InvalidRequestError, 400, code="resource_missing", param="customer")
+
+
 # --------------------------------------------------------------------------------------------
 # Test clocks
 
@@ -1573,6 +1599,7 @@ CHECKS = [
     ("test_helpers.pay.decline.charges", check_test_helper_decline),
     ("subscriptions.lifecycle", check_subscription_lifecycle),
     ("payment_methods.attach.list", check_payment_methods_attach_list),
+    ("billing_portal.session.create", check_billing_portal_session),
     ("test_clocks.create.retrieve.list", check_test_clocks_create_retrieve_list),
     ("test_clocks.advance.renewals", check_test_clocks_advance_renewals),
     ("test_clocks.delete", check_test_clocks_delete),
