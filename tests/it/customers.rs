@@ -10,6 +10,7 @@ on_both_engines!(
     sessions_point_to_an_existing_customer,
     customers_stay_in_their_account_and_mode,
     a_field_with_an_empty_name_is_an_unknown_parameter,
+    the_default_payment_method_is_one_attached_to_the_customer,
 );
 
 async fn customers_are_created_updated_listed_and_deleted(engine: Engine) {
@@ -331,4 +332,73 @@ async fn a_field_with_an_empty_name_is_an_unknown_parameter(engine: Engine) {
     )
     .await;
     assert_eq!(listed["data"], json!([]), "nothing was created");
+}
+
+/// `invoice_settings[default_payment_method]`: set to a method attached to the customer (and
+/// to no other), cleared with an empty value or when the method is detached.
+async fn the_default_payment_method_is_one_attached_to_the_customer(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let account = server.account("Acme").await;
+    let send = async |path: &str, body: &str, status: u16| {
+        let response = server.form(&account, Method::POST, path, body).await;
+        json_with_status(response, status).await
+    };
+    let ada = send("/v1/customers", "name=Ada", 200).await;
+    let ada = ada["id"].as_str().unwrap();
+    let bo = send("/v1/customers", "name=Bo", 200).await;
+    let bo = bo["id"].as_str().unwrap();
+    let attach = format!("customer={ada}");
+    let card = send("/v1/payment_methods/pm_card_visa/attach", &attach, 200).await;
+    let card = card["id"].as_str().unwrap();
+    let setting = format!("invoice_settings[default_payment_method]={card}");
+
+    // Not on another customer, nor on a new one, to which nothing is attached yet.
+    for path in [format!("/v1/customers/{bo}"), "/v1/customers".to_string()] {
+        let error = send(&path, &setting, 400).await;
+        assert_eq!(
+            error["error"]["param"], "invoice_settings[default_payment_method]",
+            "{error}"
+        );
+    }
+    let error = send(
+        &format!("/v1/customers/{ada}"),
+        "invoice_settings[default_payment_method]=pm_nope",
+        400,
+    )
+    .await;
+    assert_eq!(error["error"]["code"], "resource_missing");
+
+    let set = send(&format!("/v1/customers/{ada}"), &setting, 200).await;
+    assert_eq!(set["invoice_settings"]["default_payment_method"], card);
+    let cleared = send(
+        &format!("/v1/customers/{ada}"),
+        "invoice_settings[default_payment_method]=",
+        200,
+    )
+    .await;
+    assert_eq!(
+        cleared["invoice_settings"]["default_payment_method"],
+        json!(null)
+    );
+    send(&format!("/v1/customers/{ada}"), &setting, 200).await;
+    send(&format!("/v1/payment_methods/{card}/detach"), "", 200).await;
+    let read = json_with_status(
+        server
+            .form(&account, Method::GET, &format!("/v1/customers/{ada}"), "")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        read["invoice_settings"]["default_payment_method"],
+        json!(null)
+    );
+    // Other invoice settings are Stripe's that kassa does not keep.
+    let error = send(
+        &format!("/v1/customers/{ada}"),
+        "invoice_settings[footer]=Thanks",
+        400,
+    )
+    .await;
+    assert_eq!(error["error"]["param"], "invoice_settings[footer]");
 }
