@@ -28,3 +28,10 @@ CREATE INDEX billing_portal_sessions_of_customer ON billing_portal_sessions (cus
 -- A customer's default payment method (Stripe's invoice_settings.default_payment_method): the
 -- card the portal's "Replace card" saves.
 ALTER TABLE customers ADD COLUMN default_payment_method TEXT COLLATE "C";
+
+-- A Loops externalCustomerId names one customer per account and mode (decisions §11): the payment
+-- that completes the first session carrying it creates that customer with it, and later sessions
+-- carrying it complete for that customer. Deleting the customer frees the id.
+ALTER TABLE customers ADD COLUMN external_customer_id TEXT;
+CREATE UNIQUE INDEX customers_by_external_id ON customers (account_id, livemode, external_customer_id)
+    WHERE external_customer_id IS NOT NULL;

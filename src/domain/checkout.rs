@@ -1571,13 +1571,46 @@ pub struct PaidWith {
 /// Completes an open session: paid with a card when a payment is due, its card saved in setup
 /// mode, or with nothing when nothing is due (free items). In one transaction the session
 /// becomes completed, its PaymentIntent succeeds with its charge (or its SetupIntent is
-/// written), a Customer is created when the session asks for one, the card becomes a
+/// written), a Customer is created when the session asks for one (or carries a Loops
+/// `externalCustomerId` that names none yet; one it names is the session's), the card becomes a
 /// PaymentMethod (attached to the session's customer, with `payment_method.attached`, when it
 /// is saved: setup and subscription modes), in subscription mode the subscription starts with
 /// its first invoice paid and that method as its default, and the events are written in the
 /// order of decisions §11. The update is conditional on the session being open, so of a payment
 /// racing an expiry, or two payments, exactly one wins. `lines` are the session's.
 pub async fn complete_session(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+    lines: &[LineItem],
+    paid: PaidWith,
+    now: i64,
+    public_url: &str,
+) -> Result<Completion, DomainError> {
+    let attempt = complete_once(
+        db,
+        account_id,
+        session,
+        lines,
+        paid.clone(),
+        now,
+        public_url,
+    );
+    match attempt.await {
+        // Another session carrying the same externalCustomerId created its customer meanwhile
+        // (the customers' unique index refused this one's): this one completes for that one.
+        Err(DomainError::Store(error))
+            if error.is_unique_violation() && session.external_customer_id.is_some() =>
+        {
+            db.settle().await;
+            complete_once(db, account_id, session, lines, paid, now, public_url).await
+        }
+        outcome => outcome,
+    }
+}
+
+/// One try of [`complete_session`].
+async fn complete_once(
     db: &Db,
     account_id: &str,
     session: &Session,
@@ -1601,7 +1634,12 @@ pub async fn complete_session(
         .or_else(|| session.customer_email.clone());
     let at = super::test_clocks::time_of(db, session.test_clock_id.as_deref(), now).await?;
     let mut after = completed(session, email.clone(), paid.name.clone(), at);
-    let customer = new_customer_of(account_id, session, email.clone(), paid.name.clone(), now)?;
+    let known = known_customer_of(db, account_id, session).await?;
+    let customer = match known {
+        Some(_) => None,
+        None => new_customer_of(account_id, session, email.clone(), paid.name.clone(), now)?,
+    };
+    after.customer_id = after.customer_id.or(known);
     if let Some(customer) = &customer {
         events.push("customer.created", &customer.id, customer.object());
         after.customer_id = Some(customer.id.clone());
@@ -1812,8 +1850,29 @@ fn setup_of(
     }
 }
 
-/// The Customer a completing session creates: when it asks for one (`customer_creation=always`)
-/// or starts a subscription, and has none yet.
+/// The Customer a completing session is for, when it names none: the one its Loops
+/// `externalCustomerId` names, if an earlier session carrying it created one (decisions §11).
+async fn known_customer_of(
+    db: &Db,
+    account_id: &str,
+    session: &Session,
+) -> Result<Option<String>, DomainError> {
+    let Some(external) = session
+        .external_customer_id
+        .as_deref()
+        .filter(|_| session.customer_id.is_none())
+    else {
+        return Ok(None);
+    };
+    let caller = Caller::without_key(account_id, session.livemode);
+    Ok(super::customers::by_external_id(db, &caller, external)
+        .await?
+        .map(|c| c.id))
+}
+
+/// The Customer a completing session creates: when it asks for one (`customer_creation=always`),
+/// starts a subscription, or carries a Loops `externalCustomerId` (which the customer keeps), and
+/// has none yet.
 fn new_customer_of(
     account_id: &str,
     session: &Session,
@@ -1826,7 +1885,8 @@ fn new_customer_of(
         .get("customer_creation")
         .and_then(Value::as_str)
         == Some("always")
-        || session.mode == CheckoutMode::Subscription;
+        || session.mode == CheckoutMode::Subscription
+        || session.external_customer_id.is_some();
     if session.customer_id.is_some() || !wants_customer {
         return Ok(None);
     }
@@ -1836,7 +1896,9 @@ fn new_customer_of(
         ..Default::default()
     };
     let caller = Caller::without_key(account_id, session.livemode);
-    super::customers::new_customer(&caller, input, now).map(Some)
+    let mut customer = super::customers::new_customer(&caller, input, now)?;
+    customer.external_customer_id = session.external_customer_id.clone();
+    Ok(Some(customer))
 }
 
 /// The succeeded PaymentIntent of a paid session, and its charge.

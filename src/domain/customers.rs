@@ -64,6 +64,9 @@ pub struct Customer {
     pub test_clock_id: Option<String>,
     /// Stripe's `invoice_settings.default_payment_method`: a `pm_…` attached to it.
     pub default_payment_method: Option<String>,
+    /// The Loops `externalCustomerId` the merchant knows it by: the first session carrying it
+    /// created it (decisions §11). Not part of Stripe's object.
+    pub external_customer_id: Option<String>,
     pub created: i64,
     pub updated: i64,
 }
@@ -207,6 +210,7 @@ pub fn new_customer(
         deleted: false,
         test_clock_id: None,
         default_payment_method: None,
+        external_customer_id: None,
         created: now,
         updated: now,
     };
@@ -237,6 +241,18 @@ pub async fn create_customer(
     let created = event(caller, "customer.created", &customer, now);
     store::customers::insert(db, caller, &customer, &created).await?;
     Ok(customer)
+}
+
+/// The live customer that the Loops `externalCustomerId` `external_id` names, if a completed
+/// session created one.
+pub async fn by_external_id(
+    db: &Db,
+    caller: &Caller,
+    external_id: &str,
+) -> Result<Option<Customer>, DomainError> {
+    Ok(store::customers::by_external_id(db, caller, external_id)
+        .await?
+        .filter(|c| !c.deleted))
 }
 
 /// The customer, deleted or not (Stripe retrieves a deleted customer as a stub).
@@ -287,6 +303,8 @@ pub async fn delete_customer(
     super::billing::changes::cancel_all_of(db, caller, id, now).await?;
     let deleted = event(caller, "customer.deleted", &customer, now);
     customer.deleted = true;
+    // A later session carrying its externalCustomerId makes a new customer.
+    customer.external_customer_id = None;
     customer.updated = now;
     store::customers::update(db, caller, &customer, &deleted).await?;
     Ok(customer)

@@ -253,8 +253,10 @@ pub async fn create(
     Ok(session)
 }
 
-/// The customer a session is for: a live customer of the caller's, by id or by the
-/// `externalCustomerId` its completed checkout sessions carried.
+/// The customer a session is for: a live customer of the caller's, by id or by its Loops
+/// `externalCustomerId` (decisions §11: the customer the first completed session carrying it
+/// created; for sessions completed before customers kept the id, the customer of the latest
+/// completed one that carried it).
 async fn customer_of(
     db: &Db,
     caller: &Caller,
@@ -264,6 +266,9 @@ async fn customer_of(
         CustomerRef::Id(id) => customers::live_customer(db, caller, id, "customer").await,
         CustomerRef::External(external) => {
             const PARAM: &str = "externalCustomerId";
+            if let Some(customer) = customers::by_external_id(db, caller, external).await? {
+                return Ok(customer);
+            }
             let id = store::portal::customer_of_external_id(db, caller, external)
                 .await?
                 .ok_or_else(|| DomainError::missing_reference(PARAM, "customer", external))?;

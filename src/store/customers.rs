@@ -22,6 +22,7 @@ row_struct! {
         deleted: bool,
         test_clock_id: Option<String>,
         default_payment_method: Option<String>,
+        external_customer_id: Option<String>,
         created: i64,
         updated: i64,
     }
@@ -43,6 +44,7 @@ impl From<CustomerRow> for Customer {
             deleted: r.deleted,
             test_clock_id: r.test_clock_id,
             default_payment_method: r.default_payment_method,
+            external_customer_id: r.external_customer_id,
             created: r.created,
             updated: r.updated,
         }
@@ -56,9 +58,9 @@ pub fn address_json(customer: &Customer) -> Option<String> {
         .map(|a| serde_json::to_string(a).expect("an address serializes"))
 }
 
-/// A customer's columns from `email` to `default_payment_method`, in the order both the INSERT
+/// A customer's columns from `email` to `external_customer_id`, in the order both the INSERT
 /// and the UPDATE name them.
-fn customer_fields(customer: &Customer) -> [Arg<'_>; 8] {
+fn customer_fields(customer: &Customer) -> [Arg<'_>; 9] {
     args![
         &customer.email,
         &customer.name,
@@ -67,7 +69,8 @@ fn customer_fields(customer: &Customer) -> [Arg<'_>; 8] {
         address_json(customer),
         customer.metadata.to_json(),
         customer.deleted,
-        &customer.default_payment_method
+        &customer.default_payment_method,
+        &customer.external_customer_id
     ]
 }
 
@@ -76,8 +79,8 @@ fn customer_fields(customer: &Customer) -> [Arg<'_>; 8] {
 pub fn customer_insert<'a>(account_id: &'a str, customer: &'a Customer) -> Statement<'a> {
     Statement::new(
         "INSERT INTO customers (id, account_id, livemode, email, name, description, phone, address, \
-         metadata, deleted, default_payment_method, created, updated, test_clock_id) VALUES ($1, $2, $3, \
-         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         metadata, deleted, default_payment_method, external_customer_id, created, updated, test_clock_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         [
             args![&customer.id, account_id, customer.livemode].as_slice(),
             &customer_fields(customer),
@@ -122,8 +125,8 @@ pub async fn update(
         let changed = tx
             .execute(
                 "UPDATE customers SET email = $1, name = $2, description = $3, phone = $4, address = $5, \
-                 metadata = $6, deleted = $7, default_payment_method = $8, updated = $9 WHERE id = $10 \
-                 AND account_id = $11 AND livemode = $12 AND deleted = FALSE",
+                 metadata = $6, deleted = $7, default_payment_method = $8, external_customer_id = $9, \
+                 updated = $10 WHERE id = $11 AND account_id = $12 AND livemode = $13 AND deleted = FALSE",
                 &[
                     customer_fields(customer).as_slice(),
                     &args![
@@ -151,6 +154,25 @@ pub async fn get(db: &Db, caller: &Caller, id: &str) -> StoreResult<Option<Custo
     );
     let row: Option<CustomerRow> = db
         .fetch_optional(&sql, &args![id, &caller.account_id, caller.mode.is_live()])
+        .await?;
+    Ok(row.map(Into::into))
+}
+
+/// The customer created for the Loops `externalCustomerId` `external_id`, if any.
+pub async fn by_external_id(
+    db: &Db,
+    caller: &Caller,
+    external_id: &str,
+) -> StoreResult<Option<Customer>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers WHERE account_id = $1 AND livemode = $2 \
+         AND external_customer_id = $3"
+    );
+    let row: Option<CustomerRow> = db
+        .fetch_optional(
+            &sql,
+            &args![&caller.account_id, caller.mode.is_live(), external_id],
+        )
         .await?;
     Ok(row.map(Into::into))
 }

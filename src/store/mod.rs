@@ -195,6 +195,16 @@ impl Db {
         Ok(())
     }
 
+    /// Waits until every write acknowledged to another request so far is visible to reads.
+    /// SQLite's writes share commits, so a write that collided with another's row (a unique
+    /// index) may not read it yet until the open batch commits; PostgreSQL's conflicting
+    /// insert waits for the other transaction, which has committed by the time it fails.
+    pub async fn settle(&self) {
+        if let Db::Sqlite(sqlite) = self {
+            sqlite.settle().await;
+        }
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> StoreResult<()> {
         self.fetch_one::<(bool,)>("SELECT TRUE", &[]).await?;

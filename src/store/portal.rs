@@ -142,7 +142,8 @@ pub async fn find_session(db: &Db, id: &str) -> StoreResult<Option<(String, Port
 }
 
 /// The customer of the latest completed checkout session of the caller's that carried the
-/// Loops `externalCustomerId` `external_id` and ended with a customer.
+/// Loops `externalCustomerId` `external_id` and ended with a customer: how sessions completed
+/// before customers kept their `externalCustomerId` (migration 0024) name theirs.
 pub async fn customer_of_external_id(
     db: &Db,
     caller: &Caller,

@@ -415,6 +415,12 @@ impl SqliteDb {
         })
     }
 
+    /// Waits until the open batch, if any, has committed: what other requests wrote before now
+    /// is then visible to reads.
+    pub async fn settle(&self) {
+        self.writer.settle().await;
+    }
+
     /// Waits for the last commit, then refuses every further read and write.
     pub async fn close(&self) {
         self.writer.settle().await;

@@ -27,6 +27,7 @@ on_both_engines!(
     the_link_expires_after_an_hour,
     the_link_follows_the_customers_test_clock,
     test_and_live_mode_never_mix,
+    an_external_customer_id_names_one_customer,
 );
 
 const RETURN_URL: &str = "https://shop.example/account";
@@ -1149,4 +1150,104 @@ async fn test_and_live_mode_never_mix(engine: Engine) {
     )
     .await;
     assert_eq!(methods["data"], json!([]));
+}
+
+/// A V3 session carrying `externalCustomerId`, for a one-time €20.00 price, paid through the
+/// test helper: the paid session.
+async fn pay_as(server: &TestServer, key: &str, price: &str, external: &str) -> Value {
+    let session = server
+        .with_key(Method::POST, "/api/v3/checkout/sessions", key)
+        .json(&json!({
+            "line_items": [{"price": price, "quantity": 1}],
+            "externalCustomerId": external,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let session = json_with_status(session, 200).await;
+    post(
+        server,
+        key,
+        &format!(
+            "/v1/test_helpers/checkout/sessions/{}/pay",
+            session["id"].as_str().unwrap()
+        ),
+        "card=4242424242424242&email=ada%40example.com",
+    )
+    .await
+}
+
+/// decisions §11: an `externalCustomerId` names one customer per account and mode. The first
+/// session carrying it that completes, in any mode, creates that customer; later ones (and two
+/// completing at once) complete for it; the portal finds it by that id. A deleted customer frees
+/// the id.
+async fn an_external_customer_id_names_one_customer(engine: Engine) {
+    let server = server(engine).await;
+    let account = server.account("Acme").await;
+    let key = &account.test_key;
+    let price = post(
+        &server,
+        key,
+        "/v1/prices",
+        "currency=eur&unit_amount=2000&product_data[name]=Gift",
+    )
+    .await;
+    let price = price["id"].as_str().unwrap();
+
+    let first = pay_as(&server, key, price, "user-7").await;
+    let customer = first["customer"]
+        .as_str()
+        .expect("a payment-mode session made a customer");
+    let second = pay_as(&server, key, price, "user-7").await;
+    assert_eq!(second["customer"], customer);
+    let subscription = subscribe(&server, key, "Pro", "user-7").await;
+    assert_eq!(subscription["customer"], customer);
+    let created = get(&server, key, "/v1/events?type=customer.created").await;
+    assert_eq!(created["data"].as_array().unwrap().len(), 1, "{created}");
+    let portal = v3(
+        &server,
+        key,
+        json!({"externalCustomerId": "user-7", "returnUrl": RETURN_URL}),
+        200,
+    )
+    .await;
+    assert_eq!(portal["customer"], customer);
+    // Another id, another customer; in live mode the id names no test customer.
+    let other = pay_as(&server, key, price, "user-8").await;
+    assert_ne!(other["customer"], customer);
+    let error = v3(
+        &server,
+        &account.live_key,
+        json!({"externalCustomerId": "user-7", "returnUrl": RETURN_URL}),
+        400,
+    )
+    .await;
+    assert_eq!(error["error"]["code"], "resource_missing");
+
+    // Two sessions with a new id completing at once make one customer.
+    let (a, b) = tokio::join!(
+        pay_as(&server, key, price, "user-9"),
+        pay_as(&server, key, price, "user-9")
+    );
+    assert!(a["customer"].is_string(), "{a}");
+    assert_eq!(a["customer"], b["customer"]);
+    assert_eq!(
+        (&a["status"], &b["status"]),
+        (&json!("complete"), &json!("complete"))
+    );
+
+    // Once deleted, the next session carrying the id makes a new customer.
+    call(
+        &server,
+        key,
+        Method::DELETE,
+        &format!("/v1/customers/{customer}"),
+        "",
+    )
+    .await;
+    let after = pay_as(&server, key, price, "user-7").await;
+    assert!(
+        after["customer"].is_string() && after["customer"] != customer,
+        "{after}"
+    );
 }
