@@ -55,17 +55,19 @@ pub struct Saved {
 #[utoipa::path(get, path = "/portal/{id}", tag = "Pages",
     params(("id" = String, Path, description = "`bps_...`"), Saved),
     responses((status = 200, description = "The page (HTML)."),
+        (status = 400, description = "The query string holds a NUL character (HTML)."),
         (status = 404, description = "No such portal session (HTML)."),
         (status = 410, description = "The session has expired (HTML).")))]
 pub async fn show_portal(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(saved): Query<Saved>,
+    // Read leniently: a query the page did not write only says nothing.
+    Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
     let csrf = Csrf::for_page(&headers, &state.config.public_url, CSRF_PATH);
     let view = View {
-        saved: saved.saved.as_deref().and_then(saved_notice),
+        saved: saved_notice(field(&query, "saved")),
         ..View::default()
     };
     match portal::open(&state.db, &id, state.clock.now()).await {
@@ -80,8 +82,10 @@ pub async fn show_portal(
     params(("id" = String, Path)),
     request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `subscription`, `action`."),
     responses((status = 303, description = "Done: back to the page."),
+        (status = 400, description = "No such action, or one the subscription's state refuses: the page again, with the reason."),
         (status = 403, description = "The form's CSRF token did not match."),
         (status = 404, description = "No such subscription of this customer's."),
+        (status = 409, description = "Changed by another request at the same time: the page again, to try once more."),
         (status = 410, description = "The session has expired: nothing changed.")))]
 pub async fn change_subscription(
     State(state): State<AppState>,
@@ -121,6 +125,7 @@ pub async fn change_subscription(
     responses((status = 303, description = "Saved: back to the page."),
         (status = 400, description = "A field is invalid: the page again, with the error by the field."),
         (status = 403, description = "The form's CSRF token did not match."),
+        (status = 409, description = "Changed by another request at the same time: the page again."),
         (status = 410, description = "The session has expired: nothing changed.")))]
 pub async fn update_details(
     State(state): State<AppState>,
@@ -152,8 +157,10 @@ pub async fn update_details(
     params(("id" = String, Path)),
     request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `card_number`, `card_expiry`, `card_cvc`."),
     responses((status = 303, description = "Saved: back to the page."),
-        (status = 402, description = "The card was refused: the page again, with the reason by the field."),
+        (status = 400, description = "The card's number, expiry or security code is invalid: the page again, with the error by the field."),
+        (status = 402, description = "The card was declined: the page again, with the reason."),
         (status = 403, description = "The form's CSRF token did not match."),
+        (status = 409, description = "Live mode: cards cannot be taken without a payment processor."),
         (status = 410, description = "The session has expired: nothing changed.")))]
 pub async fn replace_card(
     State(state): State<AppState>,
