@@ -1201,7 +1201,7 @@ async fn card_numbers_reach_neither_the_database_nor_the_logs(engine: Engine) {
 
 /// Whether `needle` occurs as a value of its own, not inside a longer run of letters and digits
 /// (random ids and hashes contain any three digits now and then).
-fn stands_alone(haystack: &str, needle: &str) -> bool {
+pub(crate) fn stands_alone(haystack: &str, needle: &str) -> bool {
     haystack.match_indices(needle).any(|(at, _)| {
         let before = haystack[..at].chars().next_back();
         let after = haystack[at + needle.len()..].chars().next();
@@ -1211,7 +1211,7 @@ fn stands_alone(haystack: &str, needle: &str) -> bool {
 }
 
 /// Every row of every table as text (PostgreSQL), or the database files' bytes (SQLite).
-async fn everything_stored(database: &TestDatabase) -> String {
+pub(crate) async fn everything_stored(database: &TestDatabase) -> String {
     match database.url.strip_prefix("sqlite://") {
         Some(path) => {
             let mut all = Vec::new();

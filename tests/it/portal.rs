@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::{Engine, TestDatabase, TestServer, json_with_status, on_both_engines};
+use crate::hosted_checkout::{everything_stored, stands_alone};
 
 on_both_engines!(
     sessions_are_created_on_v1_with_stripes_object,
@@ -855,7 +856,7 @@ async fn the_card_is_replaced_and_charged_by_the_subscriptions(engine: Engine) {
         [
             ("card_number", number),
             ("card_expiry", "12 / 40"),
-            ("card_cvc", "123"),
+            ("card_cvc", "739"),
         ]
     };
 
@@ -934,6 +935,17 @@ async fn the_card_is_replaced_and_charged_by_the_subscriptions(engine: Engine) {
         "{}",
         page.body
     );
+    // Only the brand, last four digits and expiry are kept of a card typed here.
+    let stored = everything_stored(&server.database).await;
+    assert!(stored.contains("4444"), "the last four digits are kept");
+    for number in [
+        "5555555555554444",
+        "5555 5555 5555 4444",
+        "4000000000000002",
+    ] {
+        assert!(!stored.contains(number), "{number} is in the database");
+    }
+    assert!(!stands_alone(&stored, "739"), "the CVC is in the database");
 
     // The renewal is charged to the new card.
     let end = subscription["current_period_end"].as_i64().unwrap();
