@@ -577,6 +577,14 @@ async fn the_page_lists_subscriptions_card_and_invoices(engine: Engine) {
         page.body
     );
     assert!(text.contains(invoice["number"].as_str().unwrap()), "{text}");
+    // The link opens the invoice's page.
+    let opened = browser.get(link.strip_prefix(&server.base).unwrap()).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert!(
+        text_of(&opened.body).contains(invoice["number"].as_str().unwrap()),
+        "{}",
+        opened.body
+    );
     assert!(text.contains("paid"), "{text}");
     assert!(
         page.body.contains(&format!("href=\"{RETURN_URL}\"")),
