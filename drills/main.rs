@@ -1,6 +1,7 @@
-//! Fault drills: kassa crashed with `kill -9` under load, a webhook receiver down while events
-//! happen, two `kassa serve` processes on one PostgreSQL, and hostile clients holding half-sent
-//! requests past the open-file limit. Each drill runs the built binary as real processes and
+//! Fault drills: kassa crashed with `kill -9` under load and while test clocks renew
+//! subscriptions, a webhook receiver down while events happen, two `kassa serve` processes on
+//! one PostgreSQL, and hostile clients holding half-sent requests past the open-file limit.
+//! Each drill runs the built binary as real processes and
 //! checks afterwards, from the database and from a real receiver that verifies every
 //! signature, that nothing acknowledged was lost and nothing happened twice (the slow-client
 //! drill checks what the real clients got while the attack ran).
@@ -17,6 +18,7 @@ mod receiver;
 
 mod kill_9;
 mod receiver_outage;
+mod renewals;
 mod shop;
 mod slow_clients;
 mod two_nodes;

@@ -59,6 +59,59 @@ impl Shop {
         }
     }
 
+    /// `POST /v1/checkout/sessions` in subscription mode, for `customer` and one of `price`.
+    pub async fn create_subscription_session(
+        &self,
+        base: &str,
+        customer: &str,
+        price: &str,
+    ) -> Answer<String> {
+        let body = format!(
+            "mode=subscription&customer={customer}&line_items[0][price]={price}\
+             &line_items[0][quantity]=1&success_url=https%3A%2F%2Fshop.example%2Fok"
+        );
+        match self
+            .call(reqwest::Method::POST, base, "/v1/checkout/sessions", &body)
+            .await
+        {
+            Answer::Acknowledged(session) => {
+                Answer::Acknowledged(session["id"].as_str().unwrap().to_string())
+            }
+            Answer::Lost => Answer::Lost,
+            Answer::Unexpected(what) => Answer::Unexpected(what),
+        }
+    }
+
+    /// A `/v1` request with a form `body`: its JSON when it answers 200.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        base: &str,
+        path: &str,
+        body: &str,
+    ) -> Answer<Value> {
+        let response = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .await;
+        match response {
+            Err(_) => Answer::Lost,
+            Ok(r) if r.status() == 200 => match r.json::<Value>().await {
+                Ok(body) => Answer::Acknowledged(body),
+                Err(_) => Answer::Lost,
+            },
+            Ok(r) => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                Answer::Unexpected(format!("{path} answered {status}: {text}"))
+            }
+        }
+    }
+
     /// Opens the hosted page: the form's CSRF cookie and token.
     pub async fn open_page(&self, base: &str, id: &str) -> Answer<(String, String)> {
         let response = match self.http.get(format!("{base}/checkout/{id}")).send().await {

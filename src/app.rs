@@ -36,12 +36,14 @@ pub async fn serve(
         config.public_url.clone(),
         stop.clone(),
     ));
+    let lease = config.billing_lease_seconds();
     let billing = config.billing_interval.map(|every| {
         tokio::spawn(crate::workers::billing(
             db.clone(),
             clock.clone(),
             config.public_url.clone(),
             every,
+            lease,
             stop.clone(),
         ))
     });
@@ -51,6 +53,7 @@ pub async fn serve(
             clock.clone(),
             config.public_url.clone(),
             every,
+            lease,
             stop.clone(),
         ))
     });

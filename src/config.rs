@@ -30,6 +30,8 @@ pub struct ConfigFile {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub smtp_test_mode: Option<bool>,
+    #[serde(default, deserialize_with = "duration")]
+    pub billing_lease: Option<Duration>,
 }
 
 impl ConfigFile {
@@ -56,6 +58,7 @@ impl ConfigFile {
             smtp_url: over.smtp_url.or(self.smtp_url),
             smtp_from: over.smtp_from.or(self.smtp_from),
             smtp_test_mode: over.smtp_test_mode.or(self.smtp_test_mode),
+            billing_lease: over.billing_lease.or(self.billing_lease),
         }
     }
 }
@@ -107,6 +110,10 @@ pub struct Config {
     /// How often the server looks for receipt emails to send, besides being woken when one is
     /// queued (real time; retries are due by the server's clock).
     pub mail_interval: Duration,
+    /// How long a server's claim on a piece of billing work holds (a subscription's renewal, an
+    /// invoice's collection, a test clock's advance), in whole seconds: a server that dies
+    /// mid-step leaves that work to the others, or to itself restarted, once it runs out.
+    pub billing_lease: Duration,
 }
 
 /// The SMTP server receipt emails are sent through, and who they are from.
@@ -136,6 +143,9 @@ pub const MAIL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often each server runs the billing engine.
 pub const BILLING_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a claim on billing work holds by default: far longer than any one step takes.
+pub const BILLING_LEASE: Duration =
+    Duration::from_secs(crate::domain::billing::engine::LEASE_SECONDS as u64);
 
 /// What a client may hold of the server, and for how long: what keeps slow and hostile
 /// clients from exhausting connections, and a shutdown from waiting on them.
@@ -206,10 +216,24 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duratio
         .map_err(serde::de::Error::custom)
 }
 
+/// A billing lease as given, checked: at least a second, since claims are stored in whole
+/// seconds.
+fn billing_lease(given: Option<Duration>) -> anyhow::Result<Duration> {
+    let lease = given.unwrap_or(BILLING_LEASE);
+    if lease < Duration::from_secs(1) {
+        anyhow::bail!(
+            "invalid billing_lease '{}': it must be at least 1s (claims are kept in whole seconds)",
+            humantime::format_duration(lease)
+        );
+    }
+    Ok(lease)
+}
+
 impl Config {
     pub fn resolve(settings: ConfigFile) -> anyhow::Result<Config> {
         let connections = ConnectionLimits::resolve(&settings)?;
         let smtp = smtp_settings(&settings)?;
+        let billing_lease = billing_lease(settings.billing_lease)?;
         let addr_text = settings.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
         let addr: SocketAddr = addr_text.parse().map_err(|e| {
             anyhow::anyhow!("invalid address '{addr_text}': {e} (expected e.g. 127.0.0.1:4242)")
@@ -232,6 +256,7 @@ impl Config {
             test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
             smtp,
             mail_interval: MAIL_INTERVAL,
+            billing_lease,
         })
     }
 
@@ -239,6 +264,12 @@ impl Config {
     /// server, and test mode is asked for (`--smtp-test-mode`) or the payment is live.
     pub fn emails_receipts(&self, livemode: bool) -> bool {
         self.smtp.as_ref().is_some_and(|s| livemode || s.test_mode)
+    }
+
+    /// [`Config::billing_lease`] in seconds, a fraction rounded up.
+    pub fn billing_lease_seconds(&self) -> i64 {
+        let lease = self.billing_lease;
+        i64::try_from(lease.as_secs()).unwrap_or(i64::MAX) + i64::from(lease.subsec_nanos() > 0)
     }
 
     /// Which webhook endpoints may target internal addresses, by mode. With `deny`, test mode
@@ -279,6 +310,7 @@ impl Config {
             test_clock_interval: Some(crate::workers::TEST_CLOCK_POLL),
             smtp: None,
             mail_interval: MAIL_INTERVAL,
+            billing_lease: BILLING_LEASE,
         }
     }
 }
@@ -477,6 +509,41 @@ mod tests {
             let error = Config::resolve(settings).unwrap_err().to_string();
             assert!(error.contains(name), "{error}");
         }
+    }
+
+    #[test]
+    fn the_billing_lease_is_whole_seconds_of_at_least_one() {
+        let defaults = Config::resolve(ConfigFile::default()).unwrap();
+        assert_eq!(defaults.billing_lease, Duration::from_secs(60));
+        assert_eq!(defaults.billing_lease_seconds(), 60);
+
+        let file: ConfigFile = toml::from_str("billing_lease = \"2s\"").unwrap();
+        assert_eq!(
+            Config::resolve(file.clone())
+                .unwrap()
+                .billing_lease_seconds(),
+            2
+        );
+        let over = ConfigFile {
+            billing_lease: Some(Duration::from_millis(1500)),
+            ..Default::default()
+        };
+        let config = Config::resolve(file.overridden_by(over)).unwrap();
+        assert_eq!(
+            config.billing_lease_seconds(),
+            2,
+            "a fraction is rounded up"
+        );
+
+        let short = ConfigFile {
+            billing_lease: Some(Duration::from_millis(500)),
+            ..Default::default()
+        };
+        let error = Config::resolve(short).unwrap_err().to_string();
+        assert!(
+            error.contains("billing_lease") && error.contains("500ms"),
+            "{error}"
+        );
     }
 
     #[test]

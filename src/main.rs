@@ -35,7 +35,7 @@ struct Cli {
 struct Storage {
     /// TOML config file with any of: addr, public_url, database_url, log_format,
     /// webhooks_allow_private, webhooks_test_private, header_timeout, idle_timeout,
-    /// max_connections, shutdown_grace, smtp_url, smtp_from, smtp_test_mode.
+    /// max_connections, shutdown_grace, smtp_url, smtp_from, smtp_test_mode, billing_lease.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -182,6 +182,12 @@ struct ServeArgs {
     /// default, as on Stripe, so that a test key cannot make the server email any address).
     #[arg(long, env = "KASSA_SMTP_TEST_MODE")]
     smtp_test_mode: bool,
+    /// How long a server's claim on billing work holds (a subscription's renewal, an invoice's
+    /// collection, a test clock's advance): work left by a server that died mid-step is taken
+    /// over by another, or by this one restarted, once it runs out. Keep it longer than any one
+    /// step takes; at least 1s. [default: 60s]
+    #[arg(long, env = "KASSA_BILLING_LEASE", value_name = "DURATION", value_parser = parse_duration)]
+    billing_lease: Option<Duration>,
     #[command(flatten)]
     connections: ConnectionArgs,
 }
@@ -197,6 +203,7 @@ impl ServeArgs {
             smtp_url: self.smtp_url.clone(),
             smtp_from: self.smtp_from.clone(),
             smtp_test_mode: self.smtp_test_mode.then_some(true),
+            billing_lease: self.billing_lease,
             ..self.connections.settings()
         }
     }

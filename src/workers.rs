@@ -63,18 +63,20 @@ pub async fn expiry_sweeper(
 }
 
 /// Runs the billing engine every `every` until `stop` is cancelled: renewals, finalizations,
-/// charges and retries due at the clock's time (`domain::billing::engine`), and refunds a
-/// stopped server left pending (`domain::refunds`).
+/// charges and retries due at the clock's time (`domain::billing::engine`), each row claimed
+/// for `lease` seconds, and refunds a stopped server left pending (`domain::refunds`).
 pub async fn billing(
     db: Db,
     clock: SharedClock,
     public_url: String,
     every: Duration,
+    lease: i64,
     stop: CancellationToken,
 ) {
     let processor = crate::domain::billing::engine::SimulatedProcessor;
     loop {
-        match crate::domain::billing::engine::run_due(&db, &processor, clock.now(), &public_url)
+        let now = clock.now();
+        match crate::domain::billing::engine::run_due(&db, &processor, now, lease, &public_url)
             .await
         {
             Ok(ran) if ran != Default::default() => tracing::info!(?ran, "billing run"),
@@ -99,17 +101,19 @@ pub async fn billing(
 pub const TEST_CLOCK_POLL: Duration = Duration::from_millis(250);
 
 /// Advances the test clocks that `advance` set moving (`domain::test_clocks`), on any server,
-/// every `every` until `stop` is cancelled.
+/// every `every` until `stop` is cancelled, each claimed for `lease` seconds.
 pub async fn test_clocks(
     db: Db,
     clock: SharedClock,
     public_url: String,
     every: Duration,
+    lease: i64,
     stop: CancellationToken,
 ) {
     let processor = crate::domain::billing::engine::SimulatedProcessor;
     loop {
-        match crate::domain::test_clocks::run_advancing(&db, &processor, clock.now(), &public_url)
+        let now = clock.now();
+        match crate::domain::test_clocks::run_advancing(&db, &processor, now, lease, &public_url)
             .await
         {
             Ok(advanced) if advanced.clocks > 0 => {

@@ -25,9 +25,6 @@ use crate::store::{self, Db};
 pub const LIFETIME: i64 = 30 * 86_400;
 /// How far ahead of now a clock may go, in seconds: a hundred years.
 pub const MAX_AHEAD: i64 = 100 * 365 * 86_400;
-/// How long a server's claim on an advancing clock holds, in real seconds (renewed at each
-/// time the advance reaches).
-const LEASE_SECONDS: i64 = 60;
 /// Clocks advanced per pass of the worker.
 const BATCH: i64 = 10;
 
@@ -278,16 +275,19 @@ pub struct Advanced {
 }
 
 /// Advances every clock that is advancing and not claimed by another server (`now` is real
-/// time, for the claims). A clock whose step fails is left to its lease's end and retried.
+/// time, for the claims). A clock is claimed for `lease` real seconds, renewed at each time its
+/// advance reaches, and its objects' rows as the billing engine claims them. A clock whose step
+/// fails is left to its lease's end and retried.
 pub async fn run_advancing<P: Processor>(
     db: &Db,
     processor: &P,
     now: i64,
+    lease: i64,
     public_url: &str,
 ) -> Result<Advanced, DomainError> {
     let mut advanced = Advanced::default();
-    for mut clock in store::test_clocks::claim_advancing(db, now, LEASE_SECONDS, BATCH).await? {
-        match advance_one(db, processor, &mut clock, now, public_url).await {
+    for mut clock in store::test_clocks::claim_advancing(db, now, lease, BATCH).await? {
+        match advance_one(db, processor, &mut clock, now, lease, public_url).await {
             Ok(Some(ran)) => {
                 advanced.clocks += 1;
                 advanced.ran += ran;
@@ -312,6 +312,7 @@ async fn advance_one<P: Processor>(
     processor: &P,
     clock: &mut store::test_clocks::Advancing,
     now: i64,
+    lease: i64,
     public_url: &str,
 ) -> Result<Option<engine::Ran>, DomainError> {
     let mut ran = engine::Ran::default();
@@ -332,18 +333,12 @@ async fn advance_one<P: Processor>(
             });
         }
         last = Some(at);
-        if !store::test_clocks::reach(db, clock, at, now + LEASE_SECONDS).await? {
+        if !store::test_clocks::reach(db, clock, at, now + lease).await? {
             return Ok(None);
         }
         let when = engine::When { at, real: now };
-        ran += engine::run_due_in(
-            db,
-            processor,
-            engine::Scope::Clock(&clock.id),
-            when,
-            public_url,
-        )
-        .await?;
+        let scope = engine::Scope::Clock(&clock.id);
+        ran += engine::run_due_in(db, processor, scope, when, lease, public_url).await?;
         while checkout::expire_overdue_on(db, Some(&clock.id), when, public_url, BATCH).await?
             == BATCH as usize
         {}

@@ -4,7 +4,7 @@
 //! clock moves, and the engine's steps run at the time given (no server here runs them on its
 //! own).
 
-use kassa::domain::billing::engine::{Ran, SimulatedProcessor, run_due};
+use kassa::domain::billing::engine::{LEASE_SECONDS, Ran, SimulatedProcessor, run_due};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -91,9 +91,15 @@ async fn subscribe(server: &TestServer, account: &TestAccount) -> Value {
 /// Moves the server's clock to `at` and runs what is due.
 async fn run_at(server: &TestServer, at: i64) -> Ran {
     server.clock.set(at);
-    run_due(&server.db, &SimulatedProcessor, at, &server.base)
-        .await
-        .unwrap()
+    run_due(
+        &server.db,
+        &SimulatedProcessor,
+        at,
+        LEASE_SECONDS,
+        &server.base,
+    )
+    .await
+    .unwrap()
 }
 
 /// Attaches Stripe's test method `test_id` to the subscription's customer and makes it the
@@ -499,8 +505,20 @@ async fn a_charge_is_made_once_per_attempt_whatever_runs_it(engine: Engine) {
     server.clock.set(due);
     let second = server.database.open().await;
     let (a, b) = tokio::join!(
-        run_due(&server.db, &SimulatedProcessor, due, &server.base),
-        run_due(&second, &SimulatedProcessor, due, &server.base)
+        run_due(
+            &server.db,
+            &SimulatedProcessor,
+            due,
+            LEASE_SECONDS,
+            &server.base
+        ),
+        run_due(
+            &second,
+            &SimulatedProcessor,
+            due,
+            LEASE_SECONDS,
+            &server.base
+        )
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.renewed + b.renewed, 6, "{a:?} {b:?}");

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use kassa::domain::billing::engine::{Ran, SimulatedProcessor, run_due};
+use kassa::domain::billing::engine::{LEASE_SECONDS, Ran, SimulatedProcessor, run_due};
 use kassa::http::dashboard::when;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -150,9 +150,15 @@ async fn charge_with(server: &TestServer, key: &str, subscription: &Value, test_
 /// Moves the server's clock to `at` and runs what is due.
 async fn run_at(server: &TestServer, at: i64) -> Ran {
     server.clock.set(at);
-    run_due(&server.db, &SimulatedProcessor, at, &server.base)
-        .await
-        .unwrap()
+    run_due(
+        &server.db,
+        &SimulatedProcessor,
+        at,
+        LEASE_SECONDS,
+        &server.base,
+    )
+    .await
+    .unwrap()
 }
 
 /// The account's events about `object`, oldest first: (type, the object as the event has it).

@@ -339,9 +339,15 @@ impl<'a> Fixtures<'a> {
         let processor = kassa::domain::billing::engine::SimulatedProcessor;
         for at in [end, end + 3600].into_iter().take(if open { 2 } else { 1 }) {
             server.clock.set(at);
-            kassa::domain::billing::engine::run_due(&server.db, &processor, at, &server.base)
-                .await
-                .unwrap();
+            kassa::domain::billing::engine::run_due(
+                &server.db,
+                &processor,
+                at,
+                kassa::domain::billing::engine::LEASE_SECONDS,
+                &server.base,
+            )
+            .await
+            .unwrap();
         }
         let sub = get(server, account, &format!("/v1/subscriptions/{id}")).await;
         sub["latest_invoice"].as_str().unwrap().into()

@@ -3,7 +3,7 @@
 //! and last four (never the number), and refunds; the checkout's thank-you page links the
 //! receipt; a failed charge and a draft invoice have none.
 
-use kassa::domain::billing::engine::{SimulatedProcessor, run_due};
+use kassa::domain::billing::engine::{LEASE_SECONDS, SimulatedProcessor, run_due};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -286,9 +286,15 @@ async fn invoices_have_pages_and_renewals_receipts(engine: Engine) {
     // the period it pays for.
     let end = subscription["current_period_end"].as_i64().unwrap();
     server.clock.set(end);
-    run_due(&server.db, &SimulatedProcessor, end, &server.base)
-        .await
-        .unwrap();
+    run_due(
+        &server.db,
+        &SimulatedProcessor,
+        end,
+        LEASE_SECONDS,
+        &server.base,
+    )
+    .await
+    .unwrap();
     let renewed = get(
         &server,
         &account,
@@ -303,9 +309,15 @@ async fn invoices_have_pages_and_renewals_receipts(engine: Engine) {
     assert_eq!(status, 404);
 
     server.clock.set(end + DAY);
-    run_due(&server.db, &SimulatedProcessor, end + DAY, &server.base)
-        .await
-        .unwrap();
+    run_due(
+        &server.db,
+        &SimulatedProcessor,
+        end + DAY,
+        LEASE_SECONDS,
+        &server.base,
+    )
+    .await
+    .unwrap();
     let paid = get(&server, &account, &format!("/v1/invoices/{second}")).await;
     assert_eq!(paid["status"], "paid");
     let charge = paid["charge"].as_str().unwrap();
@@ -389,9 +401,15 @@ async fn payments_refunds_and_renewals_are_emailed(engine: Engine) {
     let end = subscription["current_period_end"].as_i64().unwrap();
     for at in [end, end + DAY] {
         server.clock.set(at);
-        run_due(&server.db, &SimulatedProcessor, at, &server.base)
-            .await
-            .unwrap();
+        run_due(
+            &server.db,
+            &SimulatedProcessor,
+            at,
+            LEASE_SECONDS,
+            &server.base,
+        )
+        .await
+        .unwrap();
     }
     let mails = mailbox.wait_for(4).await;
     let (text, _) = mails[3].bodies();

@@ -501,9 +501,15 @@ async fn renewed_invoice(server: &TestServer, account: &TestAccount) -> Value {
     let end = sub["current_period_end"].as_i64().unwrap();
     for at in [end, end + 86_400] {
         server.clock.set(at);
-        kassa::domain::billing::engine::run_due(&server.db, &SimulatedProcessor, at, &server.base)
-            .await
-            .unwrap();
+        kassa::domain::billing::engine::run_due(
+            &server.db,
+            &SimulatedProcessor,
+            at,
+            kassa::domain::billing::engine::LEASE_SECONDS,
+            &server.base,
+        )
+        .await
+        .unwrap();
     }
     let sub = get(
         server,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use kassa::clock::Clock;
-use kassa::domain::billing::engine::SimulatedProcessor;
+use kassa::domain::billing::engine::{LEASE_SECONDS, SimulatedProcessor};
 use kassa::domain::test_clocks::run_advancing;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -113,6 +113,7 @@ async fn advance(server: &TestServer, key: &str, clock: &str, to: i64) -> Value 
         &server.db,
         &SimulatedProcessor,
         server.clock.now(),
+        LEASE_SECONDS,
         &server.base,
     )
     .await
@@ -314,6 +315,7 @@ async fn an_advance_moves_forward_only_and_one_at_a_time(engine: Engine) {
         &server.db,
         &SimulatedProcessor,
         server.clock.now(),
+        LEASE_SECONDS,
         &server.base,
     )
     .await
@@ -679,14 +681,32 @@ async fn two_servers_advancing_one_clock_charge_each_renewal_once(engine: Engine
     let second = server.database.open().await;
     let now = server.clock.now();
     let (first, other) = tokio::join!(
-        run_advancing(&server.db, &SimulatedProcessor, now, &server.base),
-        run_advancing(&second, &SimulatedProcessor, now, &server.base),
+        run_advancing(
+            &server.db,
+            &SimulatedProcessor,
+            now,
+            LEASE_SECONDS,
+            &server.base
+        ),
+        run_advancing(
+            &second,
+            &SimulatedProcessor,
+            now,
+            LEASE_SECONDS,
+            &server.base
+        ),
     );
     let made_ready = first.unwrap().clocks + other.unwrap().clocks;
     if made_ready == 0 {
-        run_advancing(&server.db, &SimulatedProcessor, now + 61, &server.base)
-            .await
-            .unwrap();
+        run_advancing(
+            &server.db,
+            &SimulatedProcessor,
+            now + LEASE_SECONDS + 1,
+            LEASE_SECONDS,
+            &server.base,
+        )
+        .await
+        .unwrap();
     }
     let ready = get(
         &server,

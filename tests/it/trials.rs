@@ -5,7 +5,7 @@
 //! manual clock moves and the engine runs at the time given.
 
 use kassa::clock::Clock;
-use kassa::domain::billing::engine::{Ran, SimulatedProcessor, run_due};
+use kassa::domain::billing::engine::{LEASE_SECONDS, Ran, SimulatedProcessor, run_due};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -95,9 +95,15 @@ async fn pay(server: &TestServer, account: &TestAccount, session: &Value) -> Val
 
 async fn run_at(server: &TestServer, at: i64) -> Ran {
     server.clock.set(at);
-    run_due(&server.db, &SimulatedProcessor, at, &server.base)
-        .await
-        .unwrap()
+    run_due(
+        &server.db,
+        &SimulatedProcessor,
+        at,
+        LEASE_SECONDS,
+        &server.base,
+    )
+    .await
+    .unwrap()
 }
 
 /// The types of the account's events, oldest first.

@@ -29,8 +29,8 @@ use crate::domain::payments::{Charge, ChargeFailure, PaymentIntent, PaymentInten
 use crate::store::billing::{Claimed, LedgerEntry};
 use crate::store::{self, Db, Statement};
 
-/// How long a claim holds a row, in seconds: a server that dies mid-step leaves it to be
-/// claimed again then.
+/// How long a claim holds a row by default, in seconds (`--billing-lease`): a server that dies
+/// mid-step leaves it to be claimed again then.
 pub const LEASE_SECONDS: i64 = 60;
 /// Rows claimed at a time.
 const BATCH: i64 = 100;
@@ -210,37 +210,47 @@ impl std::ops::AddAssign for Ran {
 }
 
 /// Runs every step due by `now` of the objects on no clock, in time order per row, until none
-/// is left: a server that was down for three periods renews three times.
-/// `public_url` is kassa's, for the receipt and invoice links in the events' objects.
+/// is left: a server that was down for three periods renews three times. Rows are claimed for
+/// `lease` seconds; `public_url` is kassa's, for the receipt and invoice links in the events'
+/// objects.
 pub async fn run_due<P: Processor>(
     db: &Db,
     processor: &P,
     now: i64,
+    lease: i64,
     public_url: &str,
 ) -> Result<Ran, DomainError> {
-    run_due_in(db, processor, Scope::RealTime, When::now(now), public_url).await
+    run_due_in(
+        db,
+        processor,
+        Scope::RealTime,
+        When::now(now),
+        lease,
+        public_url,
+    )
+    .await
 }
 
-/// Runs every step of `scope` due by `when.at`, until none is left. A step that fails is
-/// logged and left to its lease's end; the others go on.
+/// Runs every step of `scope` due by `when.at`, until none is left, claiming rows for `lease`
+/// seconds. A step that fails is logged and left to its lease's end; the others go on.
 pub async fn run_due_in<P: Processor>(
     db: &Db,
     processor: &P,
     scope: Scope<'_>,
     when: When,
+    lease: i64,
     public_url: &str,
 ) -> Result<Ran, DomainError> {
     let mut ran = Ran::default();
     loop {
         let subscriptions =
-            store::billing::claim_due_subscriptions(db, scope, when, LEASE_SECONDS, BATCH).await?;
+            store::billing::claim_due_subscriptions(db, scope, when, lease, BATCH).await?;
         for claimed in &subscriptions {
             if let Err(error) = step_subscription(db, claimed, when, public_url, &mut ran).await {
                 tracing::warn!(%error, subscription = %claimed.id, "billing step failed; will retry");
             }
         }
-        let invoices =
-            store::billing::claim_due_invoices(db, scope, when, LEASE_SECONDS, BATCH).await?;
+        let invoices = store::billing::claim_due_invoices(db, scope, when, lease, BATCH).await?;
         for claimed in &invoices {
             if let Err(error) = collect(db, processor, claimed, when, public_url, &mut ran).await {
                 tracing::warn!(%error, invoice = %claimed.id, "collecting an invoice failed; will retry");
@@ -253,15 +263,16 @@ pub async fn run_due_in<P: Processor>(
 }
 
 /// Collects one invoice now (`POST /v1/invoices/{id}/pay`): finalized if a draft, then charged
-/// as the engine would, the attempt counting as one of its retries. Returns the invoice as it
-/// then is. An invoice that is paid or void is a conflict; one an engine is working on is a
-/// conflict to retry.
+/// as the engine would, the attempt counting as one of its retries, under a claim of `lease`
+/// seconds. Returns the invoice as it then is. An invoice that is paid or void is a conflict;
+/// one an engine is working on is a conflict to retry.
 pub async fn pay_now<P: Processor>(
     db: &Db,
     processor: &P,
     caller: &Caller,
     id: &str,
     now: i64,
+    lease: i64,
     public_url: &str,
 ) -> Result<Invoice, DomainError> {
     let invoice = get_invoice(db, caller, id).await?;
@@ -272,8 +283,7 @@ pub async fn pay_now<P: Processor>(
             message: format!("Invoice {id} is already {}.", invoice.status.as_str()),
         });
     }
-    let Some(claimed) =
-        store::billing::claim_invoice_now(db, caller, id, when, LEASE_SECONDS).await?
+    let Some(claimed) = store::billing::claim_invoice_now(db, caller, id, when, lease).await?
     else {
         return Err(DomainError::Conflict {
             code: "lock_timeout",

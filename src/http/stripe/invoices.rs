@@ -178,15 +178,11 @@ pub async fn pay_invoice(
 ) -> Result<Json<Value>, ApiError> {
     let expand = expand::check(params.expand, "invoice")?;
     let processor = crate::domain::billing::engine::SimulatedProcessor;
-    let invoice = billing::engine::pay_now(
-        &state.db,
-        &processor,
-        &caller,
-        &id,
-        state.clock.now(),
-        &state.config.public_url,
-    )
-    .await?;
+    let (now, lease) = (state.clock.now(), state.config.billing_lease_seconds());
+    let public_url = &state.config.public_url;
+    let invoice =
+        billing::engine::pay_now(&state.db, &processor, &caller, &id, now, lease, public_url)
+            .await?;
     if invoice.status != InvoiceStatus::Paid {
         return Err(declined(&state, &caller, &invoice).await?);
     }
