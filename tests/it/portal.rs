@@ -959,9 +959,15 @@ async fn the_card_is_replaced_and_charged_by_the_subscriptions(engine: Engine) {
     let end = subscription["current_period_end"].as_i64().unwrap();
     for at in [end, end + 3600] {
         server.clock.set(at);
-        kassa::domain::billing::engine::run_due(&server.db, &SimulatedProcessor, at, &server.base)
-            .await
-            .unwrap();
+        kassa::domain::billing::engine::run_due(
+            &server.db,
+            &SimulatedProcessor,
+            at,
+            kassa::domain::billing::engine::LEASE_SECONDS,
+            &server.base,
+        )
+        .await
+        .unwrap();
     }
     let read = get(&server, key, &format!("/v1/subscriptions/{sub}")).await;
     let renewal = get(
@@ -1115,6 +1121,7 @@ async fn the_link_follows_the_customers_test_clock(engine: Engine) {
         &server.db,
         &SimulatedProcessor,
         server.clock.now(),
+        kassa::domain::billing::engine::LEASE_SECONDS,
         &server.base,
     )
     .await
