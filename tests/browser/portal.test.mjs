@@ -153,6 +153,59 @@ export const TESTS = [
       expect(problems.length === 0, `problems on the page:\n  ${problems.join("\n  ")}`);
     },
   ],
+
+  [
+    "portal-without-javascript",
+    async (t) => {
+      // Every action works as plain forms: cancel, resume, replace the card; then the invoice
+      // history leads to the invoice's page and its receipt, and back.
+      const { subscription, customer } = await subscribe(t);
+      const portal = await t.kassa.api("POST", "/v1/billing_portal/sessions", [
+        ["customer", customer],
+        ["return_url", `${t.shop.base}/account`],
+      ]);
+      const page = await t.newPage({ ...PHONE, javaScriptEnabled: false });
+      const problems = await watchProblems(page);
+      await page.goto(portal.url);
+      const item = page.locator(`#subscription-${subscription.id}`);
+      const press = async (button) => {
+        await Promise.all([
+          page.waitForURL((url) => url.search.startsWith("?saved=")),
+          button.click(),
+        ]);
+      };
+      await press(item.locator("button", { hasText: "Cancel at end of period" }));
+      await press(item.locator("button", { hasText: "Resume subscription" }));
+      const resumed = await t.kassa.api("GET", `/v1/subscriptions/${subscription.id}`);
+      eq(resumed.cancel_at_period_end, false, "cancel_at_period_end after resuming");
+
+      await page.locator("input[name=card_number]").fill("5555 5555 5555 4444");
+      await page.locator("input[name=card_expiry]").fill("12 / 34");
+      await page.locator("input[name=card_cvc]").fill("123");
+      await press(page.locator("button", { hasText: "Save card" }));
+      const text = squash(await page.locator("main").textContent());
+      expect(text.includes("ending in 4444"), `the new card is shown: ${text}`);
+      const replaced = await t.kassa.api("GET", `/v1/subscriptions/${subscription.id}`);
+      expect(
+        replaced.default_payment_method !== subscription.default_payment_method,
+        "the subscription charges the new card",
+      );
+      await expectFitsPhone(page);
+      await t.screenshot(page);
+
+      await page.locator("a", { hasText: "Invoice" }).first().click();
+      await page.waitForURL((url) => url.pathname.startsWith("/invoices/in_"));
+      await page.locator("a", { hasText: "View the receipt" }).click();
+      await page.waitForURL((url) => url.pathname.startsWith("/receipts/ch_"));
+      eq(await page.title(), `Receipt from ${MERCHANT}`, "the receipt's title");
+      await t.screenshot(page, "portal-receipt");
+      await page.goBack();
+      await page.goBack();
+      await page.locator("a", { hasText: `Return to ${MERCHANT}` }).first().click();
+      await landOnShop(t, page, "/account");
+      expect(problems.length === 0, `problems on the pages:\n  ${problems.join("\n  ")}`);
+    },
+  ],
 ];
 
 if (startedDirectly(import.meta.url)) await runTests(TESTS);

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::csrf::Csrf;
-use super::{escape, message_page, page};
+use super::{escape, long_date, message_page, page};
 use crate::domain::DomainError;
 use crate::domain::billing::checkout::Deferral;
 use crate::domain::checkout::{CheckoutMode, LineItem, PaymentStatus, SessionState};
@@ -560,15 +560,6 @@ fn then_line(hosted: &HostedSession) -> String {
         None => "Then".to_string(),
     };
     format!("<p class=\"then\">{free} {then} {every}</p>\n")
-}
-
-/// "2 February 2027" (UTC).
-pub(super) fn long_date(at: i64) -> String {
-    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
-    time::OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
 }
 
 fn line_item(hosted: &HostedSession, line: &LineItem, view: &View) -> String {

@@ -26,6 +26,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// What a test-mode page (or email) says under its content.
 pub const TEST_NOTE: &str = "<p class=\"test-hint\">Test mode: no real money moved.</p>\n";
 
+/// "2 February 2027" (UTC), for customers.
+pub fn long_date(at: i64) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::checkout::long_date;
 use super::csrf::Csrf;
+use super::long_date;
 use super::{escape, message_page, page};
 use crate::domain::DomainError;
 use crate::domain::billing::views::{self, NextInvoice};

@@ -9,7 +9,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{TEST_NOTE, escape, message_page, page};
+use super::{TEST_NOTE, escape, long_date, message_page, page};
 use crate::domain::DomainError;
 use crate::domain::billing::{Invoice, InvoiceStatus};
 use crate::domain::money::Currency;
@@ -252,13 +252,6 @@ fn totals(receipt: &Receipt, currency: &Currency) -> String {
         ));
     }
     out
-}
-
-/// `December 1, 2026` (UTC).
-pub fn long_date(unix: i64) -> String {
-    let at =
-        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{} {}, {}", at.month(), at.day(), at.year())
 }
 
 /// A receipt email: its subject, and its body in plain text and in HTML.
