@@ -192,7 +192,16 @@ async fn a_paid_session_delivers_a_verified_checkout_session_completed(engine: E
         .await
         .unwrap();
     assert_eq!(listed, delivery.body);
-    let log = attempts(&server, &account, created["id"].as_str().unwrap()).await;
+    // The attempt is written once the receiver has answered: a moment after it got the event.
+    let endpoint = created["id"].as_str().unwrap();
+    let mut log = attempts(&server, &account, endpoint).await;
+    for _ in 0..500 {
+        if log["data"][0].is_object() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        log = attempts(&server, &account, endpoint).await;
+    }
     assert_eq!(log["data"][0]["status_code"], 200);
     assert_eq!(log["data"][0]["succeeded"], true);
     assert_eq!(log["data"][0]["response_body"], "received");
