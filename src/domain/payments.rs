@@ -16,14 +16,22 @@ pub struct CardSummary {
 impl CardSummary {
     /// `Visa ending 4242`, for people.
     pub fn describe(&self) -> String {
-        let brand = match self.brand.as_str() {
-            "visa" => "Visa",
-            "mastercard" => "Mastercard",
-            "amex" => "American Express",
-            "discover" => "Discover",
-            _ => "Card",
-        };
-        format!("{brand} ending {}", self.last4)
+        format!("{} ending {}", brand_name(&self.brand), self.last4)
+    }
+}
+
+/// A card brand as people write it: `visa` is Visa, `amex` American Express, `unknown` Card.
+pub fn brand_name(brand: &str) -> String {
+    match brand {
+        "amex" => "American Express".to_string(),
+        "unknown" => "Card".to_string(),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
     }
 }
 

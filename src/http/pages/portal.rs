@@ -558,7 +558,7 @@ fn card_section(portal: &Portal, overview: &Overview, view: &View, csrf: &Csrf) 
     let current = match &overview.card {
         Some(method) => format!(
             "<p>{brand} ending in {last4}, expires {month:02}/{year}</p>",
-            brand = escape(&brand_name(&method.card.brand)),
+            brand = escape(&crate::domain::payments::brand_name(&method.card.brand)),
             last4 = escape(&method.card.last4),
             month = method.card.exp_month,
             year = method.card.exp_year,
@@ -607,22 +607,6 @@ fn card_section(portal: &Portal, overview: &Overview, view: &View, csrf: &Csrf) 
         "<section class=\"card wide\" aria-labelledby=\"card-heading\">\n\
          <h2 id=\"card-heading\">Payment method</h2>\n{current}\n{form}\n</section>\n"
     )
-}
-
-/// `visa` → `Visa`.
-fn brand_name(brand: &str) -> String {
-    match brand {
-        "amex" => "American Express".to_string(),
-        "mastercard" => "Mastercard".to_string(),
-        "unknown" => "Card".to_string(),
-        other => {
-            let mut chars = other.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
-    }
 }
 
 /// Where an invoice is read: its `hosted_invoice_url`, else kassa's invoice page (the portal
