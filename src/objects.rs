@@ -15,22 +15,68 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, AdjustableQuantity, AmountType};
-use crate::domain::checkout::{self, SessionState};
+use crate::domain::catalog::{self, AdjustableQuantity, AmountType, Interval, ProductStatus};
+use crate::domain::checkout::{self, CheckoutMode, PaymentStatus, SessionState};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
 
-/// A field kassa never has a value for: written `null`.
-type Null = ();
+/// A field kassa never has a value for: written `null`, described as `type: "null"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Null;
+
+impl Serialize for Null {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl PartialSchema for Null {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Null).into()
+    }
+}
+
+impl ToSchema for Null {}
 
 /// A list kassa never has entries for: written `[]`.
-type NoEntries = [(); 0];
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEntries;
+
+impl Serialize for NoEntries {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(std::iter::empty::<()>())
+    }
+}
+
+impl PartialSchema for NoEntries {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new().max_items(Some(0)).into()
+    }
+}
+
+impl ToSchema for NoEntries {}
 
 /// An object kassa never has fields for: written `{}`.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-struct NoFields {}
+pub struct NoFields {}
+
+impl PartialSchema for NoFields {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for NoFields {}
 
 /// An object that `expand[]` fetched, already written as JSON: it was read for this answer
 /// only, so it is serialised where it was read rather than borrowed.
@@ -42,6 +88,140 @@ pub type Fetched = Box<RawValue>;
 pub enum Expandable<'a, T> {
     Id(&'a str),
     Object(T),
+}
+
+/// The schema of an expandable field: the id, or the object `T` once `expand[]` asked for it.
+fn expandable<T: ToSchema>() -> Schema {
+    expandable_named(&T::name(), false)
+}
+
+/// [`expandable`], or `null` where the object may name none.
+fn expandable_or_null<T: ToSchema>() -> Schema {
+    expandable_named(&T::name(), true)
+}
+
+/// An expandable field whose object is one of the components of the document, by name.
+pub fn expandable_named(name: &str, nullable: bool) -> Schema {
+    let mut one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(Ref::from_schema_name(name));
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    one_of.into()
+}
+
+fn customer_or_id() -> Schema {
+    expandable_object(true)
+}
+
+fn payment_intent_or_id() -> Schema {
+    expandable_object(true)
+}
+
+/// An expandable field whose object has no schema of its own yet: the id, or an object.
+fn expandable_object(nullable: bool) -> Schema {
+    let mut one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Object));
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    one_of.into()
+}
+
+/// A session's `line_items`, present once expanded.
+fn line_items_list() -> Schema {
+    list_named("LineItem")
+}
+
+/// A Stripe list envelope of the component `name`: `{object: "list", data, has_more, url}`,
+/// and `total_count` where the list is whole (a payment link's `line_items`).
+pub fn list_named(name: &str) -> Schema {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(format!(
+            "A list of `{name}` objects. `has_more` says whether a request with \
+             `starting_after` set to the last id gives more."
+        )))
+        .property("object", string().enum_values(Some(["list"])))
+        .property(
+            "data",
+            ArrayBuilder::new().items(Ref::from_schema_name(name)),
+        )
+        .property("has_more", ObjectBuilder::new().schema_type(Type::Boolean))
+        .property(
+            "total_count",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        )
+        .property(
+            "url",
+            string().description(Some("The path that lists these objects.")),
+        )
+        .required("object")
+        .required("data")
+        .required("has_more")
+        .required("url")
+        .into()
+}
+
+/// Names a Stripe list of an object for the document (`ProductList`...), for the `body` of an
+/// operation's answer: `{object: "list", data: [item], has_more, url}`. A type per list, since
+/// the document's generic schemas go through an interface of utoipa's that is not public.
+#[macro_export]
+macro_rules! list_schema {
+    ($(#[$doc:meta])* $name:ident of $item:ty) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::objects::list_named(&<$item as utoipa::ToSchema>::name()).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn schemas(
+                schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+            ) {
+                schemas.push((
+                    <$item as utoipa::ToSchema>::name().into_owned(),
+                    <$item as utoipa::PartialSchema>::schema(),
+                ));
+                <$item as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+
+list_schema!(ProductList of Product<'static>);
+list_schema!(PriceList of Price<'static>);
+list_schema!(PaymentLinkList of PaymentLink<'static>);
+list_schema!(CheckoutSessionList of CheckoutSession<'static>);
+list_schema!(LineItemList of LineItem<'static>);
+list_schema!(LinkItemList of LinkItem<'static>);
+
+/// What deleting an object answers: `{id, object, deleted: true}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted<'a> {
+    pub id: &'a str,
+    /// The deleted object's type (`product`, `customer`...).
+    pub object: &'a str,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+impl<'a> Deleted<'a> {
+    pub fn new(id: &'a str, object: &'a str) -> Self {
+        Deleted {
+            id,
+            object,
+            deleted: true,
+        }
+    }
 }
 
 /// A setting the object stores as given (a session's `locale`, a link's `submit_type`...), or
@@ -62,7 +242,7 @@ pub fn to_value<T: Serialize>(object: &T) -> Value {
 // ----- Lists -------------------------------------------------------------------------------------
 
 /// A Stripe list envelope: `{object: "list", data, has_more, url}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct List<'a, T> {
     object: &'static str,
     pub data: Vec<T>,
@@ -88,7 +268,7 @@ impl<'a, T> List<'a, T> {
 // ----- Prices ------------------------------------------------------------------------------------
 
 /// A price (`object: "price"`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Price<'a> {
     id: &'a str,
     object: &'static str,
@@ -102,6 +282,7 @@ pub struct Price<'a> {
     metadata: &'a Metadata,
     nickname: Option<&'a str>,
     /// The product's id, or the product.
+    #[schema(schema_with = expandable::<Product>)]
     pub product: Expandable<'a, Fetched>,
     recurring: Option<Recurring>,
     tax_behavior: &'a str,
@@ -113,16 +294,17 @@ pub struct Price<'a> {
     unit_amount_decimal: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct CustomUnitAmount {
     maximum: Option<i64>,
     minimum: Option<i64>,
     preset: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Recurring {
     aggregate_usage: Null,
+    #[schema(value_type = Interval)]
     interval: &'static str,
     interval_count: i64,
     meter: Null,
@@ -151,16 +333,16 @@ impl<'a> Price<'a> {
             nickname: price.nickname.as_deref(),
             product: Expandable::Id(&price.product_id),
             recurring: terms.recurring.map(|r| Recurring {
-                aggregate_usage: (),
+                aggregate_usage: Null,
                 interval: r.interval.as_str(),
                 interval_count: r.interval_count,
-                meter: (),
-                trial_period_days: (),
+                meter: Null,
+                trial_period_days: Null,
                 usage_type: "licensed",
             }),
             tax_behavior: &price.tax_behavior,
-            tiers_mode: (),
-            transform_quantity: (),
+            tiers_mode: Null,
+            transform_quantity: Null,
             kind: if terms.recurring.is_some() {
                 "recurring"
             } else {
@@ -175,13 +357,14 @@ impl<'a> Price<'a> {
 // ----- Products ----------------------------------------------------------------------------------
 
 /// A product (`object: "product"`), with the Loops fields derived from its default price.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Product<'a> {
     id: &'a str,
     object: &'static str,
     active: bool,
     created: i64,
     /// The default price's id, or the price.
+    #[schema(schema_with = expandable_or_null::<Price>)]
     pub default_price: Option<Expandable<'a, Price<'a>>>,
     description: Option<&'a str>,
     images: &'a [String],
@@ -201,6 +384,7 @@ pub struct Product<'a> {
     #[serde(rename = "thumbnailUrl")]
     thumbnail_url: Option<&'a str>,
     #[serde(rename = "amountType")]
+    #[schema(value_type = Option<AmountType>)]
     amount_type: Option<&'static str>,
     #[serde(rename = "priceAmount")]
     price_amount: Option<String>,
@@ -211,7 +395,9 @@ pub struct Product<'a> {
     #[serde(rename = "priceCurrency")]
     price_currency: Option<&'a str>,
     #[serde(rename = "recurringInterval")]
+    #[schema(value_type = Option<Interval>)]
     recurring_interval: Option<&'static str>,
+    #[schema(value_type = ProductStatus)]
     status: &'static str,
     #[serde(rename = "merchantId")]
     merchant_id: &'a str,
@@ -233,10 +419,10 @@ impl<'a> Product<'a> {
             description: product.description.as_deref(),
             images: &product.images,
             livemode: product.livemode,
-            marketing_features: [],
+            marketing_features: NoEntries,
             metadata: &product.metadata,
             name: &product.name,
-            package_dimensions: (),
+            package_dimensions: Null,
             shippable: product.shippable,
             statement_descriptor: product.statement_descriptor.as_deref(),
             tax_code: product.tax_code.as_deref(),
@@ -263,7 +449,7 @@ impl<'a> Product<'a> {
 // ----- Payment links -----------------------------------------------------------------------------
 
 /// A payment link (`object: "payment_link"`), with its line items and the Loops fields.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentLink<'a> {
     id: &'a str,
     object: &'static str,
@@ -273,26 +459,31 @@ pub struct PaymentLink<'a> {
     application_fee_amount: Null,
     application_fee_percent: Null,
     automatic_tax: LinkAutomaticTax,
+    #[schema(value_type = String)]
     billing_address_collection: Setting<'a, &'static str>,
     consent_collection: Null,
     currency: &'a Currency,
     custom_fields: NoEntries,
     custom_text: CustomText,
+    #[schema(value_type = String)]
     customer_creation: Setting<'a, &'static str>,
     inactive_message: Null,
     invoice_creation: Null,
     /// Always the whole list (a link holds at most 20 items).
+    #[schema(value_type = LinkItemList)]
     pub line_items: List<'a, LinkItem<'a>>,
     livemode: bool,
     metadata: &'a Metadata,
     on_behalf_of: Null,
     payment_intent_data: Null,
     payment_method_collection: &'static str,
+    #[schema(value_type = Option<Vec<String>>)]
     payment_method_types: Option<&'a Value>,
     phone_number_collection: Enabled,
     restrictions: Null,
     shipping_address_collection: Null,
     shipping_options: NoEntries,
+    #[schema(value_type = String)]
     submit_type: Setting<'a, &'static str>,
     subscription_data: Null,
     tax_id_collection: TaxIdCollection,
@@ -308,7 +499,7 @@ pub struct PaymentLink<'a> {
 }
 
 /// `{type: "redirect", redirect: {url}}` or `{type: "hosted_confirmation", ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum AfterCompletion<'a> {
     Redirect {
@@ -319,23 +510,23 @@ enum AfterCompletion<'a> {
     },
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Redirect<'a> {
     url: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct HostedConfirmation<'a> {
     custom_message: Option<&'a str>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct LinkAutomaticTax {
     enabled: bool,
     liability: Null,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct TaxIdCollection {
     enabled: bool,
     required: &'static str,
@@ -343,10 +534,11 @@ struct TaxIdCollection {
 
 /// One line of a payment link (`object: "item"`). Its `adjustable_quantity` is written in the
 /// domain's field order (`enabled`, `minimum`, `maximum`), unlike a session's line item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LinkItem<'a> {
     id: &'a str,
     object: &'static str,
+    #[schema(value_type = Option<AdjustableQuantityObject>)]
     adjustable_quantity: Option<&'a AdjustableQuantity>,
     amount_discount: i64,
     amount_subtotal: i64,
@@ -378,7 +570,7 @@ impl<'a> LinkItem<'a> {
                     amount_tax: 0,
                     amount_total: subtotal,
                     currency: &price.terms.currency,
-                    description: (),
+                    description: Null,
                     metadata: NoFields {},
                     price: Price::new(price),
                     quantity: item.quantity,
@@ -418,35 +610,35 @@ impl<'a> PaymentLink<'a> {
                 },
             },
             allow_promotion_codes: link.allow_promotion_codes,
-            application_fee_amount: (),
-            application_fee_percent: (),
+            application_fee_amount: Null,
+            application_fee_percent: Null,
             automatic_tax: LinkAutomaticTax::default(),
             billing_address_collection: setting("billing_address_collection", "auto"),
-            consent_collection: (),
+            consent_collection: Null,
             currency: &link.currency,
-            custom_fields: [],
+            custom_fields: NoEntries,
             custom_text: CustomText::default(),
             customer_creation: setting("customer_creation", "if_required"),
-            inactive_message: (),
-            invoice_creation: (),
+            inactive_message: Null,
+            invoice_creation: Null,
             line_items: LinkItem::list(link),
             livemode: link.livemode,
             metadata: &link.metadata,
-            on_behalf_of: (),
-            payment_intent_data: (),
+            on_behalf_of: Null,
+            payment_intent_data: Null,
             payment_method_collection: "always",
             payment_method_types: link.settings.get("payment_method_types"),
             phone_number_collection: Enabled::default(),
-            restrictions: (),
-            shipping_address_collection: (),
-            shipping_options: [],
+            restrictions: Null,
+            shipping_address_collection: Null,
+            shipping_options: NoEntries,
             submit_type: setting("submit_type", "auto"),
-            subscription_data: (),
+            subscription_data: Null,
             tax_id_collection: TaxIdCollection {
                 enabled: false,
                 required: "never",
             },
-            transfer_data: (),
+            transfer_data: Null,
             url: link.url(public_url),
             label: link.label.as_deref(),
             product_ids: link.product_ids(),
@@ -460,17 +652,20 @@ impl<'a> PaymentLink<'a> {
 
 /// The checkout session (`object: "checkout.session"`): every field of Stripe's object and the
 /// Loops V3 extras.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutSession<'a> {
     id: &'a str,
     object: &'static str,
     adaptive_pricing: Null,
     after_expiration: Null,
+    #[schema(value_type = Option<bool>)]
     allow_promotion_codes: Option<&'a Value>,
+    #[schema(value_type = Vec<String>)]
     allowed_payment_method_types: Setting<'a, [&'static str; 1]>,
     amount_subtotal: i64,
     amount_total: i64,
     automatic_tax: SessionAutomaticTax,
+    #[schema(value_type = Option<String>)]
     billing_address_collection: Option<&'a Value>,
     cancel_url: Option<&'a str>,
     client_reference_id: Option<&'a str>,
@@ -484,33 +679,44 @@ pub struct CheckoutSession<'a> {
     custom_fields: NoEntries,
     custom_text: CustomText,
     /// The customer's id, or the customer.
+    #[schema(schema_with = customer_or_id)]
     pub customer: Option<Expandable<'a, Value>>,
     customer_account: Null,
+    #[schema(value_type = Option<String>)]
     customer_creation: Option<&'a Value>,
+    #[schema(value_type = Option<Object>)]
     customer_details: Option<&'a Value>,
     customer_email: Option<&'a str>,
     discounts: NoEntries,
     expires_at: i64,
+    #[schema(value_type = Option<String>)]
     integration_identifier: Option<&'a Value>,
     invoice: Option<&'a str>,
     invoice_creation: Null,
     livemode: bool,
+    #[schema(value_type = Option<String>)]
     locale: Option<&'a Value>,
     metadata: &'a Metadata,
+    #[schema(value_type = CheckoutMode)]
     mode: &'static str,
     origin_context: Null,
     /// The PaymentIntent's id, or the PaymentIntent.
+    #[schema(schema_with = payment_intent_or_id)]
     pub payment_intent: Option<Expandable<'a, Value>>,
     /// The payment link's id, or the payment link.
+    #[schema(schema_with = expandable_or_null::<PaymentLink>)]
     pub payment_link: Option<Expandable<'a, Fetched>>,
     payment_method_collection: &'static str,
     payment_method_configuration_details: Null,
     payment_method_options: NoFields,
+    #[schema(value_type = Vec<String>)]
     payment_method_types: Setting<'a, [&'static str; 1]>,
+    #[schema(value_type = PaymentStatus)]
     payment_status: &'static str,
     permissions: Null,
     phone_number_collection: Enabled,
     recovered_from: Null,
+    #[schema(value_type = Option<String>)]
     return_url: Option<&'a Value>,
     saved_payment_method_options: Null,
     setup_intent: Option<&'a str>,
@@ -518,11 +724,14 @@ pub struct CheckoutSession<'a> {
     shipping_address_collection: Null,
     shipping_cost: Null,
     shipping_options: NoEntries,
+    #[schema(value_type = SessionStatus)]
     status: &'static str,
+    #[schema(value_type = Option<String>)]
     submit_type: Option<&'a Value>,
     subscription: Option<&'a str>,
     success_url: Option<&'a str>,
     total_details: TotalDetails,
+    #[schema(value_type = String)]
     ui_mode: Setting<'a, &'static str>,
     url: Option<String>,
     wallet_options: Null,
@@ -532,10 +741,21 @@ pub struct CheckoutSession<'a> {
     external_customer_id: Option<&'a str>,
     /// Present only when `expand[]` includes it, after every other field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = line_items_list)]
     pub line_items: Option<Fetched>,
 }
 
-#[derive(Debug, Default, Serialize)]
+/// A session's `status` as Stripe names it: a session canceled or failed reads `expired`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SessionStatus {
+    Open,
+    Complete,
+    Expired,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct SessionAutomaticTax {
     enabled: bool,
     liability: Null,
@@ -543,7 +763,7 @@ struct SessionAutomaticTax {
     status: Null,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct CustomText {
     after_submit: Null,
     shipping_address: Null,
@@ -551,12 +771,12 @@ struct CustomText {
     terms_of_service_acceptance: Null,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct Enabled {
     enabled: bool,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct TotalDetails {
     amount_discount: i64,
     amount_shipping: i64,
@@ -570,8 +790,8 @@ impl<'a> CheckoutSession<'a> {
         CheckoutSession {
             id: &session.id,
             object: "checkout.session",
-            adaptive_pricing: (),
-            after_expiration: (),
+            adaptive_pricing: Null,
+            after_expiration: Null,
             allow_promotion_codes: setting("allow_promotion_codes"),
             allowed_payment_method_types: payment_method_types(session),
             amount_subtotal: session.amount_subtotal,
@@ -580,30 +800,30 @@ impl<'a> CheckoutSession<'a> {
             billing_address_collection: setting("billing_address_collection"),
             cancel_url: session.cancel_url.as_deref(),
             client_reference_id: session.client_reference_id.as_deref(),
-            client_secret: (),
-            collected_information: (),
-            consent: (),
-            consent_collection: (),
+            client_secret: Null,
+            collected_information: Null,
+            consent: Null,
+            consent_collection: Null,
             created: session.created,
             currency: &session.currency,
-            currency_conversion: (),
-            custom_fields: [],
+            currency_conversion: Null,
+            custom_fields: NoEntries,
             custom_text: CustomText::default(),
             customer: session.customer_id.as_deref().map(Expandable::Id),
-            customer_account: (),
+            customer_account: Null,
             customer_creation: setting("customer_creation"),
             customer_details: session.customer_details.as_ref(),
             customer_email: session.customer_email.as_deref(),
-            discounts: [],
+            discounts: NoEntries,
             expires_at: session.expires_at,
             integration_identifier: setting("integration_identifier"),
             invoice: session.invoice_id.as_deref(),
-            invoice_creation: (),
+            invoice_creation: Null,
             livemode: session.livemode,
             locale: setting("locale"),
             metadata: &session.metadata,
             mode: session.mode.as_str(),
-            origin_context: (),
+            origin_context: Null,
             // A subscription's payments belong to its invoices (Stripe: "for Checkout Sessions
             // in `payment` mode").
             payment_intent: session
@@ -619,20 +839,20 @@ impl<'a> CheckoutSession<'a> {
             } else {
                 "if_required"
             },
-            payment_method_configuration_details: (),
+            payment_method_configuration_details: Null,
             payment_method_options: NoFields {},
             payment_method_types: payment_method_types(session),
             payment_status: session.payment_status.as_str(),
-            permissions: (),
+            permissions: Null,
             phone_number_collection: Enabled::default(),
-            recovered_from: (),
+            recovered_from: Null,
             return_url: setting("return_url"),
-            saved_payment_method_options: (),
+            saved_payment_method_options: Null,
             setup_intent: session.setup_intent_id.as_deref(),
-            shipping: (),
-            shipping_address_collection: (),
-            shipping_cost: (),
-            shipping_options: [],
+            shipping: Null,
+            shipping_address_collection: Null,
+            shipping_cost: Null,
+            shipping_options: NoEntries,
             status: session.state.stripe_status(),
             submit_type: setting("submit_type"),
             subscription: session.subscription_id.as_deref(),
@@ -643,7 +863,7 @@ impl<'a> CheckoutSession<'a> {
                 None => Setting::Default("hosted_page"),
             },
             url: (session.state == SessionState::Open).then(|| session.url(public_url)),
-            wallet_options: (),
+            wallet_options: Null,
             product_name: &session.product_name,
             external_customer_id: session.external_customer_id.as_deref(),
             line_items: None,
@@ -663,7 +883,7 @@ fn payment_method_types(session: &checkout::Session) -> Setting<'_, [&'static st
 }
 
 /// A checkout session's line item (`object: "item"`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LineItem<'a> {
     id: &'a str,
     object: &'static str,
@@ -681,7 +901,7 @@ pub struct LineItem<'a> {
 }
 
 /// A session line item's `adjustable_quantity`, in Stripe's order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct AdjustableQuantityObject {
     enabled: bool,
     maximum: Option<i64>,

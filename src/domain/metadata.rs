@@ -14,6 +14,24 @@ pub const MAX_TOTAL_BYTES: usize = 5 * 1024;
 #[serde(transparent)]
 pub struct Metadata(pub BTreeMap<String, String>);
 
+impl utoipa::PartialSchema for Metadata {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Key-value pairs the merchant stores on the object: up to 50 keys of up to 40 \
+                 characters, values of up to 500 characters.",
+            ))
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                ObjectBuilder::new().schema_type(Type::String).into(),
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Metadata {}
+
 impl Metadata {
     /// Checks the limits; `param` names the field (`metadata`) in errors.
     pub fn validate(map: BTreeMap<String, String>, param: &str) -> Result<Metadata, DomainError> {

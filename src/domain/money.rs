@@ -64,6 +64,18 @@ const MINIMUM_CHARGES: &[(&str, i64)] = &[
 #[serde(transparent)]
 pub struct Currency(String);
 
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Three-letter ISO 4217 currency code, lowercase."))
+            .pattern(Some("^[a-z]{3}$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Currency {}
+
 impl Currency {
     /// Parses a code in any case; `param` names the field in the error.
     pub fn parse(code: &str, param: &str) -> Result<Currency, DomainError> {

@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Creates a session from a payment link (`paymentLinkId`, `externalCustomerId`, `metadata`).
 #[utoipa::path(post, path = "/api/v1/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
     request_body = CreateSessionBody,
-    responses((status = 200, description = "The V1 session; send the customer to its `url`."),
+    responses((status = 200, description = "The V1 session; send the customer to its `url`.", body = LoopsSession),
               (status = 400, description = "A parameter is invalid."), (status = 404, description = "Payment link not found.")))]
 pub async fn create_session(
     State(state): State<AppState>,
@@ -48,7 +48,7 @@ pub async fn create_session(
 
 /// Lists sessions, newest first: `{sessions, total, limit, offset}`.
 #[utoipa::path(get, path = "/api/v1/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`"),
+    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`", body = crate::http::api_v2::checkout_sessions::SessionPage),
         (status = 404, description = "`paymentLinkId` or the cursor names no object of the account.")))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -61,7 +61,7 @@ pub async fn list_sessions(
 /// Retrieves a session.
 #[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "The V1 session."), (status = 404, description = "Checkout session not found.")))]
+    responses((status = 200, description = "The V1 session.", body = LoopsSession), (status = 404, description = "Checkout session not found.")))]
 pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -86,7 +86,7 @@ pub async fn retrieve_session(
 /// Expires an open session; 409 if it is not open.
 #[utoipa::path(post, path = "/api/v1/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = NoParams,
-    responses((status = 200, description = "The expired session."), (status = 404, description = "Checkout session not found."),
+    responses((status = 200, description = "The expired session.", body = LoopsSession), (status = 404, description = "Checkout session not found."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,

@@ -29,12 +29,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The Loops session object (V1's fields; V2 adds its own after them), written straight from
 /// the session rather than through a `serde_json::Value`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoopsSession<'a> {
     id: &'a str,
     url: String,
+    #[schema(value_type = LoopsSessionStatus)]
     status: &'static str,
+    /// The total in major units (`19.99`).
+    #[schema(value_type = f64)]
     amount: serde_json::Number,
     currency: String,
     product_name: &'a str,
@@ -49,12 +52,34 @@ pub struct LoopsSession<'a> {
     v2: Option<V2Fields<'a>>,
 }
 
+/// A Loops session's `status`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+#[allow(dead_code)]
+enum LoopsSessionStatus {
+    Pending,
+    Completed,
+    Expired,
+    Cancelled,
+    Failed,
+}
+
+/// A Loops session's `pricingType`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+enum PricingType {
+    OneTime,
+    Recurring,
+}
+
 /// What V2 shows of a session beyond V1.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct V2Fields<'a> {
     updated_at: String,
     product_description: Option<&'a str>,
+    #[schema(value_type = PricingType)]
     pricing_type: &'static str,
     allowed_payment_methods: Vec<String>,
     success_url: Option<&'a str>,
@@ -95,8 +120,8 @@ impl<'a> LoopsSession<'a> {
 }
 
 /// The Loops list of sessions: `{sessions, total, limit, offset}`.
-#[derive(Debug, Serialize)]
-struct SessionPage<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionPage<'a> {
     sessions: Vec<LoopsSession<'a>>,
     total: u64,
     limit: u32,
@@ -201,7 +226,7 @@ pub fn loops_param(mut error: ApiError) -> ApiError {
 /// Creates a session from a payment link or a product.
 #[utoipa::path(post, path = "/api/v2/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
     request_body = CreateSessionBody,
-    responses((status = 200, description = "The V2 session; send the customer to its `url`."),
+    responses((status = 200, description = "The V2 session; send the customer to its `url`.", body = LoopsSession),
               (status = 400, description = "A parameter is invalid."), (status = 404, description = "Payment link or product not found.")))]
 pub async fn create_session(
     State(state): State<AppState>,
@@ -288,7 +313,7 @@ pub async fn loops_list(
 
 /// Lists sessions, newest first.
 #[utoipa::path(get, path = "/api/v2/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
-    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`"),
+    params(LoopsSessionFilter, Paging), responses((status = 200, description = "`{sessions, total, limit, offset}`", body = SessionPage),
         (status = 404, description = "`paymentLinkId` or the cursor names no object of the account.")))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -301,7 +326,7 @@ pub async fn list_sessions(
 /// Retrieves a session.
 #[utoipa::path(get, path = "/api/v2/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "The V2 session."), (status = 404, description = "Checkout session not found.")))]
+    responses((status = 200, description = "The V2 session.", body = LoopsSession), (status = 404, description = "Checkout session not found.")))]
 pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -359,7 +384,7 @@ pub struct UpdateSessionBody {
 /// Updates an open session; 409 once it has left `PENDING`.
 #[utoipa::path(put, path = "/api/v2/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = UpdateSessionBody,
-    responses((status = 200, description = "The V2 session."), (status = 404, description = "Checkout session not found."),
+    responses((status = 200, description = "The V2 session.", body = LoopsSession), (status = 404, description = "Checkout session not found."),
               (status = 409, description = "The session is no longer open.")))]
 pub async fn update_session(
     State(state): State<AppState>,
@@ -399,7 +424,7 @@ pub async fn update_session(
 /// Expires an open session; 409 if it is not open.
 #[utoipa::path(post, path = "/api/v2/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = NoParams,
-    responses((status = 200, description = "The expired session."), (status = 404, description = "Checkout session not found."),
+    responses((status = 200, description = "The expired session.", body = LoopsSession), (status = 404, description = "Checkout session not found."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,

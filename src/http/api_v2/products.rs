@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::Caller;
-use crate::domain::catalog::{self, AmountType, Product};
+use crate::domain::catalog::{self, AmountType, Product, ProductStatus};
 use crate::domain::list::PageStart;
 use crate::domain::metadata::Metadata;
 use crate::http::error::ApiError;
@@ -31,19 +31,23 @@ pub fn iso8601(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The V2 product object, written straight from the product.
-#[derive(Debug, Serialize)]
+/// The V2 product object, written straight from the product: amounts in major units as
+/// decimal strings (`"19.99"`), the currency uppercase, times in ISO 8601.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoopsProduct<'a> {
     id: &'a str,
     name: &'a str,
     description: Option<&'a str>,
+    #[schema(value_type = Option<AmountType>)]
     amount_type: Option<&'static str>,
     price_amount: Option<String>,
     minimum_amount: Option<String>,
     preset_amount: Option<String>,
     price_currency: Option<String>,
+    #[schema(value_type = Option<crate::domain::catalog::Interval>)]
     recurring_interval: Option<&'static str>,
+    #[schema(value_type = ProductStatus)]
     status: &'static str,
     thumbnail_url: Option<&'a str>,
     images: &'a [String],
@@ -86,8 +90,8 @@ impl<'a> LoopsProduct<'a> {
 }
 
 /// The Loops list of products: `{products, total, limit, offset}`.
-#[derive(Debug, Serialize)]
-struct ProductPage<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductPage<'a> {
     products: Vec<LoopsProduct<'a>>,
     total: u64,
     limit: u32,
@@ -97,7 +101,7 @@ struct ProductPage<'a> {
 /// Creates a product.
 #[utoipa::path(post, path = "/api/v2/products", tag = "Products", security(("secret_key" = [])),
     request_body = LoopsProductBody,
-    responses((status = 200, description = "The V2 product object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The V2 product object.", body = LoopsProduct), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,7 +117,7 @@ pub async fn create_product(
 /// Lists products, newest first: `{products, total, limit, offset}`.
 #[utoipa::path(get, path = "/api/v2/products", tag = "Products", security(("secret_key" = [])),
     params(LoopsProductFilter, Paging),
-    responses((status = 200, description = "`{products, total, limit, offset}`"),
+    responses((status = 200, description = "`{products, total, limit, offset}`", body = ProductPage),
         (status = 404, description = "The cursor names no product of the account.")))]
 pub async fn list_products(
     State(state): State<AppState>,
@@ -147,7 +151,7 @@ pub async fn list_products(
 /// Retrieves a product.
 #[utoipa::path(get, path = "/api/v2/products/{id}", tag = "Products", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`prod_...`")),
-    responses((status = 200, description = "The V2 product object."), (status = 404, description = "Product not found.")))]
+    responses((status = 200, description = "The V2 product object.", body = LoopsProduct), (status = 404, description = "Product not found.")))]
 pub async fn retrieve_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -161,7 +165,7 @@ pub async fn retrieve_product(
 /// Updates a product; a changed amount creates a new default price.
 #[utoipa::path(put, path = "/api/v2/products/{id}", tag = "Products", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`prod_...`")), request_body = LoopsProductBody,
-    responses((status = 200, description = "The V2 product object."), (status = 404, description = "Product not found.")))]
+    responses((status = 200, description = "The V2 product object.", body = LoopsProduct), (status = 404, description = "Product not found.")))]
 pub async fn update_product(
     State(state): State<AppState>,
     caller: Caller,

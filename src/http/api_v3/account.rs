@@ -66,7 +66,7 @@ impl AccountObject {
     tag = "Account",
     security(("secret_key" = [])),
     responses(
-        (status = 200, body = AccountObject),
+        (status = 200, description = "The account.", body = AccountObject),
         (status = 401, description = "Missing, unknown or revoked key."),
     )
 )]
@@ -98,7 +98,7 @@ pub struct UpdateAccount {
     security(("secret_key" = [])),
     request_body = UpdateAccount,
     responses(
-        (status = 200, body = AccountObject),
+        (status = 200, description = "The account.", body = AccountObject),
         (status = 400, description = "A parameter is invalid; `error.param` names it."),
         (status = 401, description = "Missing, unknown or revoked key."),
     )

@@ -25,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Creates a checkout session from `line_items` or a Loops `productId`.
 #[utoipa::path(post, path = "/api/v3/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
     request_body = SessionBody,
-    responses((status = 200, description = "The checkout session; send the customer to its `url`."),
+    responses((status = 200, description = "The checkout session; send the customer to its `url`.", body = objects::CheckoutSession),
               (status = 400, description = "A parameter is invalid; `error.param` names it.")))]
 pub async fn create_session(
     State(state): State<AppState>,
@@ -80,7 +80,7 @@ impl SessionListFilter {
 /// Lists sessions, newest first, by cursor (`cursor`, `starting_after`, `ending_before`).
 #[utoipa::path(get, path = "/api/v3/checkout/sessions", tag = "Checkout sessions", security(("secret_key" = [])),
     params(SessionListFilter, Paging),
-    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`", body = objects::CheckoutSessionList)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,7 +119,7 @@ pub async fn list_sessions(
 /// Retrieves a session. An open session past `expires_at` is expired on read.
 #[utoipa::path(get, path = "/api/v3/checkout/sessions/{id}", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`cs_test_...` or `cs_live_...`"), ExpandParams),
-    responses((status = 200, description = "The checkout session."), (status = 404, description = "No such session.")))]
+    responses((status = 200, description = "The checkout session.", body = objects::CheckoutSession), (status = 404, description = "No such session.")))]
 pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,7 +141,7 @@ pub async fn retrieve_session(
 /// Expires an open session; the customer can no longer pay it. 409 if it is not open.
 #[utoipa::path(post, path = "/api/v3/checkout/sessions/{id}/expire", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = ExpandParams,
-    responses((status = 200, description = "The expired session."), (status = 404, description = "No such session."),
+    responses((status = 200, description = "The expired session.", body = objects::CheckoutSession), (status = 404, description = "No such session."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,
@@ -164,7 +164,7 @@ pub async fn expire_session(
 /// The session's line items.
 #[utoipa::path(get, path = "/api/v3/checkout/sessions/{id}/line_items", tag = "Checkout sessions", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "A list of line items."), (status = 404, description = "No such session.")))]
+    responses((status = 200, description = "A list of line items.", body = objects::LineItemList), (status = 404, description = "No such session.")))]
 pub async fn list_line_items(
     State(state): State<AppState>,
     caller: Caller,

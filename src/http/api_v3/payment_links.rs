@@ -34,7 +34,7 @@ pub struct LinkFilter {
 /// Creates a payment link from `line_items` (prices) or `productIds`.
 #[utoipa::path(post, path = "/api/v3/payment-links", tag = "Payment links", security(("secret_key" = [])),
     request_body = PaymentLinkBody,
-    responses((status = 200, description = "The payment link object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The payment link object.", body = objects::PaymentLink), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_payment_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,7 +54,7 @@ pub async fn create_payment_link(
 
 /// Lists payment links, newest first.
 #[utoipa::path(get, path = "/api/v3/payment-links", tag = "Payment links", security(("secret_key" = [])),
-    params(LinkFilter, Paging), responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+    params(LinkFilter, Paging), responses((status = 200, description = "`{object: \"list\", data, has_more, url}`", body = objects::PaymentLinkList)))]
 pub async fn list_payment_links(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,7 +79,7 @@ pub async fn list_payment_links(
 /// Retrieves a payment link.
 #[utoipa::path(get, path = "/api/v3/payment-links/{id}", tag = "Payment links", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`pl_...`"), ExpandParams),
-    responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
+    responses((status = 200, description = "The payment link object.", body = objects::PaymentLink), (status = 404, description = "No such payment link.")))]
 pub async fn retrieve_payment_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,7 +94,7 @@ pub async fn retrieve_payment_link(
 /// Updates a payment link (`label`, `productIds`, `successUrl`, `cancelUrl`, `metadata`, `active`...).
 #[utoipa::path(put, path = "/api/v3/payment-links/{id}", tag = "Payment links", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`pl_...`")), request_body = PaymentLinkBody,
-    responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
+    responses((status = 200, description = "The payment link object.", body = objects::PaymentLink), (status = 404, description = "No such payment link.")))]
 pub async fn update_payment_link(
     State(state): State<AppState>,
     caller: Caller,

@@ -22,7 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Creates a product. A FIXED, CUSTOM or FREE product gets a default price.
 #[utoipa::path(post, path = "/api/v3/products", tag = "Products", security(("secret_key" = [])),
     request_body = LoopsProductBody,
-    responses((status = 200, description = "The product object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The product object.", body = objects::Product), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -38,7 +38,7 @@ pub async fn create_product(
 /// Lists products, newest first, by offset or cursor.
 #[utoipa::path(get, path = "/api/v3/products", tag = "Products", security(("secret_key" = [])),
     params(LoopsProductFilter, Paging),
-    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`", body = objects::ProductList)))]
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
@@ -57,7 +57,7 @@ pub async fn list_products(
 /// Retrieves a product.
 #[utoipa::path(get, path = "/api/v3/products/{id}", tag = "Products", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`prod_...`"), ExpandParams),
-    responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
+    responses((status = 200, description = "The product object.", body = objects::Product), (status = 404, description = "No such product.")))]
 pub async fn retrieve_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,7 +73,7 @@ pub async fn retrieve_product(
 /// sessions already created keep the old one.
 #[utoipa::path(put, path = "/api/v3/products/{id}", tag = "Products", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`prod_...`")), request_body = LoopsProductBody,
-    responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
+    responses((status = 200, description = "The product object.", body = objects::Product), (status = 404, description = "No such product.")))]
 pub async fn update_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -98,7 +98,7 @@ pub async fn update_product(
 /// Archives a product: it stays readable, becomes inactive, and starts no new sessions.
 #[utoipa::path(delete, path = "/api/v3/products/{id}", tag = "Products", security(("secret_key" = [])),
     params(("id" = String, Path, description = "`prod_...`")),
-    responses((status = 200, description = "The archived product."), (status = 404, description = "No such product.")))]
+    responses((status = 200, description = "The archived product.", body = objects::Product), (status = 404, description = "No such product.")))]
 pub async fn archive_product(
     State(state): State<AppState>,
     caller: Caller,

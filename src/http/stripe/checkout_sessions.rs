@@ -31,7 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// value that changes nothing, and refused by name otherwise.
 #[utoipa::path(post, path = "/v1/checkout/sessions", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = SessionBody, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The Checkout Session."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The Checkout Session.", body = objects::CheckoutSession), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,7 +73,7 @@ pub struct CustomerDetailsFilter {
 
 /// Lists Checkout Sessions, newest first.
 #[utoipa::path(get, path = "/v1/checkout/sessions", tag = "Stripe", security(("secret_key" = [])),
-    params(StripeSessionFilter, StripeList), responses((status = 200, description = "A list of Checkout Sessions.")))]
+    params(StripeSessionFilter, StripeList), responses((status = 200, description = "A list of Checkout Sessions.", body = objects::CheckoutSessionList)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
@@ -146,7 +146,7 @@ pub async fn check_filter_ids(
 /// Retrieves a Checkout Session (`expand[]=line_items`, `payment_link`, `payment_intent`).
 #[utoipa::path(get, path = "/v1/checkout/sessions/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The Checkout Session."), (status = 404, description = "No such session.")))]
+    responses((status = 200, description = "The Checkout Session.", body = objects::CheckoutSession), (status = 404, description = "No such session.")))]
 pub async fn retrieve_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,7 +186,7 @@ pub struct UpdateSessionParams {
 #[utoipa::path(post, path = "/v1/checkout/sessions/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = UpdateSessionParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The Checkout Session."), (status = 404, description = "No such session.")))]
+    responses((status = 200, description = "The Checkout Session.", body = objects::CheckoutSession), (status = 404, description = "No such session.")))]
 pub async fn update_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -218,7 +218,7 @@ pub async fn update_session(
 #[utoipa::path(post, path = "/v1/checkout/sessions/{id}/expire", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = ExpandParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The expired session."), (status = 404, description = "No such session."),
+    responses((status = 200, description = "The expired session.", body = objects::CheckoutSession), (status = 404, description = "No such session."),
               (status = 409, description = "The session is not open.")))]
 pub async fn expire_session(
     State(state): State<AppState>,
@@ -236,7 +236,7 @@ pub async fn expire_session(
 /// A Checkout Session's line items, paged like every Stripe list.
 #[utoipa::path(get, path = "/v1/checkout/sessions/{id}/line_items", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), StripeList),
-    responses((status = 200, description = "A list of line items."), (status = 404, description = "No such session.")))]
+    responses((status = 200, description = "A list of line items.", body = objects::LineItemList), (status = 404, description = "No such session.")))]
 pub async fn list_line_items(
     State(state): State<AppState>,
     caller: Caller,

@@ -25,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Creates a payment link.
 #[utoipa::path(post, path = "/v1/payment_links", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = PaymentLinkBody, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The payment link object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The payment link object.", body = objects::PaymentLink), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_payment_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,7 +52,7 @@ pub struct LinkListFilter {
 
 /// Lists payment links, newest first.
 #[utoipa::path(get, path = "/v1/payment_links", tag = "Stripe", security(("secret_key" = [])),
-    params(LinkListFilter, StripeList), responses((status = 200, description = "A list of payment links.")))]
+    params(LinkListFilter, StripeList), responses((status = 200, description = "A list of payment links.", body = objects::PaymentLinkList)))]
 pub async fn list_payment_links(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,7 +77,7 @@ pub async fn list_payment_links(
 /// Retrieves a payment link.
 #[utoipa::path(get, path = "/v1/payment_links/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
+    responses((status = 200, description = "The payment link object.", body = objects::PaymentLink), (status = 404, description = "No such payment link.")))]
 pub async fn retrieve_payment_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,7 +93,7 @@ pub async fn retrieve_payment_link(
 #[utoipa::path(post, path = "/v1/payment_links/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = PaymentLinkBody, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The payment link object."), (status = 404, description = "No such payment link.")))]
+    responses((status = 200, description = "The payment link object.", body = objects::PaymentLink), (status = 404, description = "No such payment link.")))]
 pub async fn update_payment_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,7 +116,7 @@ pub async fn update_payment_link(
 /// The line items of a payment link.
 #[utoipa::path(get, path = "/v1/payment_links/{id}/line_items", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), StripeList),
-    responses((status = 200, description = "A list of line items."), (status = 404, description = "No such payment link.")))]
+    responses((status = 200, description = "A list of line items.", body = objects::LineItemList), (status = 404, description = "No such payment link.")))]
 pub async fn list_payment_link_items(
     State(state): State<AppState>,
     caller: Caller,

@@ -80,7 +80,7 @@ pub struct CreatePriceParams {
 /// Creates a price for a product.
 #[utoipa::path(post, path = "/v1/prices", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = CreatePriceParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The price object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The price object.", body = objects::Price), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_price(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,7 +169,7 @@ pub struct RecurringFilter {
 
 /// Lists prices, newest first.
 #[utoipa::path(get, path = "/v1/prices", tag = "Stripe", security(("secret_key" = [])),
-    params(PriceListFilter, StripeList), responses((status = 200, description = "A list of prices.")))]
+    params(PriceListFilter, StripeList), responses((status = 200, description = "A list of prices.", body = objects::PriceList)))]
 pub async fn list_prices(
     State(state): State<AppState>,
     caller: Caller,
@@ -214,7 +214,7 @@ pub async fn list_prices(
 /// Retrieves a price.
 #[utoipa::path(get, path = "/v1/prices/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The price object."), (status = 404, description = "No such price.")))]
+    responses((status = 200, description = "The price object.", body = objects::Price), (status = 404, description = "No such price.")))]
 pub async fn retrieve_price(
     State(state): State<AppState>,
     caller: Caller,
@@ -252,7 +252,7 @@ pub struct UpdatePriceParams {
 #[utoipa::path(post, path = "/v1/prices/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = UpdatePriceParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The price object."), (status = 404, description = "No such price.")))]
+    responses((status = 200, description = "The price object.", body = objects::Price), (status = 404, description = "No such price.")))]
 pub async fn update_price(
     State(state): State<AppState>,
     caller: Caller,

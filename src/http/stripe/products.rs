@@ -134,7 +134,7 @@ impl ProductParams {
 /// Creates a product.
 #[utoipa::path(post, path = "/v1/products", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = ProductParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The product object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The product object.", body = objects::Product), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -181,7 +181,7 @@ pub struct ProductListFilter {
 
 /// Lists products, newest first.
 #[utoipa::path(get, path = "/v1/products", tag = "Stripe", security(("secret_key" = [])),
-    params(ProductListFilter, StripeList), responses((status = 200, description = "A list of products.")))]
+    params(ProductListFilter, StripeList), responses((status = 200, description = "A list of products.", body = objects::ProductList)))]
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,7 +212,7 @@ pub async fn list_products(
 /// Retrieves a product.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
+    responses((status = 200, description = "The product object.", body = objects::Product), (status = 404, description = "No such product.")))]
 pub async fn retrieve_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -228,7 +228,7 @@ pub async fn retrieve_product(
 #[utoipa::path(post, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = ProductParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The product object."), (status = 404, description = "No such product.")))]
+    responses((status = 200, description = "The product object.", body = objects::Product), (status = 404, description = "No such product.")))]
 pub async fn update_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -265,7 +265,7 @@ pub async fn update_product(
 /// Deletes a product that has no prices; a product with prices can only be archived.
 #[utoipa::path(delete, path = "/v1/products/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "`{id, object: \"product\", deleted: true}`"), (status = 404, description = "No such product.")))]
+    responses((status = 200, description = "`{id, object: \"product\", deleted: true}`", body = objects::Deleted), (status = 404, description = "No such product.")))]
 pub async fn delete_product(
     State(state): State<AppState>,
     caller: Caller,
