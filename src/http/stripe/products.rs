@@ -1,9 +1,8 @@
 //! `/v1/products`.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -271,9 +270,7 @@ pub async fn delete_product(
     caller: Caller,
     Path(id): Path<String>,
     Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonBytes, ApiError> {
     catalog::delete_product(&state.db, &caller, &id, state.clock.now()).await?;
-    Ok(Json(
-        json!({"id": id, "object": "product", "deleted": true}),
-    ))
+    JsonBytes::of(&objects::Deleted::new(&id, "product"))
 }
