@@ -1,6 +1,7 @@
 //! Suites written in other languages, run against a `kassa serve` of this build on a fresh
 //! database of the engine under test: the official Stripe SDKs (`tests/sdk/run.sh`:
-//! stripe-python and stripe-node) and the hosted checkout page in a real headless Chromium
+//! stripe-python and stripe-node), a Python client generated from kassa's `/openapi.json`
+//! (`tests/sdk/run.sh generated`), and the hosted checkout page in a real headless Chromium
 //! (`tests/browser/run.sh`, playwright-core).
 
 use crate::harness::{Engine, TestDatabase};
@@ -36,6 +37,12 @@ suite!(
     kassa_python,
     "python3 with venv is not installed, so the stripe-python suite is skipped (install it, then build again)",
     |engine| run_suite(engine, "tests/sdk/run.sh", "python")
+);
+suite!(
+    generated_python_client_runs_a_checkout,
+    kassa_python,
+    "python3 with venv is not installed, so the generated client's suite is skipped (install it, then build again)",
+    |engine| run_suite(engine, "tests/sdk/run.sh", "generated")
 );
 suite!(
     stripe_node_works_against_kassa,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the official Stripe SDKs (stripe-python, stripe-node) against kassa.
+# Runs the official Stripe SDKs (stripe-python, stripe-node) against kassa, and a client
+# generated from kassa's own /openapi.json (openapi-python-client).
 #
-#   tests/sdk/run.sh [python|node|all]        (default: all)
+#   tests/sdk/run.sh [python|node|generated|all]        (default: all)
 #
 # Each suite starts its own `kassa serve` on a fresh database and stops it at the end.
 #
@@ -13,6 +14,7 @@
 #                                    default: a fresh SQLite file in a temporary directory
 #   KASSA_TEST_DATABASE_URL_PYTHON   an empty database for the Python suite (wins over the above)
 #   KASSA_TEST_DATABASE_URL_NODE     an empty database for the Node suite (wins over the above)
+#   KASSA_TEST_DATABASE_URL_GENERATED  an empty database for the generated client's suite (the same)
 #
 # Prints each suite's checks, one line each, and a closing `sdk: N passed, N failed` line.
 # Exits non-zero when a check failed or a suite could not run.
@@ -23,9 +25,9 @@ root="$(cd "$here/../.." && pwd)"
 suite="${1:-all}"
 
 case "$suite" in
-  python | node | all) ;;
+  python | node | generated | all) ;;
   *)
-    echo "usage: $0 [python|node|all]" >&2
+    echo "usage: $0 [python|node|generated|all]" >&2
     exit 2
     ;;
 esac
@@ -50,15 +52,18 @@ esac
 # One database URL per suite: a suite needs an empty database of its own.
 db_python="${KASSA_TEST_DATABASE_URL_PYTHON:-}"
 db_node="${KASSA_TEST_DATABASE_URL_NODE:-}"
+db_generated="${KASSA_TEST_DATABASE_URL_GENERATED:-}"
 if [ -n "${KASSA_TEST_DATABASE_URL:-}" ]; then
-  if [ "$suite" = all ] && { [ -z "$db_python" ] || [ -z "$db_node" ]; }; then
-    echo "KASSA_TEST_DATABASE_URL names one database, but 'all' runs two suites that each need" \
-      "an empty one: run '$0 python' and '$0 node' separately, or set" \
-      "KASSA_TEST_DATABASE_URL_PYTHON and KASSA_TEST_DATABASE_URL_NODE" >&2
+  if [ "$suite" = all ] && { [ -z "$db_python" ] || [ -z "$db_node" ] || [ -z "$db_generated" ]; }; then
+    echo "KASSA_TEST_DATABASE_URL names one database, but 'all' runs three suites that each need" \
+      "an empty one: run '$0 python', '$0 node' and '$0 generated' separately, or set" \
+      "KASSA_TEST_DATABASE_URL_PYTHON, KASSA_TEST_DATABASE_URL_NODE and" \
+      "KASSA_TEST_DATABASE_URL_GENERATED" >&2
     exit 2
   fi
   db_python="${db_python:-$KASSA_TEST_DATABASE_URL}"
   db_node="${db_node:-$KASSA_TEST_DATABASE_URL}"
+  db_generated="${db_generated:-$KASSA_TEST_DATABASE_URL}"
 fi
 
 hash_of() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
@@ -122,6 +127,16 @@ if [ "$suite" = python ] || [ "$suite" = all ]; then
       "$cache/venv/bin/python" "$here/python/conformance.py"
   else
     echo "FAIL setup: could not install the Python requirements" | tee "$out/python.log"
+    status=1
+  fi
+fi
+
+if [ "$suite" = generated ] || [ "$suite" = all ]; then
+  if setup_python; then
+    run_suite generated env KASSA_TEST_DATABASE_URL="$db_generated" \
+      "$cache/venv/bin/python" "$here/python/generated_client.py"
+  else
+    echo "FAIL setup: could not install the Python requirements" | tee "$out/generated.log"
     status=1
   fi
 fi
