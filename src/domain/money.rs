@@ -305,7 +305,11 @@ impl utoipa::PartialSchema for MajorAmount {
         use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
         OneOfBuilder::new()
             .item(ObjectBuilder::new().schema_type(Type::Number))
-            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")),
+            )
             .description(Some(
                 "An amount in major units, as a number or a decimal string (\"29.99\").",
             ))

@@ -150,6 +150,7 @@ pub struct CreateSessionBody {
     #[serde(rename = "productId")]
     pub product_id: Option<String>,
     /// With `productId`: 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: Option<i64>,
     #[serde(rename = "externalCustomerId")]
     pub external_customer_id: Option<String>,

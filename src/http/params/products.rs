@@ -17,22 +17,25 @@ use crate::http::unsupported::{Off, Unset};
 #[serde(deny_unknown_fields)]
 pub struct LoopsProductBody {
     /// Required on create; 1 to 250 characters.
+    #[schema(min_length = 1, max_length = 250)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "clearable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    /// `ACTIVE`, `INACTIVE` or `DRAFT`.
+    /// `ACTIVE`, `INACTIVE` or `DRAFT` (in any case).
+    #[schema(value_type = Option<ProductStatus>)]
     pub status: Option<String>,
     /// V3: kept consistent with `status`.
     pub active: Option<bool>,
     /// At most 8 image URLs.
+    #[schema(max_items = 8)]
     pub images: Option<Vec<String>>,
     #[serde(rename = "thumbnailUrl", default, deserialize_with = "clearable")]
     #[schema(value_type = Option<String>)]
     pub thumbnail_url: Option<Option<String>>,
     /// At most 22 characters.
     #[serde(default, deserialize_with = "clearable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 22)]
     pub statement_descriptor: Option<Option<String>>,
     #[serde(default, deserialize_with = "clearable")]
     #[schema(value_type = Option<String>)]
@@ -46,13 +49,15 @@ pub struct LoopsProductBody {
     pub shippable: Option<bool>,
     /// `good` or `service`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^(good|service)$")]
     pub kind: Option<String>,
     /// Up to 50 string values; replaces the whole metadata (`""` or `null` removes it).
     #[serde(default, deserialize_with = "metadata_param")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<MetadataParam>,
-    /// `FIXED`, `CUSTOM` or `FREE`.
+    /// `FIXED`, `CUSTOM` or `FREE` (in any case).
     #[serde(rename = "amountType")]
+    #[schema(value_type = Option<AmountType>)]
     pub amount_type: Option<String>,
     /// Major units, at least 0.5; required for FIXED.
     #[serde(rename = "priceAmount")]

@@ -54,6 +54,7 @@ pub struct SessionLineItemBody {
     pub price: Option<String>,
     pub price_data: Option<PriceDataBody>,
     /// 1 to 1000; 1 by default.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: Option<i64>,
     pub adjustable_quantity: Option<AdjustableQuantityBody>,
     /// Line items keep no metadata of their own in kassa.
@@ -237,8 +238,10 @@ pub struct SessionBody {
     #[serde(rename = "productId")]
     pub product_id: Option<String>,
     /// With `productId`: 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: Option<i64>,
     /// `payment`, `subscription` or `setup`; follows the prices when absent.
+    #[schema(value_type = Option<crate::domain::checkout::CheckoutMode>)]
     pub mode: Option<String>,
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
