@@ -48,8 +48,24 @@ pub struct LoopsSession<'a> {
     metadata: &'a Metadata,
     payment_link_id: Option<&'a str>,
     livemode: bool,
+    /// V2's fields, absent from V1's answers.
     #[serde(flatten)]
+    #[schema(schema_with = v2_fields_when_v2)]
     v2: Option<V2Fields<'a>>,
+}
+
+/// [`V2Fields`] with none required: V1's answers are the same object without them.
+fn v2_fields_when_v2() -> utoipa::openapi::schema::Schema {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    match V2Fields::schema() {
+        RefOr::T(Schema::Object(mut fields)) => {
+            fields.required.clear();
+            Schema::Object(fields)
+        }
+        _ => unreachable!("V2Fields derives an object schema"),
+    }
 }
 
 /// A Loops session's `status`.

@@ -116,7 +116,7 @@ pub async fn update_payment_link(
 /// The line items of a payment link.
 #[utoipa::path(get, path = "/v1/payment_links/{id}/line_items", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), StripeList),
-    responses((status = 200, description = "A list of line items.", body = objects::LineItemList), (status = 404, description = "No such payment link.")))]
+    responses((status = 200, description = "A list of line items.", body = objects::LinkItemList), (status = 404, description = "No such payment link.")))]
 pub async fn list_payment_link_items(
     State(state): State<AppState>,
     caller: Caller,
