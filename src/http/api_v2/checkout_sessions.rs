@@ -95,7 +95,7 @@ enum PricingType {
 struct V2Fields<'a> {
     updated_at: String,
     product_description: Option<&'a str>,
-    #[schema(value_type = PricingType)]
+    #[schema(value_type = PricingType, inline)]
     pricing_type: &'static str,
     allowed_payment_methods: Vec<String>,
     success_url: Option<&'a str>,
