@@ -12,7 +12,7 @@ pub enum Surface {
     LoopsV3,
     /// `/v1/...`: the Stripe API, form-encoded or JSON, Stripe errors.
     Stripe,
-    /// Hosted checkout, payment link, customer portal and dashboard pages: HTML.
+    /// Hosted checkout, payment link, customer portal, dashboard and API reference pages: HTML.
     Pages,
     /// Everything else (`/healthz`, `/openapi.json`, unknown paths): JSON, Stripe errors.
     Operations,
@@ -37,6 +37,7 @@ impl Surface {
             || starts("/portal")
             || starts("/dashboard")
             || starts("/assets")
+            || starts("/docs")
         {
             Surface::Pages
         } else {
@@ -67,6 +68,8 @@ mod tests {
         assert_eq!(Surface::of_path("/api/v1x"), Surface::Operations);
         assert_eq!(Surface::of_path("/checkout/cs_test_1"), Surface::Pages);
         assert_eq!(Surface::of_path("/portal/bps_1"), Surface::Pages);
+        assert_eq!(Surface::of_path("/docs"), Surface::Pages);
+        assert_eq!(Surface::of_path("/docsx"), Surface::Operations);
         assert_eq!(Surface::of_path("/healthz"), Surface::Operations);
     }
 }

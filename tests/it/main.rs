@@ -13,6 +13,7 @@ mod cli;
 mod customers;
 mod dashboard;
 mod dashboard_billing;
+mod docs;
 mod external;
 mod fidelity;
 mod frame;

@@ -16,7 +16,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(script))
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A compiled-in file as `content_type`, cached for an hour.
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

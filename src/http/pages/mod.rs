@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod checkout;
 pub mod csrf;
+pub mod docs;
 pub mod payment_link;
 pub mod portal;
 pub mod receipts;
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(receipts::routes())
         .merge(portal::routes())
         .merge(assets::routes())
+        .merge(docs::routes())
 }
 
 /// What a test-mode page (or email) says under its content.
