@@ -521,6 +521,7 @@ fn print_first_start(config: &Config, created: &CreatedAccount, user: &CreatedUs
     println!("  dashboard      {base}/dashboard");
     println!("    email        {}", user.email);
     println!("    password     {}", user.password);
+    println!("  API reference  {base}/docs");
     println!();
     println!("Try it:");
     println!(

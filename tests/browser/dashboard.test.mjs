@@ -468,8 +468,8 @@ export const TESTS = [
       const nav = page.getByRole("navigation", { name: "Dashboard" });
       eq(
         (await nav.getByRole("link").allTextContents()).map(squash),
-        SECTIONS,
-        "sections in the navigation",
+        [...SECTIONS, "API reference"],
+        "sections in the navigation, then the API reference",
       );
       eq(
         squash(await nav.locator('[aria-current="page"]').textContent()),

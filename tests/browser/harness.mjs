@@ -3,7 +3,7 @@
 // page's form helpers, and the runner that prints one line per test and the closing
 // `browser: N passed, N failed` line.
 //
-// Test files (checkout.test.mjs, dashboard.test.mjs) export their TESTS, `[name, fn]` pairs, and
+// Test files (checkout.test.mjs, dashboard.test.mjs, portal.test.mjs, docs.test.mjs) export their TESTS, `[name, fn]` pairs, and
 // run them with `runTests` when started directly; run.mjs runs them all on one server.
 //
 // Environment:
@@ -319,12 +319,13 @@ class TestContext {
   }
 
   /**
-   * A full-page screenshot, target/browser-screenshots/<name>.png; by default the test's own,
-   * named after the test.
+   * A full-page screenshot (or, with `fullPage: false`, of the viewport: for pages too long to
+   * picture whole), target/browser-screenshots/<name>.png; by default the test's own, named
+   * after the test.
    */
-  async screenshot(page = this.lastPage, name = this.name) {
+  async screenshot(page = this.lastPage, name = this.name, { fullPage = true } = {}) {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
     if (name === this.name) this.screenshotTaken = true;
   }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the browser tests of the hosted checkout page, the merchant dashboard and the customer
-# portal in a headless Chromium (checkout.test.mjs, dashboard.test.mjs and portal.test.mjs,
-# through run.mjs).
+# Runs the browser tests of the hosted checkout page, the merchant dashboard, the customer
+# portal and the API reference in a headless Chromium (checkout.test.mjs, dashboard.test.mjs,
+# portal.test.mjs and docs.test.mjs, through run.mjs).
 #
 #   tests/browser/run.sh [test-name ...]        (default: every test)
 #

@@ -85,6 +85,11 @@ async fn first_start_prints_keys_once(engine: Engine) {
         first.banner_value("public URL").await.as_deref(),
         Some(first.base.as_str())
     );
+    // And where the API reference is.
+    assert_eq!(
+        first.banner_value("API reference").await,
+        Some(format!("{}/docs", first.base))
+    );
 
     first.signal("TERM");
     assert_eq!(first.wait().await, Some(0));

@@ -202,6 +202,8 @@ pub fn layout(signed: &Signed, active: &str, title: &str, main: &str) -> Respons
         };
         nav.push_str(&format!("<a href=\"{href}\"{current}>{label}</a>"));
     }
+    // Outside the dashboard, for the developers among its users.
+    nav.push_str("<a href=\"/docs\">API reference</a>");
     let (other, other_label) = match session.mode {
         Mode::Test => ("live", "Switch to live"),
         Mode::Live => ("test", "Switch to test"),
