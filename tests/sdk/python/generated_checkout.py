@@ -61,7 +61,7 @@ def checks(client: AuthenticatedClient, base: str) -> list[tuple[str, Callable[[
     def create_product() -> None:
         body = LoopsProductBody(
             name="Generated client plan",
-            amount_type="FIXED",
+            amount_type=AmountType.FIXED,
             price_amount="19.99",
             price_currency="EUR",
         )
