@@ -15,6 +15,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod import;
 pub mod listen;
 pub mod mail;
 pub mod objects;

@@ -73,6 +73,42 @@ enum Command {
     /// would (events and webhooks included): for trying a checkout without a browser. Prints
     /// the session's status and payment status; exits 3 when the card is refused, 1 on errors.
     Pay(PayArgs),
+    /// Copy products, prices, customers and payment links from a Stripe-compatible API (Stripe,
+    /// or another kassa's /v1) into a kassa account and mode. A second run updates what changed
+    /// and creates nothing twice; Ctrl-C stops after the object in hand (exit 130), and running
+    /// the same command again goes on. Prints a summary: per kind of object, how many were
+    /// created, updated, unchanged and skipped, and why each skipped one was. Reads 100
+    /// objects a request; a 429 is retried after its Retry-After (in seconds, at most 60), a 5xx
+    /// or a failed connection after 0.5 s, 1 s, 2 s..., five times at most.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    storage: Storage,
+    /// The source API's base URL, without /v1: Stripe's, or another kassa server's.
+    #[arg(long, value_name = "URL", default_value = "https://api.stripe.com")]
+    from: String,
+    /// A secret key of the source account that can read its products, prices, customers and
+    /// payment links (sk_... or a restricted rk_... key). Never printed or logged.
+    #[arg(
+        long,
+        env = "KASSA_IMPORT_FROM_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    from_api_key: String,
+    /// The kassa account the objects are copied into, `acct_...`.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    /// The kassa mode they are copied into: `test` or `live`.
+    #[arg(long, value_parser = ["test", "live"])]
+    mode: String,
+    /// Read the source and show what would change (would-create and would-update counts),
+    /// writing nothing, not even the record of imported objects.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args)]
@@ -304,6 +340,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Account(admin) => (Some(&admin.storage), ConfigFile::default()),
         Command::Keys(admin) => (Some(&admin.storage), ConfigFile::default()),
         Command::User(admin) => (Some(&admin.storage), ConfigFile::default()),
+        Command::Import(args) => (Some(&args.storage), ConfigFile::default()),
         Command::Listen(_) | Command::Pay(_) => (None, ConfigFile::default()),
     };
     let file = match storage.and_then(|s| s.config.as_ref()) {
@@ -345,6 +382,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import(args) => import(config, args).await,
         Command::Migrate(_) => {
             kassa::app::open_database(&config.database_url).await?;
             println!(
@@ -478,6 +516,36 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(addr = %local, "listening");
     kassa::app::serve(db, clock, config, listener, kassa::app::shutdown_signal()).await
+}
+
+/// `kassa import`: runs the import with Ctrl-C as its stop, prints the summary, and exits 130
+/// when it was interrupted (as a shell does for a process ended by SIGINT).
+async fn import(config: Config, args: ImportArgs) -> anyhow::Result<()> {
+    let mode: Mode = args.mode.parse().map_err(anyhow::Error::msg)?;
+    let source = kassa::import::Source::new(&args.from, args.from_api_key)?;
+    let db = kassa::app::open_database(&config.database_url).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    let options = kassa::import::ImportOptions {
+        source,
+        account_id: args.account,
+        livemode: mode.is_live(),
+        dry_run: args.dry_run,
+        public_url: config.public_url.clone(),
+    };
+    let summary = kassa::import::run(&db, Arc::new(SystemClock), options, stop).await;
+    db.close().await;
+    let summary = summary?;
+    println!("{summary}");
+    if summary.interrupted {
+        std::process::exit(130);
+    }
+    Ok(())
 }
 
 /// Why `kassa serve` cannot listen on `addr`, and how to choose another address.
@@ -618,6 +686,7 @@ mod tests {
             &["keys", "list"],
             &["keys", "revoke"],
             &["user", "create"],
+            &["import"],
         ] {
             let offered = options(path);
             for used in database {

@@ -15,7 +15,7 @@ use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::money::{Currency, MAX_AMOUNT, MajorAmount};
-use super::{DomainError, validate};
+use super::{Companion, DomainError, companion_statements, validate};
 use crate::objects;
 use crate::store::{self, Db};
 
@@ -720,6 +720,18 @@ pub async fn create_product(
     price: Option<PriceInput>,
     now: i64,
 ) -> Result<Product, DomainError> {
+    create_product_with(db, caller, input, price, now, None).await
+}
+
+/// [`create_product`], writing `companion`'s statements in its transaction.
+pub async fn create_product_with(
+    db: &Db,
+    caller: &Caller,
+    input: ProductInput,
+    price: Option<PriceInput>,
+    now: i64,
+    companion: Companion<'_, Product>,
+) -> Result<Product, DomainError> {
     if input.name.is_none() {
         return Err(DomainError::invalid("name", "is required"));
     }
@@ -734,7 +746,8 @@ pub async fn create_product(
     if let Some(price) = &product.default_price {
         events.push(price_event(caller, "price.created", price, now));
     }
-    store::catalog::insert_product(db, caller, &product, &events).await?;
+    let also = companion_statements(companion, &product);
+    store::catalog::insert_product(db, caller, &product, &events, &also).await?;
     Ok(product)
 }
 
@@ -750,6 +763,36 @@ pub async fn update_product(
     default_price: Option<String>,
     now: i64,
 ) -> Result<Product, DomainError> {
+    let change = ProductChange {
+        input,
+        pricing,
+        default_price,
+    };
+    update_product_with(db, caller, id, change, now, None).await
+}
+
+/// The changes [`update_product`] makes: fields, a Loops price, a Stripe default price.
+#[derive(Debug, Clone, Default)]
+pub struct ProductChange {
+    pub input: ProductInput,
+    pub pricing: Option<LoopsPricing>,
+    pub default_price: Option<String>,
+}
+
+/// [`update_product`], writing `companion`'s statements in its transaction.
+pub async fn update_product_with(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    change: ProductChange,
+    now: i64,
+    companion: Companion<'_, Product>,
+) -> Result<Product, DomainError> {
+    let ProductChange {
+        input,
+        pricing,
+        default_price,
+    } = change;
     let mut product = get_product(db, caller, id).await?;
     let before = objects::to_value(&objects::Product::new(&product, caller));
     let previous_count_key = product.count_key();
@@ -790,14 +833,17 @@ pub async fn update_product(
         events.push(price_event(caller, "price.created", price, now));
     }
     events.push(product_event(caller, "product.updated", &product, now).with_previous(&before));
+    let also = companion_statements(companion, &product);
     store::catalog::update_product(
         db,
         caller,
         &product,
         &previous_count_key,
-        new_default.as_ref(),
-        retired.as_deref(),
+        new_default
+            .as_ref()
+            .map(|price| (price, retired.as_deref())),
         &events,
+        &also,
     )
     .await?;
     Ok(product)
@@ -888,6 +934,19 @@ pub async fn create_price(
     input: PriceInput,
     now: i64,
 ) -> Result<Price, DomainError> {
+    create_price_with(db, caller, product, input, now, None).await
+}
+
+/// [`create_price`], writing `companion`'s statements in its transaction (for a price of an
+/// existing product; a new product's price ignores it).
+pub async fn create_price_with(
+    db: &Db,
+    caller: &Caller,
+    product: PriceProduct,
+    input: PriceInput,
+    now: i64,
+    companion: Companion<'_, Price>,
+) -> Result<Price, DomainError> {
     let transfer = input.transfer_lookup_key;
     match product {
         PriceProduct::Existing(product_id) => {
@@ -896,7 +955,8 @@ pub async fn create_price(
                 .map_err(DomainError::as_reference("product"))?;
             let price = new_price(caller, &product.id, input, now)?;
             let created = price_event(caller, "price.created", &price, now);
-            store::catalog::insert_price(db, caller, &price, transfer, &[created])
+            let also = companion_statements(companion, &price);
+            store::catalog::insert_price(db, caller, &price, transfer, &[created], &also)
                 .await
                 .map_err(lookup_key_taken)?;
             Ok(price)
@@ -947,6 +1007,18 @@ pub async fn update_price(
     update: PriceUpdate,
     now: i64,
 ) -> Result<Price, DomainError> {
+    update_price_with(db, caller, id, update, now, None).await
+}
+
+/// [`update_price`], writing `companion`'s statements in its transaction.
+pub async fn update_price_with(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    update: PriceUpdate,
+    now: i64,
+    companion: Companion<'_, Price>,
+) -> Result<Price, DomainError> {
     let mut price = get_price(db, caller, id).await?;
     let before = objects::to_value(&objects::Price::new(&price));
     if let Some(active) = update.active {
@@ -977,7 +1049,9 @@ pub async fn update_price(
         price.metadata = price.metadata.updated(metadata, "metadata")?;
     }
     let updated = price_event(caller, "price.updated", &price, now).with_previous(&before);
-    store::catalog::update_price(db, caller, &price, update.transfer_lookup_key, &[updated])
+    let also = companion_statements(companion, &price);
+    let transfer = update.transfer_lookup_key;
+    store::catalog::update_price(db, caller, &price, transfer, &[updated], &also)
         .await
         .map_err(lookup_key_taken)?;
     Ok(price)
@@ -1307,6 +1381,18 @@ pub async fn create_payment_link(
     public_url: &str,
     now: i64,
 ) -> Result<PaymentLink, DomainError> {
+    create_payment_link_with(db, caller, input, public_url, now, None).await
+}
+
+/// [`create_payment_link`], writing `companion`'s statements in its transaction.
+pub async fn create_payment_link_with(
+    db: &Db,
+    caller: &Caller,
+    input: PaymentLinkInput,
+    public_url: &str,
+    now: i64,
+    companion: Companion<'_, PaymentLink>,
+) -> Result<PaymentLink, DomainError> {
     let (items, prices) = resolve_link_items(db, caller, &input)
         .await?
         .ok_or_else(|| DomainError::invalid("line_items", "is required (or productIds)"))?;
@@ -1329,7 +1415,8 @@ pub async fn create_payment_link(
     };
     apply_link_input(&mut link, input)?;
     let created = link_event(caller, "payment_link.created", &link, public_url, now);
-    store::catalog::insert_payment_link(db, caller, &link, &[created]).await?;
+    let also = companion_statements(companion, &link);
+    store::catalog::insert_payment_link(db, caller, &link, &[created], &also).await?;
     Ok(link)
 }
 
@@ -1340,6 +1427,19 @@ pub async fn update_payment_link(
     input: PaymentLinkInput,
     public_url: &str,
     now: i64,
+) -> Result<PaymentLink, DomainError> {
+    update_payment_link_with(db, caller, id, input, public_url, now, None).await
+}
+
+/// [`update_payment_link`], writing `companion`'s statements in its transaction.
+pub async fn update_payment_link_with(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    input: PaymentLinkInput,
+    public_url: &str,
+    now: i64,
+    companion: Companion<'_, PaymentLink>,
 ) -> Result<PaymentLink, DomainError> {
     let mut link = get_payment_link(db, caller, id).await?;
     let before = objects::to_value(&objects::PaymentLink::new(&link, public_url));
@@ -1352,7 +1452,8 @@ pub async fn update_payment_link(
     link.updated = now;
     let updated =
         link_event(caller, "payment_link.updated", &link, public_url, now).with_previous(&before);
-    store::catalog::update_payment_link(db, caller, &link, &[updated]).await?;
+    let also = companion_statements(companion, &link);
+    store::catalog::update_payment_link(db, caller, &link, &[updated], &also).await?;
     Ok(link)
 }
 

@@ -10,7 +10,7 @@ use super::events::{Event, new_event};
 use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
-use super::{DomainError, validate};
+use super::{Companion, DomainError, companion_statements, validate};
 use crate::store::{self, Db};
 
 /// A postal address, every part optional (Stripe's `address` hash).
@@ -223,8 +223,19 @@ pub fn new_customer(
 pub async fn create_customer(
     db: &Db,
     caller: &Caller,
+    input: CustomerInput,
+    now: i64,
+) -> Result<Customer, DomainError> {
+    create_customer_with(db, caller, input, now, None).await
+}
+
+/// [`create_customer`], writing `companion`'s statements in its transaction.
+pub async fn create_customer_with(
+    db: &Db,
+    caller: &Caller,
     mut input: CustomerInput,
     now: i64,
+    companion: Companion<'_, Customer>,
 ) -> Result<Customer, DomainError> {
     let clock = match input.test_clock.take() {
         Some(id) => Some(super::test_clocks::reference(db, caller, &id, "test_clock").await?),
@@ -239,7 +250,8 @@ pub async fn create_customer(
         customer.test_clock_id = Some(clock.id);
     }
     let created = event(caller, "customer.created", &customer, now);
-    store::customers::insert(db, caller, &customer, &created).await?;
+    let also = companion_statements(companion, &customer);
+    store::customers::insert(db, caller, &customer, &created, &also).await?;
     Ok(customer)
 }
 
@@ -283,13 +295,26 @@ pub async fn update_customer(
     input: CustomerInput,
     now: i64,
 ) -> Result<Customer, DomainError> {
+    update_customer_with(db, caller, id, input, now, None).await
+}
+
+/// [`update_customer`], writing `companion`'s statements in its transaction.
+pub async fn update_customer_with(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    input: CustomerInput,
+    now: i64,
+    companion: Companion<'_, Customer>,
+) -> Result<Customer, DomainError> {
     let mut customer = live_customer(db, caller, id, "id").await?;
     let before = customer.object();
     input.check_default_method(db, caller, id).await?;
     input.apply(&mut customer)?;
     customer.updated = now;
     let updated = event(caller, "customer.updated", &customer, now).with_previous(&before);
-    store::customers::update(db, caller, &customer, &updated).await?;
+    let also = companion_statements(companion, &customer);
+    store::customers::update(db, caller, &customer, &updated, &also).await?;
     Ok(customer)
 }
 
@@ -306,7 +331,7 @@ pub async fn delete_customer(
     // A later session carrying its externalCustomerId makes a new customer.
     customer.external_customer_id = None;
     customer.updated = now;
-    store::customers::update(db, caller, &customer, &deleted).await?;
+    store::customers::update(db, caller, &customer, &deleted, &[]).await?;
     Ok(customer)
 }
 

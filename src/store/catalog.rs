@@ -359,6 +359,7 @@ pub async fn insert_product(
     caller: &Caller,
     product: &Product,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         insert_product_row(tx, caller, product).await?;
@@ -375,21 +376,31 @@ pub async fn insert_product(
             1,
         )
         .await?;
-        insert_events(tx, events).await
+        insert_events(tx, events).await?;
+        run_also(tx, also).await
     })
     .await
 }
 
-/// Saves a product's fields; when the default price changed, inserts the new price and
-/// deactivates the one it replaces, all in one transaction.
+/// Runs `also`, the statements a caller asked to be written with a change (`kassa import`'s
+/// mapping rows), inside the change's transaction.
+pub(crate) async fn run_also(tx: &mut Tx<'_>, also: &[Statement<'_>]) -> StoreResult<()> {
+    for statement in also {
+        tx.run(statement).await?;
+    }
+    Ok(())
+}
+
+/// Saves a product's fields; with `new_default` (a new default price, and the price it
+/// replaces, if any), inserts the new price and deactivates the old one, all in one transaction.
 pub async fn update_product(
     db: &Db,
     caller: &Caller,
     product: &Product,
     previous_count_key: &str,
-    new_price: Option<&Price>,
-    retired_price: Option<&str>,
+    new_default: Option<(&Price, Option<&str>)>,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     let count_key = product.count_key();
     db.write(async |tx| {
@@ -398,10 +409,10 @@ pub async fn update_product(
             counts::bump(tx, account, live, counts::PRODUCTS, previous_count_key, -1).await?;
             counts::bump(tx, account, live, counts::PRODUCTS, &count_key, 1).await?;
         }
-        if let Some(price) = new_price {
+        if let Some((price, _)) = new_default {
             insert_price_row(tx, caller, price).await?;
         }
-        if let Some(retired) = retired_price {
+        if let Some((_, Some(retired))) = new_default {
             tx.execute(
                 "UPDATE prices SET active = FALSE WHERE id = $1 AND account_id = $2",
                 &args![retired, &caller.account_id],
@@ -416,7 +427,8 @@ pub async fn update_product(
             caller.mode.is_live()
         ]);
         tx.execute(UPDATE_PRODUCT, &row).await?;
-        insert_events(tx, events).await
+        insert_events(tx, events).await?;
+        run_also(tx, also).await
     })
     .await
 }
@@ -552,8 +564,9 @@ pub async fn insert_price(
     price: &Price,
     transfer_lookup_key: bool,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
-    insert_price_and_product(db, caller, None, price, transfer_lookup_key, events).await
+    insert_price_and_product(db, caller, None, price, transfer_lookup_key, events, also).await
 }
 
 /// Inserts a new product (without a default price) and a price for it, in one transaction.
@@ -572,6 +585,7 @@ pub async fn insert_product_with_price(
         price,
         transfer_lookup_key,
         events,
+        &[],
     )
     .await
 }
@@ -583,6 +597,7 @@ async fn insert_price_and_product(
     price: &Price,
     transfer_lookup_key: bool,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         if let Some(product) = product {
@@ -599,7 +614,8 @@ async fn insert_price_and_product(
             .await?;
         }
         insert_price_row(tx, caller, price).await?;
-        insert_events(tx, events).await
+        insert_events(tx, events).await?;
+        run_also(tx, also).await
     })
     .await
 }
@@ -610,6 +626,7 @@ pub async fn update_price(
     price: &Price,
     transfer_lookup_key: bool,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         if transfer_lookup_key && let Some(key) = &price.lookup_key {
@@ -635,7 +652,8 @@ pub async fn update_price(
             ],
         )
         .await?;
-        insert_events(tx, events).await
+        insert_events(tx, events).await?;
+        run_also(tx, also).await
     })
     .await
 }
@@ -803,6 +821,7 @@ pub async fn insert_payment_link(
     caller: &Caller,
     link: &PaymentLink,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         tx.execute(
@@ -817,7 +836,8 @@ pub async fn insert_payment_link(
             .concat(),
         )
         .await?;
-        insert_events(tx, events).await
+        insert_events(tx, events).await?;
+        run_also(tx, also).await
     })
     .await
 }
@@ -827,6 +847,7 @@ pub async fn update_payment_link(
     caller: &Caller,
     link: &PaymentLink,
     events: &[Event],
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         tx.execute(
@@ -845,7 +866,8 @@ pub async fn update_payment_link(
             .concat(),
         )
         .await?;
-        insert_events(tx, events).await
+        insert_events(tx, events).await?;
+        run_also(tx, also).await
     })
     .await
 }

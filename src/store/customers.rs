@@ -105,10 +105,12 @@ pub async fn insert(
     caller: &Caller,
     customer: &Customer,
     event: &Event,
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         insert_customer_row(tx, &caller.account_id, customer).await?;
-        insert_event(tx, event).await
+        insert_event(tx, event).await?;
+        super::catalog::run_also(tx, also).await
     })
     .await
 }
@@ -120,6 +122,7 @@ pub async fn update(
     caller: &Caller,
     customer: &Customer,
     event: &Event,
+    also: &[Statement<'_>],
 ) -> StoreResult<()> {
     db.write(async |tx| {
         let changed = tx
@@ -142,6 +145,7 @@ pub async fn update(
         // Deleted meanwhile by another request: nothing changes, and no event.
         if changed == 1 {
             insert_event(tx, event).await?;
+            super::catalog::run_also(tx, also).await?;
         }
         Ok(())
     })

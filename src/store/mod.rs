@@ -20,6 +20,7 @@ pub mod event_streams;
 pub mod events;
 pub mod figures;
 pub mod idempotency;
+pub mod import_mappings;
 pub mod key_cache;
 pub mod key_changes;
 pub mod payment_methods;

@@ -19,6 +19,7 @@ mod fidelity;
 mod frame;
 mod hosted_checkout;
 mod idempotency;
+mod import;
 mod isolation;
 mod mailbox;
 mod parameters;
