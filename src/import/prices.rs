@@ -228,3 +228,57 @@ fn price_changes(current: &Price, source: &wire::Price) -> Option<PriceUpdate> {
     }
     changed.then_some(update)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price(changes: serde_json::Value) -> wire::Price {
+        let mut price = serde_json::json!({
+            "id": "price_1", "product": "prod_1", "active": true, "currency": "usd",
+            "unit_amount": 500, "billing_scheme": "per_unit", "recurring": null,
+        });
+        for (key, value) in changes.as_object().unwrap() {
+            price[key] = value.clone();
+        }
+        serde_json::from_value(price).unwrap()
+    }
+
+    #[test]
+    fn prices_kassa_cannot_hold_are_refused_with_the_reason() {
+        let refusals = [
+            (
+                serde_json::json!({"billing_scheme": "tiered", "unit_amount": null}),
+                "tiered",
+            ),
+            (
+                serde_json::json!({"transform_quantity": {"divide_by": 10}}),
+                "transform_quantity",
+            ),
+            (
+                serde_json::json!({"recurring": {"interval": "month", "usage_type": "metered"}}),
+                "metered",
+            ),
+            (
+                serde_json::json!({"unit_amount": null, "unit_amount_decimal": "12.5"}),
+                "12.5",
+            ),
+            (serde_json::json!({"currency": "xyz"}), "currency"),
+        ];
+        for (changes, reason) in refusals {
+            let error = price_input(&price(changes.clone())).unwrap_err();
+            assert!(error.contains(reason), "{changes}: {error}");
+        }
+        let monthly =
+            price(serde_json::json!({"recurring": {"interval": "month", "interval_count": 3}}));
+        let input = price_input(&monthly).unwrap();
+        assert_eq!(
+            input.terms.recurring,
+            Some(Recurring {
+                interval: Interval::Month,
+                interval_count: 3
+            })
+        );
+        assert_eq!(input.terms.unit_amount, Some(500));
+    }
+}

@@ -44,8 +44,11 @@ impl Kind {
 /// Counts of one kind's objects.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// New objects written (in a dry run, that would be).
     pub created: u64,
+    /// Imported objects whose fields were brought in line with the source.
     pub updated: u64,
+    /// Imported objects that already matched the source: not written, no event.
     pub unchanged: u64,
     /// Refused by kassa or by the import (a price type kassa does not have): each is a note.
     pub skipped: u64,
@@ -65,7 +68,9 @@ impl Tally {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     pub kind: Kind,
+    /// The object's id in the source.
     pub source_id: String,
+    /// Why it, or a change of it, was not copied.
     pub reason: String,
 }
 
@@ -75,6 +80,7 @@ pub struct Summary {
     pub dry_run: bool,
     /// Stopped by Ctrl-C before the end.
     pub interrupted: bool,
+    /// The counts of each kind.
     pub products: Tally,
     pub prices: Tally,
     pub customers: Tally,

@@ -319,6 +319,40 @@ async fn an_import_copies_everything_and_a_second_run_changes_nothing(engine: En
     let mut expected = after_first;
     expected[4] += 1; // product.updated
     assert_eq!(target.counts().await, expected);
+
+    // A price whose amount changed in the source (kassa's API cannot do that, so the source's
+    // database is changed) and its nickname: the nickname is copied, the amount is reported.
+    let prices = target.mappings("price").await;
+    let (price, copy) = prices.iter().next().unwrap();
+    source
+        .db
+        .execute(
+            "UPDATE prices SET unit_amount = 99999 WHERE id = $1",
+            &args![price],
+        )
+        .await
+        .unwrap();
+    let nickname = catalog::PriceUpdate {
+        nickname: Some(Some("Renamed price".into())),
+        ..Default::default()
+    };
+    catalog::update_price(&source.db, &caller, price, nickname, 0)
+        .await
+        .unwrap();
+    let (code, out, _) = kassa_command(&args).await;
+    assert_eq!(code, 0);
+    assert_eq!(row(&out, "prices"), [0, 1, count as u64 - 1, 0, 1], "{out}");
+    assert!(
+        out.contains(&format!("price {price}: unit_amount changed in the source")),
+        "{out}"
+    );
+    let copied = catalog::get_price(&target.db, &target.caller(), copy)
+        .await
+        .unwrap();
+    assert_eq!(copied.nickname.as_deref(), Some("Renamed price"));
+    assert_ne!(copied.terms.unit_amount, Some(99999));
+    expected[4] += 1; // price.updated
+    assert_eq!(target.counts().await, expected);
 }
 
 /// Every source object has its copy, with the same fields, and links sell the copies' prices.
