@@ -46,8 +46,20 @@ impl Source {
     pub fn new(base: &str, key: String) -> anyhow::Result<Source> {
         let parsed = url::Url::parse(base)
             .map_err(|e| anyhow::anyhow!("--from: '{base}' is not a URL: {e}"))?;
+        // A user or password in the URL would be stored in every mapping row and shown in every
+        // error; the key belongs in --from-api-key, which is never shown. The URL is not echoed,
+        // as it holds that secret.
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            anyhow::bail!(
+                "--from: give the URL without a user or password; the key goes in --from-api-key"
+            );
+        }
         if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
             anyhow::bail!("--from: '{base}' is not an http or https base URL without a query");
+        }
+        // An empty key would authenticate nobody, and would make every text "contain" it.
+        if key.is_empty() {
+            anyhow::bail!("--from-api-key: is empty");
         }
         crate::delivery::install_tls_provider();
         let http = reqwest::Client::builder()
@@ -159,9 +171,12 @@ impl Source {
             .await
             .map_err(|e| SourceError::Unreachable(e.without_url()))?;
         if !status.is_success() {
+            // A source may echo the key it was given (Stripe masks it, a proxy may not): the
+            // message is printed and logged, the key never is.
             let message = serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|b| b["error"]["message"].as_str().map(str::to_string))
+                .map(|m| m.replace(&self.key, "[--from-api-key]"))
                 .unwrap_or_else(|| "(no error message)".into());
             return Err(SourceError::Refused {
                 status,
@@ -251,5 +266,21 @@ mod tests {
         assert!(Source::new("https://api.stripe.com?x=1", "k".into()).is_err());
         let source = Source::new("https://api.stripe.com/", "k".into()).unwrap();
         assert_eq!(source.base(), "https://api.stripe.com");
+    }
+
+    #[test]
+    fn no_secret_is_taken_in_the_url_and_the_key_is_not_empty() {
+        for base in [
+            "https://sk_test_1@api.stripe.com",
+            "https://user:sk_test_1@api.stripe.com",
+        ] {
+            let error = Source::new(base, "k".into()).err().unwrap().to_string();
+            assert!(error.contains("--from-api-key"), "{error}");
+            assert!(!error.contains("sk_test_1"), "{error}");
+        }
+        let error = Source::new("https://api.stripe.com", String::new())
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("--from-api-key"), "{error}");
     }
 }

@@ -25,6 +25,7 @@ on_both_engines!(
     an_import_copies_everything_and_a_second_run_changes_nothing,
     an_interrupted_import_resumes_without_duplicates,
     a_rate_limited_source_is_waited_for_and_refusals_are_listed,
+    a_source_echoing_the_key_does_not_get_it_printed,
 );
 
 /// 2 000 products (each with a price) and customers in CI; 200 otherwise, to keep a debug
@@ -582,4 +583,55 @@ async fn a_rate_limited_source_is_waited_for_and_refusals_are_listed(engine: Eng
 
 fn list(data: Vec<serde_json::Value>) -> serde_json::Value {
     serde_json::json!({"object": "list", "data": data, "has_more": false, "url": "/v1/x"})
+}
+
+/// Serves `app` as a stub source; its base URL.
+async fn serve_stub(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// `kassa import` from `base` with `key` into `target`'s test mode.
+fn stub_args<'a>(target: &'a Target, base: &'a str, key: &'a str) -> Vec<&'a str> {
+    vec![
+        "import",
+        "--from",
+        base,
+        "--from-api-key",
+        key,
+        "--account",
+        &target.account,
+        "--mode",
+        "test",
+        "--database-url",
+        &target.database.url,
+    ]
+}
+
+/// A source that refuses the key and repeats it whole in its message (Stripe masks it; a proxy
+/// in front of a source may not): the import's error says which option to check, not the key.
+async fn a_source_echoing_the_key_does_not_get_it_printed(engine: Engine) {
+    let key = "sk_test_echoed_secret";
+    let app = axum::Router::new().route(
+        "/v1/account",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({"error": {
+                    "message": "Invalid API Key provided: sk_test_echoed_secret"
+                }})),
+            )
+        }),
+    );
+    let base = serve_stub(app).await;
+    let target = Target::new(engine).await;
+    let (code, out, err) = kassa_command(&stub_args(&target, &base, key)).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("401") && err.contains("--from-api-key"),
+        "{err}"
+    );
+    assert!(!err.contains(key) && !out.contains(key), "{out}{err}");
 }
