@@ -180,6 +180,16 @@ impl Importer {
             self.summary.interrupted = true;
             return Ok(None);
         };
+        // A source that ignores `starting_after` gives the same page again, and `has_more`
+        // would keep the import reading it forever.
+        if let Some(after) = &cursor.after
+            && page.data.iter().any(|o| o.id() == after)
+        {
+            anyhow::bail!(
+                "the source's list {} gave {after} again after it (does it ignore starting_after?)",
+                cursor.path
+            );
+        }
         cursor.done = !page.has_more || page.data.is_empty();
         cursor.after = page.data.last().map(|o| o.id().to_string());
         Ok(Some(page.data))

@@ -26,6 +26,7 @@ on_both_engines!(
     an_interrupted_import_resumes_without_duplicates,
     a_rate_limited_source_is_waited_for_and_refusals_are_listed,
     a_source_echoing_the_key_does_not_get_it_printed,
+    a_source_repeating_a_page_stops_the_import,
 );
 
 /// 2 000 products (each with a price) and customers in CI; 200 otherwise, to keep a debug
@@ -634,4 +635,28 @@ async fn a_source_echoing_the_key_does_not_get_it_printed(engine: Engine) {
         "{err}"
     );
     assert!(!err.contains(key) && !out.contains(key), "{out}{err}");
+}
+
+/// A source that ignores `starting_after` and says there is more: the import stops with an
+/// error naming the list, rather than reading the same page forever.
+async fn a_source_repeating_a_page_stops_the_import(engine: Engine) {
+    let app = axum::Router::new().route(
+        "/v1/products",
+        axum::routing::get(|| async {
+            let mut page = list(vec![serde_json::json!({
+                "id": "prod_again", "object": "product", "name": "Again", "active": true,
+            })]);
+            page["has_more"] = true.into();
+            axum::Json(page)
+        }),
+    );
+    let base = serve_stub(app).await;
+    let target = Target::new(engine).await;
+    let (code, out, err) = kassa_command(&stub_args(&target, &base, "sk_test_stub")).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("/v1/products gave prod_again again"),
+        "{out}{err}"
+    );
+    assert_eq!(target.count("products").await, 1);
 }
