@@ -56,7 +56,17 @@ pub async fn run(
     let Some(account) = crate::store::accounts::get_account(db, &options.account_id).await? else {
         anyhow::bail!("--account: no such account: '{}'", options.account_id);
     };
-    let source_account = options.source.account().await?.unwrap_or_default();
+    // Ctrl-C stops here too: a source that does not answer would otherwise hold the import for
+    // every retry of this first request.
+    let account_request = options.source.account();
+    let source_account = tokio::select! {
+        answer = account_request => answer?.unwrap_or_default(),
+        () = stop.cancelled() => {
+            let mut summary = Summary::new(options.dry_run);
+            summary.interrupted = true;
+            return Ok(summary);
+        }
+    };
     let scope = Scope {
         account_id: account.id.clone(),
         livemode: options.livemode,

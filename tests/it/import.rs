@@ -27,6 +27,7 @@ on_both_engines!(
     a_rate_limited_source_is_waited_for_and_refusals_are_listed,
     a_source_echoing_the_key_does_not_get_it_printed,
     a_source_repeating_a_page_stops_the_import,
+    ctrl_c_stops_an_import_waiting_for_the_source_account,
 );
 
 /// 2 000 products (each with a price) and customers in CI; 200 otherwise, to keep a debug
@@ -659,4 +660,44 @@ async fn a_source_repeating_a_page_stops_the_import(engine: Engine) {
         "{out}{err}"
     );
     assert_eq!(target.count("products").await, 1);
+}
+
+/// Ctrl-C while the source has not answered the first request (`GET /v1/account`) stops the
+/// import there, rather than after that request's timeout and every retry of it.
+async fn ctrl_c_stops_an_import_waiting_for_the_source_account(engine: Engine) {
+    let (asked, mut was_asked) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let app = axum::Router::new().route(
+        "/v1/account",
+        axum::routing::get(move || {
+            let asked = asked.clone();
+            async move {
+                asked.send(()).unwrap();
+                std::future::pending::<()>().await
+            }
+        }),
+    );
+    let base = serve_stub(app).await;
+    let target = Target::new(engine).await;
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(stub_args(&target, &base, "sk_test_stub"))
+        .env_remove("KASSA_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    was_asked.recv().await.unwrap();
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().await.unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{out}{err}");
+    assert!(out.contains("Interrupted"), "{out}");
+    assert_eq!(target.count("import_mappings").await, 0);
 }
