@@ -1,7 +1,10 @@
 //! Products, each created with its default price when the source has one kassa can hold, and
 //! products' default prices once every price is imported.
 
-use crate::domain::catalog::{self, Product, ProductChange, ProductInput, ProductStatus};
+use crate::domain::DomainError;
+use crate::domain::catalog::{
+    self, PriceInput, Product, ProductChange, ProductInput, ProductStatus,
+};
 use crate::domain::metadata::MetadataUpdate;
 
 use super::wire::{self, Expandable};
@@ -44,7 +47,6 @@ impl Importer {
             }
             _ => None,
         };
-        let input = product_input(source);
         if self.options.dry_run {
             self.remember(Kind::Product, &source.id, WOULD_CREATE);
             if let Some((price_id, _)) = &price {
@@ -52,6 +54,30 @@ impl Importer {
             }
             return Ok(Outcome::Created);
         }
+        let with_price = price.is_some();
+        let mut created = self.insert_product(source, price).await;
+        // kassa may refuse the default price and not the product (the price's lookup_key taken
+        // by a price already in the account is a unique violation): the product goes in alone,
+        // and the price pass lists the price with kassa's reason.
+        if with_price
+            && let Err(error) = &created
+            && !matches!(error, DomainError::Store(e) if !e.is_unique_violation())
+        {
+            created = self.insert_product(source, None).await;
+        }
+        match created {
+            Ok(()) => Ok(Outcome::Created),
+            Err(error) => refused(error),
+        }
+    }
+
+    /// Writes the product, with `price` (source id and fields) as its default price, and their
+    /// mappings in one transaction; remembers both.
+    async fn insert_product(
+        &mut self,
+        source: &wire::Product,
+        price: Option<(String, PriceInput)>,
+    ) -> Result<(), DomainError> {
         let price_id = price.as_ref().map(|(id, _)| id.clone());
         let companion = |product: &Product| {
             let mut rows = vec![self.mapping(Kind::Product, &source.id, &product.id)];
@@ -61,25 +87,20 @@ impl Importer {
             rows
         };
         let now = self.now();
-        let created = catalog::create_product_with(
+        let product = catalog::create_product_with(
             &self.db,
             &self.caller,
-            input,
+            product_input(source),
             price.map(|(_, input)| input),
             now,
             Some(&companion),
         )
-        .await;
-        match created {
-            Ok(product) => {
-                self.remember(Kind::Product, &source.id, &product.id);
-                if let (Some(source_price), Some(price)) = (price_id, &product.default_price) {
-                    self.remember(Kind::Price, &source_price, &price.id);
-                }
-                Ok(Outcome::Created)
-            }
-            Err(error) => refused(error),
+        .await?;
+        self.remember(Kind::Product, &source.id, &product.id);
+        if let (Some(source_price), Some(price)) = (price_id, &product.default_price) {
+            self.remember(Kind::Price, &source_price, &price.id);
         }
+        Ok(())
     }
 
     async fn update_product(

@@ -28,6 +28,7 @@ on_both_engines!(
     a_source_echoing_the_key_does_not_get_it_printed,
     a_source_repeating_a_page_stops_the_import,
     ctrl_c_stops_an_import_waiting_for_the_source_account,
+    a_product_whose_default_price_kassa_refuses_comes_alone,
 );
 
 /// 2 000 products (each with a price) and customers in CI; 200 otherwise, to keep a debug
@@ -700,4 +701,70 @@ async fn ctrl_c_stops_an_import_waiting_for_the_source_account(engine: Engine) {
     assert_eq!(output.status.code(), Some(130), "{out}{err}");
     assert!(out.contains("Interrupted"), "{out}");
     assert_eq!(target.count("import_mappings").await, 0);
+}
+
+/// A product whose default price kassa refuses (its lookup_key is taken in the account) is
+/// created without it, and the price is listed with kassa's reason, rather than the unique
+/// violation stopping the whole import.
+async fn a_product_whose_default_price_kassa_refuses_comes_alone(engine: Engine) {
+    let target = Target::new(engine).await;
+    let product = ProductInput {
+        name: Some("Already here".into()),
+        ..Default::default()
+    };
+    let taken = PriceInput {
+        lookup_key: Some("standard".into()),
+        ..PriceInput::with_terms(terms(0))
+    };
+    catalog::create_product(&target.db, &target.caller(), product, Some(taken), 0)
+        .await
+        .unwrap();
+    let price = serde_json::json!({
+        "id": "price_std", "object": "price", "product": "prod_std", "active": true,
+        "currency": "usd", "unit_amount": 900, "billing_scheme": "per_unit", "recurring": null,
+        "lookup_key": "standard", "metadata": {},
+    });
+    let expanded = price.clone();
+    let app = axum::Router::new()
+        .route(
+            "/v1/products",
+            axum::routing::get(move || {
+                let price = expanded.clone();
+                async move {
+                    axum::Json(list(vec![serde_json::json!({
+                        "id": "prod_std", "object": "product", "name": "Standard",
+                        "active": true, "default_price": price,
+                    })]))
+                }
+            }),
+        )
+        .route(
+            "/v1/prices",
+            axum::routing::get(move || {
+                let price = price.clone();
+                async move { axum::Json(list(vec![price])) }
+            }),
+        )
+        .route(
+            "/v1/customers",
+            axum::routing::get(|| async { axum::Json(list(vec![])) }),
+        )
+        .route(
+            "/v1/payment_links",
+            axum::routing::get(|| async { axum::Json(list(vec![])) }),
+        );
+    let base = serve_stub(app).await;
+    let (code, out, err) = kassa_command(&stub_args(&target, &base, "sk_test_stub")).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(row(&out, "products"), [1, 0, 0, 0, 0], "{out}");
+    assert_eq!(row(&out, "prices"), [0, 0, 0, 1, 0], "{out}");
+    assert!(
+        out.contains("price price_std: kassa refused it") && out.contains("lookup_key"),
+        "{out}"
+    );
+    let copy = &target.mappings("product").await["prod_std"];
+    let copy = catalog::get_product(&target.db, &target.caller(), copy)
+        .await
+        .unwrap();
+    assert_eq!((copy.name.as_str(), copy.default_price), ("Standard", None));
 }
