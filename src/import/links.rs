@@ -1,7 +1,8 @@
 //! Payment links: their lines (each price mapped to its kassa copy), what happens after
 //! payment, the settings kassa has, and metadata. A link using a feature kassa does not have
-//! (promotion codes, collected addresses or phone numbers, tax, custom fields) is skipped and
-//! said so, rather than copied without it.
+//! (promotion codes, collected addresses or phone numbers, tax, custom fields, a trial,
+//! restrictions and the others of [`ABSENT_FEATURES`]) is skipped and said so, rather than
+//! copied without it.
 
 use serde_json::Value;
 
@@ -16,6 +17,26 @@ const SETTINGS: [&str; 3] = [
     "billing_address_collection",
     "customer_creation",
     "submit_type",
+];
+
+/// Fields of Stripe's payment link for features kassa's links do not have (its API refuses
+/// them too): a link that uses one is skipped, naming it.
+const ABSENT_FEATURES: [&str; 15] = [
+    "application_fee_amount",
+    "application_fee_percent",
+    "consent_collection",
+    "custom_text",
+    "inactive_message",
+    "invoice_creation",
+    "name_collection",
+    "on_behalf_of",
+    "optional_items",
+    "payment_intent_data",
+    "payment_method_collection",
+    "restrictions",
+    "shipping_options",
+    "subscription_data",
+    "transfer_data",
 ];
 
 /// A line as kassa will hold it: its kassa price, quantity and adjustable quantity.
@@ -189,12 +210,33 @@ fn unsupported(source: &wire::PaymentLink) -> Option<String> {
             "payment_method_types other than card",
         ),
     ];
+    let absent = ABSENT_FEATURES
+        .iter()
+        .filter(|name| source.other.get(**name).is_some_and(in_use));
     let used: Vec<&str> = refusals
         .iter()
         .filter(|(on, _)| *on)
         .map(|(_, name)| *name)
+        .chain(absent.copied())
         .collect();
     (!used.is_empty()).then(|| format!("kassa does not support {}", used.join(", ")))
+}
+
+/// Whether a field of the source's link is in use. Stripe shows an unused one as null, false,
+/// an empty list, one of its defaults (`none`; `self` as the invoices' issuer; `always` as the
+/// payment method collection), or an object whose parts are all unused or whose `enabled` is
+/// false.
+fn in_use(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !matches!(s.as_str(), "" | "none" | "self" | "always"),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(fields) => match fields.get("enabled") {
+            Some(enabled) => enabled.as_bool() == Some(true),
+            None => fields.values().any(in_use),
+        },
+        Value::Bool(true) | Value::Number(_) => true,
+    }
 }
 
 /// `(success_url, confirmation message)` from `after_completion`.
@@ -281,4 +323,93 @@ fn link_changes(
         changed = true;
     }
     changed.then_some(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A payment-mode link as Stripe shows it with nothing but its lines set, changed by
+    /// `changes`.
+    fn link(changes: Value) -> wire::PaymentLink {
+        let mut link = serde_json::json!({
+            "id": "plink_1", "object": "payment_link", "active": true,
+            "allow_promotion_codes": false, "application_fee_amount": null,
+            "application_fee_percent": null,
+            "automatic_tax": {"enabled": false, "liability": null},
+            "billing_address_collection": "auto",
+            "consent_collection": {"payment_method_reuse_agreement": null,
+                "promotions": "none", "terms_of_service": "none"},
+            "currency": "usd", "custom_fields": [],
+            "custom_text": {"after_submit": null, "shipping_address": null, "submit": null,
+                "terms_of_service_acceptance": null},
+            "customer_creation": "if_required", "inactive_message": null,
+            "invoice_creation": {"enabled": false, "invoice_data": {"account_tax_ids": null,
+                "custom_fields": null, "description": null, "footer": null, "issuer": null,
+                "metadata": {}, "rendering_options": null}},
+            "livemode": false, "metadata": {},
+            "name_collection": {"business": {"enabled": false, "optional": false},
+                "individual": {"enabled": false, "optional": false}},
+            "on_behalf_of": null, "optional_items": [], "payment_intent_data": null,
+            "payment_method_collection": "always", "payment_method_types": null,
+            "phone_number_collection": {"enabled": false}, "restrictions": null,
+            "shipping_address_collection": null, "shipping_options": [], "submit_type": "auto",
+            "subscription_data": {"description": null,
+                "invoice_settings": {"issuer": {"type": "self"}}, "metadata": {},
+                "trial_period_days": null, "trial_settings": null},
+            "tax_id_collection": {"enabled": false, "required": "never"},
+            "transfer_data": null, "url": "https://buy.stripe.com/test_1",
+        });
+        for (key, value) in changes.as_object().unwrap() {
+            link[key] = value.clone();
+        }
+        serde_json::from_value(link).unwrap()
+    }
+
+    #[test]
+    fn a_link_using_a_feature_kassa_lacks_is_refused_naming_it() {
+        assert_eq!(unsupported(&link(serde_json::json!({}))), None);
+        for (changes, named) in [
+            (
+                serde_json::json!({"restrictions": {"completed_sessions": {"count": 0, "limit": 10}}}),
+                "restrictions",
+            ),
+            (
+                serde_json::json!({"subscription_data": {"description": null,
+                    "invoice_settings": {"issuer": {"type": "self"}}, "metadata": {},
+                    "trial_period_days": 14, "trial_settings": null}}),
+                "subscription_data",
+            ),
+            (
+                serde_json::json!({"custom_text": {"submit": {"message": "Thanks"}}}),
+                "custom_text",
+            ),
+            (
+                serde_json::json!({"invoice_creation": {"enabled": true}}),
+                "invoice_creation",
+            ),
+            (
+                serde_json::json!({"consent_collection": {"terms_of_service": "required"}}),
+                "consent_collection",
+            ),
+            (
+                serde_json::json!({"inactive_message": "Sold out"}),
+                "inactive_message",
+            ),
+            (
+                serde_json::json!({"payment_method_collection": "if_required"}),
+                "payment_method_collection",
+            ),
+            (
+                serde_json::json!({"allow_promotion_codes": true}),
+                "allow_promotion_codes",
+            ),
+        ] {
+            let reason = unsupported(&link(changes.clone()));
+            assert!(
+                reason.as_deref().is_some_and(|r| r.contains(named)),
+                "{changes}: {reason:?}"
+            );
+        }
+    }
 }

@@ -186,6 +186,10 @@ pub struct PaymentLink {
     pub custom_fields: Vec<Value>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// Every other field, by name: the import reads those of features kassa's links do not
+    /// have, to refuse a link that uses one.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
