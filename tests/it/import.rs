@@ -434,17 +434,21 @@ async fn an_interrupted_import_resumes_without_duplicates(engine: Engine) {
     let target = Target::new(engine).await;
     let args = target.args(&source, &account.test_key);
 
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
         .args(&args)
         .env_remove("KASSA_CONFIG")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once a quarter of the products are in, Ctrl-C.
+    // Once a quarter of the products are in, Ctrl-C; an import that ended before is a failure,
+    // not a wait without end.
     loop {
         if target.count("import_mappings").await >= count as i64 / 4 {
             break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the import ended before it was interrupted: {status}");
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
