@@ -931,6 +931,9 @@ impl<'a> LineItem<'a> {
     }
 }
 #[cfg(test)]
+mod fixtures;
+
+#[cfg(test)]
 mod tests {
     //! Every object, fully populated and bare, against the JSON that the `json!`-built objects
     //! gave before the objects became typed (tests/fixtures/objects/): byte for byte, so that
@@ -951,7 +954,7 @@ mod tests {
 
     const PUBLIC_URL: &str = "https://pay.example";
 
-    fn metadata() -> Metadata {
+    pub(super) fn metadata() -> Metadata {
         Metadata(BTreeMap::from([
             ("order".to_string(), "A-1 \"quoted\" \u{e9}".to_string()),
             ("b".to_string(), "2".to_string()),
@@ -962,7 +965,7 @@ mod tests {
         Currency::from_stored("usd".into())
     }
 
-    fn full_price() -> catalog::Price {
+    pub(super) fn full_price() -> catalog::Price {
         catalog::Price {
             id: "price_full".into(),
             livemode: true,
@@ -985,7 +988,7 @@ mod tests {
         }
     }
 
-    fn custom_price() -> catalog::Price {
+    pub(super) fn custom_price() -> catalog::Price {
         catalog::Price {
             id: "price_custom".into(),
             livemode: false,
