@@ -2,7 +2,7 @@
 //! (`customer`), and paying can create one (`customer_creation`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::accounts::Caller;
 use super::checkout::validate_email;
@@ -11,6 +11,7 @@ use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::{Companion, DomainError, companion_statements, validate};
+use crate::objects;
 use crate::store::{self, Db};
 
 /// A postal address, every part optional (Stripe's `address` hash).
@@ -75,37 +76,9 @@ impl Customer {
     /// Stripe's Customer object; a deleted customer shows only that it was deleted.
     pub fn object(&self) -> Value {
         if self.deleted {
-            return json!({"id": self.id, "object": "customer", "deleted": true});
+            return objects::to_value(&objects::Deleted::new(&self.id, "customer"));
         }
-        json!({
-            "id": self.id,
-            "object": "customer",
-            "address": self.address,
-            "balance": 0,
-            "created": self.created,
-            "currency": null,
-            "default_source": null,
-            "delinquent": false,
-            "description": self.description,
-            "discount": null,
-            "email": self.email,
-            "invoice_prefix": self.id.trim_start_matches(prefix::CUSTOMER)[..8].to_ascii_uppercase(),
-            "invoice_settings": {
-                "custom_fields": null,
-                "default_payment_method": self.default_payment_method,
-                "footer": null,
-                "rendering_options": null,
-            },
-            "livemode": self.livemode,
-            "metadata": self.metadata.0,
-            "name": self.name,
-            "next_invoice_sequence": 1,
-            "phone": self.phone,
-            "preferred_locales": [],
-            "shipping": null,
-            "tax_exempt": "none",
-            "test_clock": self.test_clock_id,
-        })
+        objects::to_value(&objects::Customer::new(self))
     }
 }
 

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::ids::{self, prefix};
+use crate::objects;
 
 /// The API request being served, if any: events record the request that caused them (Stripe's
 /// `request.id` and `request.idempotency_key`). Changes made in the background (expiry, the
@@ -74,27 +75,13 @@ impl Event {
     /// The event as delivered and listed, with the number of endpoints it is going to: these
     /// bytes are stored once and sent on every attempt.
     pub fn payload(&self, pending_webhooks: usize) -> String {
-        let mut envelope = self.envelope();
-        envelope["pending_webhooks"] = pending_webhooks.into();
-        envelope.to_string()
+        serde_json::to_string(&objects::Event::new(self, pending_webhooks))
+            .expect("an event serialises: every key is a string")
     }
 
     /// Stripe's event envelope.
     pub fn envelope(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "event",
-            "api_version": API_VERSION,
-            "created": self.created,
-            "data": match &self.previous_attributes {
-                Some(previous) => json!({"object": self.object, "previous_attributes": previous}),
-                None => json!({"object": self.object}),
-            },
-            "livemode": self.livemode,
-            "pending_webhooks": 0,
-            "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
-            "type": self.kind,
-        })
+        objects::to_value(&objects::Event::new(self, 0))
     }
 }
 

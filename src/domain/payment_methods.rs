@@ -9,7 +9,7 @@
 //! method of that test card's behaviour. What later charges of a saved card do is decided when
 //! it is entered ([`super::processor::later_decline`]) and kept here, since its number is not.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::accounts::Caller;
 use super::customers;
@@ -20,6 +20,7 @@ use super::metadata::{Metadata, MetadataUpdate};
 use super::payments::CardSummary;
 use super::processor::{self, CardDetails};
 use super::{DomainError, validate};
+use crate::objects;
 use crate::store::{self, Db};
 
 /// Whether a saved method may be offered again to its customer in a checkout flow (Stripe's
@@ -97,7 +98,7 @@ pub enum Usage {
 }
 
 /// Stripe's `display_brand` for a brand.
-fn display_brand(brand: &str) -> &'static str {
+pub fn display_brand(brand: &str) -> &'static str {
     match brand {
         "visa" => "visa",
         "mastercard" => "mastercard",
@@ -144,52 +145,7 @@ impl PaymentMethod {
     /// country, funding, fingerprint, checks) is null or `unknown`, as Stripe shows it for a card
     /// it knows nothing about; wallets and other types do not exist here.
     pub fn object(&self) -> Value {
-        let card = &self.card;
-        let networks: Vec<&str> = match card.brand.as_str() {
-            "unknown" => vec![],
-            brand => vec![brand],
-        };
-        json!({
-            "id": self.id,
-            "object": "payment_method",
-            "allow_redisplay": self.allow_redisplay.as_str(),
-            "billing_details": {
-                "address": {
-                    "city": null, "country": null, "line1": null, "line2": null,
-                    "postal_code": null, "state": null,
-                },
-                "email": self.billing_email,
-                "name": self.billing_name,
-                "phone": null,
-                "tax_id": null,
-            },
-            "card": {
-                "brand": card.brand,
-                "checks": {
-                    "address_line1_check": null,
-                    "address_postal_code_check": null,
-                    "cvc_check": null,
-                },
-                "country": null,
-                "display_brand": display_brand(&card.brand),
-                "exp_month": card.exp_month,
-                "exp_year": card.exp_year,
-                "fingerprint": null,
-                "funding": "unknown",
-                "generated_from": null,
-                "last4": card.last4,
-                "networks": {"available": networks, "preferred": null},
-                "regulated_status": "unregulated",
-                "three_d_secure_usage": {"supported": true},
-                "wallet": null,
-            },
-            "created": self.created,
-            "customer": self.customer_id,
-            "customer_account": null,
-            "livemode": self.livemode,
-            "metadata": self.metadata,
-            "type": "card",
-        })
+        objects::to_value(&objects::PaymentMethod::new(self))
     }
 
     /// The event `kind` (`payment_method.attached`...) of this method as it is now.

@@ -1,8 +1,9 @@
 //! Payments: the PaymentIntent that records a session's charge.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::metadata::Metadata;
+use crate::objects;
 
 /// What kassa keeps of a card: never its number or CVC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,13 +87,6 @@ pub struct SetupIntent {
     pub created: i64,
 }
 
-fn card_details(card: &CardSummary) -> Value {
-    json!({
-        "type": "card",
-        "card": {"brand": card.brand, "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year},
-    })
-}
-
 /// A Charge (`ch_`): one attempt to move money on a PaymentIntent, as Stripe's `charge`. Every
 /// attempt that reached the processor has one, succeeded or failed, written in the
 /// transaction of the attempt; a PaymentIntent's `latest_charge` names its last.
@@ -146,14 +140,7 @@ impl From<&super::processor::Decline> for ChargeFailure {
 impl ChargeFailure {
     /// Stripe's `last_payment_error` on a PaymentIntent whose attempt `charge_id` failed so.
     pub fn last_payment_error(&self, charge_id: &str, card: Option<&CardSummary>) -> Value {
-        json!({
-            "type": "card_error",
-            "code": self.code,
-            "decline_code": self.decline_code,
-            "message": self.message,
-            "charge": charge_id,
-            "payment_method": card.map(|c| json!({"type": "card", "card": {"brand": c.brand, "last4": c.last4}})),
-        })
+        objects::to_value(&objects::LastPaymentError::new(self, charge_id, card))
     }
 }
 
@@ -200,113 +187,21 @@ impl Charge {
     /// disputes and transfers have no counterpart in kassa: their fields are null, false or
     /// absent as on a Stripe account without them.
     pub fn object(&self, public_url: &str) -> Value {
-        let paid = self.succeeded();
-        let failure = self.failure.as_ref();
-        json!({
-            "id": self.id,
-            "object": "charge",
-            "amount": self.amount,
-            "amount_captured": if paid { self.amount } else { 0 },
-            "amount_refunded": self.amount_refunded,
-            "application": null,
-            "application_fee": null,
-            "application_fee_amount": null,
-            "balance_transaction": null,
-            "billing_details": {
-                "address": null, "email": self.billing_email, "name": self.billing_name,
-                "phone": null, "tax_id": null,
-            },
-            "calculated_statement_descriptor": null,
-            "captured": paid,
-            "created": self.created,
-            "currency": self.currency,
-            "customer": self.customer_id,
-            "description": self.data.description,
-            "disputed": false,
-            "failure_balance_transaction": null,
-            "failure_code": failure.map(|f| &f.code),
-            "failure_message": failure.map(|f| &f.message),
-            "fraud_details": {},
-            "livemode": self.livemode,
-            "metadata": self.data.metadata,
-            "on_behalf_of": null,
-            "outcome": {
-                "advice_code": null,
-                "network_advice_code": null,
-                "network_decline_code": null,
-                "network_status": if paid { "approved_by_network" } else { "declined_by_network" },
-                "reason": failure.and_then(|f| f.decline_code.as_ref()),
-                "risk_level": "normal",
-                "seller_message": if paid { "Payment complete." } else { "The bank did not approve the charge." },
-                "type": if paid { "authorized" } else { "issuer_declined" },
-            },
-            "paid": paid,
-            "payment_intent": self.payment_intent_id,
-            "payment_method": self.payment_method,
-            "payment_method_details": self.card.as_ref().map(card_details),
-            "receipt_email": self.receipt_email,
-            "receipt_number": null,
-            "receipt_url": self.receipt_url(public_url),
-            "refunded": self.amount_refunded > 0 && self.amount_refunded >= self.amount,
-            "review": null,
-            "shipping": null,
-            "source": null,
-            "source_transfer": null,
-            "statement_descriptor": self.data.statement_descriptor,
-            "statement_descriptor_suffix": self.data.statement_descriptor_suffix,
-            "status": if paid { "succeeded" } else { "failed" },
-            "transfer_data": null,
-            "transfer_group": null,
-        })
+        objects::to_value(&objects::Charge::new(self, public_url))
     }
 }
 
 impl SetupIntent {
     /// Stripe's SetupIntent object.
     pub fn object(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "setup_intent",
-            "created": self.created,
-            "customer": self.customer_id,
-            "livemode": self.livemode,
-            "payment_method": self.payment_method,
-            "payment_method_types": ["card"],
-            "status": self.status,
-            "usage": "off_session",
-        })
+        objects::to_value(&objects::SetupIntent::new(self))
     }
 }
 
 impl PaymentIntent {
     /// Stripe's PaymentIntent object.
     pub fn object(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "payment_intent",
-            "amount": self.amount,
-            "amount_capturable": 0,
-            "amount_received": if self.status == "succeeded" { self.amount } else { 0 },
-            "canceled_at": null,
-            "capture_method": "automatic",
-            "client_secret": null,
-            "confirmation_method": "automatic",
-            "created": self.created,
-            "currency": self.currency,
-            "customer": self.customer_id,
-            "description": self.data.description,
-            "last_payment_error": self.last_payment_error,
-            "latest_charge": self.latest_charge,
-            "livemode": self.livemode,
-            "metadata": self.data.metadata,
-            "payment_method": self.payment_method,
-            "payment_method_details": self.card.as_ref().map(card_details),
-            "payment_method_types": ["card"],
-            "receipt_email": self.receipt_email,
-            "statement_descriptor": self.data.statement_descriptor,
-            "statement_descriptor_suffix": self.data.statement_descriptor_suffix,
-            "status": self.status,
-        })
+        objects::to_value(&objects::PaymentIntent::new(self))
     }
 }
 

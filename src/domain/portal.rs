@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::accounts::{self, Account, Caller};
 use super::billing::changes::{self, SubscriptionChange};
@@ -23,6 +23,7 @@ use super::list::PageRequest;
 use super::payment_methods::{self, PaymentMethod};
 use super::processor::{CardDetails, Decline};
 use super::{DomainError, catalog, test_clocks, validate};
+use crate::objects;
 use crate::store::billing::{InvoiceFilter, SubscriptionFilter};
 use crate::store::{self, Db};
 
@@ -52,41 +53,7 @@ pub struct PortalConfiguration {
 impl PortalConfiguration {
     /// Stripe's `billing_portal.configuration`: the features kassa's portal page has.
     pub fn object(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "billing_portal.configuration",
-            "active": true,
-            "application": null,
-            "business_profile": {"headline": null, "privacy_policy_url": null, "terms_of_service_url": null},
-            "created": self.created,
-            "default_return_url": null,
-            "features": {
-                "customer_update": {"allowed_updates": ["email", "name"], "enabled": true},
-                "invoice_history": {"enabled": true},
-                "payment_method_update": {"enabled": true, "payment_method_configuration": null},
-                "subscription_cancel": {
-                    "cancellation_reason": {"enabled": false, "options": []},
-                    "enabled": true,
-                    "mode": "at_period_end",
-                    "proration_behavior": "none",
-                },
-                "subscription_update": {
-                    "billing_cycle_anchor": null,
-                    "default_allowed_updates": [],
-                    "enabled": false,
-                    "products": [],
-                    "proration_behavior": "none",
-                    "schedule_at_period_end": {"conditions": []},
-                    "trial_update_behavior": "end_trial",
-                },
-            },
-            "is_default": true,
-            "livemode": self.livemode,
-            "login_page": {"enabled": false, "url": null},
-            "metadata": {},
-            "name": null,
-            "updated": self.created,
-        })
+        objects::to_value(&objects::PortalConfiguration::new(self))
     }
 }
 
@@ -117,21 +84,7 @@ impl PortalSession {
     /// sign-in after expiry (`after_expiration`) and has no connected accounts
     /// (`on_behalf_of`, `customer_account`).
     pub fn object(&self, public_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "object": "billing_portal.session",
-            "after_expiration": null,
-            "configuration": self.configuration_id,
-            "created": self.created,
-            "customer": self.customer_id,
-            "customer_account": null,
-            "flow": null,
-            "livemode": self.livemode,
-            "locale": self.locale,
-            "on_behalf_of": null,
-            "return_url": self.return_url,
-            "url": self.url(public_url),
-        })
+        objects::to_value(&objects::PortalSession::new(self, public_url))
     }
 }
 

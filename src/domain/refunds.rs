@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::DomainError;
 use super::accounts::Caller;
@@ -22,6 +22,7 @@ use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::payments::{self, Charge};
+use crate::objects;
 use crate::store::{self, Db};
 
 /// Stripe's refund reasons.
@@ -30,7 +31,9 @@ pub const REASONS: [&str; 3] = ["duplicate", "fraudulent", "requested_by_custome
 /// over, in seconds.
 pub const LEASE_SECONDS: i64 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A refund's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum RefundStatus {
     Pending,
     Succeeded,
@@ -76,34 +79,7 @@ pub struct Refund {
 impl Refund {
     /// Stripe's Refund object.
     pub fn object(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "refund",
-            "amount": self.amount,
-            "balance_transaction": null,
-            "charge": self.charge_id,
-            "created": self.created,
-            "currency": self.currency,
-            "destination_details": {
-                "card": {
-                    "reference": null,
-                    "reference_status": "pending",
-                    "reference_type": "acquirer_reference_number",
-                    "type": "refund",
-                },
-                "type": "card",
-            },
-            "failure_balance_transaction": null,
-            "failure_reason": self.failure_reason,
-            "metadata": self.metadata,
-            "payment_intent": self.payment_intent_id,
-            "pending_reason": null,
-            "reason": self.reason,
-            "receipt_number": null,
-            "source_transfer_reversal": null,
-            "status": self.status.as_str(),
-            "transfer_reversal": null,
-        })
+        objects::to_value(&objects::Refund::new(self))
     }
 
     fn event(&self, account_id: &str, kind: &str, now: i64) -> Event {

@@ -9,7 +9,7 @@
 //! time reached is stored as it goes, so a server that takes over after a crash goes on from
 //! there; each step is the billing engine's own, idempotent under its claim.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::DomainError;
 use super::accounts::Caller;
@@ -19,6 +19,7 @@ use super::events::new_event;
 use super::ids::{self, prefix};
 use super::list::{Page, PageRequest};
 use super::validate;
+use crate::objects;
 use crate::store::{self, Db};
 
 /// How long a clock lives: Stripe deletes a clock, and what is on it, 30 days after creation.
@@ -28,7 +29,9 @@ pub const MAX_AHEAD: i64 = 100 * 365 * 86_400;
 /// Clocks advanced per pass of the worker.
 const BATCH: i64 = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A test clock's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum TestClockStatus {
     Ready,
     Advancing,
@@ -73,21 +76,7 @@ pub struct TestClock {
 impl TestClock {
     /// Stripe's `test_helpers.test_clock` object.
     pub fn object(&self) -> Value {
-        let status_details = match self.target_frozen_time {
-            Some(target) => json!({"advancing": {"target_frozen_time": target}}),
-            None => json!({}),
-        };
-        json!({
-            "id": self.id,
-            "object": "test_helpers.test_clock",
-            "created": self.created,
-            "deletes_after": self.deletes_after,
-            "frozen_time": self.frozen_time,
-            "livemode": self.livemode,
-            "name": self.name,
-            "status": self.status.as_str(),
-            "status_details": status_details,
-        })
+        objects::to_value(&objects::TestClock::new(self))
     }
 }
 
@@ -253,7 +242,10 @@ pub async fn delete(
         &[deleted],
     )
     .await?;
-    Ok(json!({"id": id, "object": "test_helpers.test_clock", "deleted": true}))
+    Ok(objects::to_value(&objects::Deleted::new(
+        id,
+        "test_helpers.test_clock",
+    )))
 }
 
 /// The time of an object that may live on a clock: the clock's, or `now` (also once the clock

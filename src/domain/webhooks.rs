@@ -8,13 +8,14 @@ use std::net::IpAddr;
 
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::accounts::Caller;
 use super::ids::{self, prefix};
 use super::list::{CreatedRange, Page, PageRequest};
 use super::metadata::{Metadata, MetadataUpdate};
 use super::{DomainError, validate};
+use crate::objects;
 use crate::store::{self, Db};
 
 /// How long a rolled secret keeps signing beside the new one.
@@ -64,26 +65,9 @@ impl WebhookEndpoint {
     /// Stripe's WebhookEndpoint object. The secret is shown only when it was just made.
     pub fn object(&self, with_secret: bool) -> Value {
         if self.deleted {
-            return json!({"id": self.id, "object": "webhook_endpoint", "deleted": true});
+            return objects::to_value(&objects::Deleted::new(&self.id, "webhook_endpoint"));
         }
-        let mut object = json!({
-            "id": self.id,
-            "object": "webhook_endpoint",
-            "api_version": null,
-            "application": null,
-            "created": self.created,
-            "description": self.description,
-            "enabled_events": self.enabled_events,
-            "livemode": self.livemode,
-            "metadata": self.metadata.0,
-            "status": if self.enabled { "enabled" } else { "disabled" },
-            "disabled_reason": self.disabled_reason,
-            "url": self.url,
-        });
-        if with_secret {
-            object["secret"] = json!(self.secret);
-        }
-        object
+        objects::to_value(&objects::WebhookEndpoint::new(self, with_secret))
     }
 
     /// The secrets that sign a delivery now: the current one, and the previous one for a day
@@ -656,19 +640,7 @@ pub struct Attempt {
 
 impl Attempt {
     pub fn object(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "webhook_attempt",
-            "created": self.attempted_at,
-            "delivery": self.delivery_id,
-            "endpoint": self.endpoint_id,
-            "event": self.event_id,
-            "status_code": self.status_code,
-            "succeeded": self.status_code.is_some_and(|s| (200..300).contains(&s)),
-            "latency_ms": self.latency_ms,
-            "error": self.error,
-            "response_body": self.response_excerpt,
-        })
+        objects::to_value(&objects::WebhookAttempt::new(self))
     }
 }
 

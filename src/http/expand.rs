@@ -162,7 +162,7 @@ fn found<T>(fetched: Result<T, DomainError>) -> Result<Option<T>, ApiError> {
 }
 
 /// An object written to JSON once, to stand in the answer of another.
-fn fetched<T: Serialize>(object: &T) -> Result<Fetched, ApiError> {
+pub fn fetched<T: Serialize>(object: &T) -> Result<Fetched, ApiError> {
     serde_json::value::to_raw_value(object).map_err(|e| ApiError::internal(e.to_string()))
 }
 

@@ -87,7 +87,7 @@ pub struct AppState {
         description = "A self-hostable payments checkout server. It speaks the Loops checkout API \
                        (`/api/v1`, `/api/v2`, `/api/v3`) and the Stripe API (`/v1`).",
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &ObjectComponents),
     tags(
         (name = "Account", description = "The account of the API key in use."),
         (name = "Products", description = "Loops products (V2, V3): the catalog sessions draw from."),
@@ -103,6 +103,18 @@ pub struct AppState {
 struct ApiDoc;
 
 struct SecuritySchemes;
+
+/// Adds every object's schema to the components, so that each `$ref` of an answer resolves.
+struct ObjectComponents;
+
+impl utoipa::Modify for ObjectComponents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in crate::objects::components() {
+            components.schemas.entry(name).or_insert(schema);
+        }
+    }
+}
 
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

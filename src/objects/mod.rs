@@ -27,6 +27,20 @@ use crate::domain::checkout::{self, CheckoutMode, PaymentStatus, SessionState};
 use crate::domain::metadata::Metadata;
 use crate::domain::money::Currency;
 
+mod billing;
+mod customers;
+mod payments;
+mod portal;
+mod webhooks;
+
+pub use billing::{
+    Invoice, InvoiceLineItem, InvoicePayment, Plan, Subscription, SubscriptionItem, TestClock,
+};
+pub use customers::{Customer, PaymentMethod};
+pub use payments::{CardDetails, Charge, LastPaymentError, PaymentIntent, Refund, SetupIntent};
+pub use portal::{CustomerPortalSession, PortalConfiguration, PortalSession};
+pub use webhooks::{Event, EventResend, WebhookAttempt, WebhookEndpoint, WebhookReplay};
+
 /// A field kassa never has a value for: written `null`, described as `type: "null"`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Null;
@@ -111,23 +125,47 @@ pub fn expandable_named(name: &str, nullable: bool) -> Schema {
     one_of.into()
 }
 
-fn customer_or_id() -> Schema {
-    expandable_object(true)
+/// Declares, for `schema_with`, the schema of each expandable field kassa has: the id, or the
+/// named component once `expand[]` asked for it (and `null` where the object may name none).
+macro_rules! expandable_fields {
+    ($($fn:ident: $name:literal, $nullable:literal;)*) => {
+        $(pub(crate) fn $fn() -> Schema {
+            expandable_named($name, $nullable)
+        })*
+    };
 }
 
-fn payment_intent_or_id() -> Schema {
-    expandable_object(true)
+expandable_fields! {
+    customer_or_id: "Customer", false;
+    customer_or_null: "Customer", true;
+    payment_intent_or_id: "PaymentIntent", false;
+    payment_intent_or_null: "PaymentIntent", true;
+    charge_or_id: "Charge", false;
+    charge_or_null: "Charge", true;
+    payment_method_or_null: "PaymentMethod", true;
+    invoice_or_null: "Invoice", true;
+    subscription_or_null: "Subscription", true;
+    portal_configuration_or_id: "PortalConfiguration", false;
 }
 
-/// An expandable field whose object has no schema of its own yet: the id, or an object.
-fn expandable_object(nullable: bool) -> Schema {
-    let mut one_of = OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String))
-        .item(ObjectBuilder::new().schema_type(Type::Object));
-    if nullable {
-        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
-    }
-    one_of.into()
+/// A charge's `refunds`, present once expanded.
+fn refund_list() -> Schema {
+    list_named("Refund")
+}
+
+/// A subscription's `items`: all of them (`total_count`).
+fn subscription_item_list() -> Schema {
+    list_named("SubscriptionItem")
+}
+
+/// An invoice's `lines`: all of them (`total_count`).
+fn invoice_line_list() -> Schema {
+    list_named("InvoiceLineItem")
+}
+
+/// An invoice's `payments`.
+fn invoice_payment_list() -> Schema {
+    list_named("InvoicePayment")
 }
 
 /// A session's `line_items`, present once expanded.
@@ -203,6 +241,57 @@ list_schema!(PaymentLinkList of PaymentLink<'static>);
 list_schema!(CheckoutSessionList of CheckoutSession<'static>);
 list_schema!(LineItemList of LineItem<'static>);
 list_schema!(LinkItemList of LinkItem<'static>);
+list_schema!(CustomerList of Customer<'static>);
+list_schema!(PaymentMethodList of PaymentMethod<'static>);
+list_schema!(PaymentIntentList of PaymentIntent<'static>);
+list_schema!(ChargeList of Charge<'static>);
+list_schema!(RefundList of Refund<'static>);
+list_schema!(SubscriptionList of Subscription<'static>);
+list_schema!(SubscriptionItemList of SubscriptionItem<'static>);
+list_schema!(InvoiceList of Invoice<'static>);
+list_schema!(InvoiceLineItemList of InvoiceLineItem<'static>);
+list_schema!(TestClockList of TestClock<'static>);
+list_schema!(WebhookEndpointList of WebhookEndpoint<'static>);
+list_schema!(WebhookAttemptList of WebhookAttempt<'static>);
+list_schema!(EventList of Event<'static>);
+
+/// Every object component the document names, with the components they name in turn: added
+/// to the document whole, so that a `$ref` that only an expandable field or a nested list
+/// makes (`InvoicePayment`, `PortalConfiguration`...) is never left dangling.
+pub fn components() -> Vec<(String, RefOr<Schema>)> {
+    fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
+    let mut schemas = Vec::new();
+    add::<Customer>(&mut schemas);
+    add::<PaymentMethod>(&mut schemas);
+    add::<PaymentIntent>(&mut schemas);
+    add::<LastPaymentError>(&mut schemas);
+    add::<Charge>(&mut schemas);
+    add::<SetupIntent>(&mut schemas);
+    add::<Refund>(&mut schemas);
+    add::<Subscription>(&mut schemas);
+    add::<SubscriptionItem>(&mut schemas);
+    add::<Plan>(&mut schemas);
+    add::<Invoice>(&mut schemas);
+    add::<InvoiceLineItem>(&mut schemas);
+    add::<InvoicePayment>(&mut schemas);
+    add::<TestClock>(&mut schemas);
+    add::<WebhookEndpoint>(&mut schemas);
+    add::<WebhookAttempt>(&mut schemas);
+    add::<Event>(&mut schemas);
+    add::<PortalConfiguration>(&mut schemas);
+    add::<PortalSession>(&mut schemas);
+    add::<CustomerPortalSession>(&mut schemas);
+    add::<Product>(&mut schemas);
+    add::<Price>(&mut schemas);
+    add::<PaymentLink>(&mut schemas);
+    add::<CheckoutSession>(&mut schemas);
+    add::<LineItem>(&mut schemas);
+    add::<Deleted>(&mut schemas);
+    schemas
+}
 
 /// What deleting an object answers: `{id, object, deleted: true}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -254,6 +343,15 @@ pub struct List<'a, T> {
 }
 
 impl<'a, T> List<'a, T> {
+    /// A list that holds every entry there is: `has_more` false, with `total_count`.
+    pub fn whole(data: Vec<T>, url: impl Into<Cow<'a, str>>) -> Self {
+        let total_count = Some(data.len());
+        List {
+            total_count,
+            ..List::new(data, false, url)
+        }
+    }
+
     pub fn new(data: Vec<T>, has_more: bool, url: impl Into<Cow<'a, str>>) -> Self {
         List {
             object: "list",
@@ -679,7 +777,7 @@ pub struct CheckoutSession<'a> {
     custom_fields: NoEntries,
     custom_text: CustomText,
     /// The customer's id, or the customer.
-    #[schema(schema_with = customer_or_id)]
+    #[schema(schema_with = customer_or_null)]
     pub customer: Option<Expandable<'a, Value>>,
     customer_account: Null,
     #[schema(value_type = Option<String>)]
@@ -701,7 +799,7 @@ pub struct CheckoutSession<'a> {
     mode: &'static str,
     origin_context: Null,
     /// The PaymentIntent's id, or the PaymentIntent.
-    #[schema(schema_with = payment_intent_or_id)]
+    #[schema(schema_with = payment_intent_or_null)]
     pub payment_intent: Option<Expandable<'a, Value>>,
     /// The payment link's id, or the payment link.
     #[schema(schema_with = expandable_or_null::<PaymentLink>)]

@@ -19,6 +19,7 @@ use crate::http::expand;
 use crate::http::extract::JsonBody;
 use crate::http::stripe::billing_portal;
 use crate::http::unsupported::{Off, Unset};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_portal_session))
@@ -80,7 +81,7 @@ fn either(
 /// Creates a customer portal session: `{id, url, ...}`, the URL working for one hour.
 #[utoipa::path(post, path = "/api/v3/customer-portal/sessions", tag = "Customer portal",
     security(("secret_key" = [])), request_body = CustomerPortalParams,
-    responses((status = 200, description = "The `billing_portal.session`, with `returnUrl`, `externalCustomerId` and `expires_at`."),
+    responses((status = 200, description = "The `billing_portal.session`, with `returnUrl`, `externalCustomerId` and `expires_at`.", body = objects::CustomerPortalSession),
         (status = 400, description = "A customer that does not exist (`resource_missing`), or a parameter missing or invalid.")))]
 pub async fn create_portal_session(
     State(state): State<AppState>,
@@ -124,9 +125,8 @@ pub async fn create_portal_session(
         locale: params.locale,
     };
     let session = billing_portal::create(&state, &caller, input).await?;
-    let mut object = billing_portal::object(&state, &caller, &session, &expand).await?;
-    object["returnUrl"] = session.return_url.clone().into();
-    object["externalCustomerId"] = external.into();
-    object["expires_at"] = session.expires_at.into();
-    Ok(Json(object))
+    let object = billing_portal::object(&state, &caller, &session, &expand).await?;
+    Ok(Json(objects::to_value(
+        &objects::CustomerPortalSession::new(object, &session, external.as_deref()),
+    )))
 }

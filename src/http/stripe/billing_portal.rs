@@ -17,6 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::expand::{self, Expand};
 use crate::http::extract::StripeBody;
 use crate::http::unsupported::{Off, Unset};
+use crate::objects::{self, Expandable};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_portal_session))
@@ -51,7 +52,7 @@ pub struct PortalSessionParams {
 /// Creates a customer portal session: its `url` opens the customer's portal for one hour.
 #[utoipa::path(post, path = "/v1/billing_portal/sessions", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = PortalSessionParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The `billing_portal.session`."),
+    responses((status = 200, description = "The `billing_portal.session`.", body = objects::PortalSession),
         (status = 400, description = "A customer or configuration that does not exist (`resource_missing`), or a parameter missing or invalid.")))]
 pub async fn create_portal_session(
     State(state): State<AppState>,
@@ -67,7 +68,8 @@ pub async fn create_portal_session(
         locale: params.locale,
     };
     let session = create(&state, &caller, input).await?;
-    Ok(Json(object(&state, &caller, &session, &expand).await?))
+    let object = object(&state, &caller, &session, &expand).await?;
+    Ok(Json(objects::to_value(&object)))
 }
 
 /// Creates a session for both surfaces.
@@ -81,21 +83,22 @@ pub async fn create(
 }
 
 /// The session's object, with `configuration` and `customer` expanded when asked.
-pub async fn object(
+pub async fn object<'a>(
     state: &AppState,
     caller: &Caller,
-    session: &PortalSession,
+    session: &'a PortalSession,
     expand: &Expand,
-) -> Result<Value, ApiError> {
-    let mut object = session.object(&state.config.public_url);
+) -> Result<objects::PortalSession<'a>, ApiError> {
+    let mut object = objects::PortalSession::new(session, &state.config.public_url);
     if expand.reaches("configuration") {
         let configuration =
             portal::default_configuration(&state.db, caller, state.clock.now()).await?;
-        object["configuration"] = configuration.object();
+        let configuration = objects::PortalConfiguration::new(&configuration);
+        object.configuration = Expandable::Object(expand::fetched(&configuration)?);
     }
     if expand.reaches("customer") {
         let customer = customers::get_customer(&state.db, caller, &session.customer_id).await?;
-        object["customer"] = customer.object();
+        object.customer = Expandable::Object(expand::fetched(&objects::Customer::new(&customer))?);
     }
     Ok(object)
 }

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -128,7 +128,7 @@ pub async fn resend(
     )
     .await?;
     crate::delivery::WAKE.notify_one();
-    Ok(json!({"object": "event_resend", "event": id, "queued": queued}))
+    Ok(objects::to_value(&objects::EventResend::new(id, queued)))
 }
 
 /// Delivers an event again, now: a new delivery with the same event id and bytes.

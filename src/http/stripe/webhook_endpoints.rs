@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -234,9 +234,9 @@ pub async fn replay(
         .since
         .ok_or_else(|| ApiError::missing_param("since"))?;
     let requeued = webhooks::replay_failed(&state.db, caller, id, since, state.clock.now()).await?;
-    Ok(
-        json!({"object": "webhook_replay", "webhook_endpoint": id, "since": since, "requeued": requeued}),
-    )
+    Ok(objects::to_value(&objects::WebhookReplay::new(
+        id, since, requeued,
+    )))
 }
 
 /// Queues again, due now, every delivery to this endpoint that ended failed since `since`.
