@@ -255,6 +255,20 @@ list_schema!(WebhookEndpointList of WebhookEndpoint<'static>);
 list_schema!(WebhookAttemptList of WebhookAttempt<'static>);
 list_schema!(EventList of Event<'static>);
 
+/// What retrieving a customer answers: the customer or, once it is deleted, [`Deleted`].
+pub struct CustomerOrDeleted;
+
+impl PartialSchema for CustomerOrDeleted {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("Customer"))
+            .item(Ref::from_schema_name("Deleted"))
+            .into()
+    }
+}
+
+impl ToSchema for CustomerOrDeleted {}
+
 /// Every object component the document names, with the components they name in turn: added
 /// to the document whole, so that a `$ref` that only an expandable field or a nested list
 /// makes (`InvoicePayment`, `PortalConfiguration`...) is never left dangling.

@@ -26,7 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// `metadata`).
 #[utoipa::path(post, path = "/api/v3/refunds", tag = "Refunds", security(("secret_key" = [])),
     request_body = RefundParams,
-    responses((status = 200, description = "The refund."),
+    responses((status = 200, description = "The refund.", body = objects::Refund),
         (status = 400, description = "More than remains (`amount_too_large`), a charge already refunded (`charge_already_refunded`), or a charge that did not succeed (`charge_not_refundable`).")))]
 pub async fn create_refund(
     state: State<AppState>,
@@ -39,7 +39,7 @@ pub async fn create_refund(
 /// Lists refunds, newest first.
 #[utoipa::path(get, path = "/api/v3/refunds", tag = "Refunds", security(("secret_key" = [])),
     params(RefundListParams, Paging),
-    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`", body = objects::RefundList)))]
 pub async fn list_refunds(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,7 +53,7 @@ pub async fn list_refunds(
 /// Retrieves a refund.
 #[utoipa::path(get, path = "/api/v3/refunds/{id}", tag = "Refunds", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The refund."), (status = 404, description = "No such refund.")))]
+    responses((status = 200, description = "The refund.", body = objects::Refund), (status = 404, description = "No such refund.")))]
 pub async fn retrieve_refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,7 +70,7 @@ pub async fn retrieve_refund(
 /// Updates a refund's metadata.
 #[utoipa::path(post, path = "/api/v3/refunds/{id}", tag = "Refunds", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = RefundUpdateParams,
-    responses((status = 200, description = "The refund."), (status = 404, description = "No such refund.")))]
+    responses((status = 200, description = "The refund.", body = objects::Refund), (status = 404, description = "No such refund.")))]
 pub async fn update_refund(
     state: State<AppState>,
     caller: Caller,

@@ -50,7 +50,7 @@ pub struct SubscriptionListFilter {
 /// Lists subscriptions, newest first.
 #[utoipa::path(get, path = "/api/v3/subscriptions", tag = "Subscriptions", security(("secret_key" = [])),
     params(SubscriptionListFilter, Paging),
-    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`", body = objects::SubscriptionList)))]
 pub async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,7 +80,7 @@ pub async fn list_subscriptions(
 /// Retrieves a subscription.
 #[utoipa::path(get, path = "/api/v3/subscriptions/{id}", tag = "Subscriptions", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The subscription."), (status = 404, description = "No such subscription.")))]
+    responses((status = 200, description = "The subscription.", body = objects::Subscription), (status = 404, description = "No such subscription.")))]
 pub async fn retrieve_subscription(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,7 +97,7 @@ pub async fn retrieve_subscription(
 /// Updates a subscription: metadata, description, and cancelling later (or no longer).
 #[utoipa::path(post, path = "/api/v3/subscriptions/{id}", tag = "Subscriptions", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = SubscriptionUpdateParams,
-    responses((status = 200, description = "The subscription."), (status = 400, description = "A parameter is invalid."),
+    responses((status = 200, description = "The subscription.", body = objects::Subscription), (status = 400, description = "A parameter is invalid."),
         (status = 404, description = "No such subscription.")))]
 pub async fn update_subscription(
     state: State<AppState>,
@@ -111,7 +111,7 @@ pub async fn update_subscription(
 /// Cancels a subscription now.
 #[utoipa::path(delete, path = "/api/v3/subscriptions/{id}", tag = "Subscriptions", security(("secret_key" = [])),
     params(("id" = String, Path), CancelParams),
-    responses((status = 200, description = "The canceled subscription."), (status = 404, description = "No such subscription."),
+    responses((status = 200, description = "The canceled subscription.", body = objects::Subscription), (status = 404, description = "No such subscription."),
         (status = 400, description = "The subscription has already ended.")))]
 pub async fn cancel_subscription(
     state: State<AppState>,
@@ -140,7 +140,7 @@ pub struct InvoiceListFilter {
 /// Lists invoices, newest first.
 #[utoipa::path(get, path = "/api/v3/invoices", tag = "Subscriptions", security(("secret_key" = [])),
     params(InvoiceListFilter, Paging),
-    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`")))]
+    responses((status = 200, description = "`{object: \"list\", data, has_more, url}`", body = objects::InvoiceList)))]
 pub async fn list_invoices(
     State(state): State<AppState>,
     caller: Caller,
@@ -175,7 +175,7 @@ pub async fn list_invoices(
 /// Retrieves an invoice.
 #[utoipa::path(get, path = "/api/v3/invoices/{id}", tag = "Subscriptions", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The invoice."), (status = 404, description = "No such invoice.")))]
+    responses((status = 200, description = "The invoice.", body = objects::Invoice), (status = 404, description = "No such invoice.")))]
 pub async fn retrieve_invoice(
     State(state): State<AppState>,
     caller: Caller,

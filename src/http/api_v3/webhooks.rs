@@ -34,7 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Creates a webhook endpoint; its `secret` is in this answer only.
 #[utoipa::path(post, path = "/api/v3/webhook-endpoints", tag = "Webhooks", security(("secret_key" = [])),
     request_body = EndpointParams,
-    responses((status = 200, description = "The endpoint, with its `whsec_` secret."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The endpoint, with its `whsec_` secret.", body = objects::WebhookEndpoint), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -45,7 +45,7 @@ pub async fn create_endpoint(
 
 /// Lists webhook endpoints, newest first.
 #[utoipa::path(get, path = "/api/v3/webhook-endpoints", tag = "Webhooks", security(("secret_key" = [])),
-    params(Paging), responses((status = 200, description = "A list of endpoints.")))]
+    params(Paging), responses((status = 200, description = "A list of endpoints.", body = objects::WebhookEndpointList)))]
 pub async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,7 +60,7 @@ pub async fn list_endpoints(
 /// Retrieves a webhook endpoint (without its secret).
 #[utoipa::path(get, path = "/api/v3/webhook-endpoints/{id}", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "The endpoint."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "The endpoint.", body = objects::WebhookEndpoint), (status = 404, description = "No such endpoint.")))]
 pub async fn retrieve_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,7 +77,7 @@ pub async fn retrieve_endpoint(
 /// Updates a webhook endpoint: `url`, `enabled_events`, `description`, `metadata`, `disabled`.
 #[utoipa::path(post, path = "/api/v3/webhook-endpoints/{id}", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = EndpointParams,
-    responses((status = 200, description = "The endpoint."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "The endpoint.", body = objects::WebhookEndpoint), (status = 404, description = "No such endpoint.")))]
 pub async fn update_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,7 +92,7 @@ pub async fn update_endpoint(
 /// Deletes a webhook endpoint; its pending deliveries are canceled.
 #[utoipa::path(delete, path = "/api/v3/webhook-endpoints/{id}", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "`{id, object, deleted: true}`"), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "`{id, object, deleted: true}`", body = objects::Deleted), (status = 404, description = "No such endpoint.")))]
 pub async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,7 +106,7 @@ pub async fn delete_endpoint(
 /// Replaces the signing secret; the previous one keeps signing for 24 hours.
 #[utoipa::path(post, path = "/api/v3/webhook-endpoints/{id}/roll-secret", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = NoParams,
-    responses((status = 200, description = "The endpoint, with its new secret."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "The endpoint, with its new secret.", body = objects::WebhookEndpoint), (status = 404, description = "No such endpoint.")))]
 pub async fn roll_secret(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,7 +120,7 @@ pub async fn roll_secret(
 /// Queues again every delivery to this endpoint that ended failed since `since`.
 #[utoipa::path(post, path = "/api/v3/webhook-endpoints/{id}/replay", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = ReplayParams,
-    responses((status = 200, description = "`{object: \"webhook_replay\", requeued}`"), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "`{object: \"webhook_replay\", requeued}`", body = objects::WebhookReplay), (status = 404, description = "No such endpoint.")))]
 pub async fn replay_failed(
     State(state): State<AppState>,
     caller: Caller,
@@ -135,7 +135,7 @@ pub async fn replay_failed(
 /// Every delivery attempt to this endpoint, newest first.
 #[utoipa::path(get, path = "/api/v3/webhook-endpoints/{id}/attempts", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path), AttemptFilter, Paging),
-    responses((status = 200, description = "A list of attempts."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "A list of attempts.", body = objects::WebhookAttemptList), (status = 404, description = "No such endpoint.")))]
 pub async fn list_attempts(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,7 +158,7 @@ pub async fn list_attempts(
 
 /// Lists events, newest first (kept 30 days).
 #[utoipa::path(get, path = "/api/v3/events", tag = "Webhooks", security(("secret_key" = [])),
-    params(EventFilterParams, Paging), responses((status = 200, description = "A list of events.")))]
+    params(EventFilterParams, Paging), responses((status = 200, description = "A list of events.", body = objects::EventList)))]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -173,7 +173,7 @@ pub async fn list_events(
 /// Retrieves an event, exactly as delivered.
 #[utoipa::path(get, path = "/api/v3/events/{id}", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "The event."), (status = 404, description = "No such event.")))]
+    responses((status = 200, description = "The event.", body = objects::Event), (status = 404, description = "No such event.")))]
 pub async fn retrieve_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,7 +186,7 @@ pub async fn retrieve_event(
 /// Delivers an event again, now.
 #[utoipa::path(post, path = "/api/v3/events/{id}/resend", tag = "Webhooks", security(("secret_key" = [])),
     params(("id" = String, Path)), request_body = ResendParams,
-    responses((status = 200, description = "`{object: \"event_resend\", queued}`"), (status = 404, description = "No such event.")))]
+    responses((status = 200, description = "`{object: \"event_resend\", queued}`", body = objects::EventResend), (status = 404, description = "No such event.")))]
 pub async fn resend_event(
     State(state): State<AppState>,
     caller: Caller,

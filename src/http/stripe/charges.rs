@@ -44,7 +44,7 @@ pub struct ChargeListParams {
 /// Lists charges, newest first.
 #[utoipa::path(get, path = "/v1/charges", tag = "Stripe", security(("secret_key" = [])),
     params(ChargeListParams, StripeList),
-    responses((status = 200, description = "A list of charges."),
+    responses((status = 200, description = "A list of charges.", body = objects::ChargeList),
         (status = 400, description = "A `customer` or `payment_intent` that does not exist.")))]
 pub async fn list_charges(
     State(state): State<AppState>,
@@ -76,7 +76,7 @@ pub async fn list_charges(
 /// Retrieves a charge.
 #[utoipa::path(get, path = "/v1/charges/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), RetrieveParams),
-    responses((status = 200, description = "The charge."), (status = 404, description = "No such charge.")))]
+    responses((status = 200, description = "The charge.", body = objects::Charge), (status = 404, description = "No such charge.")))]
 pub async fn retrieve_charge(
     State(state): State<AppState>,
     caller: Caller,

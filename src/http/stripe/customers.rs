@@ -132,7 +132,7 @@ impl CustomerParams {
 /// Creates a customer.
 #[utoipa::path(post, path = "/v1/customers", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = CustomerParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The customer object."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The customer object.", body = objects::Customer), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_customer(
     State(state): State<AppState>,
     caller: Caller,
@@ -163,7 +163,7 @@ pub struct CustomerListFilter {
 /// Lists customers, newest first; deleted customers are left out, and so are those on a test
 /// clock unless `test_clock` is given.
 #[utoipa::path(get, path = "/v1/customers", tag = "Stripe", security(("secret_key" = [])),
-    params(CustomerListFilter, StripeList), responses((status = 200, description = "A list of customers.")))]
+    params(CustomerListFilter, StripeList), responses((status = 200, description = "A list of customers.", body = objects::CustomerList)))]
 pub async fn list_customers(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,7 +191,7 @@ pub async fn list_customers(
 /// Retrieves a customer; a deleted one answers `{id, object: "customer", deleted: true}`.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The customer object."), (status = 404, description = "No such customer.")))]
+    responses((status = 200, description = "The customer object.", body = objects::CustomerOrDeleted), (status = 404, description = "No such customer.")))]
 pub async fn retrieve_customer(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,7 +210,7 @@ pub async fn retrieve_customer(
 #[utoipa::path(post, path = "/v1/customers/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = CustomerParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The customer object."), (status = 404, description = "No such customer.")))]
+    responses((status = 200, description = "The customer object.", body = objects::Customer), (status = 404, description = "No such customer.")))]
 pub async fn update_customer(
     State(state): State<AppState>,
     caller: Caller,
@@ -232,7 +232,7 @@ pub async fn update_customer(
 /// its id.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "`{id, object: \"customer\", deleted: true}`"), (status = 404, description = "No such customer.")))]
+    responses((status = 200, description = "`{id, object: \"customer\", deleted: true}`", body = objects::Deleted), (status = 404, description = "No such customer.")))]
 pub async fn delete_customer(
     State(state): State<AppState>,
     caller: Caller,

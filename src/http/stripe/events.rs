@@ -79,7 +79,7 @@ pub async fn list_page(
 
 /// Lists events, newest first.
 #[utoipa::path(get, path = "/v1/events", tag = "Stripe", security(("secret_key" = [])),
-    params(EventFilterParams, StripeList), responses((status = 200, description = "A list of events.")))]
+    params(EventFilterParams, StripeList), responses((status = 200, description = "A list of events.", body = objects::EventList)))]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,7 +95,7 @@ pub async fn list_events(
 /// Retrieves an event, exactly as delivered.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The event."), (status = 404, description = "No such event.")))]
+    responses((status = 200, description = "The event.", body = objects::Event), (status = 404, description = "No such event.")))]
 pub async fn retrieve_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -135,7 +135,7 @@ pub async fn resend(
 #[utoipa::path(post, path = "/v1/events/{id}/resend", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = ResendParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "`{object: \"event_resend\", queued}`"), (status = 404, description = "No such event.")))]
+    responses((status = 200, description = "`{object: \"event_resend\", queued}`", body = objects::EventResend), (status = 404, description = "No such event.")))]
 pub async fn resend_event(
     State(state): State<AppState>,
     caller: Caller,

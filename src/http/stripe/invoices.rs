@@ -58,7 +58,7 @@ pub struct InvoiceListParams {
 /// Lists invoices, newest first.
 #[utoipa::path(get, path = "/v1/invoices", tag = "Stripe", security(("secret_key" = [])),
     params(InvoiceListParams, StripeList),
-    responses((status = 200, description = "A list of invoices."),
+    responses((status = 200, description = "A list of invoices.", body = objects::InvoiceList),
         (status = 400, description = "An unknown status, or a `customer` or `subscription` that does not exist.")))]
 pub async fn list_invoices(
     State(state): State<AppState>,
@@ -93,7 +93,7 @@ pub async fn list_invoices(
 /// Retrieves an invoice.
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), RetrieveParams),
-    responses((status = 200, description = "The invoice."), (status = 404, description = "No such invoice.")))]
+    responses((status = 200, description = "The invoice.", body = objects::Invoice), (status = 404, description = "No such invoice.")))]
 pub async fn retrieve_invoice(
     State(state): State<AppState>,
     caller: Caller,
@@ -125,7 +125,7 @@ pub struct RetrieveParams {
 /// Lists an invoice's lines, in order.
 #[utoipa::path(get, path = "/v1/invoices/{id}/lines", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), StripeList),
-    responses((status = 200, description = "A list of invoice line items."), (status = 404, description = "No such invoice.")))]
+    responses((status = 200, description = "A list of invoice line items.", body = objects::InvoiceLineItemList), (status = 404, description = "No such invoice.")))]
 pub async fn list_invoice_lines(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,7 +168,7 @@ pub struct PayParams {
 #[utoipa::path(post, path = "/v1/invoices/{id}/pay", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = PayParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The paid invoice."), (status = 402, description = "The charge was declined."),
+    responses((status = 200, description = "The paid invoice.", body = objects::Invoice), (status = 402, description = "The charge was declined."),
         (status = 400, description = "The invoice is paid or void."), (status = 404, description = "No such invoice.")))]
 pub async fn pay_invoice(
     State(state): State<AppState>,
@@ -244,7 +244,7 @@ async fn declined(
 #[utoipa::path(post, path = "/v1/invoices/{id}/void", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = ExpandOnly, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The void invoice."), (status = 400, description = "The invoice is not open."),
+    responses((status = 200, description = "The void invoice.", body = objects::Invoice), (status = 400, description = "The invoice is not open."),
         (status = 404, description = "No such invoice.")))]
 pub async fn void_invoice(
     State(state): State<AppState>,

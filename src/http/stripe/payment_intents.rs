@@ -38,7 +38,7 @@ pub struct PaymentIntentFilter {
 
 /// Lists PaymentIntents, newest first.
 #[utoipa::path(get, path = "/v1/payment_intents", tag = "Stripe", security(("secret_key" = [])),
-    params(PaymentIntentFilter, StripeList), responses((status = 200, description = "A list of PaymentIntents.")))]
+    params(PaymentIntentFilter, StripeList), responses((status = 200, description = "A list of PaymentIntents.", body = objects::PaymentIntentList)))]
 pub async fn list_payment_intents(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,7 +68,7 @@ pub async fn list_payment_intents(
 /// Retrieves a PaymentIntent.
 #[utoipa::path(get, path = "/v1/payment_intents/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), RetrieveParams),
-    responses((status = 200, description = "The PaymentIntent."), (status = 404, description = "No such payment_intent.")))]
+    responses((status = 200, description = "The PaymentIntent.", body = objects::PaymentIntent), (status = 404, description = "No such payment_intent.")))]
 pub async fn retrieve_payment_intent(
     State(state): State<AppState>,
     caller: Caller,

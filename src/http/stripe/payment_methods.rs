@@ -77,7 +77,7 @@ pub struct PaymentMethodListParams {
 /// Lists PaymentMethods, newest first.
 #[utoipa::path(get, path = "/v1/payment_methods", tag = "Stripe", security(("secret_key" = [])),
     params(PaymentMethodListParams, StripeList),
-    responses((status = 200, description = "A list of PaymentMethods."),
+    responses((status = 200, description = "A list of PaymentMethods.", body = objects::PaymentMethodList),
         (status = 400, description = "A `customer` that does not exist, or an unknown `type`.")))]
 pub async fn list_payment_methods(
     State(state): State<AppState>,
@@ -120,7 +120,7 @@ pub struct CustomerPaymentMethodParams {
 #[utoipa::path(get, path = "/v1/customers/{id}/payment_methods", tag = "Stripe",
     security(("secret_key" = [])),
     params(("id" = String, Path), CustomerPaymentMethodParams, StripeList),
-    responses((status = 200, description = "The customer's PaymentMethods."),
+    responses((status = 200, description = "The customer's PaymentMethods.", body = objects::PaymentMethodList),
         (status = 404, description = "No such customer.")))]
 pub async fn list_customer_payment_methods(
     State(state): State<AppState>,
@@ -149,7 +149,7 @@ pub async fn list_customer_payment_methods(
 /// Retrieves a PaymentMethod.
 #[utoipa::path(get, path = "/v1/payment_methods/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The PaymentMethod."),
+    responses((status = 200, description = "The PaymentMethod.", body = objects::PaymentMethod),
         (status = 404, description = "No such PaymentMethod.")))]
 pub async fn retrieve_payment_method(
     State(state): State<AppState>,
@@ -216,7 +216,7 @@ pub struct PaymentMethodParams {
 #[utoipa::path(post, path = "/v1/payment_methods/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = PaymentMethodParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The PaymentMethod."),
+    responses((status = 200, description = "The PaymentMethod.", body = objects::PaymentMethod),
         (status = 400, description = "A parameter is invalid, or the method is not attached to a customer."),
         (status = 404, description = "No such PaymentMethod.")))]
 pub async fn update_payment_method(
@@ -263,7 +263,7 @@ pub struct AttachParams {
     security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = AttachParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The PaymentMethod, attached."),
+    responses((status = 200, description = "The PaymentMethod, attached.", body = objects::PaymentMethod),
         (status = 400, description = "No such customer, or the method is attached already, was used for a payment or was detached."),
         (status = 404, description = "No such PaymentMethod.")))]
 pub async fn attach_payment_method(
@@ -288,7 +288,7 @@ pub async fn attach_payment_method(
     security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = ExpandParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The PaymentMethod, detached."),
+    responses((status = 200, description = "The PaymentMethod, detached.", body = objects::PaymentMethod),
         (status = 400, description = "The method is not attached to a customer."),
         (status = 404, description = "No such PaymentMethod.")))]
 pub async fn detach_payment_method(

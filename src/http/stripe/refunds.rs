@@ -56,7 +56,7 @@ pub struct RefundParams {
 /// Refunds a charge, in full or in part; repeatable until it is fully refunded.
 #[utoipa::path(post, path = "/v1/refunds", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = RefundParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The refund."),
+    responses((status = 200, description = "The refund.", body = objects::Refund),
         (status = 400, description = "More than remains (`amount_too_large`), a charge already refunded (`charge_already_refunded`), or a charge that did not succeed (`charge_not_refundable`).")))]
 pub async fn create_refund(
     state: State<AppState>,
@@ -125,7 +125,7 @@ impl RefundListParams {
 /// Lists refunds, newest first.
 #[utoipa::path(get, path = "/v1/refunds", tag = "Stripe", security(("secret_key" = [])),
     params(RefundListParams, StripeList),
-    responses((status = 200, description = "A list of refunds."),
+    responses((status = 200, description = "A list of refunds.", body = objects::RefundList),
         (status = 400, description = "A `charge` or `payment_intent` that does not exist.")))]
 pub async fn list_refunds(
     State(state): State<AppState>,
@@ -144,7 +144,7 @@ pub async fn list_refunds(
 /// Retrieves a refund.
 #[utoipa::path(get, path = "/v1/refunds/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The refund."), (status = 404, description = "No such refund.")))]
+    responses((status = 200, description = "The refund.", body = objects::Refund), (status = 404, description = "No such refund.")))]
 pub async fn retrieve_refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,7 +174,7 @@ pub struct RefundUpdateParams {
 #[utoipa::path(post, path = "/v1/refunds/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = RefundUpdateParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The refund."), (status = 404, description = "No such refund.")))]
+    responses((status = 200, description = "The refund.", body = objects::Refund), (status = 404, description = "No such refund.")))]
 pub async fn update_refund(
     state: State<AppState>,
     caller: Caller,

@@ -66,7 +66,7 @@ pub struct SubscriptionListParams {
 /// Lists subscriptions, newest first.
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "Stripe", security(("secret_key" = [])),
     params(SubscriptionListParams, StripeList),
-    responses((status = 200, description = "A list of subscriptions."),
+    responses((status = 200, description = "A list of subscriptions.", body = objects::SubscriptionList),
         (status = 400, description = "An unknown status, or a `customer` or `price` that does not exist.")))]
 pub async fn list_subscriptions(
     State(state): State<AppState>,
@@ -96,7 +96,7 @@ pub async fn list_subscriptions(
 /// Retrieves a subscription.
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), RetrieveParams),
-    responses((status = 200, description = "The subscription."), (status = 404, description = "No such subscription.")))]
+    responses((status = 200, description = "The subscription.", body = objects::Subscription), (status = 404, description = "No such subscription.")))]
 pub async fn retrieve_subscription(
     State(state): State<AppState>,
     caller: Caller,
@@ -208,7 +208,7 @@ fn cancel_at(value: Option<Value>) -> Result<Option<Option<i64>>, ApiError> {
 #[utoipa::path(post, path = "/v1/subscriptions/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = SubscriptionUpdateParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The subscription."), (status = 400, description = "A parameter is invalid."),
+    responses((status = 200, description = "The subscription.", body = objects::Subscription), (status = 400, description = "A parameter is invalid."),
         (status = 404, description = "No such subscription.")))]
 pub async fn update_subscription(
     state: State<AppState>,
@@ -264,7 +264,7 @@ pub struct CancelParams {
 /// is sent.
 #[utoipa::path(delete, path = "/v1/subscriptions/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), CancelParams),
-    responses((status = 200, description = "The canceled subscription."), (status = 404, description = "No such subscription."),
+    responses((status = 200, description = "The canceled subscription.", body = objects::Subscription), (status = 404, description = "No such subscription."),
         (status = 400, description = "The subscription has already ended.")))]
 pub async fn cancel_subscription(
     State(state): State<AppState>,
@@ -307,7 +307,7 @@ pub struct ItemListParams {
 /// Lists a subscription's items, in order.
 #[utoipa::path(get, path = "/v1/subscription_items", tag = "Stripe", security(("secret_key" = [])),
     params(ItemListParams, StripeList),
-    responses((status = 200, description = "A list of subscription items."),
+    responses((status = 200, description = "A list of subscription items.", body = objects::SubscriptionItemList),
         (status = 400, description = "No `subscription`, or one that does not exist.")))]
 pub async fn list_subscription_items(
     State(state): State<AppState>,
@@ -340,7 +340,7 @@ pub async fn list_subscription_items(
 /// Retrieves a subscription item.
 #[utoipa::path(get, path = "/v1/subscription_items/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ItemRetrieveParams),
-    responses((status = 200, description = "The subscription item."), (status = 404, description = "No such subscription item.")))]
+    responses((status = 200, description = "The subscription item.", body = objects::SubscriptionItem), (status = 404, description = "No such subscription item.")))]
 pub async fn retrieve_subscription_item(
     State(state): State<AppState>,
     caller: Caller,

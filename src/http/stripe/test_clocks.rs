@@ -57,7 +57,7 @@ pub struct CreateParams {
 /// Creates a test clock at `frozen_time`.
 #[utoipa::path(post, path = "/v1/test_helpers/test_clocks", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = CreateParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The test_helpers.test_clock object."),
+    responses((status = 200, description = "The test_helpers.test_clock object.", body = objects::TestClock),
         (status = 400, description = "A parameter is invalid."),
         (status = 404, description = "In live mode: test clocks exist in test mode only.")))]
 pub async fn create_test_clock(
@@ -80,7 +80,7 @@ pub async fn create_test_clock(
 
 /// Lists test clocks, newest first.
 #[utoipa::path(get, path = "/v1/test_helpers/test_clocks", tag = "Stripe", security(("secret_key" = [])),
-    params(NoParams, StripeList), responses((status = 200, description = "A list of test clocks.")))]
+    params(NoParams, StripeList), responses((status = 200, description = "A list of test clocks.", body = objects::TestClockList)))]
 pub async fn list_test_clocks(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,7 +96,7 @@ pub async fn list_test_clocks(
 /// Retrieves a test clock: `status` is `advancing` until an advance has run, then `ready`.
 #[utoipa::path(get, path = "/v1/test_helpers/test_clocks/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The test_helpers.test_clock object."),
+    responses((status = 200, description = "The test_helpers.test_clock object.", body = objects::TestClock),
         (status = 404, description = "No such test clock.")))]
 pub async fn retrieve_test_clock(
     State(state): State<AppState>,
@@ -115,7 +115,7 @@ pub async fn retrieve_test_clock(
 /// subscriptions, and its open checkout sessions expire.
 #[utoipa::path(delete, path = "/v1/test_helpers/test_clocks/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "`{id, object: \"test_helpers.test_clock\", deleted: true}`"),
+    responses((status = 200, description = "`{id, object: \"test_helpers.test_clock\", deleted: true}`", body = objects::Deleted),
         (status = 404, description = "No such test clock.")))]
 pub async fn delete_test_clock(
     State(state): State<AppState>,
@@ -150,7 +150,7 @@ pub struct AdvanceParams {
 #[utoipa::path(post, path = "/v1/test_helpers/test_clocks/{id}/advance", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = AdvanceParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The test clock, `advancing`."),
+    responses((status = 200, description = "The test clock, `advancing`.", body = objects::TestClock),
         (status = 400, description = "`frozen_time` is not after the clock's time, or the clock is already advancing (`test_clock_advancing`)."),
         (status = 404, description = "No such test clock.")))]
 pub async fn advance_test_clock(

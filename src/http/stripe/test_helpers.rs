@@ -20,6 +20,7 @@ use crate::domain::processor::Decline;
 use crate::http::error::{ApiError, ErrorType};
 use crate::http::extract::StripeBody;
 use crate::http::{AppState, JsonBytes};
+use crate::objects;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(pay_session))
@@ -124,7 +125,7 @@ impl PayParams {
     params(("id" = String, Path, description = "A test-mode session, `cs_test_...`")),
     request_body(content = PayParams, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "The paid Checkout Session (`status=complete`), as `GET /v1/checkout/sessions/{id}` shows it."),
+        (status = 200, description = "The paid Checkout Session (`status=complete`), as `GET /v1/checkout/sessions/{id}` shows it.", body = objects::CheckoutSession),
         (status = 400, description = "A parameter is invalid (`amount_too_small` / `amount_too_large` for a total that cannot be charged), or the session is not open (`checkout_session_not_open`)."),
         (status = 402, description = "The card was refused: a `card_error` with `code` (`card_declined`, `incorrect_number`...) and, for declines, `decline_code`."),
         (status = 404, description = "No such test-mode session (always, in live mode).")))]

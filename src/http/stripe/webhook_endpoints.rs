@@ -132,7 +132,7 @@ pub async fn update(
 /// Creates an endpoint. Its `secret` is in this answer only (and after a roll).
 #[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "Stripe", security(("secret_key" = [])),
     request_body(content = EndpointParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The endpoint, with its `whsec_` secret."), (status = 400, description = "A parameter is invalid.")))]
+    responses((status = 200, description = "The endpoint, with its `whsec_` secret.", body = objects::WebhookEndpoint), (status = 400, description = "A parameter is invalid.")))]
 pub async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,7 +143,7 @@ pub async fn create_endpoint(
 
 /// Lists endpoints, newest first.
 #[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "Stripe", security(("secret_key" = [])),
-    params(StripeList), responses((status = 200, description = "A list of endpoints.")))]
+    params(StripeList), responses((status = 200, description = "A list of endpoints.", body = objects::WebhookEndpointList)))]
 pub async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,7 +158,7 @@ pub async fn list_endpoints(
 /// Retrieves an endpoint (without its secret).
 #[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), ExpandParams),
-    responses((status = 200, description = "The endpoint."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "The endpoint.", body = objects::WebhookEndpoint), (status = 404, description = "No such endpoint.")))]
 pub async fn retrieve_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -177,7 +177,7 @@ pub async fn retrieve_endpoint(
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = EndpointParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The endpoint."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "The endpoint.", body = objects::WebhookEndpoint), (status = 404, description = "No such endpoint.")))]
 pub async fn update_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,7 +190,7 @@ pub async fn update_endpoint(
 /// Deletes an endpoint; its pending deliveries are canceled.
 #[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "`{id, object: \"webhook_endpoint\", deleted: true}`"), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "`{id, object: \"webhook_endpoint\", deleted: true}`", body = objects::Deleted), (status = 404, description = "No such endpoint.")))]
 pub async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,7 +206,7 @@ pub async fn delete_endpoint(
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/roll_secret", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = NoParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The endpoint, with its new secret."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "The endpoint, with its new secret.", body = objects::WebhookEndpoint), (status = 404, description = "No such endpoint.")))]
 pub async fn roll_secret(
     State(state): State<AppState>,
     caller: Caller,
@@ -243,7 +243,7 @@ pub async fn replay(
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/replay", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path)),
     request_body(content = ReplayParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "`{object: \"webhook_replay\", requeued}`"), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "`{object: \"webhook_replay\", requeued}`", body = objects::WebhookReplay), (status = 404, description = "No such endpoint.")))]
 pub async fn replay_failed(
     State(state): State<AppState>,
     caller: Caller,
@@ -278,7 +278,7 @@ pub async fn attempts(
 /// first 4 KB of the answer.
 #[utoipa::path(get, path = "/v1/webhook_endpoints/{id}/attempts", tag = "Stripe", security(("secret_key" = [])),
     params(("id" = String, Path), AttemptFilter, StripeList),
-    responses((status = 200, description = "A list of attempts."), (status = 404, description = "No such endpoint.")))]
+    responses((status = 200, description = "A list of attempts.", body = objects::WebhookAttemptList), (status = 404, description = "No such endpoint.")))]
 pub async fn list_attempts(
     State(state): State<AppState>,
     caller: Caller,
