@@ -572,7 +572,7 @@ async fn record_decline(
         name,
     } = declined;
     use super::payment_methods::{PaymentMethod, Usage};
-    use super::payments::{Charge, PaymentIntent};
+    use super::payments::{Charge, ChargeFailure, PaymentIntent};
     let session = &hosted.session;
     let account_id = &hosted.account.id;
     let receipt_email = email.or_else(|| session.customer_email.clone());
@@ -604,16 +604,12 @@ async fn record_decline(
     };
     // The charge names the method it was attempted with; the PaymentIntent, as on Stripe,
     // waits for another and keeps the declined one in its error.
-    let charge = Charge::of_attempt(&payment, name, Some((&decline).into()), now);
+    let failure = ChargeFailure::from(&decline);
+    let charge = Charge::of_attempt(&payment, name, Some(failure.clone()), now);
     let payment = PaymentIntent {
-        last_payment_error: Some(serde_json::json!({
-            "type": "card_error",
-            "code": decline.code,
-            "decline_code": decline.decline_code,
-            "message": decline.message,
-            "charge": charge.id,
-            "payment_method": method.object(),
-        })),
+        last_payment_error: Some(objects::to_value(&objects::LastPaymentError::of_method(
+            &failure, &charge.id, &method,
+        ))),
         latest_charge: Some(charge.id.clone()),
         payment_method: None,
         ..payment

@@ -608,6 +608,16 @@ fn rendered() -> Vec<(&'static str, String)> {
                 .unwrap()
                 .last_payment_error("ch_bare", None)),
         ),
+        (
+            "last_payment_error_hosted",
+            s(&crate::objects::to_value(
+                &crate::objects::LastPaymentError::of_method(
+                    &failure(),
+                    "ch_bare",
+                    &full_payment_method(),
+                ),
+            )),
+        ),
         ("charge_full", s(&full_charge().object(PUBLIC_URL))),
         ("charge_bare", s(&bare_charge().object(PUBLIC_URL))),
         ("setup_intent", s(&setup_intent().object())),

@@ -282,6 +282,7 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
     add::<PaymentMethod>(&mut schemas);
     add::<PaymentIntent>(&mut schemas);
     add::<LastPaymentError>(&mut schemas);
+    add::<payments::DeclinedCard>(&mut schemas);
     add::<Charge>(&mut schemas);
     add::<SetupIntent>(&mut schemas);
     add::<Refund>(&mut schemas);

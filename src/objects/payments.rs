@@ -10,7 +10,7 @@ use super::{
 };
 use crate::domain::metadata::Metadata;
 use crate::domain::payments::{self, CardSummary, ChargeFailure};
-use crate::domain::refunds;
+use crate::domain::{payment_methods, refunds};
 
 /// A PaymentIntent (`object: "payment_intent"`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,12 +140,35 @@ pub struct LastPaymentError<'a> {
     message: &'a str,
     /// The failed charge's id.
     charge: &'a str,
-    payment_method: Option<DeclinedCard<'a>>,
+    /// The PaymentMethod the page's attempt was made with, or, for a renewal, the card's
+    /// brand and last four digits.
+    #[schema(schema_with = declined_method)]
+    payment_method: Option<DeclinedMethod<'a>>,
+}
+
+/// What a `last_payment_error` says of the card that was declined.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum DeclinedMethod<'a> {
+    Method(Box<super::PaymentMethod<'a>>),
+    Card(DeclinedCard<'a>),
+}
+
+/// [`DeclinedMethod`]'s schema: a PaymentMethod (whose `type` and `card` a `DeclinedCard`
+/// also reads, hence `anyOf`), the card, or null.
+fn declined_method() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    AnyOfBuilder::new()
+        .item(Ref::from_schema_name("PaymentMethod"))
+        .item(Ref::from_schema_name("DeclinedCard"))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
 }
 
 /// The card of a declined attempt: `{type: "card", card: {brand, last4}}`.
 #[derive(Debug, Serialize, ToSchema)]
-struct DeclinedCard<'a> {
+pub(super) struct DeclinedCard<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     card: DeclinedCardCard<'a>,
@@ -165,13 +188,29 @@ impl<'a> LastPaymentError<'a> {
             decline_code: failure.decline_code.as_deref(),
             message: &failure.message,
             charge,
-            payment_method: card.map(|c| DeclinedCard {
-                kind: "card",
-                card: DeclinedCardCard {
-                    brand: &c.brand,
-                    last4: &c.last4,
-                },
+            payment_method: card.map(|c| {
+                DeclinedMethod::Card(DeclinedCard {
+                    kind: "card",
+                    card: DeclinedCardCard {
+                        brand: &c.brand,
+                        last4: &c.last4,
+                    },
+                })
             }),
+        }
+    }
+
+    /// The error of an attempt the payment page made with `method`, declined so.
+    pub fn of_method(
+        failure: &'a ChargeFailure,
+        charge: &'a str,
+        method: &'a payment_methods::PaymentMethod,
+    ) -> Self {
+        LastPaymentError {
+            payment_method: Some(DeclinedMethod::Method(Box::new(super::PaymentMethod::new(
+                method,
+            )))),
+            ..LastPaymentError::new(failure, charge, None)
         }
     }
 }

@@ -17,6 +17,7 @@ on_both_engines!(
     every_response_has_a_unique_request_id,
     health_checks_the_database,
     every_documented_route_is_served,
+    every_api_answer_has_a_schema,
 );
 
 async fn unknown_routes_answer_json_in_the_surface_shape(engine: Engine) {
@@ -308,6 +309,35 @@ async fn every_documented_route_is_served(engine: Engine) {
             );
         }
     }
+}
+
+/// Every successful answer of the APIs (`/api/...`, `/v1/...`) names the schema of its JSON
+/// body (that each `$ref` resolves is `document`'s own test). The event stream, which is not
+/// JSON, is the one exception.
+async fn every_api_answer_has_a_schema(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let response = server
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap();
+    let document = json_with_status(response, 200).await;
+    let mut missing = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        if !(path.starts_with("/api/") || path.starts_with("/v1/")) || path == "/v1/events/stream" {
+            continue;
+        }
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, answer) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2')
+                    && !answer["content"]["application/json"]["schema"].is_object()
+                {
+                    missing.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "answers without a schema: {missing:?}");
 }
 
 /// Routes are added only through utoipa-axum's `routes!`, which documents them; a plain
