@@ -166,9 +166,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The application of the metrics listener (`--metrics-addr`): `/metrics` and nothing else.
 pub fn metrics_app(db: Db, clock: SharedClock) -> Router {
-    Router::new()
-        .route("/metrics", axum::routing::get(ops::metrics))
-        .with_state(ops::MetricsSource { db, clock })
+    let (routes, _) = ops::metrics_routes().split_for_parts();
+    routes.with_state(ops::MetricsSource { db, clock })
 }
 
 /// The complete application: routes, their documentation, and the frame around them. Starts

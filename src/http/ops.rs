@@ -17,8 +17,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
 }
 
-/// `/metrics` alone, for the main listener with `--metrics-public`.
-pub fn metrics_routes() -> OpenApiRouter<AppState> {
+/// `/metrics` alone: on the main listener with `--metrics-public`, and as the whole of the
+/// metrics listener's application.
+pub fn metrics_routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    MetricsSource: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(metrics))
 }
 

@@ -13,6 +13,7 @@ on_both_engines!(
     traffic_shows_in_the_metrics_listener,
     metrics_public_serves_them_on_the_main_listener,
     without_a_metrics_flag_metrics_is_an_unknown_route,
+    renewals_on_a_test_clock_are_counted,
 );
 
 /// One sample of a scrape: its name, labels and value.
@@ -228,7 +229,7 @@ async fn traffic_shows_in_the_metrics_listener(engine: Engine) {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 
-    // Every event delivered, and each delivery counted (the count follows the answer).
+    // Every event delivered, and each delivery counted.
     let events = reqwest::Client::new()
         .get(format!("{}/v1/events?limit=100", server.base))
         .bearer_auth(&key)
@@ -242,13 +243,16 @@ async fn traffic_shows_in_the_metrics_listener(engine: Engine) {
     assert!(events >= 8, "{events} events");
     receiver.wait_for(events).await;
     let mut body = scrape(&metrics).await;
+    // An attempt is counted when it ends; its delivery leaves the queue when its batch is saved.
     for _ in 0..200 {
+        let all = samples(&body);
         let delivered = value(
-            &samples(&body),
+            &all,
             "kassa_webhook_deliveries_total",
             &[("outcome", "2xx")],
         );
-        if delivered == Some(events as f64) {
+        let queued = value(&all, "kassa_webhook_queue_depth", &[]);
+        if delivered == Some(events as f64) && queued == Some(0.0) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -429,6 +433,92 @@ async fn without_a_metrics_flag_metrics_is_an_unknown_route(engine: Engine) {
         .await
         .unwrap();
     assert!(document["paths"]["/metrics"].is_null());
+}
+
+/// Subscriptions on a test clock renew when the clock is advanced: one renewal paid; a card that
+/// declines every charge after a trial retried four times, then canceled by dunning. The
+/// subscriptions gauge leaves subscriptions on clocks out.
+async fn renewals_on_a_test_clock_are_counted(engine: Engine) {
+    let database = TestDatabase::new(engine).await;
+    let server =
+        KassaProcess::start_with_args(&database.url, "127.0.0.1:0", &["--metrics-public"]).await;
+    let key = server.banner_value("test key").await.unwrap();
+    let start = time::OffsetDateTime::now_utc().unix_timestamp();
+    let form = format!("frozen_time={start}");
+    let clock = post(&server, &key, "/v1/test_helpers/test_clocks", &form, 200).await;
+    let clock = clock["id"].as_str().unwrap().to_string();
+    let price = post(
+        &server,
+        &key,
+        "/v1/prices",
+        "currency=eur&unit_amount=900&recurring[interval]=month&product_data[name]=Pro",
+        200,
+    )
+    .await;
+    // 4000 0000 0000 0341 is saved (nothing is due in a trial), then declines every charge.
+    for (email, trial, card) in [
+        ("ada", "", "4242424242424242"),
+        (
+            "bob",
+            "&subscription_data[trial_period_days]=7",
+            "4000000000000341",
+        ),
+    ] {
+        let form = format!("email={email}%40example.com&test_clock={clock}");
+        let customer = post(&server, &key, "/v1/customers", &form, 200).await;
+        let form = format!(
+            "mode=subscription&customer={}&line_items[0][price]={}&line_items[0][quantity]=1{trial}",
+            customer["id"].as_str().unwrap(),
+            price["id"].as_str().unwrap()
+        );
+        let session = post(&server, &key, "/v1/checkout/sessions", &form, 200).await;
+        let path = format!(
+            "/v1/test_helpers/checkout/sessions/{}/pay",
+            session["id"].as_str().unwrap()
+        );
+        post(&server, &key, &path, &format!("card={card}"), 200).await;
+    }
+
+    // Past the first period's end (at most 31 days) and the renewal invoice's hour as a draft;
+    // past the trial's end (7 days) and its invoice's retries (1, 3, 5 and 7 days later).
+    let to = start + 32 * 86_400;
+    let advance = format!("/v1/test_helpers/test_clocks/{clock}/advance");
+    post(&server, &key, &advance, &format!("frozen_time={to}"), 200).await;
+    let client = reqwest::Client::new();
+    let clock_url = format!("{}/v1/test_helpers/test_clocks/{clock}", server.base);
+    let mut status = String::new();
+    for _ in 0..600 {
+        let now: Value = (client.get(&clock_url).bearer_auth(&key).send().await)
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status = now["status"].as_str().unwrap().to_string();
+        if status == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "ready");
+    let all = samples(&scrape(&format!("{}/metrics", server.base)).await);
+    let renewals = |outcome| value(&all, "kassa_renewals_total", &[("outcome", outcome)]);
+    assert_eq!(renewals("paid"), Some(1.0));
+    assert_eq!(renewals("retried"), Some(4.0));
+    assert_eq!(renewals("canceled_by_dunning"), Some(1.0));
+    assert_eq!(renewals("failed"), None);
+    let subscriptions = |status| must(&all, "kassa_subscriptions", &[("status", status)]);
+    assert_eq!(subscriptions("active"), 0.0);
+    assert_eq!(subscriptions("canceled"), 0.0);
+    let attempts = |outcome| {
+        let labels = [("processor", "simulated"), ("outcome", outcome)];
+        must(&all, "kassa_payment_attempts_total", &labels)
+    };
+    assert_eq!(
+        attempts("succeeded"),
+        2.0,
+        "the first payment and the renewal"
+    );
+    assert_eq!(attempts("declined"), 5.0);
 }
 
 fn urlencode(text: &str) -> String {
