@@ -195,6 +195,10 @@ pub fn http_request(
     status: u16,
     took: Duration,
 ) {
+    // Every request passes here: without a recorder, skip building the labels.
+    if handle().is_none() {
+        return;
+    }
     let labels = [
         ("surface", surface.to_string()),
         ("route", route.to_string()),
