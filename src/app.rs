@@ -19,9 +19,18 @@ pub async fn open_database(database_url: &str) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// The listeners a server answers on.
+pub struct Listeners {
+    /// Every route (`--addr`).
+    pub api: TcpListener,
+    /// `/metrics` alone (`--metrics-addr`), if metrics have a listener of their own.
+    pub metrics: Option<TcpListener>,
+}
+
 /// Serves the application on `listener`, with the background workers, until `shutdown`
 /// completes; then stops accepting, lets in-flight requests finish within the configured
-/// grace (closing whatever is still open after it), stops the workers and returns.
+/// grace (closing whatever is still open after it), stops the workers and returns. A
+/// `config.metrics_addr` is bound here ([`serve_on`] takes it bound).
 pub async fn serve(
     db: Db,
     clock: SharedClock,
@@ -29,6 +38,29 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some(crate::http::server::bind(addr)?),
+        None => None,
+    };
+    let listeners = Listeners {
+        api: listener,
+        metrics,
+    };
+    serve_on(db, clock, config, listeners, shutdown).await
+}
+
+/// [`serve`] on listeners already bound.
+pub async fn serve_on(
+    db: Db,
+    clock: SharedClock,
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Listeners {
+        api: listener,
+        metrics,
+    } = listeners;
     let stop = CancellationToken::new();
     let sweeper = tokio::spawn(crate::workers::expiry_sweeper(
         db.clone(),
@@ -72,8 +104,19 @@ pub async fn serve(
     let deliverer =
         crate::delivery::Deliverer::new(db.clone(), clock.clone(), config.webhook_targets());
     let delivery = tokio::spawn(deliverer.run(stop.clone()));
+    let upkeep = tokio::spawn(crate::metrics::upkeep(stop.clone()));
     let limits = config.connections;
-    let app = crate::http::app(db.clone(), clock, Arc::new(config), stop.clone());
+    let config = Arc::new(config);
+    let metrics_server = metrics.map(|listener| {
+        let app = crate::http::metrics_app(db.clone(), clock.clone());
+        tokio::spawn(crate::http::server::serve(
+            listener,
+            app,
+            limits,
+            stop.clone(),
+        ))
+    });
+    let app = crate::http::app(db.clone(), clock, config, stop.clone());
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -87,7 +130,13 @@ pub async fn serve(
         sweeper.abort_handle(),
         delivery.abort_handle(),
         mail.abort_handle(),
+        upkeep.abort_handle(),
     ];
+    workers.extend(
+        metrics_server
+            .as_ref()
+            .map(tokio::task::JoinHandle::abort_handle),
+    );
     workers.extend(billing.as_ref().map(tokio::task::JoinHandle::abort_handle));
     workers.extend(
         test_clocks
@@ -98,6 +147,10 @@ pub async fn serve(
         let _ = sweeper.await;
         let _ = delivery.await;
         let _ = mail.await;
+        let _ = upkeep.await;
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
         for worker in billing.into_iter().chain(test_clocks) {
             let _ = worker.await;
         }

@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub smtp_test_mode: Option<bool>,
     #[serde(default, deserialize_with = "duration")]
     pub billing_lease: Option<Duration>,
+    pub metrics_addr: Option<String>,
+    pub metrics_public: Option<bool>,
 }
 
 impl ConfigFile {
@@ -59,6 +61,8 @@ impl ConfigFile {
             smtp_from: over.smtp_from.or(self.smtp_from),
             smtp_test_mode: over.smtp_test_mode.or(self.smtp_test_mode),
             billing_lease: over.billing_lease.or(self.billing_lease),
+            metrics_addr: over.metrics_addr.or(self.metrics_addr),
+            metrics_public: over.metrics_public.or(self.metrics_public),
         }
     }
 }
@@ -114,6 +118,10 @@ pub struct Config {
     /// invoice's collection, a test clock's advance), in whole seconds: a server that dies
     /// mid-step leaves that work to the others, or to itself restarted, once it runs out.
     pub billing_lease: Duration,
+    /// Where a listener of its own serves `/metrics` (and nothing else), if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Whether the main listener serves `/metrics` too (otherwise it is an unknown route there).
+    pub metrics_public: bool,
 }
 
 /// The SMTP server receipt emails are sent through, and who they are from.
@@ -242,6 +250,12 @@ impl Config {
             Some(url) => validate_public_url(&url)?,
             None => format!("http://{addr}"),
         };
+        let metrics_addr = match settings.metrics_addr {
+            Some(text) => Some(text.parse().map_err(|e| {
+                anyhow::anyhow!("invalid metrics_addr '{text}': {e} (expected e.g. 127.0.0.1:9464)")
+            })?),
+            None => None,
+        };
         Ok(Config {
             addr,
             public_url,
@@ -257,6 +271,8 @@ impl Config {
             smtp,
             mail_interval: MAIL_INTERVAL,
             billing_lease,
+            metrics_addr,
+            metrics_public: settings.metrics_public.unwrap_or(false),
         })
     }
 
@@ -279,6 +295,11 @@ impl Config {
             live: self.webhooks_allow_private,
             test: self.webhooks_allow_private || self.webhooks_test_private == TestPrivate::Allow,
         }
+    }
+
+    /// Whether this server serves `/metrics` anywhere (and so records them).
+    pub fn serves_metrics(&self) -> bool {
+        self.metrics_addr.is_some() || self.metrics_public
     }
 
     /// Once the listener is bound: a public URL that was left to its default points at the
@@ -311,6 +332,8 @@ impl Config {
             smtp: None,
             mail_interval: MAIL_INTERVAL,
             billing_lease: BILLING_LEASE,
+            metrics_addr: None,
+            metrics_public: false,
         }
     }
 }
@@ -544,6 +567,33 @@ mod tests {
             error.contains("billing_lease") && error.contains("500ms"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn metrics_settings_come_from_the_file_and_the_flags() {
+        let defaults = Config::resolve(ConfigFile::default()).unwrap();
+        assert_eq!(
+            (defaults.metrics_addr, defaults.metrics_public),
+            (None, false)
+        );
+        assert!(!defaults.serves_metrics());
+        let file: ConfigFile =
+            toml::from_str("metrics_addr = \"127.0.0.1:9464\"\nmetrics_public = true").unwrap();
+        let config = Config::resolve(file.clone()).unwrap();
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(config.metrics_public && config.serves_metrics());
+        let over = ConfigFile {
+            metrics_addr: Some("0.0.0.0:1".into()),
+            ..Default::default()
+        };
+        let config = Config::resolve(file.overridden_by(over)).unwrap();
+        assert_eq!(config.metrics_addr, Some("0.0.0.0:1".parse().unwrap()));
+        let bad = ConfigFile {
+            metrics_addr: Some("nowhere".into()),
+            ..Default::default()
+        };
+        let error = Config::resolve(bad).unwrap_err().to_string();
+        assert!(error.contains("invalid metrics_addr 'nowhere'"), "{error}");
     }
 
     #[test]

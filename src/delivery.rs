@@ -167,7 +167,9 @@ impl Deliverer {
         };
         let started = Instant::now();
         let outcome = self.send(&endpoint, &delivery.event_id, payload, now).await;
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let took = started.elapsed();
+        crate::metrics::webhook_delivery(outcome.status, outcome.timed_out, took);
+        let latency_ms = took.as_millis() as i64;
         let attempt = Attempt {
             id: ids::new_id(prefix::WEBHOOK_ATTEMPT, ids::now_ms()),
             delivery_id: delivery.id.clone(),
@@ -234,7 +236,12 @@ impl Deliverer {
         }
         let response = match request.body(payload).send().await {
             Ok(response) => response,
-            Err(error) => return Outcome::error(error_chain(&error)),
+            Err(error) => {
+                return Outcome {
+                    timed_out: error.is_timeout(),
+                    ..Outcome::error(error_chain(&error))
+                };
+            }
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -256,6 +263,7 @@ impl Deliverer {
             error: None,
             excerpt: Some(String::from_utf8_lossy(&excerpt).into_owned()),
             retry_after,
+            timed_out: false,
         }
     }
 }
@@ -268,6 +276,8 @@ struct Outcome {
     excerpt: Option<String>,
     /// Seconds the receiver asked to wait.
     retry_after: Option<i64>,
+    /// Whether the attempt ended for taking too long (no status then).
+    timed_out: bool,
 }
 
 impl Outcome {

@@ -18,6 +18,7 @@ pub mod http;
 pub mod import;
 pub mod listen;
 pub mod mail;
+pub mod metrics;
 pub mod objects;
 pub mod pay;
 pub mod store;

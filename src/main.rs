@@ -35,7 +35,8 @@ struct Cli {
 struct Storage {
     /// TOML config file with any of: addr, public_url, database_url, log_format,
     /// webhooks_allow_private, webhooks_test_private, header_timeout, idle_timeout,
-    /// max_connections, shutdown_grace, smtp_url, smtp_from, smtp_test_mode, billing_lease.
+    /// max_connections, shutdown_grace, smtp_url, smtp_from, smtp_test_mode, billing_lease,
+    /// metrics_addr, metrics_public.
     #[arg(long, env = "KASSA_CONFIG", global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
@@ -224,6 +225,15 @@ struct ServeArgs {
     /// step takes; at least 1s. [default: 60s]
     #[arg(long, env = "KASSA_BILLING_LEASE", value_name = "DURATION", value_parser = parse_duration)]
     billing_lease: Option<Duration>,
+    /// Serve Prometheus metrics at /metrics on a listener of its own at this address (it
+    /// serves nothing else), such as 127.0.0.1:9464. [default: none]
+    #[arg(long, env = "KASSA_METRICS_ADDR", value_name = "HOST:PORT")]
+    metrics_addr: Option<String>,
+    /// Serve Prometheus metrics at /metrics on the main listener too, to anyone who can reach
+    /// it (without this or --metrics-addr, /metrics is an unknown route and nothing is
+    /// recorded).
+    #[arg(long, env = "KASSA_METRICS_PUBLIC")]
+    metrics_public: bool,
     #[command(flatten)]
     connections: ConnectionArgs,
 }
@@ -240,6 +250,8 @@ impl ServeArgs {
             smtp_from: self.smtp_from.clone(),
             smtp_test_mode: self.smtp_test_mode.then_some(true),
             billing_lease: self.billing_lease,
+            metrics_addr: self.metrics_addr.clone(),
+            metrics_public: self.metrics_public.then_some(true),
             ..self.connections.settings()
         }
     }
@@ -484,6 +496,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // it would never get to print.
     let listener =
         kassa::http::server::bind(config.addr).map_err(|e| cannot_listen(config.addr, &e))?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => {
+            Some(kassa::http::server::bind(addr).map_err(|e| cannot_listen_for_metrics(addr, &e))?)
+        }
+        None => None,
+    };
+    if config.serves_metrics() {
+        kassa::metrics::install()?;
+    }
     let db = kassa::app::open_database(&config.database_url)
         .await
         .with_context(|| {
@@ -499,6 +520,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("kassa is listening on http://{local}");
     println!("  public URL  {}", config.public_url);
     println!("  database    {}", redact_url(&config.database_url));
+    if let Some(metrics) = &metrics_listener {
+        println!("  metrics     http://{}/metrics", metrics.local_addr()?);
+    }
+    if config.metrics_public {
+        println!("  metrics     {}/metrics", config.public_url);
+    }
     match &config.smtp {
         Some(smtp) => println!("  receipts    emailed through {}", smtp.redacted()),
         None => println!("  receipts    not emailed (no --smtp-url)"),
@@ -515,7 +542,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     tracing::info!(addr = %local, "listening");
-    kassa::app::serve(db, clock, config, listener, kassa::app::shutdown_signal()).await
+    let listeners = kassa::app::Listeners {
+        api: listener,
+        metrics: metrics_listener,
+    };
+    kassa::app::serve_on(db, clock, config, listeners, kassa::app::shutdown_signal()).await
+}
+
+/// Why `kassa serve` cannot listen for metrics on `addr`, and how to choose another address.
+fn cannot_listen_for_metrics(addr: std::net::SocketAddr, error: &std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot listen for metrics on {addr}: {error}; choose another address with \
+         --metrics-addr HOST:PORT (or KASSA_METRICS_ADDR, or metrics_addr in the config file)"
+    )
 }
 
 /// `kassa import`: runs the import with Ctrl-C as its stop, prints the summary, and exits 130

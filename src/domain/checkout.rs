@@ -23,6 +23,7 @@ use super::money::{Currency, MAX_CHARGE};
 use super::payment_methods::{PaymentMethod, Usage};
 use super::payments::{Charge, PaymentIntent, SetupIntent};
 use super::{DomainError, validate};
+use crate::metrics::SessionOutcome;
 use crate::objects;
 use crate::store::{self, Db};
 
@@ -1117,6 +1118,8 @@ pub async fn create_session(
 ) -> Result<Session, DomainError> {
     let new = build_session(db, caller, input, now).await?;
     store::checkout::insert_session(db, caller, &new).await?;
+    let (mode, livemode) = (new.session.mode.as_str(), new.session.livemode);
+    crate::metrics::checkout_session(mode, SessionOutcome::Created, livemode);
     Ok(new.session)
 }
 
@@ -1323,7 +1326,12 @@ async fn transition(
         object,
         when.real,
     );
-    Ok(store::checkout::transition(db, &session.id, to, now, &event).await?)
+    let changed = store::checkout::transition(db, &session.id, to, now, &event).await?;
+    if changed {
+        let outcome = SessionOutcome::of(to);
+        crate::metrics::checkout_session(session.mode.as_str(), outcome, session.livemode);
+    }
+    Ok(changed)
 }
 
 /// Expires open sessions whose deadline has passed, at most `limit` of them, oldest deadline
@@ -1598,7 +1606,7 @@ pub async fn complete_session(
         now,
         public_url,
     );
-    match attempt.await {
+    let completion = match attempt.await {
         // Another session carrying the same externalCustomerId created its customer meanwhile
         // (the customers' unique index refused this one's): this one completes for that one.
         Err(DomainError::Store(error))
@@ -1608,7 +1616,12 @@ pub async fn complete_session(
             complete_once(db, account_id, session, lines, paid, now, public_url).await
         }
         outcome => outcome,
+    };
+    if let Ok(Completion::Completed { session, .. }) = &completion {
+        let (mode, livemode) = (session.mode.as_str(), session.livemode);
+        crate::metrics::checkout_session(mode, SessionOutcome::Completed, livemode);
     }
+    completion
 }
 
 /// One try of [`complete_session`].

@@ -11,12 +11,15 @@
 use std::collections::BTreeMap;
 
 use super::accounts::{Account, Caller};
+use super::billing::engine::{Processor, SimulatedProcessor};
 use super::checkout::{
     self, CheckoutMode, Completion, LineItem, PaidWith, PaymentStatus, Session, SessionState,
 };
 use super::money::MAX_CHARGE;
+use super::payments::CardSummary;
 use super::processor::{self, CardDetails, Decline, year_month};
 use super::{DomainError, validate};
+use crate::metrics::{AttemptOutcome, SessionOutcome};
 use crate::objects;
 use crate::store::checkout::DeclineRecorded;
 use crate::store::{self, Db};
@@ -417,7 +420,10 @@ pub async fn pay(
         let answer = if hosted.session.payment_status != PaymentStatus::Unpaid {
             processor::save_test_card(&card, year_month(now))
         } else {
-            processor::charge_test_card(&card, year_month(now))
+            let started = std::time::Instant::now();
+            let charged = processor::charge_test_card(&card, year_month(now));
+            record_attempt(&charged, started.elapsed());
+            charged
         };
         match answer {
             Ok(summary) => (Some(summary), processor::later_decline(&card)),
@@ -457,6 +463,17 @@ pub async fn pay(
         Completion::Completed { session, .. } => Ok(PayOutcome::Completed(session)),
         Completion::AlreadyFinal(state) => Ok(PayOutcome::AlreadyFinal(state)),
     }
+}
+
+/// Counts a charge of a test card that reached the (simulated) processor; a card refused
+/// before it (an incorrect number, a past expiry) is no attempt.
+fn record_attempt(answer: &Result<CardSummary, Decline>, took: std::time::Duration) {
+    let outcome = match answer {
+        Ok(_) => AttemptOutcome::Succeeded,
+        Err(decline) if decline.reached_processor => AttemptOutcome::Declined,
+        Err(_) => return,
+    };
+    crate::metrics::payment_attempt(SimulatedProcessor::NAME, outcome, took);
 }
 
 /// A test payment without a browser (`POST /v1/test_helpers/checkout/sessions/{id}/pay`).
@@ -655,7 +672,11 @@ async fn record_decline(
             decline,
             attempts_left: MAX_DECLINES - attempts,
         },
-        DeclineRecorded::Failed => PayOutcome::Failed(decline),
+        DeclineRecorded::Failed => {
+            let (mode, livemode) = (session.mode.as_str(), session.livemode);
+            crate::metrics::checkout_session(mode, SessionOutcome::Failed, livemode);
+            PayOutcome::Failed(decline)
+        }
         DeclineRecorded::NotOpen => PayOutcome::AlreadyFinal(current_state(db, &session.id).await?),
     })
 }

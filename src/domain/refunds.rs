@@ -296,7 +296,10 @@ async fn finish<P: Processor>(
         currency: &refund.currency,
         now,
     };
-    let events = match processor.refund(db, &request).await? {
+    let started = std::time::Instant::now();
+    let answer = processor.refund(db, &request).await;
+    crate::metrics::processor_request(P::NAME, started.elapsed());
+    let events = match answer? {
         Ok(()) => {
             refund.status = RefundStatus::Succeeded;
             vec![
@@ -321,6 +324,9 @@ async fn finish<P: Processor>(
         }
     };
     if store::refunds::finish(db, account_id, &refund, &events).await? {
+        if refund.status == RefundStatus::Succeeded {
+            crate::metrics::refund(P::NAME, &refund.currency, refund.amount);
+        }
         return Ok(refund);
     }
     // Finished meanwhile by the worker (this request outlived its lease): what it wrote.

@@ -16,6 +16,7 @@ use super::error::{ApiError, ErrorType, RenderError};
 use super::surface::Surface;
 use crate::domain::accounts::Caller;
 use crate::domain::idempotency::{self, Claim};
+use crate::metrics::Replay;
 
 /// Responses that are not remembered: the request failed before doing anything (bad
 /// parameters, bad key, a conflict), so a corrected retry with the same key must run.
@@ -60,6 +61,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     match claim {
         Claim::Run => {}
         Claim::Replay { status, body } => {
+            crate::metrics::idempotency(Replay::Replayed);
             let mut response =
                 (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
             let headers = response.headers_mut();
@@ -71,6 +73,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             return response;
         }
         Claim::InFlight => {
+            crate::metrics::idempotency(Replay::Conflict);
             return ApiError::conflict(
                 "idempotency_key_in_use",
                 format!(
@@ -82,6 +85,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .into_response();
         }
         Claim::OtherRoute { route: first } => {
+            crate::metrics::idempotency(Replay::Mismatch);
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
                 Some("idempotency_key_reused"),
@@ -95,6 +99,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .into_response();
         }
         Claim::OtherParameters => {
+            crate::metrics::idempotency(Replay::Mismatch);
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
                 Some("idempotency_key_reused"),

@@ -135,11 +135,16 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// Every route with its OpenAPI description. Routes are only ever added here, through
-/// `routes!`, so none can be served without being documented.
-fn documented_routes() -> OpenApiRouter<AppState> {
+/// Every route with its OpenAPI description; `/metrics` only when `metrics_public`. Routes are
+/// only ever added here, through `routes!`, so none can be served without being documented.
+fn documented_routes(metrics_public: bool) -> OpenApiRouter<AppState> {
+    let metrics = match metrics_public {
+        true => ops::metrics_routes(),
+        false => OpenApiRouter::new(),
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
+        .merge(metrics)
         .merge(api_v1::routes())
         .merge(api_v2::routes())
         .merge(api_v3::routes())
@@ -159,15 +164,22 @@ impl utoipa::Modify for Conventions {
 }
 
 /// The routes and their complete OpenAPI document.
-fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (routes, mut doc) = documented_routes().split_for_parts();
+fn routes_and_document(metrics_public: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut doc) = documented_routes(metrics_public).split_for_parts();
     utoipa::Modify::modify(&Conventions, &mut doc);
     (routes, doc)
 }
 
-/// The OpenAPI document of every route kassa serves.
+/// The OpenAPI document of every route kassa can serve (`/metrics` included, which is served
+/// with `--metrics-public`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes_and_document().1
+    routes_and_document(true).1
+}
+
+/// The application of the metrics listener (`--metrics-addr`): `/metrics` and nothing else.
+pub fn metrics_app(db: Db, clock: SharedClock) -> Router {
+    let (routes, _) = ops::metrics_routes().split_for_parts();
+    routes.with_state(ops::MetricsSource { db, clock })
 }
 
 /// The complete application: routes, their documentation, and the frame around them. Starts
@@ -178,7 +190,7 @@ pub fn app(
     config: Arc<Config>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Router {
-    let (routes, doc) = routes_and_document();
+    let (routes, doc) = routes_and_document(config.metrics_public);
     let openapi_json = Bytes::from(
         doc.to_pretty_json()
             .expect("the OpenAPI document serializes"),
@@ -220,17 +232,23 @@ async fn unknown_route(method: Method, uri: Uri) -> Response {
 #[derive(Clone, Copy)]
 struct UnknownRoute;
 
-/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span.
+/// Notes the matched route template (`/api/v3/products/{id}`) in the request's log span, and
+/// on the response for [`frame`]'s metrics.
 async fn record_route(request: Request, next: Next) -> Response {
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    if let Some(route) = &route {
         tracing::Span::current().record("route", route.as_str());
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
 }
 
 /// The frame around every request: a `Request-Id`, one log line with the request id, method,
-/// route (or, when no route matched the path, the path), status and latency, and every error rendered in
-/// the shape of the request's surface. Headers (which carry keys), query strings and bodies
+/// route (or, when no route matched the path, the path), status and latency, the request's
+/// metrics (by route template), and every error rendered in the shape of the request's surface. Headers (which carry keys), query strings and bodies
 /// (which may carry card data) are never logged, nor the ids in a routed path: a session's id
 /// opens its hosted page.
 async fn frame(request: Request, next: Next) -> Response {
@@ -265,6 +283,8 @@ async fn frame(request: Request, next: Next) -> Response {
     if response.extensions().get::<UnknownRoute>().is_some() {
         span.record("path", path.as_str());
     }
+    // Taken before an error is rendered anew, which leaves the extensions behind.
+    let route = response.extensions_mut().remove::<MatchedPath>();
 
     let error = match response.extensions_mut().remove::<RenderError>() {
         Some(RenderError(error)) => Some(error),
@@ -296,7 +316,11 @@ async fn frame(request: Request, next: Next) -> Response {
         HeaderValue::from_str(&request_id).expect("request ids are ASCII"),
     );
     let status = response.status().as_u16();
-    let latency_ms = millis(started.elapsed());
+    let took = started.elapsed();
+    let route = (route.as_ref()).map_or(crate::metrics::UNMATCHED_ROUTE, MatchedPath::as_str);
+    let surface_label = surface.metric_label(&path);
+    crate::metrics::http_request(surface_label, route, &method, status, took);
+    let latency_ms = millis(took);
     span.in_scope(|| tracing::info!(status, latency_ms, "request"));
     response
 }

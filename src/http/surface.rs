@@ -20,10 +20,7 @@ pub enum Surface {
 
 impl Surface {
     pub fn of_path(path: &str) -> Surface {
-        let starts = |prefix: &str| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
+        let starts = |prefix: &str| Surface::starts(path, prefix);
         if starts("/api/v1") {
             Surface::LoopsV1
         } else if starts("/api/v2") {
@@ -43,6 +40,26 @@ impl Surface {
         } else {
             Surface::Operations
         }
+    }
+
+    /// The surface of a request to `path` (of this surface) as a metrics label: short and
+    /// stable. Pages are told apart: `dashboard` for the merchant's, `hosted` for customers'.
+    pub fn metric_label(self, path: &str) -> &'static str {
+        match self {
+            Surface::LoopsV1 => "api_v1",
+            Surface::LoopsV2 => "api_v2",
+            Surface::LoopsV3 => "api_v3",
+            Surface::Stripe => "v1",
+            Surface::Pages if Surface::starts(path, "/dashboard") => "dashboard",
+            Surface::Pages => "hosted",
+            Surface::Operations => "operations",
+        }
+    }
+
+    /// Whether `path` is `prefix` or under it.
+    fn starts(path: &str, prefix: &str) -> bool {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
     /// Whether errors take the Loops V1/V2 shape `{statusCode, error, message}`.
@@ -71,5 +88,23 @@ mod tests {
         assert_eq!(Surface::of_path("/docs"), Surface::Pages);
         assert_eq!(Surface::of_path("/docsx"), Surface::Operations);
         assert_eq!(Surface::of_path("/healthz"), Surface::Operations);
+    }
+
+    #[test]
+    fn metric_labels_tell_the_dashboard_from_customers_pages() {
+        for (path, label) in [
+            ("/v1/checkout/sessions", "v1"),
+            ("/api/v1/checkout/sessions", "api_v1"),
+            ("/api/v2/products", "api_v2"),
+            ("/api/v3/account", "api_v3"),
+            ("/checkout/cs_test_1", "hosted"),
+            ("/portal/bps_1", "hosted"),
+            ("/dashboard", "dashboard"),
+            ("/dashboard/products", "dashboard"),
+            ("/dashboardx", "operations"),
+            ("/metrics", "operations"),
+        ] {
+            assert_eq!(Surface::of_path(path).metric_label(path), label, "{path}");
+        }
     }
 }

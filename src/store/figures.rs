@@ -65,3 +65,53 @@ pub async fn revenue_per_day(
     )
     .await
 }
+
+/// What the metrics read from the database at each scrape ([`crate::metrics::scrape`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricFigures {
+    /// Subscriptions on no test clock, counted per status: (status, count).
+    pub subscriptions: Vec<(String, i64)>,
+    /// Webhook deliveries pending: due now or waiting for a retry.
+    pub webhooks_pending: i64,
+    /// When the oldest pending delivery was created (Unix seconds), if any is pending.
+    pub oldest_pending_webhook: Option<i64>,
+    /// The earliest due time (Unix seconds) of billing work due by `now` and not yet done (a
+    /// renewal, an invoice's collection), on no test clock.
+    pub oldest_due_billing: Option<i64>,
+}
+
+/// [`MetricFigures`] as of `now`, in two queries, each over an index: `subscriptions_status`
+/// (migration 0026), `webhook_deliveries_due` (pending only), `subscriptions_due` and
+/// `invoices_due` (due rows on no clock).
+pub async fn metrics(db: &Db, now: i64) -> StoreResult<MetricFigures> {
+    let subscriptions = db
+        .fetch_all(
+            "SELECT status, COUNT(*) FROM subscriptions WHERE test_clock_id IS NULL \
+             GROUP BY status ORDER BY status",
+            &[],
+        )
+        .await?;
+    let (webhooks_pending, oldest_pending_webhook, renewal, collection): (
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    ) = db
+        .fetch_one(
+            "SELECT \
+               (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'), \
+               (SELECT MIN(created) FROM webhook_deliveries WHERE state = 'pending'), \
+               (SELECT MIN(next_billing_at) FROM subscriptions WHERE next_billing_at IS NOT NULL \
+                  AND test_clock_id IS NULL AND next_billing_at <= $1), \
+               (SELECT MIN(due_at) FROM invoices WHERE due_at IS NOT NULL \
+                  AND test_clock_id IS NULL AND due_at <= $1)",
+            &args![now],
+        )
+        .await?;
+    Ok(MetricFigures {
+        subscriptions,
+        webhooks_pending,
+        oldest_pending_webhook,
+        oldest_due_billing: renewal.into_iter().chain(collection).min(),
+    })
+}

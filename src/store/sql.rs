@@ -228,7 +228,10 @@ impl Db {
         match self {
             Db::Sqlite(db) => db.read(|conn| sqlite::fetch_optional(conn, sql, args)),
             Db::Postgres(Pg { pool, .. }) => {
-                match pg_query(sql, args).fetch_optional(pool).await? {
+                match pg_query(sql, args)
+                    .fetch_optional(&mut *acquire(pool).await?)
+                    .await?
+                {
                     Some(row) => R::from_row(&Row::Postgres(&row)).map(Some),
                     None => Ok(None),
                 }
@@ -240,7 +243,11 @@ impl Db {
     pub async fn fetch_all<R: FromRow>(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<R>> {
         match self {
             Db::Sqlite(db) => db.read(|conn| sqlite::fetch_all(conn, sql, args)),
-            Db::Postgres(Pg { pool, .. }) => pg_rows(pg_query(sql, args).fetch_all(pool).await?),
+            Db::Postgres(Pg { pool, .. }) => pg_rows(
+                pg_query(sql, args)
+                    .fetch_all(&mut *acquire(pool).await?)
+                    .await?,
+            ),
         }
     }
 
@@ -258,7 +265,11 @@ impl Db {
         match self {
             Db::Sqlite(_) => self.write(async |tx| tx.execute(sql, args).await).await,
             Db::Postgres(Pg { pool, .. }) => {
-                Ok(pg_query(sql, args).execute(pool).await?.rows_affected())
+                let mut conn = acquire(pool).await?;
+                Ok(pg_query(sql, args)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected())
             }
         }
     }
@@ -273,7 +284,11 @@ impl Db {
     ) -> StoreResult<Vec<R>> {
         match self {
             Db::Sqlite(_) => self.write(async |tx| tx.fetch_all(sql, args).await).await,
-            Db::Postgres(Pg { pool, .. }) => pg_rows(pg_query(sql, args).fetch_all(pool).await?),
+            Db::Postgres(Pg { pool, .. }) => pg_rows(
+                pg_query(sql, args)
+                    .fetch_all(&mut *acquire(pool).await?)
+                    .await?,
+            ),
         }
     }
 
@@ -295,7 +310,9 @@ impl Db {
             }
             Db::Postgres(Pg { pool, .. }) => {
                 let (sql, args) = one_statement(statements, Tail::Done);
-                pg_query(&sql, &args).execute(pool).await?;
+                pg_query(&sql, &args)
+                    .execute(&mut *acquire(pool).await?)
+                    .await?;
                 Ok(())
             }
         }
@@ -331,7 +348,10 @@ impl Db {
                     .chain(statements.iter().cloned())
                     .collect();
                 let (sql, args) = one_statement(&all, Tail::Guarded);
-                match pg_query(&sql, &args).execute(pool).await {
+                match pg_query(&sql, &args)
+                    .execute(&mut *acquire(pool).await?)
+                    .await
+                {
                     Ok(_) => Ok(true),
                     Err(error) if is_guard_failure(&error) => Ok(false),
                     Err(error) => Err(error.into()),
@@ -362,13 +382,23 @@ impl Db {
                 lease.durable(Ok(value)).await
             }
             Db::Postgres(Pg { pool, .. }) => {
-                let mut transaction = pool.begin().await?;
+                let mut conn = acquire(pool).await?;
+                let mut transaction = sqlx::Connection::begin(&mut *conn).await?;
                 let value = body(&mut Tx::Postgres(&mut transaction)).await?;
                 transaction.commit().await?;
                 Ok(value)
             }
         }
     }
+}
+
+/// A connection of the PostgreSQL pool, the wait for it measured
+/// ([`crate::metrics::pool_wait`]).
+async fn acquire(pool: &sqlx::PgPool) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let started = std::time::Instant::now();
+    let conn = pool.acquire().await?;
+    crate::metrics::pool_wait("postgres", started.elapsed());
+    Ok(conn)
 }
 
 /// A statement and its arguments, for [`Db::write_statements`].

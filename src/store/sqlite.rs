@@ -174,7 +174,9 @@ impl Writer {
 
     /// Waits for the writer connection and opens a batch if none is open.
     pub async fn lease(&self) -> StoreResult<WriteLease> {
+        let started = std::time::Instant::now();
         let mut guard = self.state.clone().lock_owned().await;
+        crate::metrics::pool_wait("sqlite_writer", started.elapsed());
         guard.reconcile();
         if !guard.batch_open {
             guard = begin_batch(guard, self.commit_wanted.clone()).await?;
@@ -370,7 +372,10 @@ fn committer(state: Weak<Mutex<WriterState>>, wakes: mpsc::Receiver<()>) {
         }
         let result = guard.conn.execute_batch("COMMIT");
         match &result {
-            Ok(()) => tracing::trace!(writes = guard.writes, "group commit"),
+            Ok(()) => {
+                tracing::trace!(writes = guard.writes, "group commit");
+                crate::metrics::commit_batch(guard.writes);
+            }
             Err(error) => {
                 tracing::error!(%error, writes = guard.writes, "a group commit failed");
                 if !guard.conn.is_autocommit() {

@@ -22,6 +22,7 @@ mod idempotency;
 mod import;
 mod isolation;
 mod mailbox;
+mod metrics;
 mod parameters;
 mod payment_methods;
 mod portal;

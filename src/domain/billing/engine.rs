@@ -26,6 +26,7 @@ use crate::domain::ids::{self, prefix};
 use crate::domain::metadata::Metadata;
 use crate::domain::payment_methods::PaymentMethod;
 use crate::domain::payments::{Charge, ChargeFailure, PaymentIntent, PaymentIntentData};
+use crate::metrics::{AttemptOutcome, RenewalOutcome};
 use crate::store::billing::{Claimed, LedgerEntry};
 use crate::store::{self, Db, Statement};
 
@@ -51,6 +52,9 @@ const DAY: i64 = 86_400;
 /// idempotency key: asked again with it, the processor answers its first result and moves no
 /// money twice. kassa's own is [`SimulatedProcessor`]; a live connector implements this too.
 pub trait Processor: Send + Sync {
+    /// The processor's name in metrics (`kassa_payment_attempts_total{processor=...}`).
+    const NAME: &'static str;
+
     /// Charges `request.method`; `Ok(Err(..))` is a decline.
     fn charge(
         &self,
@@ -96,6 +100,8 @@ pub struct OffSessionCharge<'a> {
 pub struct SimulatedProcessor;
 
 impl Processor for SimulatedProcessor {
+    const NAME: &'static str = "simulated";
+
     async fn charge(
         &self,
         db: &Db,
@@ -640,7 +646,11 @@ async fn collect<P: Processor>(
                 currency: &invoice.currency,
                 now: when.at,
             };
-            processor.charge(db, &request).await?
+            let started = std::time::Instant::now();
+            let answer = processor.charge(db, &request).await;
+            let outcome = AttemptOutcome::of(&answer);
+            crate::metrics::payment_attempt(P::NAME, outcome, started.elapsed());
+            answer?
         }
         (None, _) => Err(ChargeFailure {
             code: "payment_method_required".into(),
@@ -827,8 +837,9 @@ async fn record(
     if let Some(subscription) = &subscription {
         statements.push(store::billing::subscription_collected(subscription));
     }
+    let renewal = renewal_outcome(&invoice, failure.is_none(), subscription.as_ref());
     let guard = store::billing::invoice_charged(&invoice, &key);
-    Ok(store::events::write_if_with_events(
+    let recorded = store::events::write_if_with_events(
         db,
         &caller.account_id,
         caller.mode.is_live(),
@@ -836,7 +847,31 @@ async fn record(
         statements,
         &events,
     )
-    .await?)
+    .await?;
+    if recorded && let Some(outcome) = renewal {
+        crate::metrics::renewal(outcome);
+    }
+    Ok(recorded)
+}
+
+/// How an attempt on a subscription's invoice ended, for metrics (`None` for an invoice of no
+/// subscription): paid; declined with a retry scheduled; declined for the last time, the
+/// subscription canceled (`changed`, the subscription as the attempt changed it) or not.
+fn renewal_outcome(
+    invoice: &Invoice,
+    paid: bool,
+    changed: Option<&Subscription>,
+) -> Option<RenewalOutcome> {
+    invoice.subscription_id.as_ref()?;
+    Some(if paid {
+        RenewalOutcome::Paid
+    } else if invoice.next_payment_attempt.is_some() {
+        RenewalOutcome::Retried
+    } else if changed.is_some_and(|s| s.ended_at.is_some()) {
+        RenewalOutcome::CanceledByDunning
+    } else {
+        RenewalOutcome::Failed
+    })
 }
 
 /// The id of the PaymentIntent the engine charges invoice `id` through: derived from the
