@@ -421,6 +421,8 @@ impl<'a> Fixtures<'a> {
             "quantity" | "limit" => json!(2),
             "minimum" => json!(1),
             "interval" => json!("month"),
+            // The one amount type that needs no amount beside it.
+            "amountType" => json!("FREE"),
             "country" => json!("DE"),
             // After the fixtures' clocks' time (1800000000), as an advance needs.
             "frozen_time" => json!(1_900_000_000),
