@@ -27,8 +27,10 @@ pub struct Subscription<'a> {
     billing_cycle_anchor_config: Null,
     billing_mode: BillingMode,
     billing_thresholds: Null,
+    #[schema(required = true)]
     cancel_at: Option<i64>,
     cancel_at_period_end: bool,
+    #[schema(required = true)]
     canceled_at: Option<i64>,
     cancellation_details: CancellationDetails<'a>,
     collection_method: &'static str,
@@ -41,17 +43,20 @@ pub struct Subscription<'a> {
     customer: &'a str,
     customer_account: Null,
     days_until_due: Null,
+    #[schema(required = true)]
     default_payment_method: Option<&'a str>,
     default_source: Null,
     default_tax_rates: NoEntries,
+    #[schema(required = true)]
     description: Option<&'a str>,
     discounts: NoEntries,
+    #[schema(required = true)]
     ended_at: Option<i64>,
     invoice_settings: SubscriptionInvoiceSettings,
     #[schema(schema_with = subscription_item_list)]
     items: List<'a, SubscriptionItem<'a>>,
     /// The latest invoice's id, or the invoice.
-    #[schema(schema_with = invoice_or_null)]
+    #[schema(schema_with = invoice_or_null, required = true)]
     latest_invoice: Option<&'a str>,
     livemode: bool,
     metadata: &'a Metadata,
@@ -63,17 +68,22 @@ pub struct Subscription<'a> {
     pending_setup_intent: Null,
     pending_update: Null,
     /// The first item's plan.
+    #[schema(required = true)]
     plan: Option<Plan<'a>>,
     /// The first item's quantity.
+    #[schema(required = true)]
     quantity: Option<i64>,
     schedule: Null,
     start_date: i64,
     #[schema(value_type = crate::domain::billing::SubscriptionStatus)]
     status: &'static str,
+    #[schema(required = true)]
     test_clock: Option<&'a str>,
     transfer_data: Null,
+    #[schema(required = true)]
     trial_end: Option<i64>,
     trial_settings: TrialSettings<'a>,
+    #[schema(required = true)]
     trial_start: Option<i64>,
 }
 
@@ -94,9 +104,12 @@ struct BillingMode {
 /// Why and how a subscription was canceled.
 #[derive(Debug, Serialize, ToSchema)]
 struct CancellationDetails<'a> {
+    #[schema(required = true)]
     comment: Option<&'a str>,
+    #[schema(required = true)]
     feedback: Option<&'a str>,
     /// `cancellation_requested`, `payment_failed`...
+    #[schema(required = true)]
     reason: Option<&'a str>,
 }
 
@@ -264,17 +277,21 @@ pub struct Plan<'a> {
     id: &'a str,
     object: &'static str,
     active: bool,
+    #[schema(required = true)]
     amount: Option<i64>,
+    #[schema(required = true)]
     amount_decimal: Option<String>,
     billing_scheme: &'static str,
     created: i64,
     currency: &'a str,
-    #[schema(value_type = Option<Interval>)]
+    #[schema(value_type = Option<Interval>, required = true)]
     interval: Option<&'static str>,
+    #[schema(required = true)]
     interval_count: Option<i64>,
     livemode: bool,
     metadata: &'a Metadata,
     meter: Null,
+    #[schema(required = true)]
     nickname: Option<&'a str>,
     /// The product's id.
     product: &'a str,
@@ -335,7 +352,7 @@ pub struct Invoice<'a> {
     /// `subscription_create`, `subscription_cycle`...
     billing_reason: &'a str,
     /// The charge's id, or the charge.
-    #[schema(schema_with = charge_or_null)]
+    #[schema(schema_with = charge_or_null, required = true)]
     charge: Option<&'a str>,
     collection_method: &'static str,
     confirmation_secret: Null,
@@ -347,7 +364,9 @@ pub struct Invoice<'a> {
     customer: &'a str,
     customer_account: Null,
     customer_address: Null,
+    #[schema(required = true)]
     customer_email: Option<&'a str>,
+    #[schema(required = true)]
     customer_name: Option<&'a str>,
     customer_phone: Null,
     customer_shipping: Null,
@@ -356,13 +375,17 @@ pub struct Invoice<'a> {
     default_payment_method: Null,
     default_source: Null,
     default_tax_rates: NoEntries,
+    #[schema(required = true)]
     description: Option<&'a str>,
     discounts: NoEntries,
     due_date: Null,
+    #[schema(required = true)]
     effective_at: Option<i64>,
+    #[schema(required = true)]
     ending_balance: Option<i64>,
     footer: Null,
     from_invoice: Null,
+    #[schema(required = true)]
     hosted_invoice_url: Option<String>,
     invoice_pdf: Null,
     issuer: Issuer,
@@ -372,14 +395,17 @@ pub struct Invoice<'a> {
     lines: List<'a, InvoiceLineItem<'a>>,
     livemode: bool,
     metadata: &'a Metadata,
+    #[schema(required = true)]
     next_payment_attempt: Option<i64>,
+    #[schema(required = true)]
     number: Option<&'a str>,
     on_behalf_of: Null,
     paid: bool,
     paid_out_of_band: bool,
+    #[schema(required = true)]
     parent: Option<InvoiceParent<'a>>,
     /// The PaymentIntent's id, or the PaymentIntent.
-    #[schema(schema_with = payment_intent_or_null)]
+    #[schema(schema_with = payment_intent_or_null, required = true)]
     payment_intent: Option<&'a str>,
     payment_settings: InvoicePaymentSettings,
     #[schema(schema_with = invoice_payment_list)]
@@ -398,16 +424,18 @@ pub struct Invoice<'a> {
     status: &'static str,
     status_transitions: InvoiceStatusTransitions,
     /// The subscription's id, or the subscription.
-    #[schema(schema_with = subscription_or_null)]
+    #[schema(schema_with = subscription_or_null, required = true)]
     subscription: Option<&'a str>,
     subtotal: i64,
     subtotal_excluding_tax: i64,
+    #[schema(required = true)]
     test_clock: Option<&'a str>,
     total: i64,
     total_discount_amounts: NoEntries,
     total_excluding_tax: i64,
     total_pretax_credit_amounts: NoEntries,
     total_taxes: NoEntries,
+    #[schema(required = true)]
     webhooks_delivered_at: Option<i64>,
 }
 
@@ -445,9 +473,13 @@ struct InvoicePaymentSettings {
 
 #[derive(Debug, Serialize, ToSchema)]
 struct InvoiceStatusTransitions {
+    #[schema(required = true)]
     finalized_at: Option<i64>,
+    #[schema(required = true)]
     marked_uncollectible_at: Option<i64>,
+    #[schema(required = true)]
     paid_at: Option<i64>,
+    #[schema(required = true)]
     voided_at: Option<i64>,
 }
 
@@ -576,6 +608,7 @@ impl<'a> Invoice<'a> {
 pub struct InvoicePayment<'a> {
     id: String,
     object: &'static str,
+    #[schema(required = true)]
     amount_paid: Option<i64>,
     amount_requested: i64,
     created: i64,
@@ -599,6 +632,7 @@ struct InvoicePaymentPayment<'a> {
 #[derive(Debug, Serialize, ToSchema)]
 struct InvoicePaymentTransitions {
     canceled_at: Null,
+    #[schema(required = true)]
     paid_at: Option<i64>,
 }
 
@@ -650,6 +684,7 @@ pub struct InvoiceLineItem<'a> {
     pretax_credit_amounts: NoEntries,
     pricing: LinePricing<'a>,
     quantity: i64,
+    #[schema(required = true)]
     subscription: Option<&'a str>,
     taxes: NoEntries,
     price: Price<'a>,
@@ -659,7 +694,9 @@ pub struct InvoiceLineItem<'a> {
 /// invoice) an invoice item.
 #[derive(Debug, Serialize, ToSchema)]
 struct LineParent<'a> {
+    #[schema(required = true)]
     invoice_item_details: Option<LineInvoiceItemDetails<'a>>,
+    #[schema(required = true)]
     subscription_item_details: Option<LineSubscriptionItemDetails<'a>>,
     /// `subscription_item_details` or `invoice_item_details`.
     #[serde(rename = "type")]
@@ -671,6 +708,7 @@ struct LineInvoiceItemDetails<'a> {
     invoice_item: Null,
     proration: bool,
     proration_details: ProrationDetails,
+    #[schema(required = true)]
     subscription: Option<&'a str>,
 }
 
@@ -782,6 +820,7 @@ pub struct TestClock<'a> {
     /// The clock's time, unix seconds.
     frozen_time: i64,
     livemode: bool,
+    #[schema(required = true)]
     name: Option<&'a str>,
     #[schema(value_type = test_clocks::TestClockStatus)]
     status: &'static str,

@@ -14,6 +14,7 @@ use crate::domain::payment_methods;
 pub struct Customer<'a> {
     id: &'a str,
     object: &'static str,
+    #[schema(required = true)]
     address: Option<&'a Address>,
     /// Always 0: kassa keeps no customer balance.
     balance: i64,
@@ -21,8 +22,10 @@ pub struct Customer<'a> {
     currency: Null,
     default_source: Null,
     delinquent: bool,
+    #[schema(required = true)]
     description: Option<&'a str>,
     discount: Null,
+    #[schema(required = true)]
     email: Option<&'a str>,
     /// The first eight characters of the id after `cus_`, in capitals: invoice numbers start
     /// with it.
@@ -30,14 +33,17 @@ pub struct Customer<'a> {
     invoice_settings: CustomerInvoiceSettings<'a>,
     livemode: bool,
     metadata: &'a Metadata,
+    #[schema(required = true)]
     name: Option<&'a str>,
     next_invoice_sequence: i64,
+    #[schema(required = true)]
     phone: Option<&'a str>,
     preferred_locales: NoEntries,
     shipping: Null,
     #[schema(value_type = TaxExempt)]
     tax_exempt: &'static str,
     /// The test clock (`clock_…`) it lives on.
+    #[schema(required = true)]
     test_clock: Option<&'a str>,
 }
 
@@ -46,6 +52,7 @@ pub struct Customer<'a> {
 struct CustomerInvoiceSettings<'a> {
     custom_fields: Null,
     /// The PaymentMethod (`pm_…`) renewals charge.
+    #[schema(required = true)]
     default_payment_method: Option<&'a str>,
     footer: Null,
     rendering_options: Null,
@@ -106,7 +113,7 @@ pub struct PaymentMethod<'a> {
     card: PaymentMethodCard<'a>,
     created: i64,
     /// The customer it is attached to, or the customer.
-    #[schema(schema_with = customer_or_null)]
+    #[schema(schema_with = customer_or_null, required = true)]
     customer: Option<&'a str>,
     customer_account: Null,
     livemode: bool,
@@ -130,7 +137,9 @@ pub enum AllowRedisplay {
 #[derive(Debug, Serialize, ToSchema)]
 struct PaymentMethodBillingDetails<'a> {
     address: NullAddress,
+    #[schema(required = true)]
     email: Option<&'a str>,
+    #[schema(required = true)]
     name: Option<&'a str>,
     phone: Null,
     tax_id: Null,

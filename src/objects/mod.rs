@@ -389,28 +389,37 @@ pub struct Price<'a> {
     billing_scheme: &'static str,
     created: i64,
     currency: &'a Currency,
+    #[schema(required = true)]
     custom_unit_amount: Option<CustomUnitAmount>,
     livemode: bool,
+    #[schema(required = true)]
     lookup_key: Option<&'a str>,
     metadata: &'a Metadata,
+    #[schema(required = true)]
     nickname: Option<&'a str>,
     /// The product's id, or the product.
     #[schema(schema_with = expandable::<Product>)]
     pub product: Expandable<'a, Fetched>,
+    #[schema(required = true)]
     recurring: Option<Recurring>,
     tax_behavior: &'a str,
     tiers_mode: Null,
     transform_quantity: Null,
     #[serde(rename = "type")]
     kind: &'static str,
+    #[schema(required = true)]
     unit_amount: Option<i64>,
+    #[schema(required = true)]
     unit_amount_decimal: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 struct CustomUnitAmount {
+    #[schema(required = true)]
     maximum: Option<i64>,
+    #[schema(required = true)]
     minimum: Option<i64>,
+    #[schema(required = true)]
     preset: Option<i64>,
 }
 
@@ -477,8 +486,9 @@ pub struct Product<'a> {
     active: bool,
     created: i64,
     /// The default price's id, or the price.
-    #[schema(schema_with = expandable_or_null::<Price>)]
+    #[schema(schema_with = expandable_or_null::<Price>, required = true)]
     pub default_price: Option<Expandable<'a, Price<'a>>>,
+    #[schema(required = true)]
     description: Option<&'a str>,
     images: &'a [String],
     livemode: bool,
@@ -486,29 +496,39 @@ pub struct Product<'a> {
     metadata: &'a Metadata,
     name: &'a str,
     package_dimensions: Null,
+    #[schema(required = true)]
     shippable: Option<bool>,
+    #[schema(required = true)]
     statement_descriptor: Option<&'a str>,
+    #[schema(required = true)]
     tax_code: Option<&'a str>,
     #[serde(rename = "type")]
     kind: &'a str,
+    #[schema(required = true)]
     unit_label: Option<&'a str>,
     updated: i64,
+    #[schema(required = true)]
     url: Option<&'a str>,
     #[serde(rename = "thumbnailUrl")]
+    #[schema(required = true)]
     thumbnail_url: Option<&'a str>,
     #[serde(rename = "amountType")]
-    #[schema(value_type = Option<AmountType>)]
+    #[schema(value_type = Option<AmountType>, required = true)]
     amount_type: Option<&'static str>,
     #[serde(rename = "priceAmount")]
+    #[schema(required = true)]
     price_amount: Option<String>,
     #[serde(rename = "minimumAmount")]
+    #[schema(required = true)]
     minimum_amount: Option<String>,
     #[serde(rename = "presetAmount")]
+    #[schema(required = true)]
     preset_amount: Option<String>,
     #[serde(rename = "priceCurrency")]
+    #[schema(required = true)]
     price_currency: Option<&'a str>,
     #[serde(rename = "recurringInterval")]
-    #[schema(value_type = Option<Interval>)]
+    #[schema(value_type = Option<Interval>, required = true)]
     recurring_interval: Option<&'static str>,
     #[schema(value_type = ProductStatus)]
     status: &'static str,
@@ -590,7 +610,7 @@ pub struct PaymentLink<'a> {
     on_behalf_of: Null,
     payment_intent_data: Null,
     payment_method_collection: &'static str,
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<String>>, required = true)]
     payment_method_types: Option<&'a Value>,
     phone_number_collection: Enabled,
     restrictions: Null,
@@ -602,12 +622,15 @@ pub struct PaymentLink<'a> {
     tax_id_collection: TaxIdCollection,
     transfer_data: Null,
     url: String,
+    #[schema(required = true)]
     label: Option<&'a str>,
     #[serde(rename = "productIds")]
     product_ids: Vec<String>,
     #[serde(rename = "successUrl")]
+    #[schema(required = true)]
     success_url: Option<&'a str>,
     #[serde(rename = "cancelUrl")]
+    #[schema(required = true)]
     cancel_url: Option<&'a str>,
 }
 
@@ -630,6 +653,7 @@ struct Redirect<'a> {
 
 #[derive(Debug, Serialize, ToSchema)]
 struct HostedConfirmation<'a> {
+    #[schema(required = true)]
     custom_message: Option<&'a str>,
 }
 
@@ -651,7 +675,7 @@ struct TaxIdCollection {
 pub struct LinkItem<'a> {
     id: &'a str,
     object: &'static str,
-    #[schema(value_type = Option<AdjustableQuantityObject>)]
+    #[schema(value_type = Option<AdjustableQuantityObject>, required = true)]
     adjustable_quantity: Option<&'a AdjustableQuantity>,
     amount_discount: i64,
     amount_subtotal: i64,
@@ -771,16 +795,18 @@ pub struct CheckoutSession<'a> {
     object: &'static str,
     adaptive_pricing: Null,
     after_expiration: Null,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, required = true)]
     allow_promotion_codes: Option<&'a Value>,
     #[schema(value_type = Vec<String>)]
     allowed_payment_method_types: Setting<'a, [&'static str; 1]>,
     amount_subtotal: i64,
     amount_total: i64,
     automatic_tax: SessionAutomaticTax,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     billing_address_collection: Option<&'a Value>,
+    #[schema(required = true)]
     cancel_url: Option<&'a str>,
+    #[schema(required = true)]
     client_reference_id: Option<&'a str>,
     client_secret: Null,
     collected_information: Null,
@@ -792,32 +818,34 @@ pub struct CheckoutSession<'a> {
     custom_fields: NoEntries,
     custom_text: CustomText,
     /// The customer's id, or the customer.
-    #[schema(schema_with = customer_or_null)]
+    #[schema(schema_with = customer_or_null, required = true)]
     pub customer: Option<Expandable<'a, Value>>,
     customer_account: Null,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     customer_creation: Option<&'a Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, required = true)]
     customer_details: Option<&'a Value>,
+    #[schema(required = true)]
     customer_email: Option<&'a str>,
     discounts: NoEntries,
     expires_at: i64,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     integration_identifier: Option<&'a Value>,
+    #[schema(required = true)]
     invoice: Option<&'a str>,
     invoice_creation: Null,
     livemode: bool,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     locale: Option<&'a Value>,
     metadata: &'a Metadata,
     #[schema(value_type = CheckoutMode)]
     mode: &'static str,
     origin_context: Null,
     /// The PaymentIntent's id, or the PaymentIntent.
-    #[schema(schema_with = payment_intent_or_null)]
+    #[schema(schema_with = payment_intent_or_null, required = true)]
     pub payment_intent: Option<Expandable<'a, Value>>,
     /// The payment link's id, or the payment link.
-    #[schema(schema_with = expandable_or_null::<PaymentLink>)]
+    #[schema(schema_with = expandable_or_null::<PaymentLink>, required = true)]
     pub payment_link: Option<Expandable<'a, Fetched>>,
     payment_method_collection: &'static str,
     payment_method_configuration_details: Null,
@@ -829,9 +857,10 @@ pub struct CheckoutSession<'a> {
     permissions: Null,
     phone_number_collection: Enabled,
     recovered_from: Null,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     return_url: Option<&'a Value>,
     saved_payment_method_options: Null,
+    #[schema(required = true)]
     setup_intent: Option<&'a str>,
     shipping: Null,
     shipping_address_collection: Null,
@@ -839,18 +868,22 @@ pub struct CheckoutSession<'a> {
     shipping_options: NoEntries,
     #[schema(value_type = SessionStatus)]
     status: &'static str,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     submit_type: Option<&'a Value>,
+    #[schema(required = true)]
     subscription: Option<&'a str>,
+    #[schema(required = true)]
     success_url: Option<&'a str>,
     total_details: TotalDetails,
     #[schema(value_type = String)]
     ui_mode: Setting<'a, &'static str>,
+    #[schema(required = true)]
     url: Option<String>,
     wallet_options: Null,
     #[serde(rename = "productName")]
     product_name: &'a str,
     #[serde(rename = "externalCustomerId")]
+    #[schema(required = true)]
     external_customer_id: Option<&'a str>,
     /// Present only when `expand[]` includes it, after every other field.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1000,6 +1033,7 @@ fn payment_method_types(session: &checkout::Session) -> Setting<'_, [&'static st
 pub struct LineItem<'a> {
     id: &'a str,
     object: &'static str,
+    #[schema(required = true)]
     adjustable_quantity: Option<AdjustableQuantityObject>,
     amount_discount: i64,
     amount_subtotal: i64,
@@ -1017,7 +1051,9 @@ pub struct LineItem<'a> {
 #[derive(Debug, Serialize, ToSchema)]
 struct AdjustableQuantityObject {
     enabled: bool,
+    #[schema(required = true)]
     maximum: Option<i64>,
+    #[schema(required = true)]
     minimum: Option<i64>,
 }
 

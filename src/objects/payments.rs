@@ -30,24 +30,29 @@ pub struct PaymentIntent<'a> {
     /// Lowercase ISO 4217 code.
     currency: &'a str,
     /// The customer's id, or the customer.
-    #[schema(schema_with = customer_or_null)]
+    #[schema(schema_with = customer_or_null, required = true)]
     customer: Option<&'a str>,
+    #[schema(required = true)]
     description: Option<&'a str>,
     /// Why the last attempt failed, while it waits for another card.
-    #[schema(value_type = Option<LastPaymentError>)]
+    #[schema(value_type = Option<LastPaymentError>, required = true)]
     last_payment_error: Option<&'a Value>,
     /// The charge of the last attempt, or the charge.
-    #[schema(schema_with = charge_or_null)]
+    #[schema(schema_with = charge_or_null, required = true)]
     latest_charge: Option<&'a str>,
     livemode: bool,
     metadata: &'a Metadata,
     /// The PaymentMethod it succeeded with, or the PaymentMethod.
-    #[schema(schema_with = payment_method_or_null)]
+    #[schema(schema_with = payment_method_or_null, required = true)]
     payment_method: Option<&'a str>,
+    #[schema(required = true)]
     payment_method_details: Option<CardDetails<'a>>,
     payment_method_types: [&'static str; 1],
+    #[schema(required = true)]
     receipt_email: Option<&'a str>,
+    #[schema(required = true)]
     statement_descriptor: Option<&'a str>,
+    #[schema(required = true)]
     statement_descriptor_suffix: Option<&'a str>,
     #[schema(value_type = PaymentIntentStatus)]
     status: &'a str,
@@ -136,13 +141,14 @@ pub struct LastPaymentError<'a> {
     kind: &'static str,
     /// `card_declined`, `expired_card`...
     code: &'a str,
+    #[schema(required = true)]
     decline_code: Option<&'a str>,
     message: &'a str,
     /// The failed charge's id.
     charge: &'a str,
     /// The PaymentMethod the page's attempt was made with, or, for a renewal, the card's
     /// brand and last four digits.
-    #[schema(schema_with = declined_method)]
+    #[schema(schema_with = declined_method, required = true)]
     payment_method: Option<DeclinedMethod<'a>>,
 }
 
@@ -235,12 +241,15 @@ pub struct Charge<'a> {
     created: i64,
     currency: &'a str,
     /// The customer's id, or the customer.
-    #[schema(schema_with = customer_or_null)]
+    #[schema(schema_with = customer_or_null, required = true)]
     customer: Option<&'a str>,
+    #[schema(required = true)]
     description: Option<&'a str>,
     disputed: bool,
     failure_balance_transaction: Null,
+    #[schema(required = true)]
     failure_code: Option<&'a str>,
+    #[schema(required = true)]
     failure_message: Option<&'a str>,
     fraud_details: super::NoFields,
     livemode: bool,
@@ -251,11 +260,15 @@ pub struct Charge<'a> {
     /// The PaymentIntent's id, or the PaymentIntent.
     #[schema(schema_with = payment_intent_or_id)]
     payment_intent: &'a str,
+    #[schema(required = true)]
     payment_method: Option<&'a str>,
+    #[schema(required = true)]
     payment_method_details: Option<CardDetails<'a>>,
+    #[schema(required = true)]
     receipt_email: Option<&'a str>,
     receipt_number: Null,
     /// Its receipt page, once succeeded.
+    #[schema(required = true)]
     receipt_url: Option<String>,
     refunded: bool,
     /// Present once `expand[]=refunds` asked for them, at the end of the object.
@@ -266,7 +279,9 @@ pub struct Charge<'a> {
     shipping: Null,
     source: Null,
     source_transfer: Null,
+    #[schema(required = true)]
     statement_descriptor: Option<&'a str>,
+    #[schema(required = true)]
     statement_descriptor_suffix: Option<&'a str>,
     #[schema(value_type = ChargeStatus)]
     status: &'static str,
@@ -286,7 +301,9 @@ pub enum ChargeStatus {
 #[derive(Debug, Serialize, ToSchema)]
 struct ChargeBillingDetails<'a> {
     address: Null,
+    #[schema(required = true)]
     email: Option<&'a str>,
+    #[schema(required = true)]
     name: Option<&'a str>,
     phone: Null,
     tax_id: Null,
@@ -301,6 +318,7 @@ struct ChargeOutcome<'a> {
     /// `approved_by_network` or `declined_by_network`.
     network_status: &'static str,
     /// The decline code of a declined charge.
+    #[schema(required = true)]
     reason: Option<&'a str>,
     risk_level: &'static str,
     seller_message: &'static str,
@@ -394,8 +412,10 @@ pub struct SetupIntent<'a> {
     id: &'a str,
     object: &'static str,
     created: i64,
+    #[schema(required = true)]
     customer: Option<&'a str>,
     livemode: bool,
+    #[schema(required = true)]
     payment_method: Option<&'a str>,
     payment_method_types: [&'static str; 1],
     status: &'a str,
@@ -433,13 +453,14 @@ pub struct Refund<'a> {
     currency: &'a str,
     destination_details: RefundDestination,
     failure_balance_transaction: Null,
+    #[schema(required = true)]
     failure_reason: Option<&'a str>,
     metadata: &'a Metadata,
     /// The PaymentIntent's id, or the PaymentIntent.
     #[schema(schema_with = payment_intent_or_id)]
     payment_intent: &'a str,
     pending_reason: Null,
-    #[schema(value_type = Option<RefundReason>)]
+    #[schema(value_type = Option<RefundReason>, required = true)]
     reason: Option<&'a str>,
     receipt_number: Null,
     source_transfer_reversal: Null,

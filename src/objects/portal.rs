@@ -173,8 +173,10 @@ pub struct PortalSession<'a> {
     customer_account: Null,
     flow: Null,
     livemode: bool,
+    #[schema(required = true)]
     locale: Option<&'a str>,
     on_behalf_of: Null,
+    #[schema(required = true)]
     return_url: Option<&'a str>,
     /// The portal page.
     url: String,
@@ -207,9 +209,11 @@ pub struct CustomerPortalSession<'a> {
     pub session: PortalSession<'a>,
     /// As `return_url`.
     #[serde(rename = "returnUrl")]
+    #[schema(required = true)]
     return_url: Option<&'a str>,
     /// The `externalCustomerId` the session was asked for, if it was.
     #[serde(rename = "externalCustomerId")]
+    #[schema(required = true)]
     external_customer_id: Option<&'a str>,
     /// When `url` stops working, unix seconds.
     expires_at: i64,

@@ -18,6 +18,7 @@ pub struct WebhookEndpoint<'a> {
     api_version: Null,
     application: Null,
     created: i64,
+    #[schema(required = true)]
     description: Option<&'a str>,
     /// Event types, or `*` for all.
     enabled_events: &'a [String],
@@ -26,6 +27,7 @@ pub struct WebhookEndpoint<'a> {
     #[schema(value_type = WebhookEndpointStatus)]
     status: &'static str,
     /// Why kassa disabled it (`failing`), if it did.
+    #[schema(required = true)]
     disabled_reason: Option<&'a str>,
     url: &'a str,
     /// The `whsec_` secret deliveries are signed with.
@@ -80,13 +82,16 @@ pub struct WebhookAttempt<'a> {
     /// The event's id.
     event: &'a str,
     /// The receiver's HTTP status; null when none answered.
+    #[schema(required = true)]
     status_code: Option<i64>,
     /// Whether the receiver answered 2xx.
     succeeded: bool,
     latency_ms: i64,
     /// Why no answer was had (connection refused, timeout...).
+    #[schema(required = true)]
     error: Option<&'a str>,
     /// The start of the receiver's answer.
+    #[schema(required = true)]
     response_body: Option<&'a str>,
 }
 
@@ -141,7 +146,9 @@ struct EventData<'a> {
 /// The API request that caused the event; both null for a change made in the background.
 #[derive(Debug, Serialize, ToSchema)]
 struct EventRequest<'a> {
+    #[schema(required = true)]
     id: Option<&'a str>,
+    #[schema(required = true)]
     idempotency_key: Option<&'a str>,
 }
 
