@@ -42,10 +42,13 @@ pub struct LoopsSession<'a> {
     currency: String,
     product_name: &'a str,
     created_at: String,
+    #[schema(required = true)]
     external_customer_id: Option<&'a str>,
     expires_at: String,
+    #[schema(required = true)]
     completed_at: Option<String>,
     metadata: &'a Metadata,
+    #[schema(required = true)]
     payment_link_id: Option<&'a str>,
     livemode: bool,
     /// V2's fields, absent from V1's answers.
@@ -94,11 +97,14 @@ enum PricingType {
 #[serde(rename_all = "camelCase")]
 struct V2Fields<'a> {
     updated_at: String,
+    #[schema(required = true)]
     product_description: Option<&'a str>,
     #[schema(value_type = PricingType, inline)]
     pricing_type: &'static str,
     allowed_payment_methods: Vec<String>,
+    #[schema(required = true)]
     success_url: Option<&'a str>,
+    #[schema(required = true)]
     cancel_url: Option<&'a str>,
 }
 

@@ -38,17 +38,23 @@ pub fn iso8601(unix: i64) -> String {
 pub struct LoopsProduct<'a> {
     id: &'a str,
     name: &'a str,
+    #[schema(required = true)]
     description: Option<&'a str>,
-    #[schema(value_type = Option<AmountType>)]
+    #[schema(value_type = Option<AmountType>, required = true)]
     amount_type: Option<&'static str>,
+    #[schema(required = true)]
     price_amount: Option<String>,
+    #[schema(required = true)]
     minimum_amount: Option<String>,
+    #[schema(required = true)]
     preset_amount: Option<String>,
+    #[schema(required = true)]
     price_currency: Option<String>,
-    #[schema(value_type = Option<crate::domain::catalog::Interval>)]
+    #[schema(value_type = Option<crate::domain::catalog::Interval>, required = true)]
     recurring_interval: Option<&'static str>,
     #[schema(value_type = ProductStatus)]
     status: &'static str,
+    #[schema(required = true)]
     thumbnail_url: Option<&'a str>,
     images: &'a [String],
     metadata: &'a Metadata,
