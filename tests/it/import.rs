@@ -434,13 +434,7 @@ async fn an_interrupted_import_resumes_without_duplicates(engine: Engine) {
     let target = Target::new(engine).await;
     let args = target.args(&source, &account.test_key);
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .args(&args)
-        .env_remove("KASSA_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_import(&args);
     // Once a quarter of the products are in, Ctrl-C; an import that ended before is a failure,
     // not a wait without end.
     loop {
@@ -452,22 +446,8 @@ async fn an_interrupted_import_resumes_without_duplicates(engine: Engine) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let output = child.wait_with_output().await.unwrap();
-    let out = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{out}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (code, out, err) = interrupt(child).await;
+    assert_eq!(code, Some(130), "{out}{err}");
     assert!(out.contains("Interrupted"), "{out}");
     // Stopped part of the way, and every object written has its mapping, and the other way.
     let [products, prices, customers, _, _, mappings] = target.counts().await;
@@ -601,6 +581,34 @@ async fn serve_stub(app: axum::Router) -> String {
 }
 
 /// `kassa import` from `base` with `key` into `target`'s test mode.
+/// `kassa import` with `args`, running, its output piped.
+fn spawn_import(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(args)
+        .env_remove("KASSA_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Ctrl-C (SIGINT) to a running import, then its exit code, stdout and stderr once it ends.
+async fn interrupt(child: tokio::process::Child) -> (Option<i32>, String, String) {
+    let pid = child.id().expect("the import is running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().await.unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr),
+    )
+}
+
 fn stub_args<'a>(target: &'a Target, base: &'a str, key: &'a str) -> Vec<&'a str> {
     vec![
         "import",
@@ -683,26 +691,10 @@ async fn ctrl_c_stops_an_import_waiting_for_the_source_account(engine: Engine) {
     );
     let base = serve_stub(app).await;
     let target = Target::new(engine).await;
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .args(stub_args(&target, &base, "sk_test_stub"))
-        .env_remove("KASSA_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_import(&stub_args(&target, &base, "sk_test_stub"));
     was_asked.recv().await.unwrap();
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let output = child.wait_with_output().await.unwrap();
-    let out = String::from_utf8_lossy(&output.stdout);
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{out}{err}");
+    let (code, out, err) = interrupt(child).await;
+    assert_eq!(code, Some(130), "{out}{err}");
     assert!(out.contains("Interrupted"), "{out}");
     assert_eq!(target.count("import_mappings").await, 0);
 }
