@@ -50,6 +50,7 @@ def scenario_names(info):
 
 BASELINE_NAMES = {
     "hello-fixed": "hello: static 1.6 KB JSON, fixed path",
+    "hello-page": "hello-page: kassa's page of 100 sessions, served as static bytes",
     "sqlite-read": "sqlite-read: GET by id, sqlx pool of 4",
     "rusqlite-read": "rusqlite-read: GET by id, rusqlite inline",
     "sqlite-write-full": "sqlite-write FULL: 1 INSERT + commit per request",
@@ -227,6 +228,12 @@ def main():
                 row("retrieve vs bare point read", retrieve, read_ref[0], read_ref[1], 0.8)
             row(f"list 100 at {fnum(sessions)} sessions vs retrieve", rps(engine, "list-100-big"),
                 "retrieve", retrieve, 0.15)
+            page = brps("hello-page")
+            if page:
+                # Not a target: what moving a page's bytes alone allows, against this retrieve.
+                out.append(f"| the bare static page of 100 vs retrieve (the bytes' own limit; "
+                           f"not a target) | {fnum(page)} | retrieve: {fnum(retrieve)} | "
+                           f"{page / retrieve:.2f}× | — | — |")
         if (engine, "pay") in by:
             row("pay on the hosted page vs create", rps(engine, "pay"), "create /v1 price",
                 rps(engine, "create-v1-price"), 0.5)

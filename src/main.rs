@@ -343,6 +343,11 @@ enum KeysCommand {
     },
 }
 
+/// mimalloc rather than glibc's malloc: a request allocates and frees many small values on
+/// whichever worker thread runs it, which glibc's arenas serve with locks (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

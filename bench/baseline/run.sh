@@ -103,6 +103,9 @@ run_config() {
   local s=${1##*-}; s=${s^^}; RESET=""
   case $1 in
   hello-fixed) SRV=(BACKEND=static); measure "$1" get_fixed.lua /s/cs_00000042 ;;
+  hello-page) # the bytes of a page of a list (BODY_FILE), served as they are: what moving them costs
+    [ -f "${BODY_FILE:-}" ] || { echo "hello-page needs BODY_FILE" >&2; return 1; }
+    SRV=(BACKEND=static BODY_FILE="$BODY_FILE"); measure "$1" get_fixed.lua /s/cs_00000042 ;;
   hello-oha) SRV=(BACKEND=static); stop_server; start_server "${SRV[@]}"
     wrk -t1 -c"$CONC" -d2s "$URL/s/cs_00000042" >/dev/null; measure_oha "$1" ;;
   hello) SRV=(BACKEND=static); measure "$1" get_rand.lua ""; measure "$1" get_rand.lua "" 1 ;;

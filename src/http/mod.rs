@@ -65,9 +65,22 @@ impl axum::response::IntoResponse for JsonBytes {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach. Every extractor that needs it clones it, several times a
+/// request, so it is one shared allocation: a clone is one reference count, not one per field
+/// (the shutdown token's alone takes a lock).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub db: Db,
     pub clock: SharedClock,
     pub config: Arc<Config>,
@@ -195,14 +208,14 @@ pub fn app(
         doc.to_pretty_json()
             .expect("the OpenAPI document serializes"),
     );
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         key_changes: KeyChanges::follow(&db, shutdown.clone()),
         db,
         clock,
         config,
         openapi_json,
         shutdown,
-    };
+    }));
     routes
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -4,7 +4,8 @@
 //!   baseline seed-pg <url> <rows>           same for PostgreSQL
 //!   baseline serve                           env: BACKEND=static|sqlite|sqlite-batch|pg|rusqlite|rusqlite-batch
 //!                                            PORT (8080), DB (path or url), POOL, SYNC=NORMAL|FULL
-//! Routes: GET /s/{id} -> row body (static: fixed ~1.5 KB JSON), POST /s -> insert body, echo it.
+//! Routes: GET /s/{id} -> row body (static: fixed ~1.5 KB JSON, or the bytes of BODY_FILE),
+//!         POST /s -> insert body, echo it.
 use axum::{
     body::Bytes,
     extract::{Path, State},
@@ -302,7 +303,11 @@ async fn main() {
             let pool_n: u32 = env("POOL", "4").parse().unwrap();
             let db = env("DB", "./.baseline-work/data/read.db");
             let backend = match env("BACKEND", "static").as_str() {
-                "static" => Backend::Static(Bytes::from(session_json("cs_00000042", 42))),
+                // BODY_FILE: serve that file's bytes instead (a page of a list, say).
+                "static" => Backend::Static(match std::env::var("BODY_FILE") {
+                    Ok(path) => Bytes::from(std::fs::read(path).unwrap()),
+                    Err(_) => Bytes::from(session_json("cs_00000042", 42)),
+                }),
                 "sqlite" => {
                     let opts = sqlite_opts(&db, &env("SYNC", "NORMAL"));
                     Backend::Sqlite(SqlitePoolOptions::new().max_connections(pool_n).min_connections(pool_n).connect_with(opts).await.unwrap())
