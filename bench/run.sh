@@ -25,6 +25,9 @@ SMALL_DATA=${SMALL_DATA-10000}
 SMALL_SESSIONS=${SMALL_SESSIONS:-1000}
 SCENARIOS=${SCENARIOS:-}
 PROFILE=${PROFILE:-}
+# perf's call-graph option for PROFILE: release builds keep no frame pointers, so `--call-graph
+# dwarf` shows callers where `-g` cannot.
+PERF_ARGS=${PERF_ARGS:--g}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SKIP_BASELINE=${SKIP_BASELINE:-0}
 SKIP_EMULATE=${SKIP_EMULATE:-0}
@@ -114,7 +117,8 @@ measure() {
   LAST_WARM_REQUESTS=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' <<<"$out")
   if [ "$PROFILE" = "$scenario" ] && command -v perf >/dev/null; then
     perf_data=$OUT/perf-$engine-$scenario-$STAMP.data
-    perf record -g -p "$pid" -o "$perf_data" >/dev/null 2>"$RUN/perf.log" &
+    # shellcheck disable=SC2086
+    perf record $PERF_ARGS -p "$pid" -o "$perf_data" >/dev/null 2>"$RUN/perf.log" &
     PERF_PID=$!
     sleep 0.2
   fi

@@ -11,10 +11,13 @@
 //! concurrency one fsync covers many writes. A write that fails rolls back its savepoint alone.
 //!
 //! The commit runs on its own thread because its fsync may take milliseconds, which must not
-//! hold up a request's thread.
+//! hold up a request's thread. A write that is alone (no other write holds or waits for the
+//! connection) commits its batch itself instead, handing its worker's other tasks to another
+//! thread for the fsync (`tokio::task::block_in_place`): with nothing to group, the committer
+//! would only add two thread wake-ups to the write's latency.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::Duration;
@@ -143,12 +146,16 @@ pub struct Writer {
     state: Arc<Mutex<WriterState>>,
     /// Wakes the committer when a write ends with the batch open.
     commit_wanted: mpsc::Sender<()>,
+    /// Writes holding or waiting for the connection.
+    writes_in_line: Arc<AtomicUsize>,
 }
 
 /// The writer connection, held by one write, inside the open batch.
 pub struct WriteLease {
     guard: Option<OwnedMutexGuard<WriterState>>,
     commit_wanted: mpsc::Sender<()>,
+    /// The writer's count of writes in line, this one included until the lease ends.
+    writes_in_line: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -169,12 +176,20 @@ impl Writer {
         Writer {
             state,
             commit_wanted,
+            writes_in_line: Arc::default(),
         }
     }
 
     /// Waits for the writer connection and opens a batch if none is open.
     pub async fn lease(&self) -> StoreResult<WriteLease> {
         let started = std::time::Instant::now();
+        self.writes_in_line.fetch_add(1, Ordering::SeqCst);
+        // Counted out by the lease's drop, or here if this future is dropped or fails first.
+        let mut lease = WriteLease {
+            guard: None,
+            commit_wanted: self.commit_wanted.clone(),
+            writes_in_line: self.writes_in_line.clone(),
+        };
         let mut guard = self.state.clone().lock_owned().await;
         crate::metrics::pool_wait("sqlite_writer", started.elapsed());
         guard.reconcile();
@@ -182,10 +197,8 @@ impl Writer {
             guard = begin_batch(guard, self.commit_wanted.clone()).await?;
         }
         guard.writes += 1;
-        Ok(WriteLease {
-            guard: Some(guard),
-            commit_wanted: self.commit_wanted.clone(),
-        })
+        lease.guard = Some(guard);
+        Ok(lease)
     }
 
     /// Waits until no batch is open: every acknowledged write is committed by then anyway;
@@ -235,6 +248,29 @@ impl WriterState {
         self.batch_open = true;
         self.outcome = watch::channel(None).0;
         self.writes = 0;
+    }
+
+    /// Commits the open batch and tells every write in it how that ended.
+    fn commit_batch(&mut self) {
+        if !self.batch_open {
+            return;
+        }
+        let result = self.conn.execute_batch("COMMIT");
+        match &result {
+            Ok(()) => {
+                tracing::trace!(writes = self.writes, "group commit");
+                crate::metrics::commit_batch(self.writes);
+            }
+            Err(error) => {
+                tracing::error!(%error, writes = self.writes, "a group commit failed");
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        self.batch_open = false;
+        self.outcome
+            .send_replace(Some(result.map_err(|e| e.to_string())));
     }
 
     /// Ends the open batch without committing it: rolls back whatever of it SQLite has not
@@ -327,6 +363,10 @@ impl WriteLease {
     pub async fn durable<T>(mut self, result: StoreResult<T>) -> StoreResult<T> {
         let value = result?;
         let mut outcome = self.state().outcome.subscribe();
+        if self.is_alone() {
+            let state = self.state();
+            tokio::task::block_in_place(|| state.commit_batch());
+        }
         drop(self); // frees the connection for the next write and wakes the committer
         let ended = match outcome.wait_for(Option::is_some).await {
             Ok(ended) => ended.clone(),
@@ -340,21 +380,37 @@ impl WriteLease {
     }
 }
 
+impl WriteLease {
+    /// Whether no other write holds or waits for the connection, on a runtime where this
+    /// thread may block (`block_in_place` needs the multi-threaded one).
+    fn is_alone(&self) -> bool {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        self.writes_in_line.load(Ordering::SeqCst) == 1
+            && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
+    }
+}
+
 impl Drop for WriteLease {
     fn drop(&mut self) {
-        if let Some(mut guard) = self.guard.take()
-            && guard.savepoint_open
-        {
-            // The write was abandoned midway: nothing of it may be committed.
-            match guard
-                .conn
-                .execute_batch("ROLLBACK TO kassa_write; RELEASE kassa_write")
-            {
-                Ok(()) => guard.savepoint_open = false,
-                Err(error) => guard.abandon_batch(&error.to_string()),
+        let mut batch_open = true;
+        if let Some(mut guard) = self.guard.take() {
+            if guard.savepoint_open {
+                // The write was abandoned midway: nothing of it may be committed.
+                match guard
+                    .conn
+                    .execute_batch("ROLLBACK TO kassa_write; RELEASE kassa_write")
+                {
+                    Ok(()) => guard.savepoint_open = false,
+                    Err(error) => guard.abandon_batch(&error.to_string()),
+                }
             }
+            batch_open = guard.batch_open;
         }
-        let _ = self.commit_wanted.send(());
+        self.writes_in_line.fetch_sub(1, Ordering::SeqCst);
+        // A batch this write committed itself needs no committer.
+        if batch_open {
+            let _ = self.commit_wanted.send(());
+        }
     }
 }
 
@@ -366,27 +422,7 @@ fn committer(state: Weak<Mutex<WriterState>>, wakes: mpsc::Receiver<()>) {
         let Some(state) = state.upgrade() else {
             return;
         };
-        let mut guard = state.blocking_lock();
-        if !guard.batch_open {
-            continue;
-        }
-        let result = guard.conn.execute_batch("COMMIT");
-        match &result {
-            Ok(()) => {
-                tracing::trace!(writes = guard.writes, "group commit");
-                crate::metrics::commit_batch(guard.writes);
-            }
-            Err(error) => {
-                tracing::error!(%error, writes = guard.writes, "a group commit failed");
-                if !guard.conn.is_autocommit() {
-                    let _ = guard.conn.execute_batch("ROLLBACK");
-                }
-            }
-        }
-        guard.batch_open = false;
-        guard
-            .outcome
-            .send_replace(Some(result.map_err(|e| e.to_string())));
+        state.blocking_lock().commit_batch();
     }
 }
 
