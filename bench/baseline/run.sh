@@ -102,13 +102,13 @@ reseed_pg() { "$BIN" seed-pg "$PGURL" 100000 >/dev/null; PGPASSWORD=bench psql -
 run_config() {
   local s=${1##*-}; s=${s^^}; RESET=""
   case $1 in
-  hello-fixed) SRV=(BACKEND=static); measure "$1" get_fixed.lua /s/cs_00000042 ;;
+  hello-fixed) SRV=(BACKEND=static BODY_FILE=); measure "$1" get_fixed.lua /s/cs_00000042 ;;
   hello-page) # the bytes of a page of a list (BODY_FILE), served as they are: what moving them costs
     [ -f "${BODY_FILE:-}" ] || { echo "hello-page needs BODY_FILE" >&2; return 1; }
     SRV=(BACKEND=static BODY_FILE="$BODY_FILE"); measure "$1" get_fixed.lua /s/cs_00000042 ;;
-  hello-oha) SRV=(BACKEND=static); stop_server; start_server "${SRV[@]}"
+  hello-oha) SRV=(BACKEND=static BODY_FILE=); stop_server; start_server "${SRV[@]}"
     wrk -t1 -c"$CONC" -d2s "$URL/s/cs_00000042" >/dev/null; measure_oha "$1" ;;
-  hello) SRV=(BACKEND=static); measure "$1" get_rand.lua ""; measure "$1" get_rand.lua "" 1 ;;
+  hello) SRV=(BACKEND=static BODY_FILE=); measure "$1" get_rand.lua ""; measure "$1" get_rand.lua "" 1 ;;
   sqlite-read) SRV=(BACKEND=sqlite DB="$DATA/read.db" POOL=$READ_POOL)
     measure "$1" get_rand.lua ""; measure "$1" get_rand.lua "" 1 ;;
   rusqlite-read) SRV=(BACKEND=rusqlite DB="$DATA/read.db")

@@ -305,8 +305,8 @@ async fn main() {
             let backend = match env("BACKEND", "static").as_str() {
                 // BODY_FILE: serve that file's bytes instead (a page of a list, say).
                 "static" => Backend::Static(match std::env::var("BODY_FILE") {
-                    Ok(path) => Bytes::from(std::fs::read(path).unwrap()),
-                    Err(_) => Bytes::from(session_json("cs_00000042", 42)),
+                    Ok(path) if !path.is_empty() => Bytes::from(std::fs::read(path).unwrap()),
+                    _ => Bytes::from(session_json("cs_00000042", 42)),
                 }),
                 "sqlite" => {
                     let opts = sqlite_opts(&db, &env("SYNC", "NORMAL"));
