@@ -189,6 +189,13 @@ pub struct Product {
     pub updated: i64,
 }
 
+/// A product's amounts as the Loops API shows them ([`Product::loops_amounts`]).
+pub struct LoopsAmounts {
+    pub price: Option<String>,
+    pub minimum: Option<String>,
+    pub preset: Option<String>,
+}
+
 impl Product {
     pub fn active(&self) -> bool {
         self.status == ProductStatus::Active
@@ -197,6 +204,22 @@ impl Product {
     /// The Loops amount type, from the default price (`None` for a product without a price).
     pub fn amount_type(&self) -> Option<AmountType> {
         self.default_price.as_ref().map(|p| p.terms.amount_type())
+    }
+
+    /// The Loops amounts of its default price, in major units as the Loops API writes them
+    /// (`"19.99"`): the fixed price (for `FIXED` only) and a custom amount's minimum and preset.
+    pub fn loops_amounts(&self) -> LoopsAmounts {
+        let terms = self.default_price.as_ref().map(|p| &p.terms);
+        let major = |amount: Option<i64>| Some(terms?.currency.format_major(amount?));
+        let custom = terms.and_then(|t| t.custom);
+        LoopsAmounts {
+            price: match self.amount_type() {
+                Some(AmountType::Fixed) => major(terms.and_then(|t| t.unit_amount)),
+                _ => None,
+            },
+            minimum: major(custom.and_then(|c| c.minimum)),
+            preset: major(custom.and_then(|c| c.preset)),
+        }
     }
 
     /// The running total a product counts under: its status and amount type.

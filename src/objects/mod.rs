@@ -540,9 +540,7 @@ impl<'a> Product<'a> {
     pub fn new(product: &'a catalog::Product, caller: &'a Caller) -> Self {
         let default_price = product.default_price.as_ref();
         let terms = default_price.map(|p| &p.terms);
-        let amount_type = product.amount_type();
-        let major = |amount: Option<i64>| Some(terms?.currency.format_major(amount?));
-        let custom = terms.and_then(|t| t.custom);
+        let amounts = product.loops_amounts();
         Product {
             id: &product.id,
             object: "product",
@@ -564,13 +562,10 @@ impl<'a> Product<'a> {
             updated: product.updated,
             url: product.url.as_deref(),
             thumbnail_url: product.thumbnail_url.as_deref(),
-            amount_type: amount_type.map(AmountType::as_str),
-            price_amount: match amount_type {
-                Some(AmountType::Fixed) => major(terms.and_then(|t| t.unit_amount)),
-                _ => None,
-            },
-            minimum_amount: major(custom.and_then(|c| c.minimum)),
-            preset_amount: major(custom.and_then(|c| c.preset)),
+            amount_type: product.amount_type().map(AmountType::as_str),
+            price_amount: amounts.price,
+            minimum_amount: amounts.minimum,
+            preset_amount: amounts.preset,
             price_currency: terms.map(|t| t.currency.as_str()),
             recurring_interval: terms.and_then(|t| t.recurring).map(|r| r.interval.as_str()),
             status: product.status.as_str(),

@@ -67,20 +67,15 @@ pub struct LoopsProduct<'a> {
 impl<'a> LoopsProduct<'a> {
     pub fn new(product: &'a Product, caller: &'a Caller) -> Self {
         let terms = product.default_price.as_ref().map(|p| &p.terms);
-        let major = |amount: Option<i64>| Some(terms?.currency.format_major(amount?));
-        let custom = terms.and_then(|t| t.custom);
-        let amount_type = product.amount_type();
+        let amounts = product.loops_amounts();
         LoopsProduct {
             id: &product.id,
             name: &product.name,
             description: product.description.as_deref(),
-            amount_type: amount_type.map(AmountType::as_str),
-            price_amount: match amount_type {
-                Some(AmountType::Fixed) => major(terms.and_then(|t| t.unit_amount)),
-                _ => None,
-            },
-            minimum_amount: major(custom.and_then(|c| c.minimum)),
-            preset_amount: major(custom.and_then(|c| c.preset)),
+            amount_type: product.amount_type().map(AmountType::as_str),
+            price_amount: amounts.price,
+            minimum_amount: amounts.minimum,
+            preset_amount: amounts.preset,
             price_currency: terms.map(|t| t.currency.upper()),
             recurring_interval: terms.and_then(|t| t.recurring).map(|r| r.interval.as_str()),
             status: product.status.as_str(),
