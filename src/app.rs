@@ -117,6 +117,7 @@ pub async fn serve_on(
         ))
     });
     let app = crate::http::app(db.clone(), clock, config, stop.clone());
+    release_freed_memory();
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -162,6 +163,16 @@ pub async fn serve_on(
     }
     db.close().await;
     Ok(())
+}
+
+/// Returns to the system the memory this thread has freed, now rather than when it next
+/// allocates. The start-up (migrations, building the routes and their OpenAPI document) frees
+/// about 30 MB on the thread that then only awaits the server, which `kassa serve`'s allocator,
+/// mimalloc, would otherwise keep resident for the server's life: an idle server held 60 MB
+/// instead of 28. Without mimalloc as the global allocator (the tests) it has nothing to do.
+fn release_freed_memory() {
+    // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// Completes on Ctrl-C or SIGTERM.
