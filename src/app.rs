@@ -165,11 +165,15 @@ pub async fn serve_on(
     Ok(())
 }
 
-/// Returns to the system the memory this thread has freed, now rather than when it next
-/// allocates. The start-up (migrations, building the routes and their OpenAPI document) frees
-/// about 30 MB on the thread that then only awaits the server, which `kassa serve`'s allocator,
-/// mimalloc, would otherwise keep resident for the server's life: an idle server held 60 MB
-/// instead of 28. Without mimalloc as the global allocator (the tests) it has nothing to do.
+/// Returns to the system, now, the memory the start-up has freed. The start-up (migrations on
+/// sqlx's connection thread, the routes and their OpenAPI document on this one) frees tens of
+/// MB; mimalloc, `kassa serve`'s allocator, returns a thread's freed memory only when that
+/// thread next allocates, which this thread, left awaiting the server, seldom does, and an
+/// exited thread never does (BENCHMARKS.md: an idle server held 80 MB, 26 MB with this and
+/// without huge pages). `force` also takes over what exited threads left behind and purges
+/// every arena; any live blocks among them then belong to this thread, and their pages' free
+/// space stays unused by the others, which costs less than keeping the rest resident. Without
+/// mimalloc as the global allocator (the tests) it has nothing to do.
 fn release_freed_memory() {
     // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
     unsafe { libmimalloc_sys::mi_collect(true) };
