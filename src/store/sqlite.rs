@@ -386,9 +386,7 @@ impl WriteLease {
             None => unreachable!("waited for an outcome"),
         }
     }
-}
 
-impl WriteLease {
     /// Whether no other write holds or waits for the connection, on a runtime where this
     /// thread may block (`block_in_place` needs the multi-threaded one).
     fn is_alone(&self) -> bool {
