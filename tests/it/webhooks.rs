@@ -220,8 +220,10 @@ async fn failed_attempts_are_retried_with_the_same_bytes(engine: Engine) {
     // Nothing more until the backoff has passed on the server's clock.
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(receiver.received().len(), 1);
+    attempts_saved(&server).await;
     server.clock.advance(34);
     receiver.wait_for(2).await;
+    attempts_saved(&server).await;
     server.clock.advance(133);
     let delivered = receiver.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -313,13 +315,7 @@ async fn a_receiver_down_for_a_thousand_events_gets_each_once(engine: Engine) {
         (receiver, ())
     };
     // Wait until all first attempts are done, then let the retries fall due.
-    for _ in 0..600 {
-        let pending = pending_first_attempts(&server).await;
-        if pending == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    attempts_saved(&server).await;
     server.clock.advance(40);
     let delivered = receiver.wait_for(1000).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -343,17 +339,27 @@ async fn a_receiver_down_for_a_thousand_events_gets_each_once(engine: Engine) {
     );
 }
 
-/// Deliveries not yet attempted once.
-async fn pending_first_attempts(server: &TestServer) -> i64 {
-    let (pending,): (i64,) = server
-        .db
-        .fetch_one(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND attempts = 0",
-            &[],
-        )
-        .await
-        .unwrap();
-    pending
+/// Waits until every pending delivery has been attempted and its attempt saved: none waits
+/// for its first claim, none is under a claim's lease. An attempt saved after the test moves
+/// the clock schedules its retry from the moved clock, past the advance meant to make it due,
+/// so tests wait for this before they advance.
+async fn attempts_saved(server: &TestServer) {
+    for _ in 0..600 {
+        let (unsaved,): (i64,) = server
+            .db
+            .fetch_one(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' \
+                 AND (attempts = 0 OR lease_until IS NOT NULL)",
+                &[],
+            )
+            .await
+            .unwrap();
+        if unsaved == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("webhook attempts still unsaved after 30 s");
 }
 
 async fn gone_disables_the_endpoint(engine: Engine) {
