@@ -75,8 +75,9 @@ impl Event {
     /// The event as delivered and listed, with the number of endpoints it is going to: these
     /// bytes are stored once and sent on every attempt.
     pub fn payload(&self, pending_webhooks: usize) -> String {
-        serde_json::to_string(&objects::Event::new(self, pending_webhooks))
-            .expect("an event serialises: every key is a string")
+        let bytes = objects::to_json(&objects::Event::new(self, pending_webhooks))
+            .expect("an event serialises: every key is a string");
+        String::from_utf8(bytes).expect("JSON is UTF-8")
     }
 
     /// Stripe's event envelope.

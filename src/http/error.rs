@@ -271,7 +271,7 @@ impl ApiError {
 
     /// The complete response for `surface`.
     pub fn render(&self, surface: Surface) -> Response {
-        let body = serde_json::to_vec(&self.body(surface)).expect("error bodies serialize");
+        let body = crate::objects::to_json(&self.body(surface)).expect("error bodies serialize");
         let mut response = (self.status_for(surface), body).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -6,7 +6,7 @@
 //!
 //! Each object is rendered by the function of its type here (`session`, `product`...): the
 //! typed object of `crate::objects`, with the fields its paths name replaced by the objects
-//! they name. An object fetched for a path is written to JSON where it is read, with the paths
+//! they name. An object fetched for a path becomes a JSON value where it is read, with the paths
 //! below it already applied.
 
 use std::future::Future;
@@ -161,9 +161,9 @@ fn found<T>(fetched: Result<T, DomainError>) -> Result<Option<T>, ApiError> {
     }
 }
 
-/// An object written to JSON once, to stand in the answer of another.
-pub fn fetched<T: Serialize>(object: &T) -> Result<Fetched, ApiError> {
-    serde_json::value::to_raw_value(object).map_err(|e| ApiError::internal(e.to_string()))
+/// An object turned into a value once, to stand in the answer of another.
+pub fn fetched<T: Serialize>(object: &T) -> Fetched {
+    objects::to_value(object)
 }
 
 /// A checkout session (`customer`, `payment_intent`, `payment_link`, `line_items`).
@@ -194,7 +194,7 @@ pub async fn session<'a>(
         && let Some(link) = found(catalog::get_payment_link(db, caller, id).await)?
     {
         let link = payment_link(state, caller, &link, &expand.under("payment_link")).await?;
-        object.payment_link = Some(Expandable::Object(fetched(&link)?));
+        object.payment_link = Some(Expandable::Object(fetched(&link)));
     }
     if expand.reaches("line_items") {
         let items = checkout::line_items(db, caller, &session.id).await?;
@@ -204,7 +204,7 @@ pub async fn session<'a>(
             data.push(line_item(state, caller, item, &below).await?);
         }
         let url = format!("/v1/checkout/sessions/{}/line_items", session.id);
-        object.line_items = Some(fetched(&objects::List::new(data, false, url))?);
+        object.line_items = Some(fetched(&objects::List::new(data, false, url)));
     }
     Ok(object)
 }
@@ -287,7 +287,7 @@ fn fetch_product<'a>(
             return Ok(None);
         };
         let object = product(state, caller, &found, &expand).await?;
-        Ok(Some(fetched(&object)?))
+        Ok(Some(fetched(&object)))
     })
 }
 

@@ -52,7 +52,7 @@ pub struct JsonBytes(Vec<u8>);
 
 impl JsonBytes {
     pub fn of<T: serde::Serialize + ?Sized>(object: &T) -> Result<JsonBytes, ApiError> {
-        serde_json::to_vec(object)
+        crate::objects::to_json(object)
             .map(JsonBytes)
             .map_err(|e| ApiError::internal(e.to_string()))
     }

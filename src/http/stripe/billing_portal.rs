@@ -94,11 +94,11 @@ pub async fn object<'a>(
         let configuration =
             portal::default_configuration(&state.db, caller, state.clock.now()).await?;
         let configuration = objects::PortalConfiguration::new(&configuration);
-        object.configuration = Expandable::Object(expand::fetched(&configuration)?);
+        object.configuration = Expandable::Object(expand::fetched(&configuration));
     }
     if expand.reaches("customer") {
         let customer = customers::get_customer(&state.db, caller, &session.customer_id).await?;
-        object.customer = Expandable::Object(expand::fetched(&objects::Customer::new(&customer))?);
+        object.customer = Expandable::Object(expand::fetched(&objects::Customer::new(&customer)));
     }
     Ok(object)
 }
